@@ -1,0 +1,111 @@
+//! The answer of a captcha, stored inline, and the constant-time check of a
+//! user's input against it.
+
+use subtle::ConstantTimeEq;
+
+/// The most letters any captcha type draws.
+pub const MAX_LETTERS: usize = 6;
+
+/// The text a person must type: 4 to 6 upper-case letters of
+/// [`crate::ALPHABET`]. Stored inline (no heap), so rendering one captcha
+/// allocates nothing for it.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Answer {
+    letters: [u8; MAX_LETTERS],
+    len: u8,
+}
+
+impl Answer {
+    pub(crate) fn from_letters(letters: &[u8]) -> Answer {
+        debug_assert!(letters.len() <= MAX_LETTERS);
+        let mut a = Answer {
+            letters: [0; MAX_LETTERS],
+            len: letters.len() as u8,
+        };
+        a.letters[..letters.len()].copy_from_slice(letters);
+        a
+    }
+
+    /// The answer as text, e.g. `"KXPRA"`.
+    pub fn as_str(&self) -> &str {
+        // Only ASCII letters from ALPHABET are ever stored.
+        std::str::from_utf8(self.as_bytes()).unwrap_or_default()
+    }
+
+    /// The answer as ASCII bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.letters[..usize::from(self.len)]
+    }
+
+    /// The number of letters.
+    pub fn len(&self) -> usize {
+        usize::from(self.len)
+    }
+
+    /// Whether the answer has no letters (never true for a rendered captcha).
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Whether a person's `input` is this answer: case-insensitive, ignoring
+    /// leading and trailing white space, in time that does not depend on
+    /// where the two differ. See [`answer_matches`].
+    pub fn matches(&self, input: &str) -> bool {
+        answer_matches(self.as_str(), input)
+    }
+}
+
+impl std::fmt::Debug for Answer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Answer").field(&self.as_str()).finish()
+    }
+}
+
+impl std::fmt::Display for Answer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Compares a user's `input` with the `expected` answer: ASCII
+/// case-insensitive, leading and trailing white space ignored, and in
+/// constant time for inputs of the answer's length (a length mismatch is
+/// rejected at once; the length of an answer is not secret, the picture
+/// shows it).
+///
+/// ```
+/// assert!(qcaptcha::answer_matches("KXPRA", "  kxPra "));
+/// assert!(!qcaptcha::answer_matches("KXPRA", "KXPR"));
+/// ```
+pub fn answer_matches(expected: &str, input: &str) -> bool {
+    let input = input.trim().as_bytes();
+    let expected = expected.as_bytes();
+    if input.len() != expected.len() || expected.is_empty() {
+        return false;
+    }
+    let mut same = subtle::Choice::from(1u8);
+    for (a, b) in expected.iter().zip(input) {
+        same &= a.to_ascii_uppercase().ct_eq(&b.to_ascii_uppercase());
+    }
+    same.into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matching_ignores_case_and_outer_space() {
+        let a = Answer::from_letters(b"KXPRA");
+        assert!(a.matches("KXPRA"));
+        assert!(a.matches("kxpra"));
+        assert!(a.matches("\t kXpRa \n"));
+        assert!(!a.matches("KXPRB"));
+        assert!(!a.matches("KX PRA"));
+        assert!(!a.matches("KXPRAA"));
+        assert!(!a.matches(""));
+        assert!(!answer_matches("", ""));
+        assert_eq!(a.as_str(), "KXPRA");
+        assert_eq!(a.len(), 5);
+    }
+}

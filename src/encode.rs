@@ -1,0 +1,114 @@
+//! PNG output: coverage is quantized to 16 levels and written as a 4-bit
+//! indexed PNG whose palette ramps from the background to the ink colour,
+//! so theming costs nothing and the files stay small.
+//!
+//! The container (signature, IHDR, PLTE, IDAT, IEND and their CRCs) is
+//! written by the `png` crate; the image data is compressed by `fdeflate`
+//! (the PNG-tuned deflate that `png` itself uses for `Compression::Fast`)
+//! into buffers this encoder keeps, so that after the first picture
+//! encoding allocates nothing but the growth of the caller's output buffer.
+
+use crate::canvas::Canvas;
+use crate::Error;
+
+/// Palette entries: 4-bit indices.
+const LEVELS: usize = 16;
+
+/// A reusable PNG encoder for one picture size and palette.
+pub(crate) struct PngEncoder {
+    width: u32,
+    height: u32,
+    palette: [u8; LEVELS * 3],
+    /// Coverage (0..=255) to palette index, rounded.
+    quantize: [u8; 256],
+    /// Filtered scanlines: one filter byte, then packed 4-bit pixels.
+    scanlines: Vec<u8>,
+    /// The zlib stream of `scanlines`.
+    compressed: Vec<u8>,
+}
+
+impl PngEncoder {
+    /// An encoder for `width` x `height` pictures in colours ramping from
+    /// `background` (coverage 0) to `ink` (coverage 255).
+    pub fn new(width: usize, height: usize, background: [u8; 3], ink: [u8; 3]) -> PngEncoder {
+        let mut palette = [0u8; LEVELS * 3];
+        for (level, rgb) in palette.chunks_exact_mut(3).enumerate() {
+            for (ch, out) in rgb.iter_mut().enumerate() {
+                let (bg, fg) = (i32::from(background[ch]), i32::from(ink[ch]));
+                let t = level as i32;
+                *out = (bg + ((fg - bg) * t + (LEVELS as i32 - 1) / 2) / (LEVELS as i32 - 1)) as u8;
+            }
+        }
+        let mut quantize = [0u8; 256];
+        for (c, q) in quantize.iter_mut().enumerate() {
+            *q = ((c * (LEVELS - 1) + 127) / 255) as u8;
+        }
+        let row_bytes = 1 + width.div_ceil(2);
+        PngEncoder {
+            width: width as u32,
+            height: height as u32,
+            palette,
+            quantize,
+            scanlines: Vec::with_capacity(row_bytes * height),
+            compressed: Vec::with_capacity(row_bytes * height),
+        }
+    }
+
+    /// Appends the PNG of `canvas` to `out`.
+    pub fn encode(&mut self, canvas: &Canvas, out: &mut Vec<u8>) -> Result<(), Error> {
+        self.pack(canvas);
+        self.compressed.clear();
+        let mut deflate = fdeflate::Compressor::new(&mut self.compressed).map_err(encode_error)?;
+        deflate.write_data(&self.scanlines).map_err(encode_error)?;
+        deflate.finish().map_err(encode_error)?;
+
+        let mut png = png::Encoder::new(out, self.width, self.height);
+        png.set_color(png::ColorType::Indexed);
+        png.set_depth(png::BitDepth::Four);
+        png.set_palette(&self.palette[..]);
+        let mut writer = png.write_header().map_err(encode_error)?;
+        writer
+            .write_chunk(png::chunk::IDAT, &self.compressed)
+            .map_err(encode_error)?;
+        writer.finish().map_err(encode_error)
+    }
+
+    /// Quantizes and packs the canvas into PNG scanlines with filter type 0
+    /// (None): background runs become runs of zero bytes, which fdeflate's
+    /// run-length coding turns into a few bits each.
+    fn pack(&mut self, canvas: &Canvas) {
+        self.scanlines.clear();
+        for row in canvas.pixels.chunks_exact(canvas.width) {
+            self.scanlines.push(0);
+            let pairs = row.chunks_exact(2);
+            let odd = pairs.remainder().first().copied();
+            self.scanlines.extend(
+                pairs.map(|p| {
+                    self.quantize[usize::from(p[0])] << 4 | self.quantize[usize::from(p[1])]
+                }),
+            );
+            if let Some(last) = odd {
+                self.scanlines.push(self.quantize[usize::from(last)] << 4);
+            }
+        }
+    }
+}
+
+fn encode_error(e: impl std::fmt::Display) -> Error {
+    Error::Encode(e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn palette_ramps_from_background_to_ink() {
+        let e = PngEncoder::new(10, 10, [250, 240, 230], [10, 20, 30]);
+        assert_eq!(&e.palette[..3], &[250, 240, 230]);
+        assert_eq!(&e.palette[45..], &[10, 20, 30]);
+        assert_eq!(e.quantize[0], 0);
+        assert_eq!(e.quantize[255], 15);
+        assert_eq!(e.quantize[128], 8);
+    }
+}

@@ -1,0 +1,406 @@
+//! The pipeline: seed -> answer and layout -> glyph, warp and stroke passes
+//! -> PNG. A [`Generator`] owns every buffer the pipeline needs, so that
+//! rendering many captchas costs no allocation after the first.
+
+use std::cell::RefCell;
+use std::f32::consts::PI;
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha20Rng;
+
+use crate::answer::{Answer, MAX_LETTERS};
+use crate::canvas::{Canvas, Placement};
+use crate::clutter::Stroke;
+use crate::distort::{Field, Warp};
+use crate::encode::PngEncoder;
+use crate::glyphs::{GlyphSet, FONT_COUNT};
+use crate::policy::{CaptchaType, ALPHABET};
+use crate::Error;
+
+/// Default picture width: the size of the original service's pictures.
+pub const DEFAULT_WIDTH: u32 = 130;
+/// Default picture height.
+pub const DEFAULT_HEIGHT: u32 = 53;
+/// Smallest accepted width.
+pub const MIN_WIDTH: u32 = 48;
+/// Largest accepted width: bounds the memory one generator can take.
+pub const MAX_WIDTH: u32 = 1024;
+/// Smallest accepted height (smaller letters are not readable).
+pub const MIN_HEIGHT: u32 = 24;
+/// Largest accepted height.
+pub const MAX_HEIGHT: u32 = 512;
+
+/// Cap height of the letters as a share of the picture height. Interference
+/// scales glyphs by at least 0.95, which keeps them above 55 %.
+const CAP_SHARE: f32 = 0.6;
+
+/// Picture options: size and colours. Start from [`Options::default`]
+/// (130x53, dark ink on a light background) and change what you need.
+///
+/// ```
+/// let opts = qcaptcha::Options::default()
+///     .size(160, 60)
+///     .colors([255, 255, 255], [20, 40, 120]);
+/// let mut generator = qcaptcha::Generator::new(opts).unwrap();
+/// # let _ = &mut generator;
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Options {
+    width: u32,
+    height: u32,
+    background: [u8; 3],
+    ink: [u8; 3],
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            width: DEFAULT_WIDTH,
+            height: DEFAULT_HEIGHT,
+            background: [0xf4, 0xf6, 0xf8],
+            ink: [0x1c, 0x27, 0x4c],
+        }
+    }
+}
+
+impl Options {
+    /// Sets the picture size in pixels. Checked by [`Generator::new`]:
+    /// width `48..=1024`, height `24..=512`, width at least twice the height.
+    pub fn size(mut self, width: u32, height: u32) -> Self {
+        self.width = width;
+        self.height = height;
+        self
+    }
+
+    /// Sets the background and ink colours (RGB). Anti-aliased edges use the
+    /// palette entries in between.
+    pub fn colors(mut self, background: [u8; 3], ink: [u8; 3]) -> Self {
+        self.background = background;
+        self.ink = ink;
+        self
+    }
+
+    /// The picture width in pixels.
+    pub fn width(&self) -> u32 {
+        self.width
+    }
+
+    /// The picture height in pixels.
+    pub fn height(&self) -> u32 {
+        self.height
+    }
+
+    /// The background colour.
+    pub fn background(&self) -> [u8; 3] {
+        self.background
+    }
+
+    /// The ink colour.
+    pub fn ink(&self) -> [u8; 3] {
+        self.ink
+    }
+
+    fn validate(&self) -> Result<(), Error> {
+        let (w, h) = (self.width, self.height);
+        let ok = (MIN_WIDTH..=MAX_WIDTH).contains(&w)
+            && (MIN_HEIGHT..=MAX_HEIGHT).contains(&h)
+            && w >= 2 * h;
+        if ok {
+            Ok(())
+        } else {
+            Err(Error::InvalidSize {
+                width: w,
+                height: h,
+            })
+        }
+    }
+}
+
+/// A rendered captcha: the PNG and the answer a person must type.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Captcha {
+    png: Vec<u8>,
+    answer: Answer,
+    width: u32,
+    height: u32,
+}
+
+impl Captcha {
+    /// The PNG file.
+    pub fn png(&self) -> &[u8] {
+        &self.png
+    }
+
+    /// The PNG file, by value.
+    pub fn into_png(self) -> Vec<u8> {
+        self.png
+    }
+
+    /// The answer (upper-case letters). Keep it on the server.
+    pub fn answer(&self) -> &Answer {
+        &self.answer
+    }
+
+    /// Picture width in pixels.
+    pub fn width(&self) -> u32 {
+        self.width
+    }
+
+    /// Picture height in pixels.
+    pub fn height(&self) -> u32 {
+        self.height
+    }
+
+    /// Whether `input` is the answer (case-insensitive, trimmed, constant time).
+    pub fn matches(&self, input: &str) -> bool {
+        self.answer.matches(input)
+    }
+}
+
+/// One glyph of a layout.
+#[derive(Clone, Copy, Debug)]
+struct Slot {
+    font: usize,
+    letter: usize,
+    placement: Placement,
+}
+
+const EMPTY_SLOT: Slot = Slot {
+    font: 0,
+    letter: 0,
+    placement: Placement {
+        center: [0.0; 2],
+        matrix: [1.0, 0.0, 0.0, 1.0],
+    },
+};
+
+/// A reusable renderer for one [`Options`]: it owns the glyph cache and all
+/// scratch buffers. After the first render, [`Generator::render_into`]
+/// allocates nothing beyond growing the caller's output buffer.
+///
+/// A `Generator` is `Send` (move one into each worker thread); it is not
+/// `Sync`. [`crate::generate`] keeps one per thread for default options.
+pub struct Generator {
+    options: Options,
+    glyphs: GlyphSet,
+    canvas: Canvas,
+    field: Field,
+    encoder: PngEncoder,
+    slots: [Slot; MAX_LETTERS],
+}
+
+impl Generator {
+    /// Builds a generator, rasterizing the glyph cache for the picture size.
+    /// Fails with [`Error::InvalidSize`] for sizes outside the documented range.
+    pub fn new(options: Options) -> Result<Generator, Error> {
+        options.validate()?;
+        let (w, h) = (options.width as usize, options.height as usize);
+        Ok(Generator {
+            glyphs: GlyphSet::new(CAP_SHARE * h as f32),
+            canvas: Canvas::new(w, h),
+            field: Field::new(w, h),
+            encoder: PngEncoder::new(w, h, options.background, options.ink),
+            slots: [EMPTY_SLOT; MAX_LETTERS],
+            options,
+        })
+    }
+
+    /// The options this generator renders with.
+    pub fn options(&self) -> &Options {
+        &self.options
+    }
+
+    /// Renders the captcha of `(kind, seed)` and returns it with its answer.
+    pub fn render(&mut self, kind: CaptchaType, seed: u64) -> Result<Captcha, Error> {
+        let mut png = Vec::new();
+        let answer = self.render_into(kind, seed, &mut png)?;
+        Ok(Captcha {
+            png,
+            answer,
+            width: self.options.width,
+            height: self.options.height,
+        })
+    }
+
+    /// Renders the captcha of `(kind, seed)`, replacing the contents of `png`
+    /// with the PNG file, and returns the answer. The same `(kind, seed)` and
+    /// options always give the same bytes.
+    ///
+    /// All randomness comes from a ChaCha20 stream seeded with `seed`, so
+    /// the seed determines the answer: take seeds from the OS CSPRNG and
+    /// keep them secret (the `ticket` module seals them in tokens).
+    pub fn render_into(
+        &mut self,
+        kind: CaptchaType,
+        seed: u64,
+        png: &mut Vec<u8>,
+    ) -> Result<Answer, Error> {
+        let mut rng = ChaCha20Rng::seed_from_u64(seed);
+        // One stream per type: the same seed gives unrelated answers in different types.
+        rng.set_stream(u64::from(kind.code()));
+        let policy = kind.policy();
+        let count = usize::from(rng.random_range(policy.min_letters..=policy.max_letters));
+        let mut letters = [0u8; MAX_LETTERS];
+        for slot in 0..count {
+            // random_range samples without modulo bias.
+            let letter = rng.random_range(0..ALPHABET.len() as u32) as usize;
+            letters[slot] = ALPHABET[letter];
+            self.slots[slot].letter = letter;
+        }
+
+        self.canvas.clear();
+        if policy.interference {
+            self.render_interference(&mut rng, count);
+        } else {
+            self.render_clear(&mut rng, count);
+        }
+        png.clear();
+        self.encoder.encode(&self.canvas, png)?;
+        Ok(Answer::from_letters(&letters[..count]))
+    }
+
+    /// Clear types: one font, upright within a few degrees, even gaps.
+    fn render_clear(&mut self, rng: &mut ChaCha20Rng, count: usize) {
+        let font = rng.random_range(0..FONT_COUNT as u32) as usize;
+        let (w, h) = (self.canvas.width as f32, self.canvas.height as f32);
+        let gap = 0.12 * CAP_SHARE * h;
+        let mut widths = [0f32; MAX_LETTERS];
+        for (slot, width) in self.slots[..count].iter_mut().zip(&mut widths) {
+            slot.font = font;
+            *width = (self.glyphs.get(font, slot.letter).width - 2) as f32;
+        }
+        let natural: f32 = widths[..count].iter().sum::<f32>() + gap * (count - 1) as f32;
+        // Narrow the letters (never shorten them) when they do not fit.
+        let squeeze = (0.88 * w / natural).min(1.0);
+        let mut x = (w - natural * squeeze) * 0.5;
+        for (slot, width) in self.slots[..count].iter_mut().zip(&widths) {
+            let angle = rng.random_range(-0.07..0.07f32);
+            let center_y = h * 0.5 + rng.random_range(-0.03..0.03f32) * h;
+            let (sin, cos) = angle.sin_cos();
+            slot.placement = Placement {
+                center: [x + width * squeeze * 0.5, center_y],
+                matrix: [cos * squeeze, -sin, sin * squeeze, cos],
+            };
+            x += (width + gap) * squeeze;
+        }
+        for slot in &self.slots[..count] {
+            let glyph = self.glyphs.get(slot.font, slot.letter);
+            self.canvas.draw_glyph(glyph, &slot.placement, None);
+        }
+    }
+
+    /// Interference types: a font per glyph, rotation, scale and shear per
+    /// glyph, overlapping neighbours, a global warp and crossing strokes.
+    fn render_interference(&mut self, rng: &mut ChaCha20Rng, count: usize) {
+        let (w, h) = (self.canvas.width as f32, self.canvas.height as f32);
+        let mut widths = [0f32; MAX_LETTERS];
+        let mut scales = [0f32; MAX_LETTERS];
+        let mut overlaps = [0f32; MAX_LETTERS];
+        for i in 0..count {
+            let slot = &mut self.slots[i];
+            slot.font = rng.random_range(0..FONT_COUNT as u32) as usize;
+            scales[i] = rng.random_range(0.95..1.12f32);
+            widths[i] = (self.glyphs.get(slot.font, slot.letter).width - 2) as f32 * scales[i];
+        }
+        for i in 1..count {
+            // Neighbours overlap by 8-24 % of the narrower one: touching
+            // letters with a variable overlap defeat column segmentation,
+            // and no letter loses more than a quarter on either side.
+            overlaps[i] = rng.random_range(0.08..0.24f32) * widths[i].min(widths[i - 1]);
+        }
+        let natural = widths[..count].iter().sum::<f32>() - overlaps[..count].iter().sum::<f32>();
+        let squeeze = (0.92 * w / natural).min(1.0);
+        let left = (w - natural * squeeze) * 0.5;
+        let mut x = left;
+        for i in 0..count {
+            x -= overlaps[i] * squeeze;
+            let angle = rng.random_range(-0.26..0.26f32);
+            let shear = rng.random_range(-0.2..0.2f32);
+            let center_y = h * 0.5 + rng.random_range(-0.05..0.05f32) * h;
+            let (sin, cos) = angle.sin_cos();
+            let (sx, sy) = (scales[i] * squeeze, scales[i]);
+            // rotation * shear * scale
+            self.slots[i].placement = Placement {
+                center: [x + widths[i] * squeeze * 0.5, center_y],
+                matrix: [
+                    cos * sx,
+                    (cos * shear - sin) * sy,
+                    sin * sx,
+                    (sin * shear + cos) * sy,
+                ],
+            };
+            x += widths[i] * squeeze;
+        }
+        let right = x;
+
+        self.field.fill(&Warp {
+            phase: [
+                rng.random_range(0.0..1000.0),
+                rng.random_range(0.0..1000.0),
+                rng.random_range(0.0..1000.0),
+                rng.random_range(0.0..1000.0),
+            ],
+            frequency: 1.0 / (0.9 * f64::from(self.options.height)),
+            amplitude: 0.07 * h,
+        });
+        for slot in &self.slots[..count] {
+            let glyph = self.glyphs.get(slot.font, slot.letter);
+            self.canvas
+                .draw_glyph(glyph, &slot.placement, Some(&self.field));
+        }
+
+        let stem = self.glyphs.stem_width;
+        let span = right - left;
+        // A long stroke through the whole word, diagonal so that it reads
+        // as a line rather than as a letter's crossbar (P would become B),
+        // and for longer words a shorter one the other way through a part.
+        let rise = rng.random_range(0.25..0.45f32) * h * if rng.random() { 1.0 } else { -1.0 };
+        let long = (left - 0.06 * span, 1.12 * span, rise);
+        let start = left + rng.random_range(0.1..0.5f32) * span;
+        let short = (start, rng.random_range(0.3..0.45f32) * span, -rise * 0.6);
+        let strokes = if count >= 5 { 2 } else { 1 };
+        for (from, length, rise) in [long, short].into_iter().take(strokes) {
+            Stroke {
+                from,
+                to: from + length,
+                base: h * 0.5 - rise * 0.5 + rng.random_range(-0.06..0.06f32) * h,
+                slope: rise / length,
+                amplitude: rng.random_range(0.04..0.09f32) * h,
+                frequency: 2.0 * PI / (rng.random_range(0.6..1.2f32) * length),
+                phase: rng.random_range(0.0..2.0 * PI),
+                width: stem * rng.random_range(0.85..1.0f32),
+            }
+            .draw(&mut self.canvas);
+        }
+    }
+}
+
+thread_local! {
+    static DEFAULT_GENERATOR: RefCell<Option<Generator>> = const { RefCell::new(None) };
+}
+
+/// Renders the captcha of `(kind, seed)` at the default size and colours,
+/// with a generator kept per thread.
+///
+/// The same `(kind, seed)` gives the same PNG bytes and answer on any
+/// thread, in any process. The seed determines the answer: in production
+/// take it from the OS CSPRNG (e.g. `rand::rngs::OsRng`) and never send it
+/// to a client.
+///
+/// ```
+/// use qcaptcha::{generate, CaptchaType};
+/// let captcha = generate(CaptchaType::Interference5, 42).unwrap();
+/// assert_eq!(captcha.answer().len(), 5);
+/// assert!(captcha.png().starts_with(b"\x89PNG"));
+/// assert_eq!(captcha, generate(CaptchaType::Interference5, 42).unwrap());
+/// ```
+pub fn generate(kind: CaptchaType, seed: u64) -> Result<Captcha, Error> {
+    DEFAULT_GENERATOR.with(|cell| {
+        let mut cell = cell.borrow_mut();
+        let generator = match cell.as_mut() {
+            Some(g) => g,
+            None => cell.insert(Generator::new(Options::default())?),
+        };
+        generator.render(kind, seed)
+    })
+}

@@ -1,0 +1,54 @@
+//! # qcaptcha
+//!
+//! Embeddable text captchas in the style of Tencent Cloud's CaptchaQuery /
+//! CaptchaCheck API, with no outside service to call.
+//!
+//! The core is a pure, deterministic renderer: [`generate`] turns a captcha
+//! type (1..=8 on the wire, see [`CaptchaType`]) and a 64-bit seed into a
+//! PNG and its answer. The same inputs give the same bytes on any thread,
+//! in any process, so a server can re-create a picture from a sealed seed
+//! instead of storing it.
+//!
+//! ```
+//! use qcaptcha::{generate, CaptchaType};
+//!
+//! let kind = CaptchaType::try_from(6i64)?; // wire value from a request
+//! let captcha = generate(kind, 0x5eed)?;   // use an OS-random seed in production
+//! std::fs::write(std::env::temp_dir().join("captcha.png"), captcha.png())?;
+//! assert!(captcha.matches(&captcha.answer().as_str().to_lowercase()));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! For many pictures, keep a [`Generator`] per worker: it owns its glyph
+//! cache and buffers and renders into a caller's `Vec<u8>` without
+//! allocating.
+//!
+//! ## Modules, one concern each
+//! - `policy`: the type table (letters, look) and the alphabet;
+//! - `glyphs`: embedded fonts and the rasterized glyph cache;
+//! - `canvas`: the coverage picture and the glyph pass;
+//! - `distort`: the smooth global warp;
+//! - `clutter`: crossing strokes;
+//! - `encode`: indexed PNG output;
+//! - `generator`: the pipeline and its options.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod answer;
+mod canvas;
+mod clutter;
+mod distort;
+mod encode;
+mod error;
+mod generator;
+mod glyphs;
+mod policy;
+
+pub use answer::{answer_matches, Answer, MAX_LETTERS};
+pub use error::Error;
+pub use generator::{
+    generate, Captcha, Generator, Options, DEFAULT_HEIGHT, DEFAULT_WIDTH, MAX_HEIGHT, MAX_WIDTH,
+    MIN_HEIGHT, MIN_WIDTH,
+};
+pub use policy::{CaptchaType, Policy, ALPHABET};

@@ -1,0 +1,195 @@
+//! The captcha type table: how many letters each of the eight wire types
+//! draws and whether it adds interference. This is the one place that knows
+//! what "type 6" means.
+
+use crate::Error;
+
+/// The letters an answer is drawn from.
+///
+/// Upper-case Latin letters without the ones that a person could mix up in
+/// one of the embedded fonts: `I` (looks like `l`/`1`), `O` and `Q` (look like
+/// `0`, `D` and each other once warped). Answers are upper case; checking is
+/// case-insensitive (see [`crate::Answer::matches`]).
+pub const ALPHABET: &[u8; 23] = b"ABCDEFGHJKLMNPRSTUVWXYZ";
+
+/// One of the eight captcha picture types of the CaptchaQuery API
+/// (`captchaType` on the wire).
+///
+/// | type | letters | look |
+/// |---|---|---|
+/// | 1 / 2 / 3 | 4 / 5 / 6 | clear |
+/// | 4 | 4 to 6, drawn from the seed | clear |
+/// | 5 / 6 / 7 | 4 / 5 / 6 | with interference |
+/// | 8 | 4 to 6, drawn from the seed | with interference |
+///
+/// Build one from the wire integer with `TryFrom`:
+///
+/// ```
+/// use qcaptcha::CaptchaType;
+/// let t = CaptchaType::try_from(5u8).unwrap();
+/// assert_eq!(t, CaptchaType::Interference4);
+/// assert!(CaptchaType::try_from(9i64).is_err());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum CaptchaType {
+    /// Type 1: four clear letters.
+    Clear4 = 1,
+    /// Type 2: five clear letters.
+    Clear5 = 2,
+    /// Type 3: six clear letters.
+    Clear6 = 3,
+    /// Type 4: four to six clear letters, the count drawn from the seed.
+    ClearRandom = 4,
+    /// Type 5: four letters with interference.
+    Interference4 = 5,
+    /// Type 6: five letters with interference.
+    Interference5 = 6,
+    /// Type 7: six letters with interference.
+    Interference6 = 7,
+    /// Type 8: four to six letters with interference, the count drawn from the seed.
+    InterferenceRandom = 8,
+}
+
+/// What a type asks of the renderer: a range of letter counts and a look.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Policy {
+    /// Fewest letters (inclusive).
+    pub min_letters: u8,
+    /// Most letters (inclusive); equal to `min_letters` for fixed types.
+    pub max_letters: u8,
+    /// Whether the picture is drawn against segmentation (warp, crowding,
+    /// crossing strokes, per-glyph fonts) rather than for a glance.
+    pub interference: bool,
+}
+
+impl CaptchaType {
+    /// Every type, in wire order 1..=8.
+    pub const ALL: [CaptchaType; 8] = [
+        CaptchaType::Clear4,
+        CaptchaType::Clear5,
+        CaptchaType::Clear6,
+        CaptchaType::ClearRandom,
+        CaptchaType::Interference4,
+        CaptchaType::Interference5,
+        CaptchaType::Interference6,
+        CaptchaType::InterferenceRandom,
+    ];
+
+    /// The wire integer (1..=8).
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+
+    /// The rendering policy of this type.
+    pub fn policy(self) -> Policy {
+        use CaptchaType::*;
+        let (min_letters, max_letters, interference) = match self {
+            Clear4 => (4, 4, false),
+            Clear5 => (5, 5, false),
+            Clear6 => (6, 6, false),
+            ClearRandom => (4, 6, false),
+            Interference4 => (4, 4, true),
+            Interference5 => (5, 5, true),
+            Interference6 => (6, 6, true),
+            InterferenceRandom => (4, 6, true),
+        };
+        Policy {
+            min_letters,
+            max_letters,
+            interference,
+        }
+    }
+}
+
+impl TryFrom<u8> for CaptchaType {
+    type Error = Error;
+
+    fn try_from(value: u8) -> Result<Self, Error> {
+        CaptchaType::ALL
+            .get(usize::from(value).wrapping_sub(1))
+            .copied()
+            .ok_or(Error::InvalidCaptchaType(i64::from(value)))
+    }
+}
+
+impl TryFrom<i64> for CaptchaType {
+    type Error = Error;
+
+    fn try_from(value: i64) -> Result<Self, Error> {
+        u8::try_from(value)
+            .map_err(|_| Error::InvalidCaptchaType(value))
+            .and_then(CaptchaType::try_from)
+    }
+}
+
+impl From<CaptchaType> for u8 {
+    fn from(t: CaptchaType) -> u8 {
+        t.code()
+    }
+}
+
+impl std::fmt::Display for CaptchaType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.code())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wire_codes_round_trip() {
+        for t in CaptchaType::ALL {
+            assert_eq!(CaptchaType::try_from(t.code()).unwrap(), t);
+            assert_eq!(CaptchaType::try_from(i64::from(t.code())).unwrap(), t);
+        }
+    }
+
+    #[test]
+    fn out_of_range_codes_are_errors() {
+        for bad in [0i64, 9, -1, 255, 256, i64::MIN, i64::MAX] {
+            assert_eq!(
+                CaptchaType::try_from(bad),
+                Err(Error::InvalidCaptchaType(bad))
+            );
+        }
+        assert!(CaptchaType::try_from(0u8).is_err());
+        assert!(CaptchaType::try_from(9u8).is_err());
+    }
+
+    #[test]
+    fn table_matches_spec() {
+        let counts: Vec<_> = CaptchaType::ALL
+            .iter()
+            .map(|t| {
+                let p = t.policy();
+                (p.min_letters, p.max_letters, p.interference)
+            })
+            .collect();
+        assert_eq!(
+            counts,
+            vec![
+                (4, 4, false),
+                (5, 5, false),
+                (6, 6, false),
+                (4, 6, false),
+                (4, 4, true),
+                (5, 5, true),
+                (6, 6, true),
+                (4, 6, true)
+            ]
+        );
+    }
+
+    #[test]
+    fn alphabet_has_no_confusables_or_duplicates() {
+        for c in b"IOQ01" {
+            assert!(!ALPHABET.contains(c));
+        }
+        let mut sorted = ALPHABET.to_vec();
+        sorted.dedup();
+        assert_eq!(sorted.len(), ALPHABET.len());
+    }
+}
