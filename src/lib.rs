@@ -52,3 +52,5 @@ pub use generator::{
     MIN_HEIGHT, MIN_WIDTH,
 };
 pub use policy::{CaptchaType, Policy, ALPHABET};
+
+// ---- protocol layer (CaptchaQuery / CaptchaCheck): modules and re-exports below ----
