@@ -54,3 +54,16 @@ pub use generator::{
 pub use policy::{CaptchaType, Policy, ALPHABET};
 
 // ---- protocol layer (CaptchaQuery / CaptchaCheck): modules and re-exports below ----
+
+pub mod api;
+pub mod sign;
+mod store;
+mod ticket;
+
+pub use api::ErrorCode;
+pub use sign::{Credentials, SignError, SignatureMethod};
+pub use store::{MemoryStore, ReplayStore, StoreError, UseRecord, DEFAULT_MEMORY_CAPACITY};
+pub use ticket::{
+    check_ticket, Binding, BindingField, Challenge, CheckFailure, KeyError, KeyRing, Ticket,
+    TicketMode, TokenError, TokenKind, KEY_LEN, MAX_TOKEN_LEN, MAX_UID_LEN,
+};

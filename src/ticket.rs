@@ -1,0 +1,826 @@
+//! Sealed challenges and tickets, the keys that seal them, and the ticket
+//! check.
+//!
+//! A **challenge** is what the widget shows: it holds the seed and type of
+//! one picture, its issue and expiry times and the binding (userIp,
+//! businessId, captchaType, uid, sceneId) of the CaptchaQuery that created
+//! it. A **ticket** is what a right answer yields: the same binding, its own
+//! expiry and how often it may be checked.
+//!
+//! Both travel through the browser as opaque tokens: XChaCha20-Poly1305
+//! (RustCrypto) ciphertexts under a key of the [`KeyRing`], base64
+//! URL-safe without padding. Layout of the decoded bytes:
+//!
+//! | bytes | content |
+//! |---|---|
+//! | 1 | format version (1) |
+//! | 1 | kind: 1 challenge, 2 ticket |
+//! | 4 | key id, big endian |
+//! | 24 | random nonce |
+//! | rest | sealed payload and 16-byte tag |
+//!
+//! The associated data is a per-kind domain string followed by the first
+//! six bytes, so a challenge never opens as a ticket (or the other way
+//! round) and the key id cannot be changed. The client learns nothing from
+//! a token: not the seed, not the answer.
+
+use std::net::IpAddr;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use rand::rngs::OsRng;
+use rand::TryRngCore;
+
+use crate::store::{ReplayStore, StoreError};
+use crate::CaptchaType;
+
+/// Length of a sealing key in bytes.
+pub const KEY_LEN: usize = 32;
+/// The longest token string accepted (anything longer is malformed).
+pub const MAX_TOKEN_LEN: usize = 2048;
+/// The longest `uid` a binding holds, in bytes.
+pub const MAX_UID_LEN: usize = 128;
+
+const VERSION: u8 = 1;
+const HEADER_LEN: usize = 1 + 1 + 4;
+const NONCE_LEN: usize = 24;
+const TAG_LEN: usize = 16;
+const DOMAIN_CHALLENGE: &[u8] = b"qcaptcha/v1/challenge\0";
+const DOMAIN_TICKET: &[u8] = b"qcaptcha/v1/ticket\0";
+
+/// Which of the two token kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    /// A challenge (picture to solve).
+    Challenge,
+    /// A ticket (proof of a solved challenge).
+    Ticket,
+}
+
+impl TokenKind {
+    fn byte(self) -> u8 {
+        match self {
+            TokenKind::Challenge => 1,
+            TokenKind::Ticket => 2,
+        }
+    }
+
+    fn domain(self) -> &'static [u8] {
+        match self {
+            TokenKind::Challenge => DOMAIN_CHALLENGE,
+            TokenKind::Ticket => DOMAIN_TICKET,
+        }
+    }
+}
+
+/// Why a token could not be sealed or opened.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TokenError {
+    /// Not a token of this kind: bad base64, too short or long, unknown
+    /// version or kind, or a payload that does not decode.
+    #[error("malformed token")]
+    Malformed,
+    /// The token names a key id that the key ring does not hold (never
+    /// issued here, or retired).
+    #[error("token sealed with unknown key id {0}")]
+    UnknownKey(u32),
+    /// Authentication failed: the token was altered or not sealed by this
+    /// key ring.
+    #[error("token authentication failed")]
+    Forged,
+    /// A value to seal is out of bounds (for example a uid longer than
+    /// [`MAX_UID_LEN`]).
+    #[error("value too large to seal: {0}")]
+    TooLarge(&'static str),
+    /// The OS random number generator failed.
+    #[error("OS random number generator failed: {0}")]
+    Random(String),
+}
+
+/// Fills `buf` from the OS CSPRNG.
+pub(crate) fn os_random(buf: &mut [u8]) -> Result<(), TokenError> {
+    OsRng
+        .try_fill_bytes(buf)
+        .map_err(|e| TokenError::Random(e.to_string()))
+}
+
+/// A fresh random 16-byte id.
+pub(crate) fn random_id() -> Result<[u8; 16], TokenError> {
+    let mut id = [0u8; 16];
+    os_random(&mut id)?;
+    Ok(id)
+}
+
+/// A fresh random seed for a picture.
+pub(crate) fn random_seed() -> Result<u64, TokenError> {
+    let mut b = [0u8; 8];
+    os_random(&mut b)?;
+    Ok(u64::from_le_bytes(b))
+}
+
+/// The sealing keys: one current key that seals, and any number of older
+/// keys that still open the tokens they sealed.
+///
+/// Rotate by calling [`rotate`](KeyRing::rotate) with a new key; keep the
+/// old one (it stays in the ring) until every token it sealed has expired
+/// (at most the session or ticket lifetime, 30 minutes by default), then
+/// [`retire`](KeyRing::retire) it. Every node of a cluster needs the same
+/// ring. Key material is never printed by `Debug` and is wiped on drop.
+///
+/// ```
+/// use qcaptcha::KeyRing;
+/// let mut ring = KeyRing::generate(1)?;          // OS CSPRNG
+/// ring.rotate(2, KeyRing::random_key()?)?;       // key 2 seals from now on
+/// assert_eq!(ring.current_key_id(), 2);
+/// assert_eq!(ring.key_ids(), vec![1, 2]);        // key 1 still opens
+/// ring.retire(1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct KeyRing {
+    current: u32,
+    keys: Vec<(u32, XChaCha20Poly1305)>,
+}
+
+impl std::fmt::Debug for KeyRing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyRing")
+            .field("current", &self.current)
+            .field("key_ids", &self.key_ids())
+            .finish_non_exhaustive()
+    }
+}
+
+/// An error changing a [`KeyRing`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyError {
+    /// The key id is already in the ring.
+    #[error("key id {0} is already in the key ring")]
+    DuplicateId(u32),
+    /// The OS random number generator failed.
+    #[error("OS random number generator failed: {0}")]
+    Random(String),
+}
+
+impl KeyRing {
+    /// A ring holding one host-given key, which seals and opens.
+    pub fn new(key_id: u32, key: [u8; KEY_LEN]) -> KeyRing {
+        KeyRing {
+            current: key_id,
+            keys: vec![(key_id, XChaCha20Poly1305::new(&key.into()))],
+        }
+    }
+
+    /// A ring holding one fresh key from the OS CSPRNG. Tokens sealed by it
+    /// open only in this process (and in clones of this ring).
+    pub fn generate(key_id: u32) -> Result<KeyRing, KeyError> {
+        Ok(KeyRing::new(key_id, KeyRing::random_key()?))
+    }
+
+    /// A fresh key from the OS CSPRNG.
+    pub fn random_key() -> Result<[u8; KEY_LEN], KeyError> {
+        let mut key = [0u8; KEY_LEN];
+        OsRng
+            .try_fill_bytes(&mut key)
+            .map_err(|e| KeyError::Random(e.to_string()))?;
+        Ok(key)
+    }
+
+    /// Adds `key` as the new current (sealing) key; the previous keys stay
+    /// and keep opening their tokens.
+    pub fn rotate(&mut self, key_id: u32, key: [u8; KEY_LEN]) -> Result<(), KeyError> {
+        self.add_key(key_id, key)?;
+        self.current = key_id;
+        Ok(())
+    }
+
+    /// Adds `key` for opening only (for example another node's previous
+    /// key). The current key is unchanged.
+    pub fn add_key(&mut self, key_id: u32, key: [u8; KEY_LEN]) -> Result<(), KeyError> {
+        if self.keys.iter().any(|(id, _)| *id == key_id) {
+            return Err(KeyError::DuplicateId(key_id));
+        }
+        self.keys
+            .push((key_id, XChaCha20Poly1305::new(&key.into())));
+        Ok(())
+    }
+
+    /// Removes a key that is not the current one; tokens it sealed no
+    /// longer open. Returns whether a key was removed.
+    pub fn retire(&mut self, key_id: u32) -> bool {
+        if key_id == self.current {
+            return false;
+        }
+        let before = self.keys.len();
+        self.keys.retain(|(id, _)| *id != key_id);
+        self.keys.len() != before
+    }
+
+    /// The id of the key that seals new tokens.
+    pub fn current_key_id(&self) -> u32 {
+        self.current
+    }
+
+    /// The ids of all keys in the ring, in the order they were added.
+    pub fn key_ids(&self) -> Vec<u32> {
+        self.keys.iter().map(|(id, _)| *id).collect()
+    }
+
+    fn cipher(&self, key_id: u32) -> Option<&XChaCha20Poly1305> {
+        self.keys
+            .iter()
+            .find(|(id, _)| *id == key_id)
+            .map(|(_, c)| c)
+    }
+
+    fn seal(&self, kind: TokenKind, plaintext: &[u8]) -> Result<String, TokenError> {
+        let cipher = self
+            .cipher(self.current)
+            .ok_or(TokenError::UnknownKey(self.current))?;
+        let mut out = Vec::with_capacity(HEADER_LEN + NONCE_LEN + plaintext.len() + TAG_LEN);
+        out.push(VERSION);
+        out.push(kind.byte());
+        out.extend_from_slice(&self.current.to_be_bytes());
+        let mut nonce = [0u8; NONCE_LEN];
+        os_random(&mut nonce)?;
+        out.extend_from_slice(&nonce);
+        let aad = associated_data(kind, &out[..HEADER_LEN]);
+        let sealed = cipher
+            .encrypt(
+                XNonce::from_slice(&nonce),
+                Payload {
+                    msg: plaintext,
+                    aad: &aad,
+                },
+            )
+            .map_err(|_| TokenError::TooLarge("payload"))?;
+        out.extend_from_slice(&sealed);
+        Ok(URL_SAFE_NO_PAD.encode(out))
+    }
+
+    fn open(&self, kind: TokenKind, token: &str) -> Result<Vec<u8>, TokenError> {
+        if token.len() > MAX_TOKEN_LEN {
+            return Err(TokenError::Malformed);
+        }
+        let raw = URL_SAFE_NO_PAD
+            .decode(token.as_bytes())
+            .map_err(|_| TokenError::Malformed)?;
+        if raw.len() < HEADER_LEN + NONCE_LEN + TAG_LEN
+            || raw[0] != VERSION
+            || raw[1] != kind.byte()
+        {
+            return Err(TokenError::Malformed);
+        }
+        let key_id = u32::from_be_bytes([raw[2], raw[3], raw[4], raw[5]]);
+        let cipher = self.cipher(key_id).ok_or(TokenError::UnknownKey(key_id))?;
+        let aad = associated_data(kind, &raw[..HEADER_LEN]);
+        let nonce = XNonce::from_slice(&raw[HEADER_LEN..HEADER_LEN + NONCE_LEN]);
+        cipher
+            .decrypt(
+                nonce,
+                Payload {
+                    msg: &raw[HEADER_LEN + NONCE_LEN..],
+                    aad: &aad,
+                },
+            )
+            .map_err(|_| TokenError::Forged)
+    }
+
+    /// Seals a challenge into a URL-safe token.
+    pub fn seal_challenge(&self, challenge: &Challenge) -> Result<String, TokenError> {
+        let mut w = Writer::default();
+        w.bytes(&challenge.id);
+        w.u64(challenge.seed);
+        w.u64(challenge.issued_at);
+        w.u64(challenge.expires_at);
+        w.u64(challenge.session_expires_at);
+        challenge.binding.write(&mut w)?;
+        self.seal(TokenKind::Challenge, &w.0)
+    }
+
+    /// Opens a challenge token. For the server (and tests, and admin tools)
+    /// only: the result holds the seed, from which the answer follows.
+    pub fn open_challenge(&self, token: &str) -> Result<Challenge, TokenError> {
+        let plain = self.open(TokenKind::Challenge, token)?;
+        let mut r = Reader(&plain);
+        let challenge = Challenge {
+            id: r.array()?,
+            seed: r.u64()?,
+            issued_at: r.u64()?,
+            expires_at: r.u64()?,
+            session_expires_at: r.u64()?,
+            binding: Binding::read(&mut r)?,
+        };
+        r.finish()?;
+        Ok(challenge)
+    }
+
+    /// Seals a ticket into a URL-safe token.
+    pub fn seal_ticket(&self, ticket: &Ticket) -> Result<String, TokenError> {
+        let mut w = Writer::default();
+        w.bytes(&ticket.id);
+        w.u64(ticket.issued_at);
+        w.u64(ticket.expires_at);
+        w.u8(ticket.max_uses);
+        ticket.binding.write(&mut w)?;
+        self.seal(TokenKind::Ticket, &w.0)
+    }
+
+    /// Opens a ticket token (authenticity only: expiry, binding and use
+    /// count are checked by [`check_ticket`]).
+    pub fn open_ticket(&self, token: &str) -> Result<Ticket, TokenError> {
+        let plain = self.open(TokenKind::Ticket, token)?;
+        let mut r = Reader(&plain);
+        let ticket = Ticket {
+            id: r.array()?,
+            issued_at: r.u64()?,
+            expires_at: r.u64()?,
+            max_uses: r.u8()?,
+            binding: Binding::read(&mut r)?,
+        };
+        r.finish()?;
+        Ok(ticket)
+    }
+}
+
+fn associated_data(kind: TokenKind, header: &[u8]) -> Vec<u8> {
+    let mut aad = Vec::with_capacity(kind.domain().len() + header.len());
+    aad.extend_from_slice(kind.domain());
+    aad.extend_from_slice(header);
+    aad
+}
+
+/// What a challenge and its ticket are bound to: the CaptchaQuery fields
+/// that CaptchaCheck must repeat.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Binding {
+    /// The user's IP (`userIp`), compared in canonical form (an IPv4-mapped
+    /// IPv6 address equals its IPv4 address).
+    pub user_ip: IpAddr,
+    /// `businessId`.
+    pub business_id: u64,
+    /// `captchaType`, also the type of the picture.
+    pub captcha_type: CaptchaType,
+    /// `uid`, if given (an empty uid counts as absent).
+    pub uid: Option<String>,
+    /// `sceneId`, if given.
+    pub scene_id: Option<u64>,
+}
+
+/// A field of a [`Binding`], named in a [`CheckFailure::Mismatch`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BindingField {
+    /// `userIp`.
+    UserIp,
+    /// `businessId`.
+    BusinessId,
+    /// `captchaType`.
+    CaptchaType,
+    /// `uid`.
+    Uid,
+    /// `sceneId`.
+    SceneId,
+}
+
+impl BindingField {
+    /// The wire name of the field.
+    pub fn name(self) -> &'static str {
+        match self {
+            BindingField::UserIp => "userIp",
+            BindingField::BusinessId => "businessId",
+            BindingField::CaptchaType => "captchaType",
+            BindingField::Uid => "uid",
+            BindingField::SceneId => "sceneId",
+        }
+    }
+}
+
+impl Binding {
+    /// The first field in which `self` differs from `other`, if any.
+    pub fn mismatch(&self, other: &Binding) -> Option<BindingField> {
+        if self.user_ip.to_canonical() != other.user_ip.to_canonical() {
+            Some(BindingField::UserIp)
+        } else if self.business_id != other.business_id {
+            Some(BindingField::BusinessId)
+        } else if self.captcha_type != other.captcha_type {
+            Some(BindingField::CaptchaType)
+        } else if normalize(&self.uid) != normalize(&other.uid) {
+            Some(BindingField::Uid)
+        } else if self.scene_id != other.scene_id {
+            Some(BindingField::SceneId)
+        } else {
+            None
+        }
+    }
+
+    fn write(&self, w: &mut Writer) -> Result<(), TokenError> {
+        match self.user_ip.to_canonical() {
+            IpAddr::V4(v4) => {
+                w.u8(4);
+                w.bytes(&v4.octets());
+            }
+            IpAddr::V6(v6) => {
+                w.u8(6);
+                w.bytes(&v6.octets());
+            }
+        }
+        w.u64(self.business_id);
+        w.u8(self.captcha_type.code());
+        let uid = normalize(&self.uid).unwrap_or("");
+        if uid.len() > MAX_UID_LEN {
+            return Err(TokenError::TooLarge("uid"));
+        }
+        w.u8(uid.len() as u8);
+        w.bytes(uid.as_bytes());
+        match self.scene_id {
+            Some(s) => {
+                w.u8(1);
+                w.u64(s);
+            }
+            None => w.u8(0),
+        }
+        Ok(())
+    }
+
+    fn read(r: &mut Reader<'_>) -> Result<Binding, TokenError> {
+        let user_ip = match r.u8()? {
+            4 => IpAddr::from(r.array::<4>()?),
+            6 => IpAddr::from(r.array::<16>()?),
+            _ => return Err(TokenError::Malformed),
+        };
+        let business_id = r.u64()?;
+        let captcha_type = CaptchaType::try_from(r.u8()?).map_err(|_| TokenError::Malformed)?;
+        let uid_len = usize::from(r.u8()?);
+        let uid = std::str::from_utf8(r.take(uid_len)?)
+            .map_err(|_| TokenError::Malformed)?
+            .to_owned();
+        let scene_id = match r.u8()? {
+            0 => None,
+            1 => Some(r.u64()?),
+            _ => return Err(TokenError::Malformed),
+        };
+        Ok(Binding {
+            user_ip,
+            business_id,
+            captcha_type,
+            uid: if uid.is_empty() { None } else { Some(uid) },
+            scene_id,
+        })
+    }
+}
+
+fn normalize(uid: &Option<String>) -> Option<&str> {
+    uid.as_deref().filter(|u| !u.is_empty())
+}
+
+/// The content of a challenge token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Challenge {
+    /// Random id; the replay store records the one answer attempt under it.
+    pub id: [u8; 16],
+    /// The picture seed for [`crate::generate`].
+    pub seed: u64,
+    /// Issue time, Unix seconds.
+    pub issued_at: u64,
+    /// Answer deadline, Unix seconds.
+    pub expires_at: u64,
+    /// Deadline for refreshing (fixed at the CaptchaQuery: every page view
+    /// must fetch fresh JavaScript after it), Unix seconds.
+    pub session_expires_at: u64,
+    /// The CaptchaQuery fields the ticket will be bound to; its
+    /// `captcha_type` is the picture type.
+    pub binding: Binding,
+}
+
+impl Challenge {
+    /// The replay-store id of this challenge.
+    pub fn store_id(&self) -> String {
+        format!("c:{}", URL_SAFE_NO_PAD.encode(self.id))
+    }
+}
+
+/// The content of a ticket token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ticket {
+    /// Random id; the replay store counts checks under it.
+    pub id: [u8; 16],
+    /// Issue time, Unix seconds.
+    pub issued_at: u64,
+    /// Expiry, Unix seconds.
+    pub expires_at: u64,
+    /// How many successful checks it allows.
+    pub max_uses: u8,
+    /// Must equal the fields given to CaptchaCheck.
+    pub binding: Binding,
+}
+
+impl Ticket {
+    /// The replay-store id of this ticket.
+    pub fn store_id(&self) -> String {
+        format!("t:{}", URL_SAFE_NO_PAD.encode(self.id))
+    }
+}
+
+/// How tickets behave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TicketMode {
+    /// The successor service's rule (default): valid 5 minutes, one check.
+    #[default]
+    SingleUse,
+    /// The original service's rule: valid 20 minutes, at most two checks
+    /// (so that a network retry does not fail the user).
+    Compatibility,
+}
+
+impl TicketMode {
+    /// Lifetime of a ticket in seconds (300 or 1200).
+    pub fn ttl_secs(self) -> u64 {
+        match self {
+            TicketMode::SingleUse => 5 * 60,
+            TicketMode::Compatibility => 20 * 60,
+        }
+    }
+
+    /// How many successful checks a ticket allows (1 or 2).
+    pub fn max_uses(self) -> u8 {
+        match self {
+            TicketMode::SingleUse => 1,
+            TicketMode::Compatibility => 2,
+        }
+    }
+}
+
+/// Why a ticket check failed. The wire answer is always 5100 (6000 for
+/// [`CheckFailure::Store`]); this reason is for the host's logs.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CheckFailure {
+    /// Not a ticket at all (bad encoding, wrong kind, a challenge token).
+    #[error("malformed ticket")]
+    Malformed,
+    /// Sealed with a key that is not (or no longer) in the key ring.
+    #[error("ticket sealed with unknown key id {0}")]
+    UnknownKey(u32),
+    /// Altered or not sealed by this service.
+    #[error("forged ticket")]
+    Forged,
+    /// Past its expiry.
+    #[error("expired ticket")]
+    Expired,
+    /// Already checked as often as it may be.
+    #[error("ticket already used")]
+    Reused,
+    /// Authentic, but issued for other request fields.
+    #[error("ticket does not match {}", .0.name())]
+    Mismatch(BindingField),
+    /// The replay store could not answer; the check fails closed.
+    #[error("replay store: {0}")]
+    Store(StoreError),
+}
+
+impl From<TokenError> for CheckFailure {
+    fn from(e: TokenError) -> Self {
+        match e {
+            TokenError::UnknownKey(id) => CheckFailure::UnknownKey(id),
+            TokenError::Forged => CheckFailure::Forged,
+            _ => CheckFailure::Malformed,
+        }
+    }
+}
+
+/// Checks a ticket token: authentic, unexpired at `now`, bound to
+/// `expected`, and (recorded in `store`) not used up. Mismatched or expired
+/// tickets are not counted as a use.
+pub fn check_ticket(
+    keys: &KeyRing,
+    store: &dyn ReplayStore,
+    token: &str,
+    expected: &Binding,
+    now: u64,
+) -> Result<Ticket, CheckFailure> {
+    let ticket = keys.open_ticket(token)?;
+    if now >= ticket.expires_at {
+        return Err(CheckFailure::Expired);
+    }
+    if let Some(field) = ticket.binding.mismatch(expected) {
+        return Err(CheckFailure::Mismatch(field));
+    }
+    let record = store
+        .record_use(
+            &ticket.store_id(),
+            ticket.expires_at,
+            u64::from(ticket.max_uses),
+            now,
+        )
+        .map_err(CheckFailure::Store)?;
+    if record.allowed {
+        Ok(ticket)
+    } else {
+        Err(CheckFailure::Reused)
+    }
+}
+
+#[derive(Default)]
+struct Writer(Vec<u8>);
+
+impl Writer {
+    fn u8(&mut self, v: u8) {
+        self.0.push(v);
+    }
+    fn u64(&mut self, v: u64) {
+        self.0.extend_from_slice(&v.to_be_bytes());
+    }
+    fn bytes(&mut self, b: &[u8]) {
+        self.0.extend_from_slice(b);
+    }
+}
+
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], TokenError> {
+        if self.0.len() < n {
+            return Err(TokenError::Malformed);
+        }
+        let (head, tail) = self.0.split_at(n);
+        self.0 = tail;
+        Ok(head)
+    }
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], TokenError> {
+        let mut a = [0u8; N];
+        a.copy_from_slice(self.take(N)?);
+        Ok(a)
+    }
+    fn u8(&mut self) -> Result<u8, TokenError> {
+        Ok(self.take(1)?[0])
+    }
+    fn u64(&mut self) -> Result<u64, TokenError> {
+        Ok(u64::from_be_bytes(self.array()?))
+    }
+    fn finish(&self) -> Result<(), TokenError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(TokenError::Malformed)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::MemoryStore;
+
+    fn binding() -> Binding {
+        Binding {
+            user_ip: "121.14.96.121".parse().unwrap(),
+            business_id: 1,
+            captcha_type: CaptchaType::Interference5,
+            uid: Some("user-1".into()),
+            scene_id: Some(7),
+        }
+    }
+
+    fn challenge() -> Challenge {
+        Challenge {
+            id: [9; 16],
+            seed: 0xdead_beef,
+            issued_at: 1000,
+            expires_at: 1300,
+            session_expires_at: 2800,
+            binding: binding(),
+        }
+    }
+
+    fn ticket(max_uses: u8) -> Ticket {
+        Ticket {
+            id: [3; 16],
+            issued_at: 1000,
+            expires_at: 1300,
+            max_uses,
+            binding: binding(),
+        }
+    }
+
+    #[test]
+    fn challenge_and_ticket_round_trip() {
+        let ring = KeyRing::new(7, [1; 32]);
+        let c = challenge();
+        let token = ring.seal_challenge(&c).unwrap();
+        assert!(token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+        assert_eq!(ring.open_challenge(&token).unwrap(), c);
+        let t = ticket(1);
+        assert_eq!(ring.open_ticket(&ring.seal_ticket(&t).unwrap()).unwrap(), t);
+        // Two seals of the same content differ (random nonce).
+        assert_ne!(token, ring.seal_challenge(&c).unwrap());
+    }
+
+    #[test]
+    fn kinds_are_separated() {
+        let ring = KeyRing::new(7, [1; 32]);
+        let c = ring.seal_challenge(&challenge()).unwrap();
+        assert_eq!(ring.open_ticket(&c), Err(TokenError::Malformed));
+        // Even with the kind byte rewritten, the domain in the associated
+        // data keeps a challenge from opening as a ticket.
+        let mut raw = URL_SAFE_NO_PAD.decode(&c).unwrap();
+        raw[1] = TokenKind::Ticket.byte();
+        let relabelled = URL_SAFE_NO_PAD.encode(&raw);
+        assert_eq!(ring.open_ticket(&relabelled), Err(TokenError::Forged));
+    }
+
+    #[test]
+    fn every_flipped_byte_is_rejected() {
+        let ring = KeyRing::new(7, [1; 32]);
+        let token = ring.seal_ticket(&ticket(1)).unwrap();
+        let raw = URL_SAFE_NO_PAD.decode(&token).unwrap();
+        for i in 0..raw.len() {
+            for bit in [0x01u8, 0x80] {
+                let mut bad = raw.clone();
+                bad[i] ^= bit;
+                let bad = URL_SAFE_NO_PAD.encode(&bad);
+                assert!(ring.open_ticket(&bad).is_err(), "byte {i} bit {bit:#x}");
+            }
+        }
+        // Truncation and extension too.
+        assert!(ring.open_ticket(&token[..token.len() - 1]).is_err());
+        assert!(ring.open_ticket(&format!("{token}A")).is_err());
+        assert!(ring.open_ticket("").is_err());
+        assert!(ring.open_ticket("!!!").is_err());
+        assert_eq!(
+            ring.open_ticket(&"A".repeat(MAX_TOKEN_LEN + 4)),
+            Err(TokenError::Malformed)
+        );
+    }
+
+    #[test]
+    fn other_key_or_changed_key_id_fails() {
+        let ring = KeyRing::new(7, [1; 32]);
+        let other = KeyRing::new(7, [2; 32]);
+        let token = ring.seal_challenge(&challenge()).unwrap();
+        assert_eq!(other.open_challenge(&token), Err(TokenError::Forged));
+        let unknown = KeyRing::new(8, [1; 32]);
+        assert_eq!(
+            unknown.open_challenge(&token),
+            Err(TokenError::UnknownKey(7))
+        );
+    }
+
+    #[test]
+    fn rotation_keeps_old_keys_until_retired() {
+        let mut ring = KeyRing::new(1, [1; 32]);
+        let old = ring.seal_ticket(&ticket(1)).unwrap();
+        ring.rotate(2, [2; 32]).unwrap();
+        assert_eq!(ring.rotate(2, [3; 32]), Err(KeyError::DuplicateId(2)));
+        let new = ring.seal_ticket(&ticket(1)).unwrap();
+        assert!(ring.open_ticket(&old).is_ok());
+        assert!(ring.open_ticket(&new).is_ok());
+        // The new token was sealed under key 2.
+        let raw = URL_SAFE_NO_PAD.decode(&new).unwrap();
+        assert_eq!(&raw[2..6], &2u32.to_be_bytes());
+        assert!(!ring.retire(2), "the current key cannot be retired");
+        assert!(ring.retire(1));
+        assert_eq!(ring.open_ticket(&old), Err(TokenError::UnknownKey(1)));
+        assert!(ring.open_ticket(&new).is_ok());
+        let shown = format!("{ring:?}");
+        assert!(shown.contains("current: 2") && !shown.contains("2, 2, 2"));
+    }
+
+    #[test]
+    fn check_reasons() {
+        let ring = KeyRing::new(1, [5; 32]);
+        let store = MemoryStore::new(16);
+        let token = ring.seal_ticket(&ticket(1)).unwrap();
+        let b = binding();
+        assert_eq!(
+            check_ticket(&ring, &store, &token, &b, 1300),
+            Err(CheckFailure::Expired)
+        );
+        let mut other = b.clone();
+        other.user_ip = "10.0.0.1".parse().unwrap();
+        assert_eq!(
+            check_ticket(&ring, &store, &token, &other, 1000),
+            Err(CheckFailure::Mismatch(BindingField::UserIp))
+        );
+        let mut other = b.clone();
+        other.uid = None;
+        assert_eq!(
+            check_ticket(&ring, &store, &token, &other, 1000),
+            Err(CheckFailure::Mismatch(BindingField::Uid))
+        );
+        assert!(check_ticket(&ring, &store, &token, &b, 1100).is_ok());
+        assert_eq!(
+            check_ticket(&ring, &store, &token, &b, 1101),
+            Err(CheckFailure::Reused)
+        );
+        // IPv4-mapped IPv6 is the same address.
+        let mut mapped = b.clone();
+        mapped.user_ip = "::ffff:121.14.96.121".parse().unwrap();
+        assert_eq!(b.mismatch(&mapped), None);
+    }
+}
