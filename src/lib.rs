@@ -67,3 +67,14 @@ pub use ticket::{
     check_ticket, Binding, BindingField, Challenge, CheckFailure, KeyError, KeyRing, Ticket,
     TicketMode, TokenError, TokenKind, KEY_LEN, MAX_TOKEN_LEN, MAX_UID_LEN,
 };
+
+pub mod query;
+pub mod script;
+mod service;
+
+pub use query::{AccountType, CaptchaCheck, CaptchaQuery, Callback, ParamError, ScriptMode};
+pub use service::{
+    ApiRequest, CaptchaService, ChallengeError, Clock, ConfigError, HttpResponse, ManualClock,
+    ServiceBuilder, ServiceError, SystemClock, DEFAULT_CHALLENGE_TTL_SECS,
+    DEFAULT_SESSION_TTL_SECS,
+};

@@ -1,0 +1,459 @@
+//! The captcha widget: self-contained JavaScript, made fresh for each
+//! CaptchaQuery.
+//!
+//! The script defines four globals, in the spirit of the original service:
+//!
+//! - `capInit(element, {callback, onError, lang})`: draws the widget
+//!   (picture, refresh button, input, submit button, message line) into
+//!   `element` (a DOM element or its id). `callback({ret: 0, ticket})` is
+//!   called when the user typed the right answer; `onError({code,
+//!   message})`, if given, when the widget cannot go on (session over).
+//!   `lang` may be `"en"` (default) or `"zh"`.
+//! - `capRefresh()`: a new picture.
+//! - `capGetTicket()`: `{ret: 0, ticket}` once solved, else `{ret: 1,
+//!   ticket: ""}`.
+//! - `capDestroy()`: removes the widget.
+//!
+//! It embeds one sealed challenge, the seconds it stays answerable and the
+//! three route URLs, nothing else: no answer, no hash of it, no seed. It
+//! uses no external library and no inline event handlers (listeners are
+//! attached from the script and styles set through the CSSOM), so it runs
+//! under a strict Content-Security-Policy that allows the script itself.
+//!
+//! Routes, under the host-given base URL:
+//! - `GET {base}/image?c=<challenge>`: the PNG;
+//! - `POST {base}/refresh` with `c=<challenge>`: `{code, message,
+//!   challenge, ttl}`;
+//! - `POST {base}/verify` with `c=<challenge>&answer=<text>`: `{code: 0,
+//!   message, ticket}` or `{code: 5100, message, challenge, ttl}`.
+
+use serde_json::{json, Value};
+
+use crate::query::Callback;
+use crate::ErrorCode;
+
+/// Path of the image route under the base URL.
+pub const IMAGE_ROUTE: &str = "image";
+/// Path of the refresh route under the base URL.
+pub const REFRESH_ROUTE: &str = "refresh";
+/// Path of the verify route under the base URL.
+pub const VERIFY_ROUTE: &str = "verify";
+
+/// The longest accepted base URL.
+pub const MAX_BASE_URL_LEN: usize = 512;
+
+/// A base URL that is not acceptable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid base URL: must start with '/', 'http://' or 'https://', hold no spaces, control characters, '?' or '#', and be at most 512 bytes")]
+pub struct BaseUrlError;
+
+/// The widget's three routes, from a base URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Routes {
+    base: String,
+}
+
+impl Routes {
+    /// Routes under `base`, e.g. `/captcha` or `https://example.com/captcha`
+    /// (a trailing `/` is dropped).
+    ///
+    /// ```
+    /// let r = qcaptcha::script::Routes::new("https://example.com/captcha/")?;
+    /// assert_eq!(r.image(), "https://example.com/captcha/image");
+    /// # Ok::<(), qcaptcha::script::BaseUrlError>(())
+    /// ```
+    pub fn new(base: &str) -> Result<Routes, BaseUrlError> {
+        let trimmed = base.trim_end_matches('/');
+        let scheme_ok =
+            base.starts_with('/') || base.starts_with("https://") || base.starts_with("http://");
+        let chars_ok = !base
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || matches!(c, '?' | '#' | '\\'));
+        if !scheme_ok || !chars_ok || base.len() > MAX_BASE_URL_LEN || base.starts_with("//") {
+            return Err(BaseUrlError);
+        }
+        Ok(Routes {
+            base: trimmed.to_owned(),
+        })
+    }
+
+    /// The base URL without a trailing `/` (empty for `/`).
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// `{base}/image`.
+    pub fn image(&self) -> String {
+        format!("{}/{IMAGE_ROUTE}", self.base)
+    }
+
+    /// `{base}/refresh`.
+    pub fn refresh(&self) -> String {
+        format!("{}/{REFRESH_ROUTE}", self.base)
+    }
+
+    /// `{base}/verify`.
+    pub fn verify(&self) -> String {
+        format!("{}/{VERIFY_ROUTE}", self.base)
+    }
+}
+
+/// A JSON value as a JavaScript literal that is also safe inside an HTML
+/// `<script>` element: `serde_json` output with `<`, `>`, `&`, U+2028 and
+/// U+2029 written as `\u` escapes (so `</script>` or `<!--` cannot appear).
+///
+/// ```
+/// let s = qcaptcha::script::js_literal(&serde_json::json!("</script>"));
+/// assert_eq!(s, r#""\u003c/script\u003e""#);
+/// ```
+pub fn js_literal(value: &Value) -> String {
+    let raw = value.to_string();
+    let mut out = String::with_capacity(raw.len() + 16);
+    for c in raw.chars() {
+        match c {
+            '<' => out.push_str("\\u003c"),
+            '>' => out.push_str("\\u003e"),
+            '&' => out.push_str("\\u0026"),
+            '\u{2028}' => out.push_str("\\u2028"),
+            '\u{2029}' => out.push_str("\\u2029"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// What one widget script embeds.
+#[derive(Debug, Clone, Copy)]
+pub struct WidgetParams<'a> {
+    /// The sealed challenge token.
+    pub challenge: &'a str,
+    /// Seconds the challenge stays answerable.
+    pub ttl_secs: u64,
+    /// The routes.
+    pub routes: &'a Routes,
+}
+
+/// The widget JavaScript for one page view.
+pub fn widget_script(params: WidgetParams<'_>) -> String {
+    let config = json!({
+        "challenge": params.challenge,
+        "ttl": params.ttl_secs,
+        "image": params.routes.image(),
+        "refresh": params.routes.refresh(),
+        "verify": params.routes.verify(),
+    });
+    WIDGET_JS.replace("__QCAPTCHA_CONFIG__", &js_literal(&config))
+}
+
+/// JavaScript that reports a failed CaptchaQuery to the page's `callBack`:
+/// `callBack({code, message})`, guarded so that a missing function does
+/// not throw.
+///
+/// ```
+/// use qcaptcha::{query::Callback, script::callback_script, ErrorCode};
+/// let cb = Callback::parse("app.fail").unwrap();
+/// let js = callback_script(&cb, ErrorCode::InvalidParameter, "missing userIp");
+/// assert!(js.contains("app.fail({\"code\":4000"));
+/// ```
+pub fn callback_script(callback: &Callback, code: ErrorCode, message: &str) -> String {
+    let arg = js_literal(&json!({ "code": code.code(), "message": message }));
+    let name = callback.as_str();
+    format!("try{{if(typeof {name}===\"function\"){{{name}({arg});}}}}catch(e){{}}\n")
+}
+
+const WIDGET_JS: &str = r##"(function () {
+  "use strict";
+  var CFG = __QCAPTCHA_CONFIG__;
+  var TEXT = {
+    en: {
+      prompt: "Type the letters in the picture",
+      alt: "Captcha picture",
+      refresh: "New picture",
+      submit: "Verify",
+      wrong: "Wrong answer. Please try this new picture.",
+      expired: "The picture expired. Here is a new one.",
+      ended: "This captcha has expired. Please reload the page.",
+      network: "Could not reach the server. Please try again.",
+      ok: "Verified."
+    },
+    zh: {
+      prompt: "\u8bf7\u8f93\u5165\u56fe\u4e2d\u7684\u5b57\u6bcd",
+      alt: "\u9a8c\u8bc1\u7801\u56fe\u7247",
+      refresh: "\u6362\u4e00\u5f20",
+      submit: "\u9a8c\u8bc1",
+      wrong: "\u7b54\u6848\u9519\u8bef\uff0c\u8bf7\u8f93\u5165\u65b0\u56fe\u7247\u4e2d\u7684\u5b57\u6bcd\u3002",
+      expired: "\u56fe\u7247\u5df2\u8fc7\u671f\uff0c\u5df2\u6362\u4e00\u5f20\u3002",
+      ended: "\u9a8c\u8bc1\u7801\u5df2\u8fc7\u671f\uff0c\u8bf7\u5237\u65b0\u9875\u9762\u3002",
+      network: "\u65e0\u6cd5\u8fde\u63a5\u670d\u52a1\u5668\uff0c\u8bf7\u91cd\u8bd5\u3002",
+      ok: "\u9a8c\u8bc1\u6210\u529f\u3002"
+    }
+  };
+  var token = CFG.challenge;
+  var deadline = Date.now() + CFG.ttl * 1000;
+  var state = null;
+
+  function make(tag, text) {
+    var e = document.createElement(tag);
+    if (text) { e.textContent = text; }
+    return e;
+  }
+  function imageUrl(t) {
+    return CFG.image + (CFG.image.indexOf("?") < 0 ? "?" : "&") + "c=" + encodeURIComponent(t);
+  }
+  function say(text, bad) {
+    if (!state) { return; }
+    state.msg.textContent = text || "";
+    state.msg.style.color = bad ? "#b00020" : "#1b5e20";
+  }
+  function busy(on) {
+    if (!state) { return; }
+    state.busy = on;
+    state.submit.disabled = on || state.done;
+    state.refresh.disabled = on || state.done;
+    state.input.disabled = on || state.done;
+  }
+  function setChallenge(t, ttl) {
+    token = t;
+    deadline = Date.now() + ttl * 1000;
+    if (!state) { return; }
+    state.img.src = imageUrl(t);
+    state.input.value = "";
+  }
+  function post(url, fields) {
+    var body = new URLSearchParams(fields).toString();
+    return fetch(url, {
+      method: "POST",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      body: body,
+      cache: "no-store",
+      credentials: "same-origin"
+    }).then(function (r) { return r.json(); });
+  }
+  function end(r) {
+    if (!state) { return; }
+    state.done = true;
+    busy(false);
+    say(state.text.ended, true);
+    if (typeof state.onError === "function") {
+      state.onError({ code: r && r.code ? r.code : 4200, message: r && r.message ? r.message : "expired" });
+    }
+  }
+  function refresh(message) {
+    if (!state || state.busy || state.done) { return; }
+    busy(true);
+    post(CFG.refresh, { c: token }).then(function (r) {
+      if (!state) { return; }
+      busy(false);
+      if (r && r.code === 0 && r.challenge) {
+        setChallenge(r.challenge, r.ttl);
+        say(message || "", !!message);
+        state.input.focus();
+      } else {
+        end(r);
+      }
+    }, function () {
+      if (!state) { return; }
+      busy(false);
+      say(state.text.network, true);
+    });
+  }
+  function submit(ev) {
+    ev.preventDefault();
+    if (!state || state.busy || state.done) { return; }
+    var answer = state.input.value.trim();
+    if (!answer) { state.input.focus(); return; }
+    if (Date.now() >= deadline) { refresh(state.text.expired); return; }
+    busy(true);
+    post(CFG.verify, { c: token, answer: answer }).then(function (r) {
+      if (!state) { return; }
+      busy(false);
+      if (r && r.code === 0 && r.ticket) {
+        state.ticket = r.ticket;
+        state.done = true;
+        busy(false);
+        say(state.text.ok, false);
+        if (typeof state.callback === "function") {
+          state.callback({ ret: 0, ticket: r.ticket });
+        }
+      } else if (r && r.challenge) {
+        setChallenge(r.challenge, r.ttl);
+        say(r.code === 5100 ? state.text.wrong : state.text.expired, true);
+        state.input.focus();
+      } else {
+        end(r);
+      }
+    }, function () {
+      if (!state) { return; }
+      busy(false);
+      say(state.text.network, true);
+    });
+  }
+
+  function capDestroy() {
+    if (state) {
+      state.refresh.removeEventListener("click", state.onRefresh);
+      state.form.removeEventListener("submit", submit);
+      if (state.root.parentNode) { state.root.parentNode.removeChild(state.root); }
+    }
+    state = null;
+  }
+  function capInit(element, opts) {
+    opts = opts || {};
+    var host = typeof element === "string" ? document.getElementById(element) : element;
+    if (!host || typeof host.appendChild !== "function") {
+      throw new Error("capInit: no such element");
+    }
+    capDestroy();
+    var text = TEXT[opts.lang] || TEXT.en;
+    var root = make("div");
+    root.className = "qcaptcha";
+    root.style.display = "inline-block";
+    root.style.fontFamily = "system-ui, sans-serif";
+    root.style.fontSize = "14px";
+    var form = make("form");
+    form.setAttribute("novalidate", "");
+    var label = make("div", text.prompt);
+    var img = make("img");
+    img.alt = text.alt;
+    img.width = 130;
+    img.height = 53;
+    img.style.display = "block";
+    img.style.margin = "4px 0";
+    img.style.border = "1px solid #ccc";
+    var refreshBtn = make("button", text.refresh);
+    refreshBtn.type = "button";
+    var input = make("input");
+    input.type = "text";
+    input.name = "qcaptcha-answer";
+    input.autocomplete = "off";
+    input.setAttribute("autocapitalize", "characters");
+    input.setAttribute("spellcheck", "false");
+    input.setAttribute("aria-label", text.prompt);
+    input.maxLength = 6;
+    input.size = 8;
+    var submitBtn = make("button", text.submit);
+    submitBtn.type = "submit";
+    var msg = make("div");
+    msg.setAttribute("role", "status");
+    msg.setAttribute("aria-live", "polite");
+    msg.style.minHeight = "1.2em";
+    form.appendChild(label);
+    form.appendChild(img);
+    form.appendChild(input);
+    form.appendChild(document.createTextNode(" "));
+    form.appendChild(submitBtn);
+    form.appendChild(document.createTextNode(" "));
+    form.appendChild(refreshBtn);
+    form.appendChild(msg);
+    root.appendChild(form);
+    state = {
+      root: root, form: form, img: img, input: input, msg: msg,
+      submit: submitBtn, refresh: refreshBtn, text: text,
+      callback: opts.callback, onError: opts.onError,
+      busy: false, done: false, ticket: "",
+      onRefresh: function () { refresh(""); }
+    };
+    refreshBtn.addEventListener("click", state.onRefresh);
+    form.addEventListener("submit", submit);
+    host.appendChild(root);
+    if (Date.now() >= deadline) {
+      refresh(text.expired);
+    } else {
+      img.src = imageUrl(token);
+    }
+  }
+  window.capInit = capInit;
+  window.capRefresh = function () { refresh(""); };
+  window.capGetTicket = function () {
+    return state && state.ticket ? { ret: 0, ticket: state.ticket } : { ret: 1, ticket: "" };
+  };
+  window.capDestroy = capDestroy;
+})();
+"##;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn literal_escapes_html_breakers() {
+        let v = json!({"a": "</script><!-- & \u{2028}\u{2029} \"q\""});
+        let s = js_literal(&v);
+        for bad in ["<", ">", "&", "\u{2028}", "\u{2029}"] {
+            assert!(!s.contains(bad), "{bad:?} in {s}");
+        }
+        // Still the same value when read back as JSON.
+        let back: Value = serde_json::from_str(&s).unwrap();
+        assert_eq!(back, v);
+    }
+
+    #[test]
+    fn routes_validate_the_base() {
+        for good in [
+            "/",
+            "/captcha",
+            "/captcha/",
+            "https://a.example/c",
+            "http://127.0.0.1:8080/x",
+        ] {
+            assert!(Routes::new(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "captcha",
+            "//evil.example",
+            "javascript:alert(1)",
+            "/a b",
+            "/a?x=1",
+            "/a#x",
+            "/a\n",
+            "/a\\b",
+        ] {
+            assert_eq!(Routes::new(bad), Err(BaseUrlError), "{bad:?}");
+        }
+        assert_eq!(Routes::new("/").unwrap().verify(), "/verify");
+        assert_eq!(Routes::new("/c/").unwrap().refresh(), "/c/refresh");
+    }
+
+    #[test]
+    fn script_embeds_config_and_defines_the_api() {
+        let routes = Routes::new("https://h.example/cap").unwrap();
+        let js = widget_script(WidgetParams {
+            challenge: "TOKEN-abc_1",
+            ttl_secs: 300,
+            routes: &routes,
+        });
+        assert!(!js.contains("__QCAPTCHA_CONFIG__"));
+        assert!(js.contains(r#""challenge":"TOKEN-abc_1""#));
+        assert!(js.contains(r#""ttl":300"#));
+        assert!(js.contains(r#""verify":"https://h.example/cap/verify""#));
+        for api in [
+            "window.capInit",
+            "window.capRefresh",
+            "window.capGetTicket",
+            "window.capDestroy",
+        ] {
+            assert!(js.contains(api), "{api}");
+        }
+        // No inline handlers or string-eval.
+        for bad in [
+            "onclick",
+            "innerHTML",
+            "eval(",
+            "setAttribute(\"on",
+            "new Function",
+        ] {
+            assert!(!js.contains(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn callback_script_is_a_guarded_call() {
+        let cb = Callback::parse("my.cb").unwrap();
+        let js = callback_script(&cb, ErrorCode::CheckFailed, "</script>");
+        assert_eq!(
+            js,
+            "try{if(typeof my.cb===\"function\"){my.cb({\"code\":5100,\"message\":\"\\u003c/script\\u003e\"});}}catch(e){}\n"
+        );
+    }
+}

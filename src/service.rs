@@ -1,0 +1,796 @@
+//! [`CaptchaService`]: the framework-neutral captcha service. It owns the
+//! key ring, the replay store and the configuration, and turns requests
+//! (their query string or form body, plus method, host and path where a
+//! signature covers them) into plain [`HttpResponse`]s that any web
+//! framework can send.
+//!
+//! Endpoints a host exposes:
+//!
+//! | route | handler | for |
+//! |---|---|---|
+//! | CaptchaQuery (any path) | [`CaptchaService::handle_query`] | business servers: the widget JavaScript |
+//! | CaptchaCheck (any path) | [`CaptchaService::handle_check`] | business servers: is this ticket good |
+//! | `GET {base}/image` | [`CaptchaService::handle_image`] | the widget: the picture |
+//! | `POST {base}/refresh` | [`CaptchaService::handle_refresh`] | the widget: a new picture |
+//! | `POST {base}/verify` | [`CaptchaService::handle_verify`] | the widget: answer -> ticket |
+//!
+//! CaptchaQuery and CaptchaCheck always answer HTTP 200 with the result
+//! `code` in the body, as the original service does. The widget routes use
+//! HTTP status codes for broken requests (400 bad token, 410 expired, 500
+//! internal) and otherwise answer 200 with a JSON `code`.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
+
+use serde_json::json;
+
+use crate::api::{self, to_bytes, ErrorCode};
+use crate::query::{
+    failure_callback, parse_pairs, CaptchaCheck, CaptchaQuery, ParamError, ScriptMode,
+};
+use crate::script::{self, BaseUrlError, Routes, WidgetParams};
+use crate::sign::{self, Credentials, RequestLine, SignError};
+use crate::store::{MemoryStore, ReplayStore, StoreError};
+use crate::ticket::{
+    self, random_id, random_seed, Binding, Challenge, CheckFailure, KeyError, KeyRing, Ticket,
+    TicketMode, TokenError,
+};
+use crate::{answer_matches, generate, Answer};
+
+/// Default seconds a challenge (one picture) stays answerable: 5 minutes.
+pub const DEFAULT_CHALLENGE_TTL_SECS: u64 = 5 * 60;
+/// Default seconds a widget (one CaptchaQuery) may refresh: 30 minutes.
+/// After that the page must fetch new JavaScript.
+pub const DEFAULT_SESSION_TTL_SECS: u64 = 30 * 60;
+/// The longest answer text looked at; longer input is simply wrong.
+pub const MAX_ANSWER_LEN: usize = 64;
+
+/// `application/json; charset=utf-8`.
+pub const CONTENT_TYPE_JSON: &str = "application/json; charset=utf-8";
+/// `application/javascript; charset=utf-8`.
+pub const CONTENT_TYPE_JS: &str = "application/javascript; charset=utf-8";
+/// `image/png`.
+pub const CONTENT_TYPE_PNG: &str = "image/png";
+/// `text/plain; charset=utf-8`.
+pub const CONTENT_TYPE_TEXT: &str = "text/plain; charset=utf-8";
+
+/// A source of the current time in Unix seconds. Injectable so tests can
+/// move time.
+pub trait Clock: Send + Sync {
+    /// Now, Unix seconds.
+    fn now(&self) -> u64;
+}
+
+/// The system clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0)
+    }
+}
+
+/// A clock that moves only when told (for tests).
+#[derive(Debug, Default)]
+pub struct ManualClock(AtomicU64);
+
+impl ManualClock {
+    /// A clock showing `now`.
+    pub fn new(now: u64) -> ManualClock {
+        ManualClock(AtomicU64::new(now))
+    }
+
+    /// Sets the time.
+    pub fn set(&self, now: u64) {
+        self.0.store(now, Ordering::SeqCst);
+    }
+
+    /// Moves the time forward by `secs`.
+    pub fn advance(&self, secs: u64) {
+        self.0.fetch_add(secs, Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> u64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// Why the service could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The base URL of the widget routes is not acceptable.
+    #[error(transparent)]
+    BaseUrl(#[from] BaseUrlError),
+    /// No key ring was given and none could be generated.
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    /// A time-to-live is zero or the challenge one exceeds the session.
+    #[error("invalid lifetimes: need 0 < challenge_ttl <= session_ttl")]
+    Lifetimes,
+}
+
+/// Why a widget request (image, refresh, verify) failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ChallengeError {
+    /// The `c` parameter is missing.
+    #[error("missing challenge")]
+    Missing,
+    /// The challenge token does not open.
+    #[error("invalid challenge: {0}")]
+    Invalid(TokenError),
+    /// The challenge is past its answer deadline.
+    #[error("challenge expired")]
+    Expired,
+    /// The widget session is over; the page must fetch new JavaScript.
+    #[error("captcha session over")]
+    SessionOver,
+    /// The challenge had its one answer attempt already.
+    #[error("challenge already used")]
+    Used,
+    /// The answer is wrong.
+    #[error("wrong answer")]
+    WrongAnswer,
+}
+
+/// Every way a request can fail, for the host's logs. Only the
+/// [`code`](ServiceError::code) and a generic message reach the client.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServiceError {
+    /// A parameter is missing or invalid (4000).
+    #[error(transparent)]
+    Param(#[from] ParamError),
+    /// The v2 signature check failed (4000/4100/4200/4500/6000).
+    #[error(transparent)]
+    Sign(#[from] SignError),
+    /// A ticket check failed (5100; 6000 for a store failure).
+    #[error(transparent)]
+    Check(#[from] CheckFailure),
+    /// A widget request failed.
+    #[error(transparent)]
+    Challenge(#[from] ChallengeError),
+    /// The replay store could not answer (6000).
+    #[error("replay store: {0}")]
+    Store(#[from] StoreError),
+    /// Sealing a token failed (6000).
+    #[error("sealing failed: {0}")]
+    Seal(TokenError),
+    /// Rendering failed (6000).
+    #[error("render failed: {0}")]
+    Render(#[from] crate::Error),
+}
+
+impl ServiceError {
+    /// The wire code.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            ServiceError::Param(_) => ErrorCode::InvalidParameter,
+            ServiceError::Sign(e) => e.code(),
+            ServiceError::Check(CheckFailure::Store(_)) => ErrorCode::Internal,
+            ServiceError::Check(_) => ErrorCode::CheckFailed,
+            ServiceError::Challenge(ChallengeError::Missing | ChallengeError::Invalid(_)) => {
+                ErrorCode::InvalidParameter
+            }
+            ServiceError::Challenge(ChallengeError::Expired | ChallengeError::SessionOver) => {
+                ErrorCode::RequestExpired
+            }
+            ServiceError::Challenge(ChallengeError::Used | ChallengeError::WrongAnswer) => {
+                ErrorCode::CheckFailed
+            }
+            ServiceError::Store(_) | ServiceError::Seal(_) | ServiceError::Render(_) => {
+                ErrorCode::Internal
+            }
+        }
+    }
+
+    /// The message sent to the client: the parameter error for 4000 (it
+    /// names the parameter), otherwise the code's generic message (the
+    /// reason of a failed check stays in the logs).
+    pub fn public_message(&self) -> String {
+        match self {
+            ServiceError::Param(e) => e.to_string(),
+            ServiceError::Sign(SignError::Parameter(p)) => {
+                format!("missing or invalid parameter {p}")
+            }
+            ServiceError::Challenge(e @ (ChallengeError::Missing | ChallengeError::Invalid(_))) => {
+                match e {
+                    ChallengeError::Missing => "missing challenge".into(),
+                    _ => "invalid challenge".into(),
+                }
+            }
+            ServiceError::Challenge(ChallengeError::WrongAnswer) => "wrong answer".into(),
+            ServiceError::Challenge(ChallengeError::Used) => "challenge already used".into(),
+            ServiceError::Challenge(ChallengeError::Expired) => "challenge expired".into(),
+            ServiceError::Challenge(ChallengeError::SessionOver) => {
+                "captcha expired, reload the page".into()
+            }
+            other => other.code().message().into(),
+        }
+    }
+}
+
+/// A response for the host to send: status, `Content-Type` and body, plus
+/// the typed error (if any) for the host's logs, which is not to be sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpResponse {
+    /// HTTP status.
+    pub status: u16,
+    /// The `Content-Type` header.
+    pub content_type: &'static str,
+    /// The body.
+    pub body: Vec<u8>,
+    /// Why the request failed, for logging (`None` on success).
+    pub error: Option<ServiceError>,
+}
+
+impl HttpResponse {
+    fn new(status: u16, content_type: &'static str, body: Vec<u8>) -> HttpResponse {
+        HttpResponse {
+            status,
+            content_type,
+            body,
+            error: None,
+        }
+    }
+
+    fn json(value: &serde_json::Value) -> HttpResponse {
+        HttpResponse::new(200, CONTENT_TYPE_JSON, to_bytes(value))
+    }
+
+    fn with_error(mut self, error: ServiceError) -> HttpResponse {
+        self.error = Some(error);
+        self
+    }
+
+    /// Every header to send: `Content-Type`, `Cache-Control: no-store`
+    /// (every answer is single-use) and `X-Content-Type-Options: nosniff`.
+    pub fn headers(&self) -> [(&'static str, &'static str); 3] {
+        [
+            ("Content-Type", self.content_type),
+            ("Cache-Control", "no-store"),
+            ("X-Content-Type-Options", "nosniff"),
+        ]
+    }
+
+    /// The body as text (lossy), handy in tests and logs.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// The request facts CaptchaQuery and CaptchaCheck need: the parameters
+/// (raw query string for GET, raw form body for POST) and, for v2
+/// signatures, the method, Host header and path.
+#[derive(Debug, Clone, Copy)]
+pub struct ApiRequest<'a> {
+    /// HTTP method, e.g. `GET`.
+    pub method: &'a str,
+    /// The `Host` header, e.g. `captcha.example.com`.
+    pub host: &'a str,
+    /// The path, e.g. `/v2/index.php`.
+    pub path: &'a str,
+    /// The URL-encoded parameters (query string or form body).
+    pub params: &'a str,
+}
+
+impl<'a> ApiRequest<'a> {
+    /// A request with only parameters (enough when signing is off).
+    pub fn from_params(params: &'a str) -> ApiRequest<'a> {
+        ApiRequest {
+            method: "GET",
+            host: "",
+            path: "",
+            params,
+        }
+    }
+}
+
+/// Builds a [`CaptchaService`]; start with [`CaptchaService::builder`].
+pub struct ServiceBuilder {
+    base_url: String,
+    keys: Option<KeyRing>,
+    store: Option<Arc<dyn ReplayStore>>,
+    credentials: Option<Credentials>,
+    ticket_mode: TicketMode,
+    challenge_ttl_secs: u64,
+    session_ttl_secs: u64,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for ServiceBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceBuilder")
+            .field("base_url", &self.base_url)
+            .field("keys", &self.keys)
+            .field("credentials", &self.credentials)
+            .field("ticket_mode", &self.ticket_mode)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServiceBuilder {
+    /// The key ring (default: one fresh key from the OS CSPRNG, fine for a
+    /// single process; a cluster needs the same ring everywhere).
+    pub fn keys(mut self, keys: KeyRing) -> Self {
+        self.keys = Some(keys);
+        self
+    }
+
+    /// The replay store (default: a [`MemoryStore`] of default capacity,
+    /// fine for a single process; a cluster needs a shared store).
+    pub fn store(mut self, store: Arc<dyn ReplayStore>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// Requires v2 signatures on CaptchaQuery and CaptchaCheck with these
+    /// credentials (default: no signing, for in-process callers).
+    pub fn credentials(mut self, credentials: Credentials) -> Self {
+        self.credentials = Some(credentials);
+        self
+    }
+
+    /// The ticket rule (default [`TicketMode::SingleUse`]).
+    pub fn ticket_mode(mut self, mode: TicketMode) -> Self {
+        self.ticket_mode = mode;
+        self
+    }
+
+    /// Seconds one picture stays answerable (default 300).
+    pub fn challenge_ttl_secs(mut self, secs: u64) -> Self {
+        self.challenge_ttl_secs = secs;
+        self
+    }
+
+    /// Seconds one widget may keep refreshing (default 1800).
+    pub fn session_ttl_secs(mut self, secs: u64) -> Self {
+        self.session_ttl_secs = secs;
+        self
+    }
+
+    /// The clock (default [`SystemClock`]).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Builds the service.
+    pub fn build(self) -> Result<CaptchaService, ConfigError> {
+        let routes = Routes::new(&self.base_url)?;
+        if self.challenge_ttl_secs == 0 || self.challenge_ttl_secs > self.session_ttl_secs {
+            return Err(ConfigError::Lifetimes);
+        }
+        let keys = match self.keys {
+            Some(k) => k,
+            None => KeyRing::generate(1)?,
+        };
+        let store = self
+            .store
+            .unwrap_or_else(|| Arc::new(MemoryStore::default()));
+        Ok(CaptchaService {
+            routes,
+            keys: RwLock::new(keys),
+            store,
+            credentials: self.credentials,
+            ticket_mode: self.ticket_mode,
+            challenge_ttl_secs: self.challenge_ttl_secs,
+            session_ttl_secs: self.session_ttl_secs,
+            clock: self.clock,
+        })
+    }
+}
+
+/// The captcha service: CaptchaQuery, CaptchaCheck and the widget routes.
+/// Share one per process (`Arc<CaptchaService>`); every method takes
+/// `&self` and is thread-safe.
+///
+/// ```
+/// use qcaptcha::{ApiRequest, CaptchaService};
+///
+/// let service = CaptchaService::builder("/captcha").build()?;
+/// // CaptchaQuery, e.g. from GET /v2/captcha?userIp=...:
+/// let resp = service.handle_query(ApiRequest::from_params(
+///     "userIp=121.14.96.121&businessId=1&captchaType=1&script=0&registerTime=0",
+/// ));
+/// assert_eq!(resp.status, 200);
+/// let json: serde_json::Value = serde_json::from_slice(&resp.body)?;
+/// assert_eq!(json["code"], 0);
+/// // CaptchaCheck with a bad ticket: code 5100, the reason in resp.error.
+/// let resp = service.handle_check(ApiRequest::from_params(
+///     "ticket=nope&userIp=121.14.96.121&businessId=1&captchaType=1&registerTime=0",
+/// ));
+/// assert!(resp.text().contains("5100"));
+/// assert!(resp.error.is_some());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct CaptchaService {
+    routes: Routes,
+    keys: RwLock<KeyRing>,
+    store: Arc<dyn ReplayStore>,
+    credentials: Option<Credentials>,
+    ticket_mode: TicketMode,
+    challenge_ttl_secs: u64,
+    session_ttl_secs: u64,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for CaptchaService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CaptchaService")
+            .field("routes", &self.routes)
+            .field("credentials", &self.credentials)
+            .field("ticket_mode", &self.ticket_mode)
+            .field("challenge_ttl_secs", &self.challenge_ttl_secs)
+            .field("session_ttl_secs", &self.session_ttl_secs)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CaptchaService {
+    /// A builder whose widget routes live under `base_url` (for example
+    /// `/captcha` or `https://captcha.example.com/captcha`).
+    pub fn builder(base_url: impl Into<String>) -> ServiceBuilder {
+        ServiceBuilder {
+            base_url: base_url.into(),
+            keys: None,
+            store: None,
+            credentials: None,
+            ticket_mode: TicketMode::default(),
+            challenge_ttl_secs: DEFAULT_CHALLENGE_TTL_SECS,
+            session_ttl_secs: DEFAULT_SESSION_TTL_SECS,
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// The widget routes.
+    pub fn routes(&self) -> &Routes {
+        &self.routes
+    }
+
+    /// The ticket rule in force.
+    pub fn ticket_mode(&self) -> TicketMode {
+        self.ticket_mode
+    }
+
+    fn now(&self) -> u64 {
+        self.clock.now()
+    }
+
+    fn keys(&self) -> std::sync::RwLockReadGuard<'_, KeyRing> {
+        // A KeyRing is replaced whole, so a poisoned lock still holds a
+        // consistent ring.
+        self.keys.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Makes `key` the sealing key; older keys keep opening their tokens
+    /// until [`retire_key`](CaptchaService::retire_key).
+    pub fn rotate_key(&self, key_id: u32, key: [u8; ticket::KEY_LEN]) -> Result<(), KeyError> {
+        self.keys
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .rotate(key_id, key)
+    }
+
+    /// Drops an old key (not the current one). Returns whether one was
+    /// removed.
+    pub fn retire_key(&self, key_id: u32) -> bool {
+        self.keys
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retire(key_id)
+    }
+
+    /// The ids of the keys in the ring.
+    pub fn key_ids(&self) -> Vec<u32> {
+        self.keys().key_ids()
+    }
+
+    // ---- typed, in-process API ----
+
+    /// A fresh sealed challenge for `binding`, answerable for the challenge
+    /// lifetime, refreshable until `session_expires_at` (`None`: a new
+    /// session starting now).
+    fn new_challenge(
+        &self,
+        binding: Binding,
+        session_expires_at: Option<u64>,
+    ) -> Result<(String, u64), ServiceError> {
+        let now = self.now();
+        let session = session_expires_at.unwrap_or(now.saturating_add(self.session_ttl_secs));
+        let expires_at = now.saturating_add(self.challenge_ttl_secs).min(session);
+        let challenge = Challenge {
+            id: random_id().map_err(ServiceError::Seal)?,
+            seed: random_seed().map_err(ServiceError::Seal)?,
+            issued_at: now,
+            expires_at,
+            session_expires_at: session,
+            binding,
+        };
+        let token = self
+            .keys()
+            .seal_challenge(&challenge)
+            .map_err(ServiceError::Seal)?;
+        Ok((token, expires_at.saturating_sub(now)))
+    }
+
+    /// CaptchaQuery, typed: the widget JavaScript for a validated query
+    /// (signature checks are the HTTP handler's job).
+    pub fn widget_script(&self, query: &CaptchaQuery) -> Result<String, ServiceError> {
+        let (token, ttl) = self.new_challenge(query.binding(), None)?;
+        Ok(script::widget_script(WidgetParams {
+            challenge: &token,
+            ttl_secs: ttl,
+            routes: &self.routes,
+        }))
+    }
+
+    /// CaptchaCheck, typed: `Ok` only if the ticket is authentic,
+    /// unexpired, bound to the request's fields and not used up (this call
+    /// counts as a use).
+    pub fn check(&self, check: &CaptchaCheck) -> Result<Ticket, CheckFailure> {
+        self.check_ticket(&check.ticket, &check.binding())
+    }
+
+    /// Checks a ticket token against the binding it must have.
+    pub fn check_ticket(&self, ticket: &str, expected: &Binding) -> Result<Ticket, CheckFailure> {
+        let keys = self.keys();
+        ticket::check_ticket(&keys, self.store.as_ref(), ticket, expected, self.now())
+    }
+
+    /// **For tests and admin tools only; never send the result to a
+    /// client.** The answer of a challenge token, learnt the way only the
+    /// server can: by opening it with the service's keys and rendering.
+    pub fn answer_for_challenge(&self, challenge: &str) -> Result<Answer, ServiceError> {
+        let c = self
+            .keys()
+            .open_challenge(challenge)
+            .map_err(ChallengeError::Invalid)?;
+        Ok(*generate(c.binding.captcha_type, c.seed)?.answer())
+    }
+
+    fn verify_signature(
+        &self,
+        req: &ApiRequest<'_>,
+        pairs: &[(String, String)],
+    ) -> Result<(), SignError> {
+        let Some(creds) = &self.credentials else {
+            return Ok(());
+        };
+        let borrowed: Vec<(&str, &str)> = pairs
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        sign::verify_request(
+            creds,
+            RequestLine {
+                method: req.method,
+                host: req.host,
+                path: req.path,
+            },
+            &borrowed,
+            self.store.as_ref(),
+            self.now(),
+        )
+    }
+
+    // ---- HTTP handlers ----
+
+    /// CaptchaQuery. Verifies the v2 signature when credentials are
+    /// configured, validates the parameters and answers with the widget:
+    /// `script=0` JSON `{"code":0,"message":"No Error","script":"..."}`,
+    /// `script=1` the JavaScript itself. A failure answers JSON
+    /// `{"code","message"}`, or, with `script=1` and a valid `callBack`,
+    /// JavaScript calling `callBack({code, message})`.
+    pub fn handle_query(&self, req: ApiRequest<'_>) -> HttpResponse {
+        let pairs = parse_pairs(req.params);
+        let result = self
+            .verify_signature(&req, &pairs)
+            .map_err(ServiceError::from)
+            .and_then(|()| {
+                CaptchaQuery::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+                    .map_err(ServiceError::from)
+            })
+            .and_then(|q| Ok((q.script, self.widget_script(&q)?)));
+        match result {
+            Ok((ScriptMode::JavaScript, js)) => {
+                HttpResponse::new(200, CONTENT_TYPE_JS, js.into_bytes())
+            }
+            Ok((ScriptMode::Json, js)) => {
+                HttpResponse::new(200, CONTENT_TYPE_JSON, api::query_json(&js))
+            }
+            Err(e) => {
+                let (code, message) = (e.code(), e.public_message());
+                let cb = failure_callback(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+                let resp = match cb {
+                    Some(cb) => HttpResponse::new(
+                        200,
+                        CONTENT_TYPE_JS,
+                        script::callback_script(&cb, code, &message).into_bytes(),
+                    ),
+                    None => {
+                        HttpResponse::new(200, CONTENT_TYPE_JSON, api::status_json(code, &message))
+                    }
+                };
+                resp.with_error(e)
+            }
+        }
+    }
+
+    /// CaptchaCheck. Verifies the v2 signature when configured, validates
+    /// the parameters and checks the ticket: `{"code":0,"message":"No
+    /// Error"}`, or 5100 (the reason is in [`HttpResponse::error`]), or
+    /// another code for a bad request.
+    pub fn handle_check(&self, req: ApiRequest<'_>) -> HttpResponse {
+        let pairs = parse_pairs(req.params);
+        let result = self
+            .verify_signature(&req, &pairs)
+            .map_err(ServiceError::from)
+            .and_then(|()| {
+                CaptchaCheck::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+                    .map_err(ServiceError::from)
+            })
+            .and_then(|c| self.check(&c).map_err(ServiceError::from));
+        match result {
+            Ok(_) => HttpResponse::new(
+                200,
+                CONTENT_TYPE_JSON,
+                api::status_json(ErrorCode::Success, ErrorCode::Success.message()),
+            ),
+            Err(e) => HttpResponse::new(
+                200,
+                CONTENT_TYPE_JSON,
+                api::status_json(e.code(), &e.public_message()),
+            )
+            .with_error(e),
+        }
+    }
+
+    fn open_challenge_param(&self, params: &str) -> Result<Challenge, ChallengeError> {
+        let pairs = parse_pairs(params);
+        let mut tokens = pairs.iter().filter(|(k, _)| k == "c");
+        let token = match (tokens.next(), tokens.next()) {
+            (Some((_, t)), None) if !t.is_empty() => t,
+            _ => return Err(ChallengeError::Missing),
+        };
+        self.keys()
+            .open_challenge(token)
+            .map_err(ChallengeError::Invalid)
+    }
+
+    /// `GET {base}/image?c=<challenge>`: the PNG of the challenge, rendered
+    /// from its sealed seed (stateless: any node with the key ring can
+    /// serve it). 400 for a bad token, 410 once expired.
+    pub fn handle_image(&self, query: &str) -> HttpResponse {
+        let text = |status, e: ServiceError| {
+            HttpResponse::new(status, CONTENT_TYPE_TEXT, e.public_message().into_bytes())
+                .with_error(e)
+        };
+        let challenge = match self.open_challenge_param(query) {
+            Ok(c) => c,
+            Err(e) => return text(400, e.into()),
+        };
+        if self.now() >= challenge.expires_at {
+            return text(410, ChallengeError::Expired.into());
+        }
+        match generate(challenge.binding.captcha_type, challenge.seed) {
+            Ok(captcha) => HttpResponse::new(200, CONTENT_TYPE_PNG, captcha.into_png()),
+            Err(e) => text(500, e.into()),
+        }
+    }
+
+    fn next_challenge_json(
+        &self,
+        old: &Challenge,
+        code: ErrorCode,
+        message: &str,
+    ) -> Result<HttpResponse, ServiceError> {
+        if self.now() >= old.session_expires_at {
+            return Err(ChallengeError::SessionOver.into());
+        }
+        let (token, ttl) = self.new_challenge(old.binding.clone(), Some(old.session_expires_at))?;
+        Ok(HttpResponse::json(&json!({
+            "code": code.code(),
+            "message": message,
+            "challenge": token,
+            "ttl": ttl,
+        })))
+    }
+
+    fn widget_error(e: ServiceError) -> HttpResponse {
+        let status = match e.code() {
+            ErrorCode::InvalidParameter => 400,
+            ErrorCode::Internal => 500,
+            _ => 200,
+        };
+        HttpResponse::new(
+            status,
+            CONTENT_TYPE_JSON,
+            api::status_json(e.code(), &e.public_message()),
+        )
+        .with_error(e)
+    }
+
+    /// `POST {base}/refresh` with form `c=<challenge>`: a new challenge for
+    /// the same binding, `{"code":0,"message":"No Error","challenge":..,
+    /// "ttl":..}`, while the widget session lasts (then 4200: the page must
+    /// fetch new JavaScript). The old challenge is not burnt; it keeps its
+    /// single attempt until it expires.
+    pub fn handle_refresh(&self, form: &str) -> HttpResponse {
+        let result = self
+            .open_challenge_param(form)
+            .map_err(ServiceError::from)
+            .and_then(|c| {
+                self.next_challenge_json(&c, ErrorCode::Success, ErrorCode::Success.message())
+            });
+        result.unwrap_or_else(CaptchaService::widget_error)
+    }
+
+    /// `POST {base}/verify` with form `c=<challenge>&answer=<text>`.
+    /// One attempt per challenge, recorded in the replay store before the
+    /// answer is compared (in constant time):
+    /// - right: `{"code":0,"message":"No Error","ticket":..}`;
+    /// - wrong, or the challenge already used: `{"code":5100,..,
+    ///   "challenge":<next>,"ttl":..}`;
+    /// - expired: `{"code":4200,..,"challenge":<next>,"ttl":..}`;
+    /// - session over: 4200 without a next challenge.
+    pub fn handle_verify(&self, form: &str) -> HttpResponse {
+        self.verify(form)
+            .unwrap_or_else(CaptchaService::widget_error)
+    }
+
+    fn verify(&self, form: &str) -> Result<HttpResponse, ServiceError> {
+        let challenge = self.open_challenge_param(form)?;
+        let now = self.now();
+        if now >= challenge.expires_at {
+            return self
+                .next_challenge_json(&challenge, ErrorCode::RequestExpired, "challenge expired")
+                .map(|r| r.with_error(ChallengeError::Expired.into()));
+        }
+        let record = self
+            .store
+            .record_use(&challenge.store_id(), challenge.expires_at, 1, now)?;
+        if !record.allowed {
+            return self
+                .next_challenge_json(&challenge, ErrorCode::CheckFailed, "challenge already used")
+                .map(|r| r.with_error(ChallengeError::Used.into()));
+        }
+        let pairs = parse_pairs(form);
+        let answer = pairs
+            .iter()
+            .find(|(k, _)| k == "answer")
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("");
+        let expected = generate(challenge.binding.captcha_type, challenge.seed)?;
+        let right =
+            answer.len() <= MAX_ANSWER_LEN && answer_matches(expected.answer().as_str(), answer);
+        if !right {
+            return self
+                .next_challenge_json(&challenge, ErrorCode::CheckFailed, "wrong answer")
+                .map(|r| r.with_error(ChallengeError::WrongAnswer.into()));
+        }
+        let ticket = Ticket {
+            id: random_id().map_err(ServiceError::Seal)?,
+            issued_at: now,
+            expires_at: now.saturating_add(self.ticket_mode.ttl_secs()),
+            max_uses: self.ticket_mode.max_uses(),
+            binding: challenge.binding,
+        };
+        let token = self
+            .keys()
+            .seal_ticket(&ticket)
+            .map_err(ServiceError::Seal)?;
+        Ok(HttpResponse::json(&json!({
+            "code": ErrorCode::Success.code(),
+            "message": ErrorCode::Success.message(),
+            "ticket": token,
+        })))
+    }
+}
