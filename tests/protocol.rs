@@ -1,0 +1,636 @@
+//! End-to-end tests of the protocol layer through the framework-neutral
+//! handlers: CaptchaQuery -> image -> verify -> ticket -> CaptchaCheck.
+
+use std::sync::{Arc, Barrier};
+
+use qcaptcha::sign::{self, SignatureMethod};
+use qcaptcha::{
+    ApiRequest, BindingField, CaptchaService, CheckFailure, Credentials, HttpResponse, KeyRing,
+    ManualClock, MemoryStore, ServiceError, TicketMode,
+};
+use serde_json::Value;
+
+const T0: u64 = 1_700_000_000;
+const QUERY: &str =
+    "userIp=121.14.96.121&businessId=1&captchaType=6&uid=u1&sceneId=3&script=0&registerTime=1400000000";
+const CHECK_FIELDS: &str =
+    "userIp=121.14.96.121&businessId=1&captchaType=6&uid=u1&sceneId=3&registerTime=1400000000";
+
+struct Fixture {
+    service: Arc<CaptchaService>,
+    clock: Arc<ManualClock>,
+    ring: KeyRing,
+}
+
+fn fixture_with(mode: TicketMode, store: Arc<MemoryStore>) -> Fixture {
+    let ring = KeyRing::new(1, [0x42; 32]);
+    let clock = Arc::new(ManualClock::new(T0));
+    let service = CaptchaService::builder("https://captcha.example/cap")
+        .keys(ring.clone())
+        .store(store)
+        .ticket_mode(mode)
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    Fixture {
+        service: Arc::new(service),
+        clock,
+        ring,
+    }
+}
+
+fn fixture() -> Fixture {
+    fixture_with(TicketMode::SingleUse, Arc::new(MemoryStore::new(10_000)))
+}
+
+fn json(resp: &HttpResponse) -> Value {
+    assert_eq!(resp.content_type, "application/json; charset=utf-8");
+    serde_json::from_slice(&resp.body).expect("JSON body")
+}
+
+/// The challenge embedded in a widget script.
+fn challenge_in(js: &str) -> String {
+    let start = js.find("\"challenge\":\"").expect("challenge in script") + 13;
+    let len = js[start..].find('"').unwrap();
+    js[start..start + len].to_owned()
+}
+
+fn query_challenge(f: &Fixture, query: &str) -> String {
+    let resp = f.service.handle_query(ApiRequest::from_params(query));
+    let body = json(&resp);
+    assert_eq!(body["code"], 0, "{body}");
+    assert_eq!(body["message"], "No Error");
+    challenge_in(body["script"].as_str().unwrap())
+}
+
+fn form(challenge: &str, answer: &str) -> String {
+    form_urlencoded::Serializer::new(String::new())
+        .append_pair("c", challenge)
+        .append_pair("answer", answer)
+        .finish()
+}
+
+fn solve(f: &Fixture, challenge: &str) -> String {
+    let answer = f.service.answer_for_challenge(challenge).unwrap();
+    let resp = f.service.handle_verify(&form(challenge, answer.as_str()));
+    let body = json(&resp);
+    assert_eq!(body["code"], 0, "{body}");
+    body["ticket"].as_str().unwrap().to_owned()
+}
+
+fn check(f: &Fixture, ticket: &str, fields: &str) -> HttpResponse {
+    let params = format!("ticket={}&{fields}", urlencode(ticket));
+    f.service.handle_check(ApiRequest::from_params(&params))
+}
+
+fn urlencode(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+fn check_error(resp: &HttpResponse) -> Option<CheckFailure> {
+    match &resp.error {
+        Some(ServiceError::Check(c)) => Some(c.clone()),
+        _ => None,
+    }
+}
+
+#[test]
+fn round_trip_query_image_verify_check() {
+    let f = fixture();
+    let challenge = query_challenge(&f, QUERY);
+
+    let img = f
+        .service
+        .handle_image(&format!("c={}", urlencode(&challenge)));
+    assert_eq!(img.status, 200);
+    assert_eq!(img.content_type, "image/png");
+    assert_eq!(&img.body[..8], b"\x89PNG\r\n\x1a\n");
+    // The image is the picture of the sealed seed and type.
+    let sealed = f.ring.open_challenge(&challenge).unwrap();
+    let expected = qcaptcha::generate(sealed.binding.captcha_type, sealed.seed).unwrap();
+    assert_eq!(img.body, expected.png());
+
+    let ticket = solve(&f, &challenge);
+    let ok = check(&f, &ticket, CHECK_FIELDS);
+    assert_eq!(ok.status, 200);
+    assert_eq!(ok.body, br#"{"code":0,"message":"No Error"}"#);
+    assert_eq!(ok.error, None);
+
+    // Single use by default.
+    let again = check(&f, &ticket, CHECK_FIELDS);
+    assert_eq!(json(&again)["code"], 5100);
+    assert_eq!(check_error(&again), Some(CheckFailure::Reused));
+    // The wire answer does not reveal the reason.
+    assert!(!again.text().contains("used"));
+}
+
+#[test]
+fn script_1_answers_javascript_and_failures_call_the_callback() {
+    let f = fixture();
+    let q = QUERY.replace("script=0", "script=1");
+    let resp = f.service.handle_query(ApiRequest::from_params(&q));
+    assert_eq!(resp.content_type, "application/javascript; charset=utf-8");
+    let js = resp.text();
+    assert!(js.contains("window.capInit"));
+    assert!(f.service.answer_for_challenge(&challenge_in(&js)).is_ok());
+    assert!(js.contains("https://captcha.example/cap/verify"));
+
+    // Failure (bad userIp) with a valid callBack: JS that calls it.
+    let bad = q.replace("userIp=121.14.96.121", "userIp=nope") + "&callBack=app.onFail";
+    let resp = f.service.handle_query(ApiRequest::from_params(&bad));
+    assert_eq!(resp.content_type, "application/javascript; charset=utf-8");
+    let js = resp.text();
+    assert!(js.contains("app.onFail({\"code\":4000,"), "{js}");
+    assert!(js.contains("userIp"));
+    assert!(!js.contains("capInit"));
+
+    // Failure with script=0: JSON naming the parameter.
+    let resp = f.service.handle_query(ApiRequest::from_params(
+        &QUERY.replace("captchaType=6", "captchaType=9"),
+    ));
+    let body = json(&resp);
+    assert_eq!(body["code"], 4000);
+    assert!(body["message"].as_str().unwrap().contains("captchaType"));
+}
+
+#[test]
+fn callback_injection_is_never_echoed() {
+    let f = fixture();
+    for attack in [
+        "alert(1)//",
+        "a;b",
+        "</script>",
+        "x){alert(1)}//",
+        "a\u{2028}b",
+    ] {
+        for base in [
+            QUERY.replace("script=0", "script=1"),
+            // Also when another parameter fails, which is when the callBack
+            // would be called.
+            QUERY
+                .replace("script=0", "script=1")
+                .replace("businessId=1", "businessId=x"),
+        ] {
+            let q = format!("{base}&callBack={}", urlencode(attack));
+            let resp = f.service.handle_query(ApiRequest::from_params(&q));
+            let body = json(&resp);
+            assert_eq!(body["code"], 4000, "{attack}");
+            assert!(!resp.text().contains(attack), "{attack} echoed");
+            assert!(!resp.text().contains("<"));
+        }
+    }
+}
+
+#[test]
+fn widget_reveals_no_answer_and_no_seed() {
+    let f = fixture();
+    for i in 0..20 {
+        let q = QUERY.replace("captchaType=6", &format!("captchaType={}", i % 8 + 1));
+        let resp = f.service.handle_query(ApiRequest::from_params(&q));
+        let body = json(&resp);
+        let js = body["script"].as_str().unwrap();
+        let text = resp.text();
+        let challenge = challenge_in(js);
+        let sealed = f.ring.open_challenge(&challenge).unwrap();
+        let answer = f.service.answer_for_challenge(&challenge).unwrap();
+        for haystack in [js, text.as_str()] {
+            assert!(!haystack.contains(answer.as_str()), "answer in script");
+            assert!(!haystack.contains(&answer.as_str().to_lowercase()));
+            assert!(
+                !haystack.contains(&sealed.seed.to_string()),
+                "seed in script"
+            );
+            assert!(!haystack.contains(&format!("{:x}", sealed.seed)));
+        }
+        // The only variable part of the script is the sealed token.
+        assert_eq!(js.matches(&challenge).count(), 1);
+    }
+}
+
+#[test]
+fn one_attempt_per_challenge() {
+    let f = fixture();
+    let challenge = query_challenge(&f, QUERY);
+    let answer = f.service.answer_for_challenge(&challenge).unwrap();
+
+    // A wrong answer burns the challenge and hands over the next one.
+    let resp = f.service.handle_verify(&form(&challenge, "WRONGX"));
+    let body = json(&resp);
+    assert_eq!(body["code"], 5100);
+    assert!(body.get("ticket").is_none());
+    let next = body["challenge"].as_str().unwrap().to_owned();
+    assert_ne!(next, challenge);
+    assert!(body["ttl"].as_u64().unwrap() > 0);
+
+    // The right answer is now too late for the burnt challenge.
+    let resp = f.service.handle_verify(&form(&challenge, answer.as_str()));
+    let body = json(&resp);
+    assert_eq!(body["code"], 5100);
+    assert!(body.get("ticket").is_none());
+
+    // The next challenge keeps the binding and works.
+    let ticket = solve(&f, &next);
+    assert_eq!(json(&check(&f, &ticket, CHECK_FIELDS))["code"], 0);
+
+    // A right answer burns it too.
+    let resp = f.service.handle_verify(&form(
+        &next,
+        f.service.answer_for_challenge(&next).unwrap().as_str(),
+    ));
+    assert!(json(&resp).get("ticket").is_none());
+}
+
+#[test]
+fn refresh_and_expiry() {
+    let f = fixture();
+    let challenge = query_challenge(&f, QUERY);
+    let resp = f
+        .service
+        .handle_refresh(&format!("c={}", urlencode(&challenge)));
+    let body = json(&resp);
+    assert_eq!(body["code"], 0);
+    let fresh = body["challenge"].as_str().unwrap().to_owned();
+    assert_eq!(body["ttl"], 300);
+    let old = f.ring.open_challenge(&challenge).unwrap();
+    let new = f.ring.open_challenge(&fresh).unwrap();
+    assert_eq!(new.binding, old.binding);
+    assert_eq!(new.session_expires_at, old.session_expires_at);
+    assert_ne!(new.seed, old.seed);
+
+    // After 5 minutes the picture is gone and answering hands a new one.
+    f.clock.advance(300);
+    let img = f.service.handle_image(&format!("c={}", urlencode(&fresh)));
+    assert_eq!(img.status, 410);
+    let answer = f.service.answer_for_challenge(&fresh).unwrap();
+    let body = json(&f.service.handle_verify(&form(&fresh, answer.as_str())));
+    assert_eq!(body["code"], 4200);
+    assert!(body.get("ticket").is_none());
+    assert!(body["challenge"].is_string());
+
+    // After the 30-minute session nothing more: the page must reload.
+    f.clock.advance(1500);
+    let resp = f
+        .service
+        .handle_refresh(&format!("c={}", urlencode(&challenge)));
+    let body = json(&resp);
+    assert_eq!(body["code"], 4200);
+    assert!(body.get("challenge").is_none());
+}
+
+#[test]
+fn bad_challenges_are_refused() {
+    let f = fixture();
+    let challenge = query_challenge(&f, QUERY);
+    let raw = base64_decode(&challenge);
+    for i in 0..raw.len() {
+        let mut bad = raw.clone();
+        bad[i] ^= 0x01;
+        let bad = base64_encode(&bad);
+        let resp = f.service.handle_image(&format!("c={bad}"));
+        assert_eq!(resp.status, 400, "byte {i}");
+        let resp = f.service.handle_verify(&form(&bad, "ABCD"));
+        assert_eq!(resp.status, 400);
+        assert_eq!(json(&resp)["code"], 4000);
+    }
+    for q in ["", "c=", "c=a&c=b", "c=%00"] {
+        assert_eq!(f.service.handle_image(q).status, 400, "{q}");
+        assert_eq!(f.service.handle_refresh(q).status, 400, "{q}");
+    }
+    // A ticket is not a challenge.
+    let ticket = solve(&f, &query_challenge(&f, QUERY));
+    assert_eq!(
+        f.service
+            .handle_image(&format!("c={}", urlencode(&ticket)))
+            .status,
+        400
+    );
+    // And a challenge is not a ticket.
+    let resp = check(&f, &challenge, CHECK_FIELDS);
+    assert_eq!(json(&resp)["code"], 5100);
+    assert_eq!(check_error(&resp), Some(CheckFailure::Malformed));
+}
+
+fn base64_decode(s: &str) -> Vec<u8> {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(s)
+        .unwrap()
+}
+
+fn base64_encode(b: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+}
+
+#[test]
+fn tampered_tickets_are_forged() {
+    let f = fixture();
+    let ticket = solve(&f, &query_challenge(&f, QUERY));
+    let raw = base64_decode(&ticket);
+    for i in 0..raw.len() {
+        for bit in [0x01u8, 0x10, 0x80] {
+            let mut bad = raw.clone();
+            bad[i] ^= bit;
+            let resp = check(&f, &base64_encode(&bad), CHECK_FIELDS);
+            assert_eq!(json(&resp)["code"], 5100, "byte {i}");
+            let reason = check_error(&resp).unwrap();
+            assert!(
+                matches!(
+                    reason,
+                    CheckFailure::Forged | CheckFailure::Malformed | CheckFailure::UnknownKey(_)
+                ),
+                "byte {i}: {reason:?}"
+            );
+        }
+    }
+    // Character-level tampering of the string form too.
+    let chars: Vec<char> = ticket.chars().collect();
+    for i in 0..chars.len() {
+        let mut bad = chars.clone();
+        bad[i] = if bad[i] == 'A' { 'B' } else { 'A' };
+        let bad: String = bad.into_iter().collect();
+        assert_eq!(json(&check(&f, &bad, CHECK_FIELDS))["code"], 5100);
+    }
+    // None of that used up the real ticket.
+    assert_eq!(json(&check(&f, &ticket, CHECK_FIELDS))["code"], 0);
+}
+
+#[test]
+fn expired_and_mismatched_tickets() {
+    let f = fixture();
+    let ticket = solve(&f, &query_challenge(&f, QUERY));
+    let cases = [
+        (
+            "userIp=121.14.96.121",
+            "userIp=121.14.96.122",
+            BindingField::UserIp,
+        ),
+        ("businessId=1", "businessId=2", BindingField::BusinessId),
+        ("captchaType=6", "captchaType=7", BindingField::CaptchaType),
+        ("uid=u1", "uid=u2", BindingField::Uid),
+        ("sceneId=3", "sceneId=4", BindingField::SceneId),
+    ];
+    for (from, to, field) in cases {
+        let resp = check(&f, &ticket, &CHECK_FIELDS.replace(from, to));
+        assert_eq!(json(&resp)["code"], 5100, "{to}");
+        assert_eq!(check_error(&resp), Some(CheckFailure::Mismatch(field)));
+    }
+    // Absent uid / sceneId also mismatch.
+    let resp = check(&f, &ticket, &CHECK_FIELDS.replace("uid=u1&", ""));
+    assert_eq!(
+        check_error(&resp),
+        Some(CheckFailure::Mismatch(BindingField::Uid))
+    );
+    // Mismatches do not use the ticket up; expiry ends it.
+    f.clock.advance(299);
+    let ticket2 = solve(&f, &query_challenge(&f, QUERY));
+    assert_eq!(json(&check(&f, &ticket, CHECK_FIELDS))["code"], 0);
+    f.clock.advance(300);
+    let resp = check(&f, &ticket2, CHECK_FIELDS);
+    assert_eq!(check_error(&resp), Some(CheckFailure::Expired));
+}
+
+#[test]
+fn compatibility_mode_allows_two_checks_for_twenty_minutes() {
+    let f = fixture_with(TicketMode::Compatibility, Arc::new(MemoryStore::new(1000)));
+    let ticket = solve(&f, &query_challenge(&f, QUERY));
+    f.clock.advance(19 * 60);
+    assert_eq!(json(&check(&f, &ticket, CHECK_FIELDS))["code"], 0);
+    assert_eq!(json(&check(&f, &ticket, CHECK_FIELDS))["code"], 0);
+    let third = check(&f, &ticket, CHECK_FIELDS);
+    assert_eq!(check_error(&third), Some(CheckFailure::Reused));
+
+    let ticket = solve(&f, &query_challenge(&f, QUERY));
+    f.clock.advance(20 * 60);
+    assert_eq!(
+        check_error(&check(&f, &ticket, CHECK_FIELDS)),
+        Some(CheckFailure::Expired)
+    );
+}
+
+fn concurrent_successes(mode: TicketMode) -> usize {
+    let f = fixture_with(mode, Arc::new(MemoryStore::new(1000)));
+    let ticket = Arc::new(solve(&f, &query_challenge(&f, QUERY)));
+    let threads = 16;
+    let barrier = Arc::new(Barrier::new(threads));
+    let handles: Vec<_> = (0..threads)
+        .map(|_| {
+            let (service, ticket, barrier) = (f.service.clone(), ticket.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                let params = format!("ticket={}&{CHECK_FIELDS}", urlencode(&ticket));
+                let resp = service.handle_check(ApiRequest::from_params(&params));
+                resp.error.is_none()
+            })
+        })
+        .collect();
+    handles
+        .into_iter()
+        .map(|h| h.join().unwrap())
+        .filter(|ok| *ok)
+        .count()
+}
+
+#[test]
+fn concurrent_checks_of_one_ticket() {
+    for _ in 0..5 {
+        assert_eq!(concurrent_successes(TicketMode::SingleUse), 1);
+        assert_eq!(concurrent_successes(TicketMode::Compatibility), 2);
+    }
+}
+
+#[test]
+fn concurrent_answers_to_one_challenge_yield_one_ticket() {
+    let f = fixture();
+    let challenge = query_challenge(&f, QUERY);
+    let answer = f.service.answer_for_challenge(&challenge).unwrap();
+    let body = Arc::new(form(&challenge, answer.as_str()));
+    let barrier = Arc::new(Barrier::new(8));
+    let handles: Vec<_> = (0..8)
+        .map(|_| {
+            let (service, body, barrier) = (f.service.clone(), body.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                let resp = service.handle_verify(&body);
+                json(&resp).get("ticket").is_some()
+            })
+        })
+        .collect();
+    let tickets = handles
+        .into_iter()
+        .map(|h| h.join().unwrap())
+        .filter(|t| *t)
+        .count();
+    assert_eq!(tickets, 1);
+}
+
+#[test]
+fn key_rotation() {
+    let f = fixture();
+    let before = solve(&f, &query_challenge(&f, QUERY));
+    let old_challenge = query_challenge(&f, QUERY);
+    f.service.rotate_key(2, [0x77; 32]).unwrap();
+    assert_eq!(f.service.key_ids(), vec![1, 2]);
+    // Old tokens still open; new ones are sealed with key 2.
+    let after = solve(&f, &query_challenge(&f, QUERY));
+    assert_eq!(&base64_decode(&after)[2..6], &2u32.to_be_bytes());
+    assert_eq!(&base64_decode(&before)[2..6], &1u32.to_be_bytes());
+    assert!(f.service.answer_for_challenge(&old_challenge).is_ok());
+    assert_eq!(json(&check(&f, &before, CHECK_FIELDS))["code"], 0);
+    // Another node with the same ring (and store) checks the new tickets.
+    let mut ring = KeyRing::new(1, [0x42; 32]);
+    ring.rotate(2, [0x77; 32]).unwrap();
+    let other = CaptchaService::builder("/cap")
+        .keys(ring)
+        .clock(f.clock.clone())
+        .build()
+        .unwrap();
+    let params = format!("ticket={}&{CHECK_FIELDS}", urlencode(&after));
+    assert_eq!(
+        other.handle_check(ApiRequest::from_params(&params)).error,
+        None
+    );
+    // Retiring key 1 ends the old tokens.
+    assert!(f.service.retire_key(1));
+    assert!(!f.service.retire_key(2));
+    let leftover = solve_with_ring(&f, &old_challenge);
+    assert!(leftover.is_none());
+}
+
+fn solve_with_ring(f: &Fixture, challenge: &str) -> Option<String> {
+    let answer = f.ring.open_challenge(challenge).ok()?;
+    let answer = qcaptcha::generate(answer.binding.captcha_type, answer.seed).ok()?;
+    let body = json(
+        &f.service
+            .handle_verify(&form(challenge, answer.answer().as_str())),
+    );
+    body["ticket"].as_str().map(str::to_owned)
+}
+
+#[test]
+fn a_full_store_fails_closed() {
+    let store = Arc::new(MemoryStore::new(2));
+    let f = fixture_with(TicketMode::SingleUse, store.clone());
+    let c1 = query_challenge(&f, QUERY);
+    let t1 = solve(&f, &c1); // entry 1: challenge c1
+    let c2 = query_challenge(&f, QUERY);
+    let resp = f.service.handle_verify(&form(&c2, "XXXX")); // entry 2
+    assert_eq!(json(&resp)["code"], 5100);
+    // Full of live entries: a new challenge cannot be answered ...
+    let c3 = query_challenge(&f, QUERY);
+    let answer = f.service.answer_for_challenge(&c3).unwrap();
+    let resp = f.service.handle_verify(&form(&c3, answer.as_str()));
+    assert_eq!(resp.status, 500);
+    assert_eq!(json(&resp)["code"], 6000);
+    assert!(json(&resp).get("ticket").is_none());
+    // ... and a ticket cannot be checked, rather than be forgotten.
+    let resp = check(&f, &t1, CHECK_FIELDS);
+    assert_eq!(json(&resp)["code"], 6000);
+    assert!(matches!(
+        check_error(&resp),
+        Some(CheckFailure::Store(qcaptcha::StoreError::Full { .. }))
+    ));
+    assert_eq!(store.len(), 2);
+    // Once the challenge entries expire there is room again.
+    f.clock.advance(300);
+    assert_eq!(json(&check(&f, &t1, CHECK_FIELDS))["code"], 5100); // t1 expired too
+    let c4 = query_challenge(&f, QUERY);
+    let _ = solve(&f, &c4);
+}
+
+#[test]
+fn signed_requests() {
+    let creds = Credentials::new("AKIDtest", "s3cret-key");
+    let clock = Arc::new(ManualClock::new(T0));
+    let service = CaptchaService::builder("/cap")
+        .credentials(creds)
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let signed = |method: SignatureMethod, ts: u64, nonce: u64, extra: &str| -> String {
+        let mut pairs: Vec<(String, String)> = form_urlencoded::parse(
+            format!("Action=CaptchaQuery&Region=gz&SecretId=AKIDtest&Timestamp={ts}&Nonce={nonce}&{QUERY}{extra}")
+                .as_bytes(),
+        )
+        .into_owned()
+        .collect();
+        if method == SignatureMethod::HmacSha256 {
+            pairs.push(("SignatureMethod".into(), "HmacSHA256".into()));
+        }
+        let src = sign::source_string(
+            "GET",
+            "captcha.example",
+            "/v2/index.php",
+            pairs.iter().map(|(a, b)| (a.as_str(), b.as_str())),
+        );
+        pairs.push(("Signature".into(), sign::sign(b"s3cret-key", method, &src)));
+        form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(pairs)
+            .finish()
+    };
+    let call = |params: &str| {
+        json(&service.handle_query(ApiRequest {
+            method: "GET",
+            host: "captcha.example",
+            path: "/v2/index.php",
+            params,
+        }))
+    };
+    let ok = signed(SignatureMethod::HmacSha1, T0, 1, "");
+    assert_eq!(call(&ok)["code"], 0);
+    assert_eq!(call(&ok)["code"], 4500, "Nonce reuse");
+    assert_eq!(
+        call(&signed(SignatureMethod::HmacSha256, T0, 2, ""))["code"],
+        0
+    );
+    assert_eq!(
+        call(&signed(SignatureMethod::HmacSha1, T0 - 7201, 3, ""))["code"],
+        4200
+    );
+    assert_eq!(
+        call(&signed(SignatureMethod::HmacSha1, T0 + 7201, 4, ""))["code"],
+        4200
+    );
+    // Tampering after signing.
+    let tampered =
+        signed(SignatureMethod::HmacSha1, T0, 5, "").replace("businessId=1", "businessId=2");
+    assert_eq!(call(&tampered)["code"], 4100);
+    // Unsigned.
+    assert_eq!(call(QUERY)["code"], 4000);
+    // Signed but invalid parameter: signature passes, validation fails.
+    let body = call(&signed(SignatureMethod::HmacSha1, T0, 6, "&accountType=3"));
+    assert_eq!(body["code"], 4000);
+    assert!(body["message"].as_str().unwrap().contains("accountType"));
+    // Wrong host in the signed string.
+    let resp = service.handle_query(ApiRequest {
+        method: "GET",
+        host: "other.example",
+        path: "/v2/index.php",
+        params: &signed(SignatureMethod::HmacSha1, T0, 7, ""),
+    });
+    assert_eq!(json(&resp)["code"], 4100);
+}
+
+#[test]
+fn service_config_is_validated() {
+    assert!(CaptchaService::builder("javascript:alert(1)")
+        .build()
+        .is_err());
+    assert!(CaptchaService::builder("/c")
+        .challenge_ttl_secs(0)
+        .build()
+        .is_err());
+    assert!(CaptchaService::builder("/c")
+        .challenge_ttl_secs(100)
+        .session_ttl_secs(50)
+        .build()
+        .is_err());
+    let s = CaptchaService::builder("/c/").build().unwrap();
+    assert_eq!(s.routes().image(), "/c/image");
+    // Debug output shows no key material or secret.
+    let s = CaptchaService::builder("/c")
+        .credentials(Credentials::new("id", "topsecret"))
+        .build()
+        .unwrap();
+    assert!(!format!("{s:?}").contains("topsecret"));
+}
