@@ -19,8 +19,6 @@ pub(crate) struct PngEncoder {
     width: u32,
     height: u32,
     palette: [u8; LEVELS * 3],
-    /// Coverage (0..=255) to palette index, rounded.
-    quantize: [u8; 256],
     /// Filtered scanlines: one filter byte, then packed 4-bit pixels.
     scanlines: Vec<u8>,
     /// The zlib stream of `scanlines`.
@@ -39,16 +37,11 @@ impl PngEncoder {
                 *out = (bg + ((fg - bg) * t + (LEVELS as i32 - 1) / 2) / (LEVELS as i32 - 1)) as u8;
             }
         }
-        let mut quantize = [0u8; 256];
-        for (c, q) in quantize.iter_mut().enumerate() {
-            *q = ((c * (LEVELS - 1) + 127) / 255) as u8;
-        }
         let row_bytes = 1 + width.div_ceil(2);
         PngEncoder {
             width: width as u32,
             height: height as u32,
             palette,
-            quantize,
             scanlines: Vec::with_capacity(row_bytes * height),
             compressed: Vec::with_capacity(row_bytes * height),
         }
@@ -82,16 +75,20 @@ impl PngEncoder {
             self.scanlines.push(0);
             let pairs = row.chunks_exact(2);
             let odd = pairs.remainder().first().copied();
-            self.scanlines.extend(
-                pairs.map(|p| {
-                    self.quantize[usize::from(p[0])] << 4 | self.quantize[usize::from(p[1])]
-                }),
-            );
+            self.scanlines
+                .extend(pairs.map(|p| quantize(p[0]) << 4 | quantize(p[1])));
             if let Some(last) = odd {
-                self.scanlines.push(self.quantize[usize::from(last)] << 4);
+                self.scanlines.push(quantize(last) << 4);
             }
         }
     }
+}
+
+/// Coverage 0..=255 to a palette index 0..=15, rounded (within one count of
+/// `(c * 15 + 127) / 255`), as arithmetic the compiler can vectorize.
+#[inline(always)]
+fn quantize(c: u8) -> u8 {
+    ((u16::from(c) * 15 + 128) >> 8) as u8
 }
 
 fn encode_error(e: impl std::fmt::Display) -> Error {
@@ -107,8 +104,15 @@ mod tests {
         let e = PngEncoder::new(10, 10, [250, 240, 230], [10, 20, 30]);
         assert_eq!(&e.palette[..3], &[250, 240, 230]);
         assert_eq!(&e.palette[45..], &[10, 20, 30]);
-        assert_eq!(e.quantize[0], 0);
-        assert_eq!(e.quantize[255], 15);
-        assert_eq!(e.quantize[128], 8);
+    }
+
+    #[test]
+    fn quantize_rounds_to_the_nearest_level() {
+        for c in 0..=255u8 {
+            let exact = f32::from(c) * 15.0 / 255.0;
+            assert!((f32::from(quantize(c)) - exact).abs() <= 0.55, "{c}");
+        }
+        assert_eq!(quantize(0), 0);
+        assert_eq!(quantize(255), 15);
     }
 }

@@ -303,10 +303,10 @@ impl Generator {
             widths[i] = (self.glyphs.get(slot.font, slot.letter).width - 2) as f32 * scales[i];
         }
         for i in 1..count {
-            // Neighbours overlap by 8-24 % of the narrower one: touching
+            // Neighbours overlap by 2-16 % of the narrower one: touching
             // letters with a variable overlap defeat column segmentation,
-            // and no letter loses more than a quarter on either side.
-            overlaps[i] = rng.random_range(0.08..0.24f32) * widths[i].min(widths[i - 1]);
+            // and no letter loses more than a sixth on either side.
+            overlaps[i] = rng.random_range(0.02..0.16f32) * widths[i].min(widths[i - 1]);
         }
         let natural = widths[..count].iter().sum::<f32>() - overlaps[..count].iter().sum::<f32>();
         let squeeze = (0.92 * w / natural).min(1.0);
@@ -354,7 +354,7 @@ impl Generator {
         // A long stroke through the whole word, diagonal so that it reads
         // as a line rather than as a letter's crossbar (P would become B),
         // and for longer words a shorter one the other way through a part.
-        let rise = rng.random_range(0.25..0.45f32) * h * if rng.random() { 1.0 } else { -1.0 };
+        let rise = rng.random_range(0.45..0.75f32) * h * if rng.random() { 1.0 } else { -1.0 };
         let long = (left - 0.06 * span, 1.12 * span, rise);
         let start = left + rng.random_range(0.1..0.5f32) * span;
         let short = (start, rng.random_range(0.3..0.45f32) * span, -rise * 0.6);
