@@ -1,185 +1,222 @@
-//! The canvas: an 8-bit ink-coverage picture that owns its pixels, and the
-//! glyph pass that draws a transformed (and optionally warped) glyph on it.
+//! The canvas: an exact-area polygon rasterizer that owns its cells.
 //!
-//! Coverage is combined with `max`, so glyphs and strokes that overlap merge
+//! Every edge adds its signed area to an accumulation buffer (the
+//! font-rs / stb_truetype "signed area" method); a running sum along each
+//! row then gives the coverage. Shapes are combined by the non-zero rule
+//! (coverage = min(|winding|, 1)), so glyphs and strokes that overlap merge
 //! into one shape of one colour: that is what makes segmentation hard.
+//! Cells are 16.16 fixed point, so the row sum is an integer chain.
 
-use crate::distort::{Field, STEP};
-use crate::glyphs::Glyph;
+/// Fixed-point scale of the accumulation cells.
+const ONE: f32 = 65536.0;
 
-/// Ink coverage per pixel, 0 (background) to 255 (ink), row-major.
-pub(crate) struct Canvas {
-    pub width: usize,
-    pub height: usize,
-    pub pixels: Vec<u8>,
+/// `v.ceil()` for `v >= 0`, without a libm call.
+#[inline(always)]
+fn ceil(v: f32) -> usize {
+    // i32 conversion is a single instruction plus a saturation check;
+    // f32 -> usize needs a 64-bit unsigned dance.
+    let i = v as i32 as usize;
+    if (i as f32) < v {
+        i + 1
+    } else {
+        i
+    }
 }
 
-/// Where and how one glyph is drawn.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Placement {
-    /// Canvas position of the glyph bitmap's centre.
-    pub center: [f32; 2],
-    /// Linear part of the glyph-to-canvas transform, row-major 2x2
-    /// (rotation, scale and shear combined).
-    pub matrix: [f32; 4],
+/// Accumulated signed edge area per pixel, row-major with two spare
+/// columns on the right for edges that end on the last pixel.
+pub(crate) struct Canvas {
+    /// Width in pixels.
+    pub width: usize,
+    /// Height in pixels.
+    pub height: usize,
+    stride: usize,
+    cells: Vec<i32>,
+    /// Per row, the cells touched since the row was last resolved, as
+    /// `[first, last + 1)`; lets `resolve_row` skip empty margins.
+    dirty: Vec<[usize; 2]>,
 }
 
 impl Canvas {
     /// A blank canvas.
     pub fn new(width: usize, height: usize) -> Canvas {
+        let stride = width + 2;
         Canvas {
             width,
             height,
-            pixels: vec![0; width * height],
+            stride,
+            cells: vec![0; stride * height],
+            dirty: vec![[usize::MAX, 0]; height],
         }
     }
 
-    /// Blanks every pixel.
-    pub fn clear(&mut self) {
-        self.pixels.fill(0);
+    /// Fills the closed polygons `points[..ends[0]]`, `points[ends[0]..ends[1]]`, ...
+    pub fn fill(&mut self, points: &[[f32; 2]], ends: &[usize]) {
+        let mut start = 0;
+        for &end in ends {
+            let contour = &points[start..end];
+            if let (Some(&first), Some(&last)) = (contour.first(), contour.last()) {
+                for pair in contour.windows(2) {
+                    self.line(pair[0], pair[1]);
+                }
+                self.line(last, first);
+            }
+            start = end;
+        }
     }
 
-    /// Draws `glyph` at `placement`. With a `field`, each canvas pixel first
-    /// moves by the field's displacement (the global warp) before it is
-    /// mapped back into the glyph and sampled bilinearly.
-    ///
-    /// Only the pixels whose (displaced) preimage can fall inside the glyph
-    /// bitmap are visited, and within one warp-grid cell the mapping is
-    /// affine, so each pixel costs two fixed-point additions and one
-    /// bilinear read.
-    pub fn draw_glyph(&mut self, glyph: &Glyph, placement: &Placement, field: Option<&Field>) {
-        let [a, b, c, d] = placement.matrix;
-        let det = a * d - b * c;
-        if det.abs() < 1e-6 {
+    /// Adds the signed area of the edge `p0 -> p1`. Parts above or below the
+    /// canvas are dropped; parts left or right of it are pressed onto its
+    /// edge, which keeps the winding of every visible pixel right.
+    fn line(&mut self, p0: [f32; 2], p1: [f32; 2]) {
+        let (dir, top, bottom) = if p0[1] < p1[1] {
+            (1.0, p0, p1)
+        } else if p0[1] > p1[1] {
+            (-1.0, p1, p0)
+        } else {
+            return;
+        };
+        let y_start = top[1].max(0.0);
+        let y_end = bottom[1].min(self.height as f32);
+        if y_start >= y_end {
             return;
         }
-        // Inverse transform: canvas -> glyph bitmap coordinates.
-        let inv = [d / det, -b / det, -c / det, a / det];
-        let (gw, gh) = (glyph.width as f32, glyph.height as f32);
-        let (hw, hh) = (gw * 0.5, gh * 0.5);
-        let shift = field.map_or(0.0, Field::max_displacement);
-        // How far a canvas shift of `shift` pixels can move a bitmap point.
-        let slack = shift * (inv[0].abs() + inv[1].abs()).max(inv[2].abs() + inv[3].abs()) + 1.0;
-        let [cx, cy] = placement.center;
-        let ext_y = c.abs() * hw + d.abs() * hh + shift + 1.0;
-        let y0 = clamp_index(cy - ext_y, self.height);
-        let y1 = clamp_index(cy + ext_y + 1.0, self.height);
-        // Sample at pixel centres; k* fold the translation into one constant.
-        let kx = hw - inv[0] * (cx - 0.5) - inv[1] * (cy - 0.5) - 0.5;
-        let ky = hh - inv[2] * (cx - 0.5) - inv[3] * (cy - 0.5) - 0.5;
-        let sampler = Sampler::new(glyph);
-        for y in y0..y1 {
-            let yf = y as f32;
-            let (lx0, ly0) = (inv[1] * yf + kx, inv[3] * yf + ky);
-            let (ax, bx) = solve(inv[0], lx0, -slack, gw - 1.0 + slack);
-            let (ay, by) = solve(inv[2], ly0, -slack, gh - 1.0 + slack);
-            let xa = clamp_index(ax.max(ay), self.width);
-            let xb = clamp_index(bx.min(by) + 1.0, self.width);
-            if xa >= xb {
-                continue;
-            }
-            let out = &mut self.pixels[y * self.width..][..self.width];
-            let Some(field) = field else {
-                let x = xa as f32;
-                sampler.span(
-                    &mut out[xa..xb],
-                    [inv[0] * x + lx0, inv[2] * x + ly0],
-                    [inv[0], inv[2]],
-                );
-                continue;
-            };
-            let nodes = field.row(y);
-            let mut x = xa;
-            while x < xb {
-                // One warp-grid cell: displacement linear in x.
-                let cell = x / STEP;
-                let end = xb.min((cell + 1) * STEP);
-                let (n0, n1) = (nodes[cell], nodes[cell + 1]);
-                let inv_step = 1.0 / STEP as f32;
-                let (ddx, ddy) = ((n1[0] - n0[0]) * inv_step, (n1[1] - n0[1]) * inv_step);
-                let t = (x - cell * STEP) as f32;
-                let qx = x as f32 + n0[0] + ddx * t;
-                let qy = yf + n0[1] + ddy * t;
-                sampler.span(
-                    &mut out[x..end],
-                    [
-                        inv[0] * qx + inv[1] * qy + kx,
-                        inv[2] * qx + inv[3] * qy + ky,
-                    ],
-                    [
-                        inv[0] * (1.0 + ddx) + inv[1] * ddy,
-                        inv[2] * (1.0 + ddx) + inv[3] * ddy,
-                    ],
-                );
-                x = end;
-            }
+        let dxdy = (bottom[0] - top[0]) / (bottom[1] - top[1]);
+        let right = self.width as f32;
+        let mut x = top[0] + (y_start - top[1]) * dxdy;
+        // y_start and y_end are >= 0 here, so truncation is floor.
+        for row in (y_start as i32 as usize)..ceil(y_end) {
+            let dy = (row as f32 + 1.0).min(y_end) - (row as f32).max(y_start);
+            let x_next = x + dxdy * dy;
+            let d = dy * dir;
+            let (a, b) = (x.clamp(0.0, right), x_next.clamp(0.0, right));
+            self.cover_row(row, a, b, d);
+            x = x_next;
         }
     }
-}
 
-fn clamp_index(v: f32, len: usize) -> usize {
-    (v.max(0.0) as usize).min(len)
-}
-
-/// The interval of `x` where `lo <= slope * x + offset <= hi`.
-fn solve(slope: f32, offset: f32, lo: f32, hi: f32) -> (f32, f32) {
-    if slope.abs() < 1e-9 {
-        return if (lo..=hi).contains(&offset) {
-            (f32::MIN, f32::MAX)
+    /// Spreads the area `d` of one scanline's piece of edge, from `x = a` to
+    /// `x = b` (both within `0..=width`), over the cells of `row` it crosses.
+    #[inline]
+    fn cover_row(&mut self, row: usize, a: f32, b: f32, d: f32) {
+        let (x0, x1) = if a < b { (a, b) } else { (b, a) };
+        // Both are >= 0: truncation is floor (and avoids a libm call on
+        // targets without SSE4.1).
+        let x0i = x0 as i32 as usize;
+        let x0_floor = x0i as f32;
+        let x1i = ceil(x1);
+        let x1_ceil = x1i as f32;
+        let dirty = &mut self.dirty[row];
+        dirty[0] = dirty[0].min(x0i);
+        dirty[1] = dirty[1].max(x1i + 2);
+        let cells = &mut self.cells[row * self.stride..][..self.stride];
+        let mut add = |i: usize, v: f32| cells[i] += (v * ONE) as i32;
+        if x1i <= x0i + 1 {
+            let mid = 0.5 * (a + b) - x0_floor;
+            add(x0i, d - d * mid);
+            add(x0i + 1, d * mid);
         } else {
-            (f32::MAX, f32::MIN)
-        };
-    }
-    let (t0, t1) = ((lo - offset) / slope, (hi - offset) / slope);
-    (t0.min(t1).floor(), t0.max(t1).ceil())
-}
-
-/// Fixed-point scale (16.16) of sampling coordinates.
-const ONE: f32 = 65536.0;
-
-/// Bilinear reads from a glyph bitmap in 16.16 fixed point.
-struct Sampler<'a> {
-    coverage: &'a [u8],
-    width: usize,
-    /// Largest coordinates whose 2x2 neighbourhood is inside the bitmap.
-    max_x: i32,
-    max_y: i32,
-}
-
-impl<'a> Sampler<'a> {
-    fn new(glyph: &'a Glyph) -> Self {
-        Sampler {
-            coverage: &glyph.coverage,
-            width: glyph.width,
-            max_x: ((glyph.width as i32 - 1) << 16) - 1,
-            max_y: ((glyph.height as i32 - 1) << 16) - 1,
+            let s = 1.0 / (x1 - x0);
+            let x0f = x0 - x0_floor;
+            let a0 = 0.5 * s * (1.0 - x0f) * (1.0 - x0f);
+            let x1f = x1 - x1_ceil + 1.0;
+            let am = 0.5 * s * x1f * x1f;
+            add(x0i, d * a0);
+            if x1i == x0i + 2 {
+                add(x0i + 1, d * (1.0 - a0 - am));
+            } else {
+                let a1 = s * (1.5 - x0f);
+                add(x0i + 1, d * (a1 - a0));
+                for xi in x0i + 2..x1i - 1 {
+                    add(xi, d * s);
+                }
+                let a2 = a1 + (x1i - x0i - 3) as f32 * s;
+                add(x1i - 1, d * (1.0 - a2 - am));
+            }
+            add(x1i, d * am);
         }
     }
 
-    /// Samples along a line: pixel `i` of `out` reads `start + i * step`
-    /// and keeps the larger of its value and the sample.
-    fn span(&self, out: &mut [u8], start: [f32; 2], step: [f32; 2]) {
-        let (mut x, mut y) = ((start[0] * ONE) as i32, (start[1] * ONE) as i32);
-        let (dx, dy) = ((step[0] * ONE) as i32, (step[1] * ONE) as i32);
-        for px in out {
-            *px = (*px).max(self.sample(x, y));
-            x = x.wrapping_add(dx);
-            y = y.wrapping_add(dy);
+    /// Writes the coverage (0 = background, 255 = ink) of row `y` into
+    /// `out` and clears the row's cells for the next picture. Only
+    /// `out[range]` is written, for the returned range (its start is even,
+    /// its end even or the width); the rest of the row is background.
+    pub fn resolve_row(&mut self, y: usize, out: &mut [u8]) -> std::ops::Range<usize> {
+        let [first, end] = std::mem::replace(&mut self.dirty[y], [usize::MAX, 0]);
+        // Even bounds, so that a packer of two pixels a byte has no edge
+        // cases; the extra cells are zero and resolve to background.
+        let (first, end) = (first & !1, (end + 1).min(self.width + 1) & !1);
+        let end = end.min(self.width);
+        if first >= end {
+            return 0..0;
         }
+        let cells = &mut self.cells[y * self.stride..][..self.stride];
+        let mut sum = 0i32;
+        for (cell, px) in cells[first..end].iter_mut().zip(&mut out[first..end]) {
+            sum += *cell;
+            *cell = 0;
+            *px = (sum.unsigned_abs().min(65535) >> 8) as u8;
+        }
+        cells[end..].fill(0);
+        first..end
     }
 
-    #[inline(always)]
-    fn sample(&self, x: i32, y: i32) -> u8 {
-        // Clamping instead of branching: the bitmap's border is empty, so a
-        // point clamped onto it reads (almost exactly) zero.
-        let (x, y) = (x.clamp(0, self.max_x), y.clamp(0, self.max_y));
-        let (ix, iy) = ((x >> 16) as usize, (y >> 16) as usize);
-        let (fx, fy) = (((x >> 8) & 255) as u32, ((y >> 8) & 255) as u32);
-        let i = iy * self.width + ix;
-        let top = &self.coverage[i..i + 2];
-        let bottom = &self.coverage[i + self.width..i + self.width + 2];
-        let t = u32::from(top[0]) * (256 - fx) + u32::from(top[1]) * fx;
-        let b = u32::from(bottom[0]) * (256 - fx) + u32::from(bottom[1]) * fx;
-        ((t * (256 - fy) + b * fy) >> 16) as u8
+    /// Clears every cell.
+    #[cfg(test)]
+    pub fn clear(&mut self) {
+        self.cells.fill(0);
+        self.dirty.fill([usize::MAX, 0]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn coverage(c: &mut Canvas) -> Vec<u8> {
+        let mut out = vec![0; c.width * c.height];
+        for y in 0..c.height {
+            let row = &mut out[y * c.width..][..c.width];
+            let range = c.resolve_row(y, row);
+            // Outside the range the row is background.
+            row[..range.start].fill(0);
+            row[range.end..].fill(0);
+        }
+        out
+    }
+
+    #[test]
+    fn a_square_covers_exactly_its_pixels() {
+        let mut c = Canvas::new(10, 10);
+        c.fill(&[[2.0, 2.0], [6.0, 2.0], [6.0, 5.0], [2.0, 5.0]], &[4]);
+        let cov = coverage(&mut c);
+        for y in 0..10 {
+            for x in 0..10 {
+                let inside = (2..6).contains(&x) && (2..5).contains(&y);
+                assert_eq!(cov[y * 10 + x], if inside { 255 } else { 0 }, "({x},{y})");
+            }
+        }
+        // Resolving cleared the cells.
+        assert!(coverage(&mut c).iter().all(|&v| v == 0));
+    }
+
+    #[test]
+    fn half_pixel_edges_give_half_coverage_and_overlaps_merge() {
+        let mut c = Canvas::new(8, 4);
+        c.fill(&[[1.5, 0.0], [4.5, 0.0], [4.5, 4.0], [1.5, 4.0]], &[4]);
+        assert_eq!(&coverage(&mut c)[..8], &[0, 128, 255, 255, 128, 0, 0, 0]);
+        // Two overlapping squares wound the same way: the union, not a sum.
+        c.fill(&[[1.0, 0.0], [4.0, 0.0], [4.0, 4.0], [1.0, 4.0]], &[4]);
+        c.fill(&[[3.0, 0.0], [6.0, 0.0], [6.0, 4.0], [3.0, 4.0]], &[4]);
+        assert_eq!(&coverage(&mut c)[8..16], &[0, 255, 255, 255, 255, 255, 0, 0]);
+    }
+
+    #[test]
+    fn shapes_outside_the_canvas_are_clipped_without_panic() {
+        let mut c = Canvas::new(8, 4);
+        c.fill(&[[-5.0, -5.0], [20.0, -3.0], [20.0, 9.0], [-5.0, 9.0]], &[4]);
+        assert!(coverage(&mut c).iter().all(|&v| v == 255));
+        c.fill(&[[f32::MAX, 0.0], [-1e30, 1e30], [3.0, f32::MIN]], &[3]);
+        coverage(&mut c);
     }
 }

@@ -3,6 +3,7 @@
 //! by colour or thickness and cannot cut letters apart along empty columns.
 
 use crate::canvas::Canvas;
+use crate::glyphs::polygon_area;
 
 /// One stroke: `y(x) = base + slope * (x - from) + amplitude * sin(x * frequency + phase)`
 /// for `x` in `from..to`.
@@ -26,30 +27,34 @@ pub(crate) struct Stroke {
     pub width: f32,
 }
 
+/// Distance between the stroke's outline points along x, in pixels.
+const STEP: f32 = 5.0;
+
 impl Stroke {
-    /// Draws the stroke, anti-aliased, column by column: each column gets a
-    /// vertical run whose length grows with the slope so that the stroke
-    /// keeps the same thickness across its direction.
-    pub fn draw(&self, canvas: &mut Canvas) {
-        let x0 = self.from.max(0.0) as usize;
-        let x1 = (self.to.max(0.0) as usize).min(canvas.width);
+    /// Fills the stroke as a polygon: the curve offset by half the width to
+    /// either side along its normal, so the thickness across it is constant.
+    /// `points` is scratch space; `winding` is the sign the polygon's area
+    /// must have to merge with the glyphs (see `GlyphSet::winding`).
+    pub fn draw(&self, canvas: &mut Canvas, points: &mut Vec<[f32; 2]>, winding: f32) {
+        let steps = ((self.to - self.from) / STEP).ceil().clamp(1.0, 4096.0) as usize;
         let half = self.width * 0.5;
-        let h = canvas.height as f32;
-        for x in x0..x1 {
-            let xf = x as f32 + 0.5;
-            let angle = xf * self.frequency + self.phase;
-            let yc = self.base + self.slope * (xf - self.from) + self.amplitude * angle.sin();
-            let dy = self.slope + self.amplitude * self.frequency * angle.cos();
-            let reach = half * (1.0 + dy * dy).sqrt();
-            let top = (yc - reach - 1.0).clamp(0.0, h) as usize;
-            let bottom = (yc + reach + 1.0).clamp(0.0, h) as usize;
-            for y in top..bottom {
-                let distance = (y as f32 + 0.5 - yc).abs();
-                let cover = (reach + 0.5 - distance).clamp(0.0, 1.0);
-                let px = &mut canvas.pixels[y * canvas.width + x];
-                *px = (*px).max((cover * 255.0) as u8);
+        points.clear();
+        for side in [-1.0f32, 1.0] {
+            for i in 0..=steps {
+                // Out along one side, back along the other.
+                let i = if side < 0.0 { i } else { steps - i };
+                let x = self.from + (self.to - self.from) * i as f32 / steps as f32;
+                let angle = x * self.frequency + self.phase;
+                let y = self.base + self.slope * (x - self.from) + self.amplitude * angle.sin();
+                let dy = self.slope + self.amplitude * self.frequency * angle.cos();
+                let norm = half * side / (1.0 + dy * dy).sqrt();
+                points.push([x - dy * norm, y + norm]);
             }
         }
+        if polygon_area(points).signum() != winding {
+            points.reverse();
+        }
+        canvas.fill(points, &[points.len()]);
     }
 }
 
@@ -57,34 +62,50 @@ impl Stroke {
 mod tests {
     use super::*;
 
-    #[test]
-    fn flat_stroke_has_its_width_and_stays_in_bounds() {
-        let mut c = Canvas::new(40, 20);
+    fn flat(from: f32, to: f32, base: f32, width: f32) -> Stroke {
         Stroke {
-            from: 5.0,
-            to: 35.0,
-            base: 10.0,
+            from,
+            to,
+            base,
             slope: 0.0,
             amplitude: 0.0,
             frequency: 0.0,
             phase: 0.0,
-            width: 4.0,
+            width,
         }
-        .draw(&mut c);
-        let column: u32 = (0..20).map(|y| u32::from(c.pixels[y * 40 + 20])).sum();
-        assert!((column as f32 / 255.0 - 4.0).abs() < 0.6, "{column}");
-        assert!((0..20).all(|y| c.pixels[y * 40 + 2] == 0));
+    }
+
+    #[test]
+    fn flat_stroke_has_its_width_and_stays_in_bounds() {
+        let mut c = Canvas::new(40, 20);
+        let mut scratch = Vec::new();
+        flat(5.0, 35.0, 10.0, 4.0).draw(&mut c, &mut scratch, 1.0);
+        let mut cov = vec![0u8; 40 * 20];
+        for y in 0..20 {
+            c.resolve_row(y, &mut cov[y * 40..][..40]);
+        }
+        let column: u32 = (0..20).map(|y| u32::from(cov[y * 40 + 20])).sum();
+        assert!((column as f32 / 255.0 - 4.0).abs() < 0.1, "{column}");
+        assert!((0..20).all(|y| cov[y * 40 + 2] == 0));
         // A stroke leaving the canvas is clipped, not a panic.
         Stroke {
-            from: -10.0,
-            to: 100.0,
-            base: -5.0,
             slope: 1.0,
             amplitude: 3.0,
             frequency: 0.3,
             phase: 1.0,
-            width: 3.0,
+            ..flat(-10.0, 100.0, -5.0, 3.0)
         }
-        .draw(&mut c);
+        .draw(&mut c, &mut scratch, -1.0);
+    }
+
+    #[test]
+    fn stroke_is_wound_as_asked() {
+        let mut c = Canvas::new(40, 20);
+        let mut scratch = Vec::new();
+        for winding in [1.0, -1.0] {
+            flat(5.0, 35.0, 10.0, 4.0).draw(&mut c, &mut scratch, winding);
+            assert_eq!(polygon_area(&scratch).signum(), winding);
+            c.clear();
+        }
     }
 }

@@ -19,6 +19,8 @@ pub(crate) struct PngEncoder {
     width: u32,
     height: u32,
     palette: [u8; LEVELS * 3],
+    /// One row of coverage.
+    coverage: Vec<u8>,
     /// Filtered scanlines: one filter byte, then packed 4-bit pixels.
     scanlines: Vec<u8>,
     /// The zlib stream of `scanlines`.
@@ -32,9 +34,9 @@ impl PngEncoder {
         let mut palette = [0u8; LEVELS * 3];
         for (level, rgb) in palette.chunks_exact_mut(3).enumerate() {
             for (ch, out) in rgb.iter_mut().enumerate() {
-                let (bg, fg) = (i32::from(background[ch]), i32::from(ink[ch]));
-                let t = level as i32;
-                *out = (bg + ((fg - bg) * t + (LEVELS as i32 - 1) / 2) / (LEVELS as i32 - 1)) as u8;
+                let (bg, fg) = (f32::from(background[ch]), f32::from(ink[ch]));
+                let t = level as f32 / (LEVELS - 1) as f32;
+                *out = (bg + (fg - bg) * t).round() as u8;
             }
         }
         let row_bytes = 1 + width.div_ceil(2);
@@ -42,13 +44,14 @@ impl PngEncoder {
             width: width as u32,
             height: height as u32,
             palette,
+            coverage: vec![0; width],
             scanlines: Vec::with_capacity(row_bytes * height),
             compressed: Vec::with_capacity(row_bytes * height),
         }
     }
 
-    /// Appends the PNG of `canvas` to `out`.
-    pub fn encode(&mut self, canvas: &Canvas, out: &mut Vec<u8>) -> Result<(), Error> {
+    /// Appends the PNG of `canvas` to `out`, clearing the canvas.
+    pub fn encode(&mut self, canvas: &mut Canvas, out: &mut Vec<u8>) -> Result<(), Error> {
         self.pack(canvas);
         self.compressed.clear();
         let mut deflate = fdeflate::Compressor::new(&mut self.compressed).map_err(encode_error)?;
@@ -68,17 +71,24 @@ impl PngEncoder {
 
     /// Quantizes and packs the canvas into PNG scanlines with filter type 0
     /// (None): background runs become runs of zero bytes, which fdeflate's
-    /// run-length coding turns into a few bits each.
-    fn pack(&mut self, canvas: &Canvas) {
+    /// run-length coding turns into a few bits each. Only the part of each
+    /// row that the canvas reports as touched is converted.
+    fn pack(&mut self, canvas: &mut Canvas) {
+        let row_bytes = 1 + canvas.width.div_ceil(2);
         self.scanlines.clear();
-        for row in canvas.pixels.chunks_exact(canvas.width) {
-            self.scanlines.push(0);
-            let pairs = row.chunks_exact(2);
-            let odd = pairs.remainder().first().copied();
-            self.scanlines
-                .extend(pairs.map(|p| quantize(p[0]) << 4 | quantize(p[1])));
-            if let Some(last) = odd {
-                self.scanlines.push(quantize(last) << 4);
+        self.scanlines.resize(row_bytes * canvas.height, 0);
+        for (y, line) in self.scanlines.chunks_exact_mut(row_bytes).enumerate() {
+            let range = canvas.resolve_row(y, &mut self.coverage);
+            // The range starts on a pixel pair; an odd width leaves a last
+            // pair of one pixel.
+            let pixels = &self.coverage[range.clone()];
+            let bytes = &mut line[1 + range.start / 2..1 + range.end.div_ceil(2)];
+            let pairs = pixels.chunks_exact(2);
+            if let Some(&last) = pairs.remainder().first() {
+                bytes[bytes.len() - 1] = quantize(last) << 4;
+            }
+            for (byte, pair) in bytes.iter_mut().zip(pairs) {
+                *byte = quantize(pair[0]) << 4 | quantize(pair[1]);
             }
         }
     }

@@ -9,11 +9,11 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 
 use crate::answer::{Answer, MAX_LETTERS};
-use crate::canvas::{Canvas, Placement};
+use crate::canvas::Canvas;
 use crate::clutter::Stroke;
 use crate::distort::{Field, Warp};
 use crate::encode::PngEncoder;
-use crate::glyphs::{GlyphSet, FONT_COUNT};
+use crate::glyphs::{Glyph, GlyphSet, FONT_COUNT};
 use crate::policy::{CaptchaType, ALPHABET};
 use crate::Error;
 
@@ -157,6 +157,43 @@ impl Captcha {
     }
 }
 
+/// Where and how one glyph is drawn.
+#[derive(Clone, Copy, Debug)]
+struct Placement {
+    /// Canvas position of the glyph's bounding-box centre.
+    center: [f32; 2],
+    /// Linear part of the glyph-to-canvas transform, row-major 2x2
+    /// (rotation, scale and shear combined).
+    matrix: [f32; 4],
+}
+
+impl Placement {
+    fn apply(&self, p: [f32; 2]) -> [f32; 2] {
+        let [a, b, c, d] = self.matrix;
+        [
+            a * p[0] + b * p[1] + self.center[0],
+            c * p[0] + d * p[1] + self.center[1],
+        ]
+    }
+}
+
+/// Transforms `glyph` by `placement`, moves every point by `field` if
+/// given, and fills the result on `canvas`. `points` is scratch space.
+fn draw_glyph(
+    canvas: &mut Canvas,
+    points: &mut Vec<[f32; 2]>,
+    glyph: &Glyph,
+    placement: &Placement,
+    field: Option<&Field>,
+) {
+    points.clear();
+    points.extend(glyph.points.iter().map(|&p| {
+        let q = placement.apply(p);
+        field.map_or(q, |f| f.displace(q))
+    }));
+    canvas.fill(points, &glyph.contour_ends);
+}
+
 /// One glyph of a layout.
 #[derive(Clone, Copy, Debug)]
 struct Slot {
@@ -187,6 +224,8 @@ pub struct Generator {
     field: Field,
     encoder: PngEncoder,
     slots: [Slot; MAX_LETTERS],
+    /// Scratch space for transformed outlines.
+    points: Vec<[f32; 2]>,
 }
 
 impl Generator {
@@ -201,6 +240,7 @@ impl Generator {
             field: Field::new(w, h),
             encoder: PngEncoder::new(w, h, options.background, options.ink),
             slots: [EMPTY_SLOT; MAX_LETTERS],
+            points: Vec::with_capacity(1024),
             options,
         })
     }
@@ -248,14 +288,13 @@ impl Generator {
             self.slots[slot].letter = letter;
         }
 
-        self.canvas.clear();
         if policy.interference {
             self.render_interference(&mut rng, count);
         } else {
             self.render_clear(&mut rng, count);
         }
         png.clear();
-        self.encoder.encode(&self.canvas, png)?;
+        self.encoder.encode(&mut self.canvas, png)?;
         Ok(Answer::from_letters(&letters[..count]))
     }
 
@@ -267,7 +306,7 @@ impl Generator {
         let mut widths = [0f32; MAX_LETTERS];
         for (slot, width) in self.slots[..count].iter_mut().zip(&mut widths) {
             slot.font = font;
-            *width = (self.glyphs.get(font, slot.letter).width - 2) as f32;
+            *width = self.glyphs.get(font, slot.letter).width;
         }
         let natural: f32 = widths[..count].iter().sum::<f32>() + gap * (count - 1) as f32;
         // Narrow the letters (never shorten them) when they do not fit.
@@ -285,7 +324,7 @@ impl Generator {
         }
         for slot in &self.slots[..count] {
             let glyph = self.glyphs.get(slot.font, slot.letter);
-            self.canvas.draw_glyph(glyph, &slot.placement, None);
+            draw_glyph(&mut self.canvas, &mut self.points, glyph, &slot.placement, None);
         }
     }
 
@@ -300,7 +339,7 @@ impl Generator {
             let slot = &mut self.slots[i];
             slot.font = rng.random_range(0..FONT_COUNT as u32) as usize;
             scales[i] = rng.random_range(0.95..1.12f32);
-            widths[i] = (self.glyphs.get(slot.font, slot.letter).width - 2) as f32 * scales[i];
+            widths[i] = self.glyphs.get(slot.font, slot.letter).width * scales[i];
         }
         for i in 1..count {
             // Neighbours overlap by 2-16 % of the narrower one: touching
@@ -345,8 +384,8 @@ impl Generator {
         });
         for slot in &self.slots[..count] {
             let glyph = self.glyphs.get(slot.font, slot.letter);
-            self.canvas
-                .draw_glyph(glyph, &slot.placement, Some(&self.field));
+            let field = Some(&self.field);
+            draw_glyph(&mut self.canvas, &mut self.points, glyph, &slot.placement, field);
         }
 
         let stem = self.glyphs.stem_width;
@@ -370,7 +409,7 @@ impl Generator {
                 phase: rng.random_range(0.0..2.0 * PI),
                 width: stem * rng.random_range(0.85..1.0f32),
             }
-            .draw(&mut self.canvas);
+            .draw(&mut self.canvas, &mut self.points, self.glyphs.winding);
         }
     }
 }
