@@ -342,19 +342,19 @@ impl Generator {
             widths[i] = self.glyphs.get(slot.font, slot.letter).width * scales[i];
         }
         for i in 1..count {
-            // Neighbours overlap by 2-16 % of the narrower one: touching
+            // Neighbours overlap by 0-10 % of the narrower one: touching
             // letters with a variable overlap defeat column segmentation,
-            // and no letter loses more than a sixth on either side.
-            overlaps[i] = rng.random_range(0.02..0.16f32) * widths[i].min(widths[i - 1]);
+            // and no letter loses more than an eighth on either side.
+            overlaps[i] = rng.random_range(0.0..0.1f32) * widths[i].min(widths[i - 1]);
         }
         let natural = widths[..count].iter().sum::<f32>() - overlaps[..count].iter().sum::<f32>();
-        let squeeze = (0.92 * w / natural).min(1.0);
+        let squeeze = (0.95 * w / natural).min(1.0);
         let left = (w - natural * squeeze) * 0.5;
         let mut x = left;
         for i in 0..count {
             x -= overlaps[i] * squeeze;
-            let angle = rng.random_range(-0.26..0.26f32);
-            let shear = rng.random_range(-0.2..0.2f32);
+            let angle = rng.random_range(-0.2..0.2f32);
+            let shear = rng.random_range(-0.15..0.15f32);
             let center_y = h * 0.5 + rng.random_range(-0.05..0.05f32) * h;
             let (sin, cos) = angle.sin_cos();
             let (sx, sy) = (scales[i] * squeeze, scales[i]);
@@ -380,7 +380,7 @@ impl Generator {
                 rng.random_range(0.0..1000.0),
             ],
             frequency: 1.0 / (0.9 * f64::from(self.options.height)),
-            amplitude: 0.07 * h,
+            amplitude: 0.06 * h,
         });
         for slot in &self.slots[..count] {
             let glyph = self.glyphs.get(slot.font, slot.letter);
@@ -397,7 +397,7 @@ impl Generator {
         let long = (left - 0.06 * span, 1.12 * span, rise);
         let start = left + rng.random_range(0.1..0.5f32) * span;
         let short = (start, rng.random_range(0.3..0.45f32) * span, -rise * 0.6);
-        let strokes = if count >= 5 { 2 } else { 1 };
+        let strokes = 1 + usize::from(count >= 6 && rng.random_bool(0.5));
         for (from, length, rise) in [long, short].into_iter().take(strokes) {
             Stroke {
                 from,
@@ -407,7 +407,7 @@ impl Generator {
                 amplitude: rng.random_range(0.04..0.09f32) * h,
                 frequency: 2.0 * PI / (rng.random_range(0.6..1.2f32) * length),
                 phase: rng.random_range(0.0..2.0 * PI),
-                width: stem * rng.random_range(0.85..1.0f32),
+                width: stem * rng.random_range(0.75..0.9f32),
             }
             .draw(&mut self.canvas, &mut self.points, self.glyphs.winding);
         }
