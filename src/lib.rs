@@ -78,3 +78,8 @@ pub use service::{
     ServiceBuilder, ServiceError, SystemClock, DEFAULT_CHALLENGE_TTL_SECS,
     DEFAULT_SESSION_TTL_SECS,
 };
+
+#[cfg(feature = "redis")]
+mod redis_store;
+#[cfg(feature = "redis")]
+pub use redis_store::RedisStore;

@@ -11,10 +11,10 @@
 //! [`StoreError`], and the service then refuses the request (it fails
 //! closed) instead of accepting a possible replay.
 //!
-//! [`MemoryStore`] is the in-process implementation. A networked
-//! implementation (for example Redis: `INCR key` followed by `EXPIREAT key
-//! expires_at` on the first use, both in one Lua script) fits the same
-//! trait.
+//! [`MemoryStore`] is the in-process implementation, for one process.
+//! `RedisStore` (cargo feature `redis`) is the networked one, for several
+//! nodes: one Lua script per use that `INCR`s the key and sets its expiry
+//! to the token's remaining life.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
@@ -33,15 +33,21 @@ pub enum StoreError {
         capacity: usize,
     },
     /// The id is not acceptable to the store (empty or longer than
-    /// [`MAX_ID_LEN`]).
+    /// 256 bytes).
     #[error("replay store id must be 1..={max} bytes, got {len}", max = MAX_ID_LEN)]
     InvalidId {
         /// The length of the rejected id.
         len: usize,
     },
-    /// The backend could not be reached or answered with an error.
+    /// The backend could not be reached, did not answer in time or
+    /// answered with an error. Transient: the host can log it and ask the
+    /// user to try again.
     #[error("replay store unavailable: {0}")]
     Unavailable(String),
+    /// The store is misconfigured (for example a Redis URL that does not
+    /// parse). Returned when the store is built, not per use.
+    #[error("replay store misconfigured: {0}")]
+    Config(String),
 }
 
 /// The longest id a store must accept, in bytes. The service's ids are far
@@ -124,8 +130,9 @@ impl Inner {
 ///   use of a *new* id fails with [`StoreError::Full`] (the service then
 ///   refuses the request), while uses of ids it already holds still count.
 /// - It is shared by the threads of one process only. Several processes or
-///   machines behind a load balancer need one shared store (such as Redis),
-///   or else an id could be used once per process.
+///   machines behind a load balancer need one shared store (such as
+///   `RedisStore`, cargo feature `redis`), or else an id could be used once
+///   per process.
 ///
 /// ```
 /// use qcaptcha::{MemoryStore, ReplayStore};
