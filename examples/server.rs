@@ -26,7 +26,8 @@
 //!   (default: a fresh key from the OS, so tokens die with the process).
 //! - `--secret-id ID --secret-key KEY` / `QCAPTCHA_SECRET_ID`,
 //!   `QCAPTCHA_SECRET_KEY`: require v2 signatures on `/v2/index.php`.
-//! - `--captcha-type N`: the captcha type the demo page asks for (default 1).
+//! - `--captcha-type N`: the captcha type the demo page asks for (default 5:
+//!   four letters with interference).
 //! - `--redis URL`: keep the replay store in Redis (needs `--features redis`).
 //! - `--max-connections N` (default 512), `--max-in-flight N` (default 64):
 //!   the load bounds. Connections beyond the first are left in the kernel's
@@ -122,7 +123,7 @@ fn parse_options() -> Result<Options, String> {
     let mut key = env("QCAPTCHA_KEY");
     let mut secret_id = env("QCAPTCHA_SECRET_ID");
     let mut secret_key = env("QCAPTCHA_SECRET_KEY");
-    let mut captcha_type = 1u8;
+    let mut captcha_type = 5u8;
     let mut redis = None;
     let mut max_connections = 512usize;
     let mut max_in_flight = 64usize;
@@ -653,7 +654,7 @@ main{max-width:26rem;margin:3rem auto;background:#fff;padding:1.5rem 2rem;border
 h1{font-size:1.4rem;margin-top:0}
 label{display:block;font-weight:600;margin-bottom:.25rem}
 input#username{width:100%;box-sizing:border-box;padding:.4rem;font-size:1rem;margin-bottom:1rem}
-.captcha{margin-bottom:.5rem}
+.captcha{margin:0 0 .5rem;padding:.6rem .8rem;border:1px solid #d0d4da;border-radius:6px;background:#fafbfc}
 .hint{color:#555;font-size:.9rem}
 button#signup-submit{font-size:1rem;padding:.5rem 1rem}
 .ok{color:#1b5e20}

@@ -1,0 +1,541 @@
+//! End to end in a real browser: the example server (`examples/server.rs`)
+//! and headless Chromium driven through Debian's chromedriver.
+//!
+//! Needs the Debian packages `chromium` and `chromium-driver`
+//! (`apt-get install -y chromium chromium-driver`); the test fails, not
+//! skips, without them.
+//!
+//! The test runs the server binary that `cargo test` builds next to the
+//! test (examples are built by `cargo test`); when it is missing or older
+//! than the sources (e.g. `cargo test --test browser`), it builds it with
+//! `cargo build --example server` into a separate target directory.
+//!
+//! It gives the server a random `--key`, so it can open challenges itself
+//! and learn the right answer the way only the server could.
+//!
+//! The widget screenshot is written to `$TMPDIR/qcaptcha-widget.png`, and
+//! also to `docs/widget.png` with `QCAPTCHA_UPDATE_SCREENSHOT=1`.
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant, SystemTime};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use qcaptcha::{CaptchaService, KeyRing, DEFAULT_HEIGHT, DEFAULT_WIDTH};
+use serde_json::{json, Value};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const WAIT: Duration = Duration::from_secs(15);
+
+// ---------------------------------------------------------------- processes
+
+/// A child process killed (with its whole process group) when dropped,
+/// also when the test panics.
+struct ProcessGuard {
+    name: &'static str,
+    child: Child,
+    log: Option<PathBuf>,
+}
+
+impl ProcessGuard {
+    fn kill_group(&self) {
+        // Each child leads its own process group (see `spawn`), so this
+        // also reaches chromium processes started by chromedriver.
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.child.id())])
+            .stderr(Stdio::null())
+            .status();
+    }
+
+    /// Sends SIGTERM and waits up to `timeout` for the exit status.
+    fn terminate(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+}
+
+impl Drop for ProcessGuard {
+    fn drop(&mut self) {
+        self.kill_group();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            if let Some(log) = &self.log {
+                let text = std::fs::read_to_string(log).unwrap_or_default();
+                let tail: Vec<&str> = text.lines().rev().take(40).collect();
+                eprintln!(
+                    "---- last lines of the {} log ({}):",
+                    self.name,
+                    log.display()
+                );
+                for line in tail.iter().rev() {
+                    eprintln!("{line}");
+                }
+            }
+        }
+    }
+}
+
+fn spawn(name: &'static str, mut cmd: Command, log: PathBuf) -> ProcessGuard {
+    use std::os::unix::process::CommandExt;
+    let log_file = std::fs::File::create(&log).expect("create log file");
+    cmd.stdin(Stdio::null()).stderr(log_file).process_group(0);
+    let child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {name} ({cmd:?}): {e}"));
+    ProcessGuard {
+        name,
+        child,
+        log: Some(log),
+    }
+}
+
+/// A scratch directory removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> TempDir {
+        let nanos = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        let dir =
+            std::env::temp_dir().join(format!("qcaptcha-{tag}-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("create temp dir");
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn require_browser() {
+    let missing: Vec<&str> = [CHROMIUM, CHROMEDRIVER]
+        .into_iter()
+        .filter(|p| !Path::new(p).exists())
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "the browser test needs {missing:?}: install the Debian packages with \
+         `apt-get install -y chromium chromium-driver`"
+    );
+}
+
+fn newest_mtime(dir: &Path) -> SystemTime {
+    let mut newest = SystemTime::UNIX_EPOCH;
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let t = if path.is_dir() {
+                newest_mtime(&path)
+            } else {
+                entry
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .unwrap_or(SystemTime::UNIX_EPOCH)
+            };
+            newest = newest.max(t);
+        }
+    }
+    newest
+}
+
+/// The example server binary: the one `cargo test` built next to this test
+/// if it is up to date, else a fresh `cargo build --example server` in a
+/// separate target directory (no lock shared with the running cargo).
+fn server_binary() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let exe = std::env::current_exe().expect("test executable path");
+    // target/<profile>/deps/browser-<hash>
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>");
+    let built = profile_dir.join("examples").join("server");
+    let sources = newest_mtime(&manifest.join("src")).max(
+        std::fs::metadata(manifest.join("examples/server.rs"))
+            .and_then(|m| m.modified())
+            .unwrap_or(SystemTime::UNIX_EPOCH),
+    );
+    let fresh = std::fs::metadata(&built)
+        .and_then(|m| m.modified())
+        .is_ok_and(|t| t >= sources);
+    if fresh {
+        return built;
+    }
+    let target = profile_dir
+        .parent()
+        .expect("target dir")
+        .join("browser-e2e");
+    eprintln!(
+        "building the example server into {} ({} is missing or stale)",
+        target.display(),
+        built.display()
+    );
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "--example", "server", "--manifest-path"])
+        .arg(manifest.join("Cargo.toml"))
+        .env("CARGO_TARGET_DIR", &target)
+        .status()
+        .expect("run cargo build --example server");
+    assert!(status.success(), "cargo build --example server failed");
+    target.join("debug").join("examples").join("server")
+}
+
+/// Starts the server on a free port; returns the guard and its base URL.
+fn start_server(key_hex: &str, dir: &Path) -> (ProcessGuard, String) {
+    let mut cmd = Command::new(server_binary());
+    cmd.args(["--port", "0", "--key", key_hex])
+        .stdout(Stdio::piped());
+    let mut guard = spawn("server", cmd, dir.join("server.log"));
+    let stdout = guard.child.stdout.take().expect("server stdout");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let line = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("server did not say where it listens within 30 s");
+    let base = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first server line {line:?}"))
+        .trim_end_matches('/')
+        .to_owned();
+    (guard, base)
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+fn start_chromedriver(dir: &Path) -> (ProcessGuard, String) {
+    let port = free_port();
+    let mut cmd = Command::new(CHROMEDRIVER);
+    cmd.arg(format!("--port={port}")).stdout(Stdio::null());
+    let guard = spawn("chromedriver", cmd, dir.join("chromedriver.log"));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "chromedriver did not listen on port {port} within 30 s"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    (guard, format!("http://127.0.0.1:{port}"))
+}
+
+// ---------------------------------------------------------------- browser helpers
+
+async fn connect(webdriver: &str, profile: &Path) -> Client {
+    let args = vec![
+        "--headless".to_string(),
+        "--no-sandbox".into(),
+        "--disable-gpu".into(),
+        "--disable-quic".into(),
+        "--no-first-run".into(),
+        "--disable-background-networking".into(),
+        "--disable-component-update".into(),
+        "--disable-sync".into(),
+        "--disable-dev-shm-usage".into(),
+        "--window-size=800,700".into(),
+        "--force-device-scale-factor=2".into(),
+        "--disable-crash-reporter".into(),
+        format!("--user-data-dir={}", profile.display()),
+    ];
+    let caps = json!({
+        "browserName": "chrome",
+        "goog:chromeOptions": { "binary": CHROMIUM, "args": args },
+    });
+    let caps = caps.as_object().cloned().expect("object");
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(webdriver)
+        .await
+        .unwrap_or_else(|e| panic!("cannot open a Chromium session via chromedriver: {e}"))
+}
+
+/// Polls `script` until it returns something other than `null`.
+async fn wait_js(client: &Client, what: &str, script: &str, args: Vec<Value>) -> Value {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let v = client
+            .execute(script, args.clone())
+            .await
+            .unwrap_or_else(|e| panic!("script for {what} failed: {e}"));
+        if !v.is_null() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The loaded widget picture, once its `src` differs from `not_src`:
+/// `{src, w, h, data}` where `data` is the picture redrawn as a data URL.
+async fn loaded_picture(client: &Client, not_src: &str) -> Value {
+    wait_js(
+        client,
+        "the captcha picture",
+        r##"const i = document.querySelector("#captcha img");
+           if (!i || i.src === arguments[0] || !i.complete || i.naturalWidth === 0) return null;
+           const c = document.createElement("canvas");
+           c.width = i.naturalWidth; c.height = i.naturalHeight;
+           c.getContext("2d").drawImage(i, 0, 0);
+           return { src: i.src, w: i.naturalWidth, h: i.naturalHeight, data: c.toDataURL() };"##,
+        vec![json!(not_src)],
+    )
+    .await
+}
+
+fn assert_size(pic: &Value) {
+    assert_eq!(
+        (pic["w"].as_u64(), pic["h"].as_u64()),
+        (Some(DEFAULT_WIDTH as u64), Some(DEFAULT_HEIGHT as u64)),
+        "natural size of the picture: {pic}"
+    );
+}
+
+/// The challenge token in a picture URL (`...?c=TOKEN`).
+fn token_of(src: &str) -> String {
+    let query = src.split_once('?').expect("query in picture URL").1;
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == "c")
+        .map(|(_, v)| v.into_owned())
+        .expect("c= in picture URL")
+}
+
+async fn widget_message(client: &Client) -> String {
+    client
+        .find(Locator::Css("#captcha [role=status]"))
+        .await
+        .expect("widget message line")
+        .text()
+        .await
+        .expect("message text")
+}
+
+async fn answer(client: &Client, text: &str) {
+    let input = client
+        .find(Locator::Css("#captcha input[type=text]"))
+        .await
+        .expect("widget input");
+    input.clear().await.expect("clear input");
+    input.send_keys(text).await.expect("type answer");
+}
+
+async fn click(client: &Client, css: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css}: {e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("click {css}: {e}"));
+}
+
+async fn heading(client: &Client) -> String {
+    let v = wait_js(
+        client,
+        "the result page",
+        r#"const h = document.querySelector("h1");
+           return h && document.readyState === "complete" && location.pathname === "/signup"
+             ? h.textContent : null;"#,
+        vec![],
+    )
+    .await;
+    v.as_str().unwrap_or_default().to_owned()
+}
+
+// ---------------------------------------------------------------- the test
+
+#[test]
+fn signup_in_headless_chromium() {
+    require_browser();
+    let scratch = TempDir::new("browser");
+    let key = KeyRing::random_key().expect("OS random key");
+    let key_hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
+    // The test's own service with the server's key: it opens challenges to
+    // learn their answers, as only the server could.
+    let oracle = CaptchaService::builder("/captcha")
+        .keys(KeyRing::new(1, key))
+        .build()
+        .expect("oracle service");
+
+    let (mut server, base) = start_server(&key_hex, &scratch.0);
+    let (_driver, webdriver) = start_chromedriver(&scratch.0);
+    let profile = scratch.0.join("chromium-profile");
+    std::fs::create_dir_all(&profile).expect("profile dir");
+    let screenshot_out = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/widget.png");
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let shot = runtime.block_on(async {
+        let client = connect(&webdriver, &profile).await;
+
+        // 1. The page loads and the picture has the configured size.
+        client
+            .goto(&format!("{base}/"))
+            .await
+            .expect("open the page");
+        let first = loaded_picture(&client, "").await;
+        assert_size(&first);
+        let submit_disabled = client
+            .execute(
+                r#"return document.getElementById("signup-submit").disabled;"#,
+                vec![],
+            )
+            .await
+            .expect("button state");
+        assert_eq!(
+            submit_disabled,
+            json!(true),
+            "sign-up enabled before solving"
+        );
+
+        // 2. Refresh shows a different picture.
+        click(&client, "#captcha button[type=button]").await;
+        let second = loaded_picture(&client, first["src"].as_str().unwrap()).await;
+        assert_size(&second);
+        assert_ne!(
+            first["data"], second["data"],
+            "refresh kept the same picture"
+        );
+
+        // The screenshot for the docs: a fresh picture, its answer typed.
+        let right = oracle
+            .answer_for_challenge(&token_of(second["src"].as_str().unwrap()))
+            .expect("open the challenge");
+        answer(&client, right.as_str()).await;
+        let shot = client
+            .find(Locator::Css("#captcha"))
+            .await
+            .expect("widget")
+            .screenshot()
+            .await
+            .expect("widget screenshot");
+
+        // 3. A wrong answer shows an error and a fresh picture.
+        let wrong = if right.as_str().eq_ignore_ascii_case("ZZZZ") {
+            "YYYY"
+        } else {
+            "ZZZZ"
+        };
+        answer(&client, wrong).await;
+        click(&client, "#captcha button[type=submit]").await;
+        let third = loaded_picture(&client, second["src"].as_str().unwrap()).await;
+        assert_size(&third);
+        assert_ne!(
+            second["data"], third["data"],
+            "no fresh picture after a wrong answer"
+        );
+        let msg = widget_message(&client).await;
+        assert!(
+            msg.contains("Wrong answer"),
+            "message after a wrong answer: {msg:?}"
+        );
+
+        // 4. The right answer yields a ticket.
+        let right = oracle
+            .answer_for_challenge(&token_of(third["src"].as_str().unwrap()))
+            .expect("open the challenge");
+        answer(&client, right.as_str()).await;
+        click(&client, "#captcha button[type=submit]").await;
+        let ticket = wait_js(
+            &client,
+            "the ticket",
+            r#"const t = document.getElementById("ticket").value;
+               return t ? t : null;"#,
+            vec![],
+        )
+        .await;
+        let ticket = ticket.as_str().expect("ticket string").to_owned();
+        let api = client
+            .execute("return window.capGetTicket();", vec![])
+            .await
+            .expect("capGetTicket");
+        assert_eq!(api, json!({ "ret": 0, "ticket": ticket }));
+        let msg = widget_message(&client).await;
+        assert!(
+            msg.contains("Verified"),
+            "message after the right answer: {msg:?}"
+        );
+
+        // 5. Submitting the form succeeds.
+        let username = client
+            .find(Locator::Css("#username"))
+            .await
+            .expect("user name field");
+        username.send_keys("alice").await.expect("type user name");
+        click(&client, "#signup-submit").await;
+        let h1 = heading(&client).await;
+        assert_eq!(h1, "Welcome, alice!");
+
+        // 6. The same ticket again fails.
+        client
+            .goto(&format!("{base}/"))
+            .await
+            .expect("reopen the page");
+        loaded_picture(&client, "").await;
+        client
+            .execute(
+                r#"document.getElementById("ticket").value = arguments[0];
+                   document.getElementById("username").value = "mallory";
+                   document.getElementById("signup-submit").disabled = false;"#,
+                vec![json!(ticket)],
+            )
+            .await
+            .expect("replay the ticket");
+        click(&client, "#signup-submit").await;
+        let h1 = heading(&client).await;
+        assert_eq!(h1, "Sign-up refused", "a replayed ticket was accepted");
+
+        client.close().await.expect("close the browser session");
+        shot
+    });
+
+    // The widget screenshot: always in the temp dir, and under docs/ when
+    // asked.
+    assert!(shot.starts_with(b"\x89PNG"), "screenshot is not a PNG");
+    let target_copy = std::env::temp_dir().join("qcaptcha-widget.png");
+    std::fs::write(&target_copy, &shot).expect("write screenshot");
+    if std::env::var_os("QCAPTCHA_UPDATE_SCREENSHOT").is_some() {
+        std::fs::write(&screenshot_out, &shot).expect("write docs/widget.png");
+    }
+
+    // Graceful shutdown on SIGTERM: the server exits cleanly.
+    let status = server
+        .terminate(Duration::from_secs(10))
+        .expect("server did not stop within 10 s of SIGTERM");
+    assert!(status.success(), "server exit status {status}");
+    let mut log = String::new();
+    if let Ok(mut f) = std::fs::File::open(scratch.0.join("server.log")) {
+        let _ = f.read_to_string(&mut log);
+    }
+    assert!(log.contains("POST /signup 200"), "server log:\n{log}");
+    assert!(log.contains("POST /signup 403"), "server log:\n{log}");
+}
