@@ -1,14 +1,26 @@
-fn main() {
-    let kind = qcaptcha::CaptchaType::try_from(
-        std::env::args().nth(1).map_or(5i64, |s| s.parse().unwrap()),
-    )
-    .unwrap();
-    let mut g = qcaptcha::Generator::new(qcaptcha::Options::default().size(160, 60)).unwrap();
+//! Renders one captcha type in a loop at 160x60, for profilers that count
+//! instructions (`valgrind --tool=callgrind`) or sample (`perf record`),
+//! which criterion's timing loop hides.
+//!
+//! ```text
+//! cargo build --release --example profile_loop
+//! valgrind --tool=callgrind target/release/examples/profile_loop 7 200
+//! ```
+//!
+//! Arguments: captcha type (default 5) and number of renders (default 20000).
+
+use qcaptcha::{CaptchaType, Generator, Options};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let kind = CaptchaType::try_from(args.next().map_or(Ok(5), |s| s.parse::<i64>())?)?;
+    let renders: u64 = args.next().map_or(Ok(20_000), |s| s.parse())?;
+    let mut generator = Generator::new(Options::default().size(160, 60))?;
     let mut png = Vec::new();
-    let mut n = 0usize;
-    let n_iter: u64 = std::env::args().nth(2).map_or(20000, |s| s.parse().unwrap());
-    for seed in 0..n_iter {
-        n += g.render_into(kind, seed, &mut png).unwrap().len() + png.len();
+    let mut bytes = 0;
+    for seed in 0..renders {
+        bytes += generator.render_into(kind, seed, &mut png)?.len() + png.len();
     }
-    println!("{n}");
+    println!("{renders} renders of type {kind}, {bytes} bytes");
+    Ok(())
 }

@@ -208,13 +208,19 @@ mod tests {
         // Two overlapping squares wound the same way: the union, not a sum.
         c.fill(&[[1.0, 0.0], [4.0, 0.0], [4.0, 4.0], [1.0, 4.0]], &[4]);
         c.fill(&[[3.0, 0.0], [6.0, 0.0], [6.0, 4.0], [3.0, 4.0]], &[4]);
-        assert_eq!(&coverage(&mut c)[8..16], &[0, 255, 255, 255, 255, 255, 0, 0]);
+        assert_eq!(
+            &coverage(&mut c)[8..16],
+            &[0, 255, 255, 255, 255, 255, 0, 0]
+        );
     }
 
     #[test]
     fn shapes_outside_the_canvas_are_clipped_without_panic() {
         let mut c = Canvas::new(8, 4);
-        c.fill(&[[-5.0, -5.0], [20.0, -3.0], [20.0, 9.0], [-5.0, 9.0]], &[4]);
+        c.fill(
+            &[[-5.0, -5.0], [20.0, -3.0], [20.0, 9.0], [-5.0, 9.0]],
+            &[4],
+        );
         assert!(coverage(&mut c).iter().all(|&v| v == 255));
         c.fill(&[[f32::MAX, 0.0], [-1e30, 1e30], [3.0, f32::MIN]], &[3]);
         coverage(&mut c);

@@ -281,11 +281,10 @@ impl Generator {
         let policy = kind.policy();
         let count = usize::from(rng.random_range(policy.min_letters..=policy.max_letters));
         let mut letters = [0u8; MAX_LETTERS];
-        for slot in 0..count {
+        for (slot, letter) in self.slots[..count].iter_mut().zip(&mut letters) {
             // random_range samples without modulo bias.
-            let letter = rng.random_range(0..ALPHABET.len() as u32) as usize;
-            letters[slot] = ALPHABET[letter];
-            self.slots[slot].letter = letter;
+            slot.letter = rng.random_range(0..ALPHABET.len() as u32) as usize;
+            *letter = ALPHABET[slot.letter];
         }
 
         if policy.interference {
@@ -324,7 +323,13 @@ impl Generator {
         }
         for slot in &self.slots[..count] {
             let glyph = self.glyphs.get(slot.font, slot.letter);
-            draw_glyph(&mut self.canvas, &mut self.points, glyph, &slot.placement, None);
+            draw_glyph(
+                &mut self.canvas,
+                &mut self.points,
+                glyph,
+                &slot.placement,
+                None,
+            );
         }
     }
 
@@ -385,7 +390,13 @@ impl Generator {
         for slot in &self.slots[..count] {
             let glyph = self.glyphs.get(slot.font, slot.letter);
             let field = Some(&self.field);
-            draw_glyph(&mut self.canvas, &mut self.points, glyph, &slot.placement, field);
+            draw_glyph(
+                &mut self.canvas,
+                &mut self.points,
+                glyph,
+                &slot.placement,
+                field,
+            );
         }
 
         let stem = self.glyphs.stem_width;

@@ -75,7 +75,9 @@ impl GlyphSet {
             let cap_units = face
                 .glyph_index('H')
                 .and_then(|id| face.glyph_bounding_box(id))
-                .map_or(f32::from(face.units_per_em()) * 0.7, |b| f32::from(b.height()));
+                .map_or(f32::from(face.units_per_em()) * 0.7, |b| {
+                    f32::from(b.height())
+                });
             let scale = cap_height / cap_units;
             for &letter in ALPHABET {
                 glyphs.push(outline(&face, char::from(letter), scale, cap_height));
@@ -152,7 +154,12 @@ impl ttf_parser::OutlineBuilder for Flattener {
     }
 
     fn curve_to(&mut self, x1: f32, y1: f32, x2: f32, y2: f32, x: f32, y: f32) {
-        let (p0, p1, p2, p3) = (self.last, self.map(x1, y1), self.map(x2, y2), self.map(x, y));
+        let (p0, p1, p2, p3) = (
+            self.last,
+            self.map(x1, y1),
+            self.map(x2, y2),
+            self.map(x, y),
+        );
         let length = distance(p0, p1) + distance(p1, p2) + distance(p2, p3);
         self.push_curve(length, |t| {
             let (a, b, c) = (lerp(p0, p1, t), lerp(p1, p2, t), lerp(p2, p3, t));
@@ -258,19 +265,29 @@ mod tests {
                 let top = g.points.iter().map(|p| p[1]).fold(f32::MAX, f32::min);
                 let bottom = g.points.iter().map(|p| p[1]).fold(f32::MIN, f32::max);
                 assert!((-17.5..=-15.0).contains(&top), "{font} {letter} top {top}");
-                assert!((15.0..=26.0).contains(&bottom), "{font} {letter} bottom {bottom}");
+                assert!(
+                    (15.0..=26.0).contains(&bottom),
+                    "{font} {letter} bottom {bottom}"
+                );
                 assert!(g.width > 10.0 && g.width < 50.0, "width {}", g.width);
                 // Winding is consistent across fonts, and segments are short.
                 assert_eq!(signed_area(g).signum(), set.winding);
                 let mut start = 0;
                 for &end in &g.contour_ends {
                     for w in g.points[start..end].windows(2) {
-                        assert!(distance(w[0], w[1]) <= 1.5 * MAX_SEGMENT, "{font} {letter} {w:?}");
+                        assert!(
+                            distance(w[0], w[1]) <= 1.5 * MAX_SEGMENT,
+                            "{font} {letter} {w:?}"
+                        );
                     }
                     start = end;
                 }
             }
         }
-        assert!(set.stem_width > 3.0 && set.stem_width < 9.0, "{}", set.stem_width);
+        assert!(
+            set.stem_width > 3.0 && set.stem_width < 9.0,
+            "{}",
+            set.stem_width
+        );
     }
 }

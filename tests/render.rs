@@ -1,0 +1,252 @@
+//! Properties of the renderer over many seeds: every picture decodes at its
+//! declared size, answers are well-formed, output is pinned and
+//! deterministic, and bad input is a typed error.
+
+use std::collections::HashMap;
+
+use qcaptcha::{generate, CaptchaType, Error, Generator, Options, ALPHABET};
+use sha2::{Digest, Sha256};
+
+/// Seeds per type for the property sweep (x8 types).
+const SEEDS: u64 = 1500;
+
+fn decode(png: &[u8]) -> image::RgbImage {
+    image::load_from_memory_with_format(png, image::ImageFormat::Png)
+        .expect("valid PNG")
+        .to_rgb8()
+}
+
+#[test]
+fn every_type_decodes_at_its_size_with_a_well_formed_answer() {
+    let mut generator = Generator::new(Options::default()).unwrap();
+    let mut png = Vec::new();
+    for kind in CaptchaType::ALL {
+        let policy = kind.policy();
+        let mut lengths = HashMap::new();
+        for seed in 0..SEEDS {
+            let seed = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+            let answer = generator.render_into(kind, seed, &mut png).unwrap();
+            let n = answer.len();
+            assert!(
+                (usize::from(policy.min_letters)..=usize::from(policy.max_letters)).contains(&n),
+                "type {kind} seed {seed}: {n} letters"
+            );
+            assert!(answer.as_bytes().iter().all(|c| ALPHABET.contains(c)));
+            *lengths.entry(n).or_insert(0u32) += 1;
+            // Decoding every picture is slow in debug builds; every 5th
+            // picture and all of the first 50 are decoded.
+            if seed % 5 == 0 || seed < 50 {
+                let img = decode(&png);
+                assert_eq!(img.dimensions(), (130, 53));
+            }
+        }
+        if policy.min_letters != policy.max_letters {
+            // 4, 5 and 6 letters are all drawn, each about a third of the time.
+            for n in 4..=6 {
+                let share = f64::from(lengths[&n]) / SEEDS as f64;
+                assert!(
+                    (0.28..0.39).contains(&share),
+                    "type {kind}: {n} letters {share}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn letters_are_drawn_uniformly() {
+    let mut counts = [0u32; 26];
+    let mut total = 0u32;
+    let mut generator = Generator::new(Options::default()).unwrap();
+    let mut png = Vec::new();
+    for seed in 0..3000 {
+        let answer = generator
+            .render_into(CaptchaType::Clear6, seed, &mut png)
+            .unwrap();
+        for &c in answer.as_bytes() {
+            counts[usize::from(c - b'A')] += 1;
+            total += 1;
+        }
+    }
+    let expected = f64::from(total) / ALPHABET.len() as f64;
+    for &c in ALPHABET {
+        let n = f64::from(counts[usize::from(c - b'A')]);
+        assert!(
+            (n - expected).abs() < expected * 0.15,
+            "{} drawn {n} times",
+            c as char
+        );
+    }
+}
+
+#[test]
+fn pictures_have_ink_of_the_required_height_in_the_chosen_colours() {
+    let opts = Options::default()
+        .size(160, 60)
+        .colors([255, 255, 255], [200, 0, 0]);
+    let mut generator = Generator::new(opts).unwrap();
+    for kind in CaptchaType::ALL {
+        for seed in 0..40 {
+            let img = decode(generator.render(kind, seed).unwrap().png());
+            assert_eq!(img.dimensions(), (160, 60));
+            // The corner is background.
+            assert_eq!(img.get_pixel(0, 0).0, [255, 255, 255]);
+            // Ink rows: where some pixel is mostly ink.
+            let inked: Vec<u32> = (0..60)
+                .filter(|&y| (0..160).any(|x| img.get_pixel(x, y).0[1] < 100))
+                .collect();
+            assert!(!inked.is_empty(), "type {kind} seed {seed}: no ink");
+            let extent = inked[inked.len() - 1] - inked[0] + 1;
+            assert!(
+                extent >= 33,
+                "type {kind} seed {seed}: ink {extent} px tall"
+            );
+            // Pure ink is the chosen colour.
+            assert!(img.pixels().any(|p| p.0 == [200, 0, 0]));
+        }
+    }
+}
+
+#[test]
+fn output_is_pinned() {
+    // A change of these hashes is a change of every picture: bump the
+    // crate's minor version and update them deliberately.
+    let pinned = [
+        (
+            CaptchaType::Clear4,
+            1,
+            "XDWC",
+            "25ae2ad885a76394cfaf527557e1301d15c2a13e3d0987d171400915fce3393f",
+        ),
+        (
+            CaptchaType::ClearRandom,
+            42,
+            "MTKJ",
+            "a681de27bd630d5211226c268425cc564f8cebcfd7f2b09cb594096f6c3bd920",
+        ),
+        (
+            CaptchaType::Interference5,
+            7,
+            "GHAPY",
+            "3bcdf69994d24033ac836baaa5c7ae83a3f50c2d7d3eb491369216e034d43ce2",
+        ),
+        (
+            CaptchaType::InterferenceRandom,
+            u64::MAX,
+            "MVDWDM",
+            "b51c96e91f6486739547896870d17931a79c1526536f3b699aa268026e66ddb5",
+        ),
+    ];
+    let mut mismatches = Vec::new();
+    for (kind, seed, answer, hash) in pinned {
+        let c = generate(kind, seed).unwrap();
+        let got = format!("{:x}", Sha256::digest(c.png()));
+        if (c.answer().as_str(), got.as_str()) != (answer, hash) {
+            mismatches.push(format!(
+                "(CaptchaType::{kind:?}, {seed}, \"{}\", \"{got}\")",
+                c.answer()
+            ));
+        }
+    }
+    assert!(
+        mismatches.is_empty(),
+        "output changed; now:\n{}",
+        mismatches.join(",\n")
+    );
+}
+
+#[test]
+fn same_inputs_give_same_bytes_on_every_thread() {
+    let cases: Vec<(CaptchaType, u64)> = CaptchaType::ALL
+        .iter()
+        .flat_map(|&k| (0..25).map(move |s| (k, s * 7919)))
+        .collect();
+    let reference: Vec<_> = cases
+        .iter()
+        .map(|&(k, s)| generate(k, s).unwrap())
+        .collect();
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..4)
+            .map(|t| {
+                let cases = &cases;
+                scope.spawn(move || {
+                    // Each thread walks the cases in its own order, with its
+                    // own generator state history.
+                    let mut out = Vec::new();
+                    for i in 0..cases.len() {
+                        let j = (i * (t + 1) * 7) % cases.len();
+                        let (k, s) = cases[j];
+                        out.push((j, generate(k, s).unwrap()));
+                    }
+                    out
+                })
+            })
+            .collect();
+        for h in handles {
+            for (j, c) in h.join().unwrap() {
+                assert_eq!(c, reference[j]);
+            }
+        }
+    });
+    // Distinct seeds give distinct pictures.
+    assert_ne!(reference[0].png(), reference[1].png());
+}
+
+#[test]
+fn different_types_with_one_seed_are_unrelated() {
+    let a = generate(CaptchaType::Clear4, 5).unwrap();
+    let b = generate(CaptchaType::Interference4, 5).unwrap();
+    assert_ne!(a.answer(), b.answer());
+}
+
+#[test]
+fn bad_types_and_sizes_are_typed_errors() {
+    for bad in [0i64, 9, -1, 1 << 40] {
+        let err = CaptchaType::try_from(bad).unwrap_err();
+        assert_eq!(err, Error::InvalidCaptchaType(bad));
+        assert!(err.to_string().contains("1 to 8"));
+    }
+    for (w, h) in [
+        (0, 0),
+        (47, 24),
+        (100, 23),
+        (1025, 60),
+        (2048, 513),
+        (60, 40),
+        (u32::MAX, u32::MAX),
+    ] {
+        let err = Generator::new(Options::default().size(w, h)).err();
+        assert_eq!(
+            err,
+            Some(Error::InvalidSize {
+                width: w,
+                height: h
+            }),
+            "{w}x{h}"
+        );
+    }
+    // The extremes of the range work.
+    for (w, h) in [(48, 24), (1024, 512)] {
+        let mut g = Generator::new(Options::default().size(w, h)).unwrap();
+        let img = decode(g.render(CaptchaType::InterferenceRandom, 3).unwrap().png());
+        assert_eq!(img.dimensions(), (w, h));
+    }
+}
+
+#[test]
+fn generator_is_send() {
+    fn assert_send<T: Send>() {}
+    assert_send::<Generator>();
+}
+
+#[test]
+fn answers_match_case_insensitively_and_trimmed() {
+    let c = generate(CaptchaType::Interference6, 11).unwrap();
+    let answer = c.answer().as_str().to_owned();
+    assert!(c.matches(&answer));
+    assert!(c.matches(&format!("  {}\n", answer.to_lowercase())));
+    assert!(!c.matches(&answer[1..]));
+    let mut wrong = answer.clone().into_bytes();
+    wrong[0] = if wrong[0] == b'A' { b'B' } else { b'A' };
+    assert!(!c.matches(std::str::from_utf8(&wrong).unwrap()));
+}
