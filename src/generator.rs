@@ -399,29 +399,24 @@ impl Generator {
             );
         }
 
-        let stem = self.glyphs.stem_width;
+        // One stroke of (nearly) stem width through most of the word:
+        // diagonal, so that it reads as a line rather than as a letter's
+        // crossbar (P would become B), and leaving one end of the word free.
         let span = right - left;
-        // A long stroke through the whole word, diagonal so that it reads
-        // as a line rather than as a letter's crossbar (P would become B),
-        // and for longer words a shorter one the other way through a part.
-        let rise = rng.random_range(0.45..0.75f32) * h * if rng.random() { 1.0 } else { -1.0 };
-        let long = (left - 0.06 * span, 1.12 * span, rise);
-        let start = left + rng.random_range(0.1..0.5f32) * span;
-        let short = (start, rng.random_range(0.3..0.45f32) * span, -rise * 0.6);
-        let strokes = 1 + usize::from(count >= 6 && rng.random_bool(0.5));
-        for (from, length, rise) in [long, short].into_iter().take(strokes) {
-            Stroke {
-                from,
-                to: from + length,
-                base: h * 0.5 - rise * 0.5 + rng.random_range(-0.06..0.06f32) * h,
-                slope: rise / length,
-                amplitude: rng.random_range(0.04..0.09f32) * h,
-                frequency: 2.0 * PI / (rng.random_range(0.6..1.2f32) * length),
-                phase: rng.random_range(0.0..2.0 * PI),
-                width: stem * rng.random_range(0.75..0.9f32),
-            }
-            .draw(&mut self.canvas, &mut self.points, self.glyphs.winding);
+        let length = rng.random_range(0.6..0.85f32) * span;
+        let from = left - 0.05 * span + rng.random_range(0.0..1.0f32) * (1.1 * span - length);
+        let rise = rng.random_range(0.4..0.7f32) * h * if rng.random() { 1.0 } else { -1.0 };
+        Stroke {
+            from,
+            to: from + length,
+            base: h * 0.5 - rise * 0.5 + rng.random_range(-0.06..0.06f32) * h,
+            slope: rise / length,
+            amplitude: rng.random_range(0.03..0.08f32) * h,
+            frequency: 2.0 * PI / (rng.random_range(0.6..1.2f32) * length),
+            phase: rng.random_range(0.0..2.0 * PI),
+            width: self.glyphs.stem_width * rng.random_range(0.7..0.85f32),
         }
+        .draw(&mut self.canvas, &mut self.points, self.glyphs.winding);
     }
 }
 

@@ -128,13 +128,13 @@ fn output_is_pinned() {
             CaptchaType::Interference5,
             7,
             "GHAPY",
-            "3bcdf69994d24033ac836baaa5c7ae83a3f50c2d7d3eb491369216e034d43ce2",
+            "ac281ce0564b495b3b5fe176dd7a12558b6d1ae2111ff5ed02a104e3b49cdb1f",
         ),
         (
             CaptchaType::InterferenceRandom,
             u64::MAX,
             "MVDWDM",
-            "b51c96e91f6486739547896870d17931a79c1526536f3b699aa268026e66ddb5",
+            "ac5703a9147cd1fce40f5a7943190c4aaa500bb5e389cbaec3d96c99cbe7a412",
         ),
     ];
     let mut mismatches = Vec::new();
