@@ -1,0 +1,111 @@
+//! The whole request path in process, on one thread: CaptchaQuery (JSON,
+//! a fresh sealed challenge and the widget script) -> picture (open the
+//! challenge, render the PNG) -> verify (open, record the attempt, render
+//! to compare, seal a ticket) -> CaptchaCheck (open the ticket, check the
+//! binding, record the use). One iteration is one solved captcha; the
+//! elements/s figure is solved captchas per second on one core.
+//!
+//! Learning the answer (the test oracle, another render) is not timed.
+//! Every step goes through the framework-neutral HTTP handlers, so request
+//! parsing and validation are included; HTTP itself is not (see the `wrk`
+//! numbers in the README for that).
+//!
+//! Run with `cargo bench --bench request_path`.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use qcaptcha::{ApiRequest, CaptchaService, KeyRing, MemoryStore};
+
+const USER_IP: &str = "121.14.96.121";
+
+fn service() -> CaptchaService {
+    CaptchaService::builder("/captcha")
+        .keys(KeyRing::new(1, [0x42; 32]))
+        // Each solved captcha leaves two live entries (the challenge's
+        // attempt and the ticket's use) for their lifetime.
+        .store(Arc::new(MemoryStore::new(4_000_000)))
+        .build()
+        .expect("service")
+}
+
+fn query_string(kind: u8) -> String {
+    format!("userIp={USER_IP}&businessId=1&captchaType={kind}&script=0&registerTime=1400000000")
+}
+
+fn challenge_of(body: &[u8]) -> String {
+    let json: serde_json::Value = serde_json::from_slice(body).expect("JSON");
+    assert_eq!(json["code"], 0, "{json}");
+    let script = json["script"].as_str().expect("script");
+    let start = script.find("\"challenge\":\"").expect("challenge") + 13;
+    let len = script[start..].find('"').expect("end of challenge");
+    script[start..start + len].to_owned()
+}
+
+fn encode(pairs: &[(&str, &str)]) -> String {
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
+}
+
+/// One solved captcha; returns the time spent in the service, without the
+/// oracle.
+fn solve_once(service: &CaptchaService, query: &str, kind: &str) -> Duration {
+    let t0 = Instant::now();
+    let q = service.handle_query(ApiRequest::from_params(query));
+    let challenge = challenge_of(&q.body);
+    let image = service.handle_image(&encode(&[("c", &challenge)]));
+    assert_eq!(image.status, 200);
+    let first = t0.elapsed();
+
+    let answer = service.answer_for_challenge(&challenge).expect("answer");
+
+    let t1 = Instant::now();
+    let verify = service.handle_verify(&encode(&[("c", &challenge), ("answer", answer.as_str())]));
+    let json: serde_json::Value = serde_json::from_slice(&verify.body).expect("JSON");
+    let ticket = json["ticket"].as_str().expect("ticket");
+    let check = service.handle_check(ApiRequest::from_params(&encode(&[
+        ("ticket", ticket),
+        ("userIp", USER_IP),
+        ("businessId", "1"),
+        ("captchaType", kind),
+        ("registerTime", "1400000000"),
+    ])));
+    assert!(check.error.is_none(), "{:?}", check.error);
+    first + t1.elapsed()
+}
+
+fn request_path(c: &mut Criterion) {
+    let mut group = c.benchmark_group("request_path");
+    group.throughput(Throughput::Elements(1));
+    for kind in [1u8, 5] {
+        let service = service();
+        let query = query_string(kind);
+        let kind_s = kind.to_string();
+        group.bench_function(BenchmarkId::new("query_image_verify_check", kind), |b| {
+            b.iter_custom(|iters| {
+                (0..iters)
+                    .map(|_| solve_once(&service, &query, &kind_s))
+                    .sum()
+            })
+        });
+    }
+    group.finish();
+
+    // The two steps a page view costs even when nobody answers.
+    let mut group = c.benchmark_group("request_step");
+    group.throughput(Throughput::Elements(1));
+    let service = service();
+    let query = query_string(5);
+    group.bench_function("captcha_query", |b| {
+        b.iter(|| service.handle_query(ApiRequest::from_params(&query)))
+    });
+    let challenge = challenge_of(&service.handle_query(ApiRequest::from_params(&query)).body);
+    let image_query = encode(&[("c", &challenge)]);
+    group.bench_function("image", |b| b.iter(|| service.handle_image(&image_query)));
+    group.finish();
+}
+
+criterion_group!(benches, request_path);
+criterion_main!(benches);
