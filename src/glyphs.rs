@@ -26,7 +26,11 @@ pub(crate) const FONT_COUNT: usize = FONT_FILES.len();
 
 /// Longest outline segment, in pixels: long straight edges are cut so that
 /// the warp can bend them.
-const MAX_SEGMENT: f32 = 5.0;
+const MAX_SEGMENT: f32 = 10.0;
+
+/// Largest distance, in pixels, between a curve and the chords that
+/// replace it.
+const FLATNESS: f32 = 0.2;
 
 /// Parsed fonts, shared by every generator of the process.
 fn fonts() -> &'static [fontdue::Font] {
@@ -114,10 +118,14 @@ impl Flattener {
         [x * self.scale, -y * self.scale]
     }
 
-    /// Appends the curve `f(t)` for t in (0, 1], in pieces of at most
-    /// MAX_SEGMENT pixels (measured on its control polygon, `length`).
-    fn push_curve(&mut self, length: f32, f: impl Fn(f32) -> [f32; 2]) {
-        let pieces = (length / MAX_SEGMENT).ceil().clamp(1.0, 64.0) as usize;
+    /// Appends the curve `f(t)` for t in (0, 1] as chords: enough that none
+    /// is longer than MAX_SEGMENT (measured on the control polygon,
+    /// `length`) or strays more than FLATNESS from the curve (`bend` is the
+    /// control polygon's second difference, which bounds that distance).
+    fn push_curve(&mut self, length: f32, bend: f32, f: impl Fn(f32) -> [f32; 2]) {
+        let by_length = length / MAX_SEGMENT;
+        let by_bend = (bend / (4.0 * FLATNESS)).sqrt();
+        let pieces = by_length.max(by_bend).ceil().clamp(1.0, 64.0) as usize;
         for i in 1..=pieces {
             self.points.push(f(i as f32 / pieces as f32));
         }
@@ -127,7 +135,7 @@ impl Flattener {
     fn close_contour(&mut self) {
         if self.points.len() > self.contour_ends.last().copied().unwrap_or(0) {
             let (from, to) = (self.last, self.start);
-            self.push_curve(distance(from, to), |t| lerp(from, to, t));
+            self.push_curve(distance(from, to), 0.0, |t| lerp(from, to, t));
             self.contour_ends.push(self.points.len());
         }
     }
@@ -144,13 +152,14 @@ impl ttf_parser::OutlineBuilder for Flattener {
 
     fn line_to(&mut self, x: f32, y: f32) {
         let (from, to) = (self.last, self.map(x, y));
-        self.push_curve(distance(from, to), |t| lerp(from, to, t));
+        self.push_curve(distance(from, to), 0.0, |t| lerp(from, to, t));
     }
 
     fn quad_to(&mut self, x1: f32, y1: f32, x: f32, y: f32) {
         let (p0, p1, p2) = (self.last, self.map(x1, y1), self.map(x, y));
         let length = distance(p0, p1) + distance(p1, p2);
-        self.push_curve(length, |t| lerp(lerp(p0, p1, t), lerp(p1, p2, t), t));
+        let bend = second_difference(p0, p1, p2);
+        self.push_curve(length, bend, |t| lerp(lerp(p0, p1, t), lerp(p1, p2, t), t));
     }
 
     fn curve_to(&mut self, x1: f32, y1: f32, x2: f32, y2: f32, x: f32, y: f32) {
@@ -161,7 +170,8 @@ impl ttf_parser::OutlineBuilder for Flattener {
             self.map(x, y),
         );
         let length = distance(p0, p1) + distance(p1, p2) + distance(p2, p3);
-        self.push_curve(length, |t| {
+        let bend = 1.5 * second_difference(p0, p1, p2).max(second_difference(p1, p2, p3));
+        self.push_curve(length, bend, |t| {
             let (a, b, c) = (lerp(p0, p1, t), lerp(p1, p2, t), lerp(p2, p3, t));
             lerp(lerp(a, b, t), lerp(b, c, t), t)
         });
@@ -174,6 +184,12 @@ impl ttf_parser::OutlineBuilder for Flattener {
 
 fn lerp(a: [f32; 2], b: [f32; 2], t: f32) -> [f32; 2] {
     [a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t]
+}
+
+/// `|a - 2b + c|`: how far a quadratic bends away from its chord (the
+/// distance is at most a quarter of it).
+fn second_difference(a: [f32; 2], b: [f32; 2], c: [f32; 2]) -> f32 {
+    distance([a[0] - b[0], a[1] - b[1]], [b[0] - c[0], b[1] - c[1]])
 }
 
 fn distance(a: [f32; 2], b: [f32; 2]) -> f32 {
@@ -276,7 +292,7 @@ mod tests {
                 for &end in &g.contour_ends {
                     for w in g.points[start..end].windows(2) {
                         assert!(
-                            distance(w[0], w[1]) <= 1.5 * MAX_SEGMENT,
+                            distance(w[0], w[1]) <= 1.2 * MAX_SEGMENT,
                             "{font} {letter} {w:?}"
                         );
                     }
