@@ -32,10 +32,13 @@
 //! - `--max-connections N` (default 512), `--max-in-flight N` (default 64):
 //!   the load bounds. Connections beyond the first are left in the kernel's
 //!   accept queue; requests beyond the second wait up to 5 s, then get 503.
+//!   A connection idle for 20 s (keep-alive or a trickling client) is
+//!   closed, freeing its slot; a request body must arrive within 10 s.
 //!
 //! Ctrl-C (or SIGTERM) stops accepting, lets the requests in flight
 //! finish, and exits. One log line per request goes to stderr.
 
+use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -80,6 +83,8 @@ const MAX_BODY_BYTES: usize = 8192;
 const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a request may wait for a processing slot before a 503.
 const QUEUE_TIMEOUT: Duration = Duration::from_secs(5);
+/// A connection with no byte read or written for this long is closed.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(20);
 /// Replay store entries kept in memory (ids of used challenges, tickets and
 /// Nonces until they expire).
 const STORE_CAPACITY: usize = 200_000;
@@ -716,10 +721,39 @@ struct BoundedListener {
     slots: Arc<Semaphore>,
 }
 
-/// A connection holding one of the listener's slots until it closes.
+/// A connection holding one of the listener's slots until it closes, or
+/// until it has been idle (no byte read or written) for [`IDLE_TIMEOUT`]:
+/// idle keep-alive or trickling clients cannot hold the slots forever.
 struct BoundedStream {
     stream: TcpStream,
+    idle: Pin<Box<tokio::time::Sleep>>,
     _slot: OwnedSemaphorePermit,
+}
+
+impl BoundedStream {
+    fn touch(&mut self) {
+        self.idle
+            .as_mut()
+            .reset(tokio::time::Instant::now() + IDLE_TIMEOUT);
+    }
+
+    /// Maps a pending read or write to a timeout error once idle too long.
+    fn check_idle<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        poll: Poll<io::Result<T>>,
+    ) -> Poll<io::Result<T>> {
+        match poll {
+            Poll::Ready(r) => {
+                self.touch();
+                Poll::Ready(r)
+            }
+            Poll::Pending => match self.idle.as_mut().poll(cx) {
+                Poll::Ready(()) => Poll::Ready(Err(io::ErrorKind::TimedOut.into())),
+                Poll::Pending => Poll::Pending,
+            },
+        }
+    }
 }
 
 impl Listener for BoundedListener {
@@ -738,6 +772,7 @@ impl Listener for BoundedListener {
                     return (
                         BoundedStream {
                             stream,
+                            idle: Box::pin(tokio::time::sleep(IDLE_TIMEOUT)),
                             _slot: slot,
                         },
                         addr,
@@ -764,7 +799,8 @@ impl AsyncRead for BoundedStream {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.stream).poll_read(cx, buf)
+        let poll = Pin::new(&mut self.stream).poll_read(cx, buf);
+        self.check_idle(cx, poll)
     }
 }
 
@@ -774,7 +810,8 @@ impl AsyncWrite for BoundedStream {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write(cx, buf)
+        let poll = Pin::new(&mut self.stream).poll_write(cx, buf);
+        self.check_idle(cx, poll)
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -790,7 +827,8 @@ impl AsyncWrite for BoundedStream {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+        let poll = Pin::new(&mut self.stream).poll_write_vectored(cx, bufs);
+        self.check_idle(cx, poll)
     }
 
     fn is_write_vectored(&self) -> bool {
