@@ -347,10 +347,10 @@ impl Generator {
             widths[i] = self.glyphs.get(slot.font, slot.letter).width * scales[i];
         }
         for i in 1..count {
-            // Neighbours overlap by 0-10 % of the narrower one: touching
+            // Neighbours overlap by 3-13 % of the narrower one: touching
             // letters with a variable overlap defeat column segmentation,
-            // and no letter loses more than an eighth on either side.
-            overlaps[i] = rng.random_range(0.0..0.1f32) * widths[i].min(widths[i - 1]);
+            // and no letter loses more than a sixth on either side.
+            overlaps[i] = rng.random_range(0.03..0.13f32) * widths[i].min(widths[i - 1]);
         }
         let natural = widths[..count].iter().sum::<f32>() - overlaps[..count].iter().sum::<f32>();
         let squeeze = (0.95 * w / natural).min(1.0);
@@ -385,7 +385,7 @@ impl Generator {
                 rng.random_range(0.0..1000.0),
             ],
             frequency: 1.0 / (0.9 * f64::from(self.options.height)),
-            amplitude: 0.06 * h,
+            amplitude: 0.07 * h,
         });
         for slot in &self.slots[..count] {
             let glyph = self.glyphs.get(slot.font, slot.letter);
