@@ -160,7 +160,8 @@ impl Captcha {
 /// Where and how one glyph is drawn.
 #[derive(Clone, Copy, Debug)]
 struct Placement {
-    /// Canvas position of the glyph's bounding-box centre.
+    /// Canvas position of the glyph's origin (the middle of its ink across,
+    /// the middle of the capital height down).
     center: [f32; 2],
     /// Linear part of the glyph-to-canvas transform, row-major 2x2
     /// (rotation, scale and shear combined).
@@ -229,7 +230,7 @@ pub struct Generator {
 }
 
 impl Generator {
-    /// Builds a generator, rasterizing the glyph cache for the picture size.
+    /// Builds a generator, flattening the glyph outlines for the picture size.
     /// Fails with [`Error::InvalidSize`] for sizes outside the documented range.
     pub fn new(options: Options) -> Result<Generator, Error> {
         options.validate()?;

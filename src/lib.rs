@@ -25,12 +25,19 @@
 //!
 //! ## Modules, one concern each
 //! - `policy`: the type table (letters, look) and the alphabet;
-//! - `glyphs`: embedded fonts and the rasterized glyph cache;
-//! - `canvas`: the coverage picture and the glyph pass;
+//! - `glyphs`: embedded fonts and the outline glyph cache;
+//! - `canvas`: the exact-area polygon rasterizer;
 //! - `distort`: the smooth global warp;
 //! - `clutter`: crossing strokes;
 //! - `encode`: indexed PNG output;
-//! - `generator`: the pipeline and its options.
+//! - `generator`: the pipeline and its options;
+//! - [`query`], [`api`], [`sign`]: CaptchaQuery / CaptchaCheck requests,
+//!   result codes and JSON bodies, v2 request signatures;
+//! - `ticket`, `store` (and `redis_store` with the `redis` feature): sealed
+//!   challenges and tickets, key rings, replay stores;
+//! - [`script`], `service`: the widget JavaScript and [`CaptchaService`],
+//!   whose framework-neutral handlers a web service wires to its routes
+//!   (see `examples/server.rs`).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
