@@ -479,6 +479,27 @@ impl CaptchaService {
             .rotate(key_id, key)
     }
 
+    /// Adds `key` for opening only: the first step of a rotation across
+    /// nodes (add the key on every node, then [`set_current_key`]
+    /// everywhere, then [`retire_key`] the old one once its tokens expired).
+    ///
+    /// [`set_current_key`]: CaptchaService::set_current_key
+    /// [`retire_key`]: CaptchaService::retire_key
+    pub fn add_key(&self, key_id: u32, key: [u8; ticket::KEY_LEN]) -> Result<(), KeyError> {
+        self.keys
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .add_key(key_id, key)
+    }
+
+    /// Makes a key already added the sealing key.
+    pub fn set_current_key(&self, key_id: u32) -> Result<(), KeyError> {
+        self.keys
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .set_current(key_id)
+    }
+
     /// Drops an old key (not the current one). Returns whether one was
     /// removed.
     pub fn retire_key(&self, key_id: u32) -> bool {

@@ -98,6 +98,9 @@ pub enum TokenError {
     /// The OS random number generator failed.
     #[error("OS random number generator failed: {0}")]
     Random(String),
+    /// No key with this id is in the ring.
+    #[error("key id {0} is not in the key ring")]
+    UnknownId(u32),
 }
 
 /// Fills `buf` from the OS CSPRNG.
@@ -164,6 +167,9 @@ pub enum KeyError {
     /// The OS random number generator failed.
     #[error("OS random number generator failed: {0}")]
     Random(String),
+    /// No key with this id is in the ring.
+    #[error("key id {0} is not in the key ring")]
+    UnknownId(u32),
 }
 
 impl KeyRing {
@@ -206,6 +212,17 @@ impl KeyRing {
         }
         self.keys
             .push((key_id, XChaCha20Poly1305::new(&key.into())));
+        Ok(())
+    }
+
+    /// Makes a key already in the ring the current (sealing) one: the second
+    /// step of a rotation across nodes, once every node holds the key (see
+    /// [`add_key`](KeyRing::add_key)).
+    pub fn set_current(&mut self, key_id: u32) -> Result<(), KeyError> {
+        if !self.keys.iter().any(|(id, _)| *id == key_id) {
+            return Err(KeyError::UnknownId(key_id));
+        }
+        self.current = key_id;
         Ok(())
     }
 
@@ -789,6 +806,32 @@ mod tests {
         assert!(ring.open_ticket(&new).is_ok());
         let shown = format!("{ring:?}");
         assert!(shown.contains("current: 2") && !shown.contains("2, 2, 2"));
+    }
+
+    #[test]
+    fn rotation_across_nodes_in_three_steps() {
+        // Two nodes; node A learns key 2 first, node B later.
+        let mut a = KeyRing::new(1, [1; 32]);
+        let mut b = KeyRing::new(1, [1; 32]);
+        // 1. Every node adds the new key for opening only.
+        a.add_key(2, [2; 32]).unwrap();
+        b.add_key(2, [2; 32]).unwrap();
+        let before = a.seal_ticket(&ticket(1)).unwrap();
+        assert_eq!(
+            URL_SAFE_NO_PAD.decode(&before).unwrap()[2..6],
+            1u32.to_be_bytes()
+        );
+        // 2. Then one node after the other seals with it; tokens from a
+        //    node that switched already open on one that has not.
+        a.set_current(2).unwrap();
+        let after = a.seal_ticket(&ticket(1)).unwrap();
+        assert!(b.open_ticket(&after).is_ok());
+        b.set_current(2).unwrap();
+        assert_eq!(b.set_current(9), Err(KeyError::UnknownId(9)));
+        // 3. Once key 1's tokens have expired, it is retired everywhere.
+        assert!(a.retire(1) && b.retire(1));
+        assert_eq!(b.open_ticket(&before), Err(TokenError::UnknownKey(1)));
+        assert!(b.open_ticket(&after).is_ok());
     }
 
     #[test]

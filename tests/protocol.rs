@@ -5,8 +5,8 @@ use std::sync::{Arc, Barrier};
 
 use qcaptcha::sign::{self, SignatureMethod};
 use qcaptcha::{
-    ApiRequest, BindingField, CaptchaService, CheckFailure, Credentials, HttpResponse, KeyRing,
-    ManualClock, MemoryStore, ServiceError, TicketMode,
+    ApiRequest, BindingField, CaptchaService, CheckFailure, Credentials, HttpResponse, KeyError,
+    KeyRing, ManualClock, MemoryStore, ServiceError, TicketMode,
 };
 use serde_json::Value;
 
@@ -495,6 +495,30 @@ fn key_rotation() {
     assert!(!f.service.retire_key(2));
     let leftover = solve_with_ring(&f, &old_challenge);
     assert!(leftover.is_none());
+}
+
+#[test]
+fn key_rotation_across_nodes_without_restart() {
+    let f = fixture();
+    let before = solve(&f, &query_challenge(&f, QUERY));
+    // Step 1: the new key is added for opening only; sealing is unchanged.
+    f.service.add_key(3, [0x33; 32]).unwrap();
+    assert_eq!(
+        f.service.add_key(3, [0x34; 32]),
+        Err(KeyError::DuplicateId(3))
+    );
+    let still_old = solve(&f, &query_challenge(&f, QUERY));
+    assert_eq!(&base64_decode(&still_old)[2..6], &1u32.to_be_bytes());
+    // Step 2: it becomes the sealing key.
+    assert_eq!(f.service.set_current_key(9), Err(KeyError::UnknownId(9)));
+    f.service.set_current_key(3).unwrap();
+    let after = solve(&f, &query_challenge(&f, QUERY));
+    assert_eq!(&base64_decode(&after)[2..6], &3u32.to_be_bytes());
+    // Both generations check; step 3 retires the old key.
+    assert_eq!(json(&check(&f, &before, CHECK_FIELDS))["code"], 0);
+    assert!(f.service.retire_key(1));
+    assert_eq!(json(&check(&f, &still_old, CHECK_FIELDS))["code"], 5100);
+    assert_eq!(json(&check(&f, &after, CHECK_FIELDS))["code"], 0);
 }
 
 fn solve_with_ring(f: &Fixture, challenge: &str) -> Option<String> {
