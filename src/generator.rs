@@ -341,17 +341,26 @@ impl Generator {
         let mut widths = [0f32; MAX_LETTERS];
         let mut scales = [0f32; MAX_LETTERS];
         let mut overlaps = [0f32; MAX_LETTERS];
+        // Longer words draw smaller letters (never below 0.92 x 60 % = 55 %
+        // of the height) and overlap less, so that they are squeezed less.
+        let long = count >= 6;
+        let (scale_range, overlap_range) = if long {
+            (0.92..1.02f32, 0.02..0.10f32)
+        } else {
+            (0.95..1.12f32, 0.03..0.13f32)
+        };
         for i in 0..count {
             let slot = &mut self.slots[i];
             slot.font = rng.random_range(0..FONT_COUNT as u32) as usize;
-            scales[i] = rng.random_range(0.95..1.12f32);
+            scales[i] = rng.random_range(scale_range.clone());
             widths[i] = self.glyphs.get(slot.font, slot.letter).width * scales[i];
         }
         for i in 1..count {
-            // Neighbours overlap by 3-13 % of the narrower one: touching
-            // letters with a variable overlap defeat column segmentation,
-            // and no letter loses more than a sixth on either side.
-            overlaps[i] = rng.random_range(0.03..0.13f32) * widths[i].min(widths[i - 1]);
+            // Neighbours overlap by a few percent of the narrower one:
+            // touching letters with a variable overlap defeat column
+            // segmentation, and no letter loses more than a sixth on
+            // either side.
+            overlaps[i] = rng.random_range(overlap_range.clone()) * widths[i].min(widths[i - 1]);
         }
         let natural = widths[..count].iter().sum::<f32>() - overlaps[..count].iter().sum::<f32>();
         let squeeze = (0.95 * w / natural).min(1.0);

@@ -134,7 +134,7 @@ fn output_is_pinned() {
             CaptchaType::InterferenceRandom,
             u64::MAX,
             "MVDWDM",
-            "44e6eeec148ecc96b9a949577f80e490d169c5070ecc49fdd60aff968dc9e571",
+            "a815432de66eba6cd2d23a1556eee9c7f069ca0a0785ff20c235345daeb9b6f2",
         ),
     ];
     let mut mismatches = Vec::new();
