@@ -49,7 +49,7 @@ use std::time::Duration;
 
 use redis::{Client, Connection, RedisError, RedisResult, Script};
 
-use crate::store::{ReplayStore, StoreError, UseRecord, MAX_ID_LEN};
+use crate::store::{check_id, ReplayStore, StoreError, UseRecord};
 
 /// The default key prefix.
 const DEFAULT_PREFIX: &str = "qcaptcha:";
@@ -293,9 +293,7 @@ impl ReplayStore for RedisStore {
         max_uses: u64,
         now: u64,
     ) -> Result<UseRecord, StoreError> {
-        if id.is_empty() || id.len() > MAX_ID_LEN {
-            return Err(StoreError::InvalidId { len: id.len() });
-        }
+        check_id(id)?;
         let ttl_ms = expires_at
             .saturating_sub(now)
             .min(MAX_TTL_SECS)

@@ -182,6 +182,15 @@ impl Default for MemoryStore {
     }
 }
 
+/// Rejects an empty id or one longer than [`MAX_ID_LEN`]; every store
+/// checks ids the same way.
+pub(crate) fn check_id(id: &str) -> Result<(), StoreError> {
+    if id.is_empty() || id.len() > MAX_ID_LEN {
+        return Err(StoreError::InvalidId { len: id.len() });
+    }
+    Ok(())
+}
+
 impl ReplayStore for MemoryStore {
     fn record_use(
         &self,
@@ -190,9 +199,7 @@ impl ReplayStore for MemoryStore {
         max_uses: u64,
         now: u64,
     ) -> Result<UseRecord, StoreError> {
-        if id.is_empty() || id.len() > MAX_ID_LEN {
-            return Err(StoreError::InvalidId { len: id.len() });
-        }
+        check_id(id)?;
         // A poisoned lock means a thread panicked while holding it; the data
         // may be inconsistent, so fail closed.
         let mut inner = self
