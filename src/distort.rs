@@ -6,7 +6,7 @@
 use noise::{NoiseFn, Perlin};
 
 /// Grid spacing in pixels: a 160x60 picture needs 12 x 5 nodes.
-pub(crate) const STEP: usize = 16;
+const STEP: usize = 16;
 
 /// A displacement field `(dx, dy)` in pixels, reused between renders.
 pub(crate) struct Field {

@@ -6,15 +6,11 @@ use std::sync::{Arc, Barrier};
 use qcaptcha::sign::{self, SignatureMethod};
 use qcaptcha::{
     ApiRequest, BindingField, CaptchaService, CheckFailure, Credentials, HttpResponse, KeyError,
-    KeyRing, ManualClock, MemoryStore, ServiceError, TicketMode,
+    KeyRing, ManualClock, MemoryStore, TicketMode,
 };
-use serde_json::Value;
 
-const T0: u64 = 1_700_000_000;
-const QUERY: &str =
-    "userIp=121.14.96.121&businessId=1&captchaType=6&uid=u1&sceneId=3&script=0&registerTime=1400000000";
-const CHECK_FIELDS: &str =
-    "userIp=121.14.96.121&businessId=1&captchaType=6&uid=u1&sceneId=3&registerTime=1400000000";
+mod common;
+use common::{challenge_in, check_error, form, json, urlencode, CHECK_FIELDS, QUERY, T0};
 
 struct Fixture {
     service: Arc<CaptchaService>,
@@ -43,18 +39,6 @@ fn fixture() -> Fixture {
     fixture_with(TicketMode::SingleUse, Arc::new(MemoryStore::new(10_000)))
 }
 
-fn json(resp: &HttpResponse) -> Value {
-    assert_eq!(resp.content_type, "application/json; charset=utf-8");
-    serde_json::from_slice(&resp.body).expect("JSON body")
-}
-
-/// The challenge embedded in a widget script.
-fn challenge_in(js: &str) -> String {
-    let start = js.find("\"challenge\":\"").expect("challenge in script") + 13;
-    let len = js[start..].find('"').unwrap();
-    js[start..start + len].to_owned()
-}
-
 fn query_challenge(f: &Fixture, query: &str) -> String {
     let resp = f.service.handle_query(ApiRequest::from_params(query));
     let body = json(&resp);
@@ -63,35 +47,12 @@ fn query_challenge(f: &Fixture, query: &str) -> String {
     challenge_in(body["script"].as_str().unwrap())
 }
 
-fn form(challenge: &str, answer: &str) -> String {
-    form_urlencoded::Serializer::new(String::new())
-        .append_pair("c", challenge)
-        .append_pair("answer", answer)
-        .finish()
-}
-
 fn solve(f: &Fixture, challenge: &str) -> String {
-    let answer = f.service.answer_for_challenge(challenge).unwrap();
-    let resp = f.service.handle_verify(&form(challenge, answer.as_str()));
-    let body = json(&resp);
-    assert_eq!(body["code"], 0, "{body}");
-    body["ticket"].as_str().unwrap().to_owned()
+    common::solve(&f.service, challenge)
 }
 
 fn check(f: &Fixture, ticket: &str, fields: &str) -> HttpResponse {
-    let params = format!("ticket={}&{fields}", urlencode(ticket));
-    f.service.handle_check(ApiRequest::from_params(&params))
-}
-
-fn urlencode(s: &str) -> String {
-    form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
-
-fn check_error(resp: &HttpResponse) -> Option<CheckFailure> {
-    match &resp.error {
-        Some(ServiceError::Check(c)) => Some(c.clone()),
-        _ => None,
-    }
+    common::check(&f.service, ticket, fields)
 }
 
 #[test]

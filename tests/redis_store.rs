@@ -16,13 +16,9 @@ use qcaptcha::{
     ApiRequest, CaptchaService, CheckFailure, Credentials, HttpResponse, KeyRing, ManualClock,
     RedisStore, ReplayStore, ServiceError, SignError, StoreError, TicketMode,
 };
-use serde_json::Value;
 
-const T0: u64 = 1_700_000_000;
-const QUERY: &str =
-    "userIp=121.14.96.121&businessId=1&captchaType=6&uid=u1&sceneId=3&script=0&registerTime=1400000000";
-const CHECK_FIELDS: &str =
-    "userIp=121.14.96.121&businessId=1&captchaType=6&uid=u1&sceneId=3&registerTime=1400000000";
+mod common;
+use common::{challenge_in, check_error, form, json, urlencode, CHECK_FIELDS, QUERY, T0};
 
 // ---- a throwaway redis-server ----
 
@@ -190,29 +186,10 @@ fn node(server: &RedisServer, mode: TicketMode) -> Node {
     )
 }
 
-fn json(resp: &HttpResponse) -> Value {
-    assert_eq!(resp.content_type, "application/json; charset=utf-8");
-    serde_json::from_slice(&resp.body).expect("JSON body")
-}
-
-fn challenge_in(js: &str) -> String {
-    let start = js.find("\"challenge\":\"").expect("challenge in script") + 13;
-    let len = js[start..].find('"').unwrap();
-    js[start..start + len].to_owned()
-}
-
 fn query_challenge(n: &Node) -> String {
     let body = json(&n.service.handle_query(ApiRequest::from_params(QUERY)));
     assert_eq!(body["code"], 0, "{body}");
     challenge_in(body["script"].as_str().unwrap())
-}
-
-fn urlencode(s: &str) -> String {
-    form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
-
-fn form(challenge: &str, answer: &str) -> String {
-    format!("c={}&answer={}", urlencode(challenge), urlencode(answer))
 }
 
 fn right_answer(n: &Node, challenge: &str) -> String {
@@ -233,15 +210,7 @@ fn solve(n: &Node, challenge: &str) -> String {
 }
 
 fn check(n: &Node, ticket: &str) -> HttpResponse {
-    let params = format!("ticket={}&{CHECK_FIELDS}", urlencode(ticket));
-    n.service.handle_check(ApiRequest::from_params(&params))
-}
-
-fn check_error(resp: &HttpResponse) -> Option<CheckFailure> {
-    match &resp.error {
-        Some(ServiceError::Check(c)) => Some(c.clone()),
-        _ => None,
-    }
+    common::check(&n.service, ticket, CHECK_FIELDS)
 }
 
 fn pttl(admin: &mut redis::Connection, key: &str) -> i64 {
