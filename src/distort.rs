@@ -1,29 +1,61 @@
 //! The smooth global warp: a displacement field drawn from Perlin noise at a
-//! random phase. Noise costs tens of nanoseconds a sample, so it is sampled
-//! only on a coarse grid and interpolated bilinearly in between. The warp
-//! moves outline points (a few hundred per picture), not pixels.
+//! random phase. The warp moves outline points (a few hundred per picture),
+//! not pixels, by bilinear interpolation between the nodes of a coarse grid.
+//!
+//! Noise costs tens of nanoseconds a sample, so it is not sampled per
+//! picture at all: once per process, Perlin noise is tabulated on a lattice
+//! of [`TABLE`] x [`TABLE`] nodes, and each picture reads its grid out of
+//! that table at a random offset per component (its phase). The lattice
+//! spacing is irrational in noise units, so no node falls on Perlin's
+//! integer lattice, where the noise is always zero.
+
+use std::sync::OnceLock;
 
 use noise::{NoiseFn, Perlin};
 
-/// Grid spacing in pixels: a 160x60 picture needs 12 x 5 nodes.
-const STEP: usize = 16;
+/// Nodes per side of the noise table: 16,384 samples, 64 KB, about a
+/// millisecond once per process.
+const TABLE: usize = 128;
+/// Distance between table nodes in noise units (the golden ratio's
+/// fraction: never an integer, however many steps).
+const SPACING: f64 = 0.618_034;
+/// Warp wavelength (one noise unit) as a share of the picture height.
+const WAVELENGTH: f32 = 0.9;
+
+/// The noise table, shared by every generator of the process.
+fn table() -> &'static [f32] {
+    static NOISE: OnceLock<Vec<f32>> = OnceLock::new();
+    NOISE.get_or_init(|| {
+        let perlin = Perlin::new(0x5eed);
+        (0..TABLE * TABLE)
+            .map(|i| {
+                let (x, y) = ((i % TABLE) as f64, (i / TABLE) as f64);
+                perlin.get([x * SPACING, y * SPACING]) as f32
+            })
+            .collect()
+    })
+}
 
 /// A displacement field `(dx, dy)` in pixels, reused between renders.
 pub(crate) struct Field {
     grid_w: usize,
     grid_h: usize,
-    grid: Vec<[f32; 2]>,
-    perlin: Perlin,
+    /// Grid spacing in pixels (one table step).
+    step: f32,
+    /// Per grid cell and component, the bilinear form `a + b tx + (c + d tx) ty`
+    /// of its four corners: one multiply-add chain per point.
+    cells: Vec<[[f32; 4]; 2]>,
+    /// Largest cell coordinate a point can use, per axis.
+    max: [f32; 2],
 }
 
-/// The shape of one warp: where in the noise plane it is read (the random
-/// phase), how fast it varies and how far it moves pixels.
+/// The shape of one warp: where in the noise table each component is read
+/// (the random phase) and how far it moves pixels.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Warp {
-    /// Offset into the noise plane; distinct per captcha.
-    pub phase: [f64; 4],
-    /// Noise cycles per pixel.
-    pub frequency: f64,
+    /// Offset into the table, `[dx column, dx row, dy column, dy row]`, each
+    /// in `0.0..1.0` of the offsets that keep the grid inside the table.
+    pub phase: [f32; 4],
     /// Largest displacement in pixels (Perlin output is within -1..1).
     pub amplitude: f32,
 }
@@ -31,26 +63,39 @@ pub(crate) struct Warp {
 impl Field {
     /// An all-zero field for a `width` x `height` picture.
     pub fn new(width: usize, height: usize) -> Field {
-        let grid_w = width / STEP + 2;
-        let grid_h = height / STEP + 2;
+        let step = SPACING as f32 * WAVELENGTH * height as f32;
+        // Nodes up to one step past the right and bottom sides; the table
+        // is larger than the grid of the largest picture (1024x512: 37x5).
+        let grid_w = (width as f32 / step) as usize + 2;
+        let grid_h = (height as f32 / step) as usize + 2;
         Field {
             grid_w,
             grid_h,
-            grid: vec![[0.0; 2]; grid_w * grid_h],
-            perlin: Perlin::new(0x5eed),
+            step,
+            cells: vec![[[0.0; 4]; 2]; (grid_w - 1) * (grid_h - 1)],
+            max: [(grid_w - 1) as f32 - 1e-3, (grid_h - 1) as f32 - 1e-3],
         }
     }
 
     /// Fills the field for `warp`. Allocates nothing.
     pub fn fill(&mut self, warp: &Warp) {
-        let amp = f64::from(warp.amplitude);
-        let f = warp.frequency * STEP as f64;
+        let table = table();
+        let offset = |phase: f32, span: usize| ((TABLE - span) as f32 * phase) as usize;
         let p = &warp.phase;
-        for (i, node) in self.grid.iter_mut().enumerate() {
-            let gx = (i % self.grid_w) as f64 * f;
-            let gy = (i / self.grid_w) as f64 * f;
-            node[0] = (amp * self.perlin.get([gx + p[0], gy + p[1]])) as f32;
-            node[1] = (amp * self.perlin.get([gx + p[2], gy + p[3]])) as f32;
+        let origin = [
+            offset(p[1], self.grid_h) * TABLE + offset(p[0], self.grid_w),
+            offset(p[3], self.grid_h) * TABLE + offset(p[2], self.grid_w),
+        ];
+        let cells_w = self.grid_w - 1;
+        for (i, cell) in self.cells.iter_mut().enumerate() {
+            let corner = (i / cells_w) * TABLE + i % cells_w;
+            for (k, form) in cell.iter_mut().enumerate() {
+                let node = |dx: usize, dy: usize| {
+                    warp.amplitude * table[origin[k] + corner + dy * TABLE + dx]
+                };
+                let (n00, n10, n01, n11) = (node(0, 0), node(1, 0), node(0, 1), node(1, 1));
+                *form = [n00, n10 - n00, n01 - n00, n11 - n10 - n01 + n00];
+            }
         }
     }
 
@@ -58,20 +103,15 @@ impl Field {
     /// off the picture use the nearest edge of the grid).
     #[inline]
     pub fn displace(&self, p: [f32; 2]) -> [f32; 2] {
-        let inv = 1.0 / STEP as f32;
-        let gx = (p[0] * inv).clamp(0.0, (self.grid_w - 1) as f32 - 1e-3);
-        let gy = (p[1] * inv).clamp(0.0, (self.grid_h - 1) as f32 - 1e-3);
-        let (cx, cy) = (gx as usize, gy as usize);
+        // max() maps NaN to 0, so any input indexes inside the grid.
+        let inv = 1.0 / self.step;
+        let gx = (p[0] * inv).max(0.0).min(self.max[0]);
+        let gy = (p[1] * inv).max(0.0).min(self.max[1]);
+        let (cx, cy) = (gx as i32, gy as i32);
         let (tx, ty) = (gx - cx as f32, gy - cy as f32);
-        let top = &self.grid[cy * self.grid_w + cx..][..2];
-        let bottom = &self.grid[(cy + 1) * self.grid_w + cx..][..2];
-        let mut out = p;
-        for k in 0..2 {
-            let t = top[0][k] + (top[1][k] - top[0][k]) * tx;
-            let b = bottom[0][k] + (bottom[1][k] - bottom[0][k]) * tx;
-            out[k] += t + (b - t) * ty;
-        }
-        out
+        let cell = &self.cells[cy as usize * (self.grid_w - 1) + cx as usize];
+        let at = |[a, b, c, d]: [f32; 4]| a + b * tx + (c + d * tx) * ty;
+        [p[0] + at(cell[0]), p[1] + at(cell[1])]
     }
 }
 
@@ -83,8 +123,7 @@ mod tests {
     fn field_is_bounded_smooth_and_phase_dependent() {
         let mut field = Field::new(160, 60);
         let warp = Warp {
-            phase: [10.3, 4.1, 77.7, 1.9],
-            frequency: 1.0 / 40.0,
+            phase: [0.3, 0.1, 0.7, 0.9],
             amplitude: 4.0,
         };
         field.fill(&warp);
@@ -107,11 +146,24 @@ mod tests {
         assert!(max <= 4.0 && max > 0.5, "max displacement {max}");
         let first = field.displace([80.0, 30.0]);
         field.fill(&Warp {
-            phase: [50.5, 8.25, 3.0, 9.0],
+            phase: [0.5, 0.25, 0.0, 0.99],
             ..warp
         });
         assert_ne!(first, field.displace([80.0, 30.0]));
         // Far off the picture: clamped, no panic.
         field.displace([-1e9, 1e9]);
+        field.displace([f32::NAN, f32::INFINITY]);
+    }
+
+    #[test]
+    fn the_largest_grid_fits_the_table_at_any_phase() {
+        let mut field = Field::new(1024, 512);
+        for phase in [[0.0; 4], [1.0; 4], [0.999, 0.0, 0.0, 0.999]] {
+            field.fill(&Warp {
+                phase,
+                amplitude: 1.0,
+            });
+            assert!(field.displace([1023.0, 511.0])[0].is_finite());
+        }
     }
 }

@@ -388,13 +388,7 @@ impl Generator {
         let right = x;
 
         self.field.fill(&Warp {
-            phase: [
-                rng.random_range(0.0..1000.0),
-                rng.random_range(0.0..1000.0),
-                rng.random_range(0.0..1000.0),
-                rng.random_range(0.0..1000.0),
-            ],
-            frequency: 1.0 / (0.9 * f64::from(self.options.height)),
+            phase: [rng.random(), rng.random(), rng.random(), rng.random()],
             amplitude: 0.07 * h,
         });
         for slot in &self.slots[..count] {

@@ -26,11 +26,11 @@ pub(crate) const FONT_COUNT: usize = FONT_FILES.len();
 
 /// Longest outline segment, in pixels: long straight edges are cut so that
 /// the warp can bend them.
-const MAX_SEGMENT: f32 = 10.0;
+const MAX_SEGMENT: f32 = 16.0;
 
 /// Largest distance, in pixels, between a curve and the chords that
 /// replace it.
-const FLATNESS: f32 = 0.2;
+const FLATNESS: f32 = 0.3;
 
 /// Parsed fonts, shared by every generator of the process.
 fn fonts() -> &'static [fontdue::Font] {

@@ -116,25 +116,25 @@ fn output_is_pinned() {
             CaptchaType::Clear4,
             1,
             "XDWC",
-            "e1074af7917413465b0c12035e848f8c73d4d92b0040d48cf9c3f39de640f3a9",
+            "4f29f262297ee74854b01e5b9859a244b88e95d998fb06b2242fd1c9ed4052c4",
         ),
         (
             CaptchaType::ClearRandom,
             42,
             "MTKJ",
-            "72c0bff536fc22287099415f6207e74a13cab8e53f0ccbd4f96eebfcb0a2f830",
+            "69036509908fe0a58e492fd657061524498a91ec03bea28a485259a1e3dc1a12",
         ),
         (
             CaptchaType::Interference5,
             7,
             "GHAPY",
-            "b91fd2513d94807933af1b43dcebff05c563de0a7e00fb04117e65d64a7ef7b9",
+            "be810b863ee26e9af14c23fe558fccad3f4512db51f281455eae5c14ded51073",
         ),
         (
             CaptchaType::InterferenceRandom,
             u64::MAX,
             "MVDWDM",
-            "a815432de66eba6cd2d23a1556eee9c7f069ca0a0785ff20c235345daeb9b6f2",
+            "66f6aaf46a6c8902855f204932fe6827e60acf0fcdbd930209735ae7bd386c57",
         ),
     ];
     let mut mismatches = Vec::new();
