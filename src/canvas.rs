@@ -48,6 +48,9 @@ pub(crate) struct Canvas {
     touched: [usize; 4],
     /// Scratch: the points of the polygon being filled, in fixed point.
     fixed: Vec<[i32; 2]>,
+    /// Scratch for `resolve`: per output byte column of a band, its byte
+    /// in each of the band's rows.
+    columns: Vec<[u16; BAND]>,
 }
 
 const UNTOUCHED: [usize; 4] = [usize::MAX, usize::MAX, 0, 0];
@@ -63,6 +66,7 @@ impl Canvas {
             cells: vec![0; stride * height.next_multiple_of(BAND)],
             touched: UNTOUCHED,
             fixed: Vec::new(),
+            columns: vec![[0; BAND]; width.div_ceil(4)],
         }
     }
 
@@ -244,7 +248,10 @@ impl Canvas {
             let cells = &mut self.cells[band * self.stride * BAND..][..self.stride * BAND];
             let rows = (self.height - band * BAND).min(BAND);
             let mut sum = [0i16; BAND];
-            for g in groups.clone() {
+            // Byte columns are gathered for the whole band first and spread
+            // to the rows after: reading a lane back right after storing the
+            // vector would stall on store forwarding.
+            for (g, slot) in groups.clone().zip(&mut self.columns[groups.clone()]) {
                 let mut packed = [0u16; BAND];
                 for column in cells[g * 4 * BAND..][..4 * BAND].chunks_exact_mut(BAND) {
                     for k in 0..BAND {
@@ -253,8 +260,15 @@ impl Canvas {
                     }
                     column.fill(0);
                 }
-                for (k, &p) in packed[..rows].iter().enumerate() {
-                    out[(band * BAND + k) * row_bytes + 1 + g] = p as u8;
+                *slot = packed;
+            }
+            for k in 0..rows {
+                let row = &mut out[(band * BAND + k) * row_bytes + 1..][..bytes];
+                for (byte, packed) in row[groups.clone()]
+                    .iter_mut()
+                    .zip(&self.columns[groups.clone()])
+                {
+                    *byte = packed[k] as u8;
                 }
             }
             // Spare cells past the last output byte.
