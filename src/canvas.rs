@@ -2,9 +2,12 @@
 //!
 //! Every edge adds its signed area to an accumulation buffer (the
 //! font-rs / stb_truetype "signed area" method); a running sum along each
-//! row then gives the coverage. Shapes are combined by the non-zero rule
-//! (coverage = min(|winding|, 1)), so glyphs and strokes that overlap merge
-//! into one shape of one colour: that is what makes segmentation hard.
+//! row then gives the winding, and the coverage is that winding clamped to
+//! `0..=1`. Polygons wound clockwise on screen (positive shoelace area with
+//! y down) add ink, so glyphs and strokes that overlap merge into one shape
+//! of one colour: that is what makes segmentation hard. Polygons wound the
+//! other way erase one layer of ink and never paint the background: that is
+//! how a cut is drawn through the letters.
 //!
 //! Edges are walked in integers: points are converted once to 24.8 fixed
 //! point, and the common case (an edge that stays within one pixel column
@@ -120,9 +123,11 @@ impl Canvas {
     /// right.
     #[inline(always)]
     fn line(&mut self, p0: [i32; 2], p1: [i32; 2]) {
+        // Clockwise on screen, the right side of a shape runs down: its
+        // edges going down end the shape's span on a row.
         let (top, bottom, dir) = match p0[1].cmp(&p1[1]) {
-            std::cmp::Ordering::Less => (p0, p1, 1),
-            std::cmp::Ordering::Greater => (p1, p0, -1),
+            std::cmp::Ordering::Less => (p0, p1, -1),
+            std::cmp::Ordering::Greater => (p1, p0, 1),
             std::cmp::Ordering::Equal => return,
         };
         let y_start = top[1].max(0);
@@ -282,13 +287,6 @@ impl Canvas {
             }
         }
     }
-
-    /// Clears every cell.
-    #[cfg(test)]
-    pub fn clear(&mut self) {
-        self.cells.fill(0);
-        self.touched = UNTOUCHED;
-    }
 }
 
 /// Adds `v` to a cell. Wrapping: a cell may overflow on its own; the
@@ -298,13 +296,13 @@ fn add(cell: &mut i16, v: i32) {
     *cell = cell.wrapping_add(v as i16);
 }
 
-/// An accumulated sum to a coverage level 0..=3, rounded; the non-zero rule
-/// caps overlapping shapes at full ink. Written with plain 16-bit min/max
+/// An accumulated winding to a coverage level 0..=3, rounded: overlapping
+/// shapes cap at full ink, erased or outside at none. Plain 16-bit min/max,
 /// so that the eight lanes of a band vectorize.
 #[inline(always)]
 fn level(sum: i16) -> u16 {
-    let magnitude = sum.max(sum.wrapping_neg()).clamp(0, FULL as i16) as u16;
-    (magnitude * 3 + FULL as u16 / 2) >> 11
+    let cover = sum.clamp(0, FULL as i16) as u16;
+    (cover * 3 + FULL as u16 / 2) >> 11
 }
 
 #[cfg(test)]
@@ -353,6 +351,17 @@ pub(crate) mod tests {
         c.fill(&[[1.0, 0.0], [4.0, 0.0], [4.0, 4.0], [1.0, 4.0]], &[4]);
         c.fill(&[[3.0, 0.0], [6.0, 0.0], [6.0, 4.0], [3.0, 4.0]], &[4]);
         assert_eq!(&levels(&mut c)[8..16], &[0, 3, 3, 3, 3, 3, 0, 0]);
+    }
+
+    #[test]
+    fn counter_wound_polygons_erase_ink_but_not_background() {
+        let mut c = Canvas::new(12, 4);
+        c.fill(&[[1.0, 0.0], [7.0, 0.0], [7.0, 4.0], [1.0, 4.0]], &[4]);
+        c.fill(&[[5.0, 0.0], [9.0, 0.0], [9.0, 4.0], [5.0, 4.0]], &[4]);
+        // A cut from x = 3 to 11: erases where one shape is, leaves one
+        // layer where two overlap, paints nothing where none is.
+        c.fill(&[[3.0, 0.0], [3.0, 4.0], [11.0, 4.0], [11.0, 0.0]], &[4]);
+        assert_eq!(&levels(&mut c)[..12], &[0, 3, 3, 0, 0, 3, 3, 0, 0, 0, 0, 0]);
     }
 
     #[test]

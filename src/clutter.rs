@@ -1,9 +1,21 @@
-//! Crossing strokes: smooth curves of the same colour and width as the
-//! glyph stems, drawn through the text so that a solver cannot remove them
-//! by colour or thickness and cannot cut letters apart along empty columns.
+//! Crossing strokes: smooth curves drawn through the text. An ink stroke
+//! has the colour and nearly the width of the glyph stems, so that a solver
+//! cannot remove it by colour or thickness and cannot cut letters apart
+//! along empty columns. A cut is a thin stroke of background colour: it
+//! splits letters into pieces that OCR reads as separate marks, while a
+//! person's eye closes the gap.
 
 use crate::canvas::Canvas;
 use crate::glyphs::polygon_area;
+
+/// What a stroke does to the picture.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Paint {
+    /// Adds ink, merging with the glyphs it crosses.
+    Ink,
+    /// Erases one layer of ink; never paints the background.
+    Cut,
+}
 
 /// One stroke: `y(x) = base + slope * (x - from) + amplitude * sin(x * frequency + phase)`
 /// for `x` in `from..to`.
@@ -33,9 +45,8 @@ const STEP: f32 = 8.0;
 impl Stroke {
     /// Fills the stroke as a polygon: the curve offset by half the width to
     /// either side along its normal, so the thickness across it is constant.
-    /// `points` is scratch space; `winding` is the sign the polygon's area
-    /// must have to merge with the glyphs (see `GlyphSet::winding`).
-    pub fn draw(&self, canvas: &mut Canvas, points: &mut Vec<[f32; 2]>, winding: f32) {
+    /// `points` is scratch space.
+    pub fn draw(&self, canvas: &mut Canvas, points: &mut Vec<[f32; 2]>, paint: Paint) {
         let steps = ((self.to - self.from) / STEP).ceil().clamp(1.0, 4096.0) as usize;
         let half = self.width * 0.5;
         points.clear();
@@ -44,14 +55,15 @@ impl Stroke {
                 // Out along one side, back along the other.
                 let i = if side < 0.0 { i } else { steps - i };
                 let x = self.from + (self.to - self.from) * i as f32 / steps as f32;
-                let angle = x * self.frequency + self.phase;
-                let y = self.base + self.slope * (x - self.from) + self.amplitude * angle.sin();
-                let dy = self.slope + self.amplitude * self.frequency * angle.cos();
+                let (sin, cos) = (x * self.frequency + self.phase).sin_cos();
+                let y = self.base + self.slope * (x - self.from) + self.amplitude * sin;
+                let dy = self.slope + self.amplitude * self.frequency * cos;
                 let norm = half * side / (1.0 + dy * dy).sqrt();
                 points.push([x - dy * norm, y + norm]);
             }
         }
-        if polygon_area(points).signum() != winding {
+        // Clockwise on screen (positive area) is ink, the other way erases.
+        if (polygon_area(points) > 0.0) != (paint == Paint::Ink) {
             points.reverse();
         }
         canvas.fill(points, &[points.len()]);
@@ -79,7 +91,7 @@ mod tests {
     fn flat_stroke_has_its_width_and_stays_in_bounds() {
         let mut c = Canvas::new(40, 20);
         let mut scratch = Vec::new();
-        flat(5.0, 35.0, 10.0, 4.0).draw(&mut c, &mut scratch, 1.0);
+        flat(5.0, 35.0, 10.0, 4.0).draw(&mut c, &mut scratch, Paint::Ink);
         let cov = crate::canvas::tests::levels(&mut c);
         // Levels run 0..=3: a 4 px stroke sums to 12 down a column.
         let column: u32 = (0..20).map(|y| u32::from(cov[y * 40 + 20])).sum();
@@ -93,17 +105,22 @@ mod tests {
             phase: 1.0,
             ..flat(-10.0, 100.0, -5.0, 3.0)
         }
-        .draw(&mut c, &mut scratch, -1.0);
+        .draw(&mut c, &mut scratch, Paint::Ink);
     }
 
     #[test]
-    fn stroke_is_wound_as_asked() {
+    fn a_cut_erases_ink_across_its_width_only() {
         let mut c = Canvas::new(40, 20);
         let mut scratch = Vec::new();
-        for winding in [1.0, -1.0] {
-            flat(5.0, 35.0, 10.0, 4.0).draw(&mut c, &mut scratch, winding);
-            assert_eq!(polygon_area(&scratch).signum(), winding);
-            c.clear();
-        }
+        flat(5.0, 35.0, 10.0, 8.0).draw(&mut c, &mut scratch, Paint::Ink);
+        assert!(polygon_area(&scratch) > 0.0);
+        flat(0.0, 40.0, 10.0, 2.0).draw(&mut c, &mut scratch, Paint::Cut);
+        assert!(polygon_area(&scratch) < 0.0);
+        let cov = crate::canvas::tests::levels(&mut c);
+        // Down column 20: ink 6..9, cut 9..11, ink 11..14; nothing else.
+        let column: Vec<u8> = (0..20).map(|y| cov[y * 40 + 20]).collect();
+        assert_eq!(&column[5..15], &[0, 3, 3, 3, 0, 0, 3, 3, 3, 0]);
+        // Outside the ink the cut paints nothing.
+        assert!((0..20).all(|y| cov[y * 40 + 2] == 0));
     }
 }

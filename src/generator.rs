@@ -10,7 +10,7 @@ use rand_chacha::ChaCha20Rng;
 
 use crate::answer::{Answer, MAX_LETTERS};
 use crate::canvas::Canvas;
-use crate::clutter::Stroke;
+use crate::clutter::{Paint, Stroke};
 use crate::distort::{Field, Warp};
 use crate::encode::PngEncoder;
 use crate::glyphs::{Glyph, GlyphSet, FONT_COUNT};
@@ -156,6 +156,43 @@ impl Captcha {
         self.answer.matches(input)
     }
 }
+
+/// How an interference word is laid out: per-glyph scale, overlap with the
+/// previous glyph (a share of the narrower one; negative is a gap), and the
+/// largest rotation and shear.
+struct WordStyle {
+    scale: std::ops::Range<f32>,
+    overlap: std::ops::Range<f32>,
+    tilt: f32,
+    shear: f32,
+}
+
+/// Four letters: room to crowd them.
+const SHORT_WORD: WordStyle = WordStyle {
+    scale: 0.95..1.12,
+    overlap: 0.0..0.08,
+    tilt: 0.12,
+    shear: 0.08,
+};
+
+/// Five letters: less room, so they only just overlap.
+const MEDIUM_WORD: WordStyle = WordStyle {
+    scale: 0.94..1.08,
+    overlap: -0.02..0.05,
+    tilt: 0.1,
+    shear: 0.06,
+};
+
+/// Six letters fill the picture, so they are drawn smaller (never below
+/// 0.92 x 60 % = 55 % of the height), straighter and just touching: in
+/// blind readings, letters merging into their neighbours were what people
+/// misread in long words.
+const LONG_WORD: WordStyle = WordStyle {
+    scale: 0.92..1.02,
+    overlap: -0.04..0.02,
+    tilt: 0.08,
+    shear: 0.05,
+};
 
 /// Where and how one glyph is drawn.
 #[derive(Clone, Copy, Debug)]
@@ -341,26 +378,22 @@ impl Generator {
         let mut widths = [0f32; MAX_LETTERS];
         let mut scales = [0f32; MAX_LETTERS];
         let mut overlaps = [0f32; MAX_LETTERS];
-        // Longer words draw smaller letters (never below 0.92 x 60 % = 55 %
-        // of the height) and overlap less, so that they are squeezed less.
-        let long = count >= 6;
-        let (scale_range, overlap_range) = if long {
-            (0.92..1.02f32, 0.02..0.10f32)
-        } else {
-            (0.95..1.12f32, 0.03..0.13f32)
+        let style = match count {
+            ..=4 => &SHORT_WORD,
+            5 => &MEDIUM_WORD,
+            _ => &LONG_WORD,
         };
         for i in 0..count {
             let slot = &mut self.slots[i];
             slot.font = rng.random_range(0..FONT_COUNT as u32) as usize;
-            scales[i] = rng.random_range(scale_range.clone());
+            scales[i] = rng.random_range(style.scale.clone());
             widths[i] = self.glyphs.get(slot.font, slot.letter).width * scales[i];
         }
         for i in 1..count {
-            // Neighbours overlap by a few percent of the narrower one:
-            // touching letters with a variable overlap defeat column
-            // segmentation, and no letter loses more than a sixth on
-            // either side.
-            overlaps[i] = rng.random_range(overlap_range.clone()) * widths[i].min(widths[i - 1]);
+            // Neighbours touch or overlap by a few percent of the narrower
+            // one: a variable overlap defeats column segmentation, and no
+            // letter loses more than a twelfth on either side.
+            overlaps[i] = rng.random_range(style.overlap.clone()) * widths[i].min(widths[i - 1]);
         }
         let natural = widths[..count].iter().sum::<f32>() - overlaps[..count].iter().sum::<f32>();
         let squeeze = (0.95 * w / natural).min(1.0);
@@ -368,8 +401,8 @@ impl Generator {
         let mut x = left;
         for i in 0..count {
             x -= overlaps[i] * squeeze;
-            let angle = rng.random_range(-0.2..0.2f32);
-            let shear = rng.random_range(-0.15..0.15f32);
+            let angle = rng.random_range(-style.tilt..style.tilt);
+            let shear = rng.random_range(-style.shear..style.shear);
             let center_y = h * 0.5 + rng.random_range(-0.05..0.05f32) * h;
             let (sin, cos) = angle.sin_cos();
             let (sx, sy) = (scales[i] * squeeze, scales[i]);
@@ -407,7 +440,7 @@ impl Generator {
         // diagonal, so that it reads as a line rather than as a letter's
         // crossbar (P would become B), and leaving one end of the word free.
         let span = right - left;
-        let length = rng.random_range(0.6..0.85f32) * span;
+        let length = rng.random_range(0.5..0.7f32) * span;
         let from = left - 0.05 * span + rng.random_range(0.0..1.0f32) * (1.1 * span - length);
         let rise = rng.random_range(0.4..0.7f32) * h * if rng.random() { 1.0 } else { -1.0 };
         Stroke {
@@ -418,9 +451,26 @@ impl Generator {
             amplitude: rng.random_range(0.03..0.08f32) * h,
             frequency: 2.0 * PI / (rng.random_range(0.6..1.2f32) * length),
             phase: rng.random_range(0.0..2.0 * PI),
-            width: self.glyphs.stem_width * rng.random_range(0.7..0.85f32),
+            width: self.glyphs.stem_width * rng.random_range(0.5..0.65f32),
         }
-        .draw(&mut self.canvas, &mut self.points, self.glyphs.winding);
+        .draw(&mut self.canvas, &mut self.points, Paint::Ink);
+
+        // One thin cut of background colour along the whole word, near its
+        // middle: each letter falls apart into pieces for OCR, while a
+        // person reads straight across the gap.
+        let rise = rng.random_range(-0.15..0.15f32) * h;
+        let length = 1.1 * span;
+        Stroke {
+            from: left - 0.05 * span,
+            to: left + 1.05 * span,
+            base: h * 0.5 - rise * 0.5 + rng.random_range(-0.1..0.1f32) * h,
+            slope: rise / length,
+            amplitude: rng.random_range(0.06..0.1f32) * h,
+            frequency: 2.0 * PI / (rng.random_range(0.4..0.7f32) * length),
+            phase: rng.random_range(0.0..2.0 * PI),
+            width: (self.glyphs.stem_width * rng.random_range(0.2..0.3f32)).max(1.0),
+        }
+        .draw(&mut self.canvas, &mut self.points, Paint::Cut);
     }
 }
 

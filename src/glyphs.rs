@@ -63,10 +63,6 @@ pub(crate) struct GlyphSet {
     /// Mean vertical stem width of the fonts at this size, in pixels: the
     /// width that crossing strokes copy so they cannot be told apart by it.
     pub stem_width: f32,
-    /// The sign of the outlines' signed area: strokes are wound the same
-    /// way so that where they cross a glyph the two add up instead of
-    /// cancelling.
-    pub winding: f32,
 }
 
 impl GlyphSet {
@@ -89,11 +85,9 @@ impl GlyphSet {
             let px = cap_height * f32::from(face.units_per_em()) / cap_units;
             stems += stem_width(font, px);
         }
-        let winding = signed_area(&glyphs[0]).signum();
         GlyphSet {
             glyphs,
             stem_width: stems / FONT_COUNT as f32,
-            winding,
         }
     }
 
@@ -222,11 +216,22 @@ fn outline(face: &ttf_parser::Face<'_>, c: char, scale: f32, cap_height: f32) ->
         p[0] -= center[0];
         p[1] -= center[1];
     }
-    Glyph {
+    let mut glyph = Glyph {
         points: f.points,
         contour_ends: f.contour_ends,
         width: (max[0] - min[0]).max(0.0),
+    };
+    // Ink is wound clockwise on screen (see `canvas`); fonts differ, so
+    // turn the whole glyph round when it comes the other way (its holes
+    // turn with it and stay holes).
+    if signed_area(&glyph) < 0.0 {
+        let mut start = 0;
+        for &end in &glyph.contour_ends {
+            glyph.points[start..end].reverse();
+            start = end;
+        }
     }
+    glyph
 }
 
 /// Twice the signed area of a glyph's outline (shoelace formula).
@@ -286,8 +291,8 @@ mod tests {
                     "{font} {letter} bottom {bottom}"
                 );
                 assert!(g.width > 10.0 && g.width < 50.0, "width {}", g.width);
-                // Winding is consistent across fonts, and segments are short.
-                assert_eq!(signed_area(g).signum(), set.winding);
+                // Every glyph is wound as ink, and segments are short.
+                assert!(signed_area(g) > 0.0);
                 let mut start = 0;
                 for &end in &g.contour_ends {
                     for w in g.points[start..end].windows(2) {
