@@ -167,12 +167,12 @@ struct WordStyle {
     shear: f32,
 }
 
-/// Four letters: room to crowd them.
+/// Four letters: room to overlap a little.
 const SHORT_WORD: WordStyle = WordStyle {
     scale: 0.95..1.12,
-    overlap: 0.0..0.08,
-    tilt: 0.12,
-    shear: 0.08,
+    overlap: -0.01..0.05,
+    tilt: 0.1,
+    shear: 0.07,
 };
 
 /// Five letters: less room, so they only just overlap.
@@ -436,9 +436,11 @@ impl Generator {
             );
         }
 
-        // One stroke of (nearly) stem width through most of the word:
-        // diagonal, so that it reads as a line rather than as a letter's
-        // crossbar (P would become B), and leaving one end of the word free.
+        // One ink stroke, about half the stem width, through half or more of
+        // the word: diagonal, so that it reads as a line rather than as a
+        // letter's crossbar, and leaving one end of the word free. Wider
+        // strokes turned letters into others (C into G, P into R) for
+        // people more than they slowed OCR down.
         let span = right - left;
         let length = rng.random_range(0.5..0.7f32) * span;
         let from = left - 0.05 * span + rng.random_range(0.0..1.0f32) * (1.1 * span - length);
@@ -451,7 +453,7 @@ impl Generator {
             amplitude: rng.random_range(0.03..0.08f32) * h,
             frequency: 2.0 * PI / (rng.random_range(0.6..1.2f32) * length),
             phase: rng.random_range(0.0..2.0 * PI),
-            width: self.glyphs.stem_width * rng.random_range(0.5..0.65f32),
+            width: self.glyphs.stem_width * rng.random_range(0.45..0.6f32),
         }
         .draw(&mut self.canvas, &mut self.points, Paint::Ink);
 

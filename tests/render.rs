@@ -128,13 +128,13 @@ fn output_is_pinned() {
             CaptchaType::Interference5,
             7,
             "HJARZ",
-            "cf5d470fc5b64d8f82fe4363231a0a9a9978a2bcb7f506dc768910b995adccfa",
+            "316ba94ec72bac6ae26f695c4121b2b543d0493d4cfe16f2fec7defb4b31066e",
         ),
         (
             CaptchaType::InterferenceRandom,
             u64::MAX,
             "NWDXEM",
-            "436aa25778720f9655ead814dd8e9d865187c5c9974f04fe6f459aeda0608bee",
+            "b64cc33c8fdde8c4f1f590da003474efbee5bfedf955101b481054ad01166697",
         ),
     ];
     let mut mismatches = Vec::new();
