@@ -12,7 +12,7 @@ use crate::answer::{Answer, MAX_LETTERS};
 use crate::canvas::Canvas;
 use crate::clutter::{Paint, Stroke};
 use crate::distort::{Field, Warp};
-use crate::encode::PngEncoder;
+use crate::encode::{Compression, PngEncoder};
 use crate::glyphs::{Glyph, GlyphSet, FONT_COUNT};
 use crate::policy::{CaptchaType, ALPHABET};
 use crate::Error;
@@ -50,6 +50,7 @@ pub struct Options {
     height: u32,
     background: [u8; 3],
     ink: [u8; 3],
+    compression: Compression,
 }
 
 impl Default for Options {
@@ -59,6 +60,7 @@ impl Default for Options {
             height: DEFAULT_HEIGHT,
             background: [0xf4, 0xf6, 0xf8],
             ink: [0x1c, 0x27, 0x4c],
+            compression: Compression::Stored,
         }
     }
 }
@@ -80,6 +82,14 @@ impl Options {
         self
     }
 
+    /// Sets how the PNG data is compressed: [`Compression::Stored`] (the
+    /// default, fastest) or [`Compression::Fast`] (about half the bytes,
+    /// about 4 µs more per picture).
+    pub fn compression(mut self, compression: Compression) -> Self {
+        self.compression = compression;
+        self
+    }
+
     /// The picture width in pixels.
     pub fn width(&self) -> u32 {
         self.width
@@ -98,6 +108,11 @@ impl Options {
     /// The ink colour.
     pub fn ink(&self) -> [u8; 3] {
         self.ink
+    }
+
+    /// How the PNG data is compressed.
+    pub fn png_compression(&self) -> Compression {
+        self.compression
     }
 
     fn validate(&self) -> Result<(), Error> {
@@ -276,7 +291,7 @@ impl Generator {
             glyphs: GlyphSet::new(CAP_SHARE * h as f32),
             canvas: Canvas::new(w, h),
             field: Field::new(w, h),
-            encoder: PngEncoder::new(w, h, options.background, options.ink),
+            encoder: PngEncoder::new(w, h, options.background, options.ink, options.compression),
             slots: [EMPTY_SLOT; MAX_LETTERS],
             points: Vec::with_capacity(1024),
             options,

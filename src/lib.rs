@@ -53,6 +53,7 @@ mod glyphs;
 mod policy;
 
 pub use answer::{answer_matches, Answer, MAX_LETTERS};
+pub use encode::Compression;
 pub use error::Error;
 pub use generator::{
     generate, Captcha, Generator, Options, DEFAULT_HEIGHT, DEFAULT_WIDTH, MAX_HEIGHT, MAX_WIDTH,

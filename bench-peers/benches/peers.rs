@@ -25,6 +25,18 @@ fn peers_160x60(c: &mut Criterion) {
         });
     }
 
+    // Type 5 again with compressed PNG data (files about half the size).
+    let mut compressing = peers::qcaptcha_generator_with(qcaptcha::Compression::Fast);
+    let mut seed = 0u64;
+    group.bench_function("qcaptcha_type5_compressed", |b| {
+        b.iter(|| {
+            seed = seed.wrapping_add(1);
+            compressing
+                .render_into(peers::qcaptcha_type(5), seed, &mut png)
+                .expect("render")
+        })
+    });
+
     // The peers draw from the thread RNG, so each iteration is a new picture.
     group.bench_function("captcha_readme_filters", |b| {
         b.iter(peers::captcha_readme_filters)

@@ -35,17 +35,22 @@ fn main() {
     };
     let mut rows = Vec::new();
 
-    let mut generator = peers::qcaptcha_generator();
     let mut png = Vec::new();
-    for code in peers::QCAPTCHA_TYPES {
-        let kind = peers::qcaptcha_type(code);
-        let mut row = Row::new(format!("qcaptcha_type{code}"), "PNG");
-        for seed in 1..=PICTURES as u64 {
-            generator.render_into(kind, seed, &mut png).expect("render");
-            row.sizes.push(png.len());
+    for (compression, suffix, format) in [
+        (qcaptcha::Compression::Stored, "", "PNG (stored)"),
+        (qcaptcha::Compression::Fast, "_compressed", "PNG (deflated)"),
+    ] {
+        let mut generator = peers::qcaptcha_generator_with(compression);
+        for code in peers::QCAPTCHA_TYPES {
+            let kind = peers::qcaptcha_type(code);
+            let mut row = Row::new(format!("qcaptcha_type{code}{suffix}"), format);
+            for seed in 1..=PICTURES as u64 {
+                generator.render_into(kind, seed, &mut png).expect("render");
+                row.sizes.push(png.len());
+            }
+            save(&row.name, "png", &png);
+            rows.push(row);
         }
-        save(&row.name, "png", &png);
-        rows.push(row);
     }
 
     let captcha_contenders: [(&str, Render); 3] = [

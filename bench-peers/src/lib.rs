@@ -8,7 +8,7 @@ use std::io::Cursor;
 
 use captcha::filters::{Dots, Noise, Wave};
 use captcha_rs::CaptchaBuilder;
-use qcaptcha::{CaptchaType, Generator, Options};
+use qcaptcha::{CaptchaType, Compression, Generator, Options};
 
 /// Picture width shared by every contender.
 pub const WIDTH: u32 = 160;
@@ -18,9 +18,18 @@ pub const HEIGHT: u32 = 60;
 /// The qcaptcha types compared: the four with interference, then one clear type.
 pub const QCAPTCHA_TYPES: [u8; 5] = [5, 6, 7, 8, 1];
 
-/// A reusable qcaptcha generator at [`WIDTH`]x[`HEIGHT`].
+/// A reusable qcaptcha generator at [`WIDTH`]x[`HEIGHT`] with the default
+/// (stored) PNG data.
 pub fn qcaptcha_generator() -> Generator {
-    Generator::new(Options::default().size(WIDTH, HEIGHT)).expect("160x60 is a valid size")
+    qcaptcha_generator_with(Compression::Stored)
+}
+
+/// A reusable qcaptcha generator at [`WIDTH`]x[`HEIGHT`] with `compression`.
+pub fn qcaptcha_generator_with(compression: Compression) -> Generator {
+    let options = Options::default()
+        .size(WIDTH, HEIGHT)
+        .compression(compression);
+    Generator::new(options).expect("160x60 is a valid size")
 }
 
 /// The qcaptcha type of wire value `code`.
