@@ -9,10 +9,10 @@
 //! other way erase one layer of ink and never paint the background: that is
 //! how a cut is drawn through the letters.
 //!
-//! Edges are walked in integers: points are converted once to 24.8 fixed
-//! point, and the common case (an edge that stays within one pixel column
-//! on a scanline) costs two multiplications. Float arithmetic is left to
-//! the shallow edges that cross several columns of one scanline.
+//! Edges are walked in integers: points are converted once to fixed point
+//! (1/32 pixel), a piece of edge within one pixel on a scanline costs two
+//! multiplications, and one crossing a pixel boundary is split without
+//! branches. Floats are left to two divisions per edge (its slope).
 
 /// Subpixels per pixel, each way (5 fractional bits: plenty for four
 /// output levels).
@@ -21,7 +21,7 @@ const SUB: i32 = 32;
 const SUB_BITS: u32 = 5;
 /// Accumulated value of a fully covered pixel: a piece of edge one pixel
 /// tall (`SUB`) weighs its two cells with fractions summing to `2 * SUB`.
-/// Sixteen overlapping shapes still fit an `i16`.
+/// Fifteen overlapping shapes still fit an `i16`.
 const FULL: i32 = 2 * SUB * SUB;
 /// Points are clamped to +-LIMIT pixels, which keeps every product in the
 /// edge walk within range; the canvas is at most 1024 pixels wide.
@@ -166,7 +166,7 @@ impl Canvas {
 
     /// Spreads the area of one scanline's piece of edge, from `x = a` to
     /// `x = b` (fixed point, both within `0..=width`) and `h` subpixels
-    /// tall, wound `dir` (+1 down, -1 up), over the cells of `row`.
+    /// tall, of winding `dir` (+1 or -1), over the cells of `row`.
     ///
     /// Within one pixel, a piece's mean x splits the row's weight between
     /// its cell and the next. A piece that crosses a column boundary is cut

@@ -28,7 +28,7 @@
 //! - `glyphs`: embedded fonts and the outline glyph cache;
 //! - `canvas`: the exact-area polygon rasterizer;
 //! - `distort`: the smooth global warp;
-//! - `clutter`: crossing strokes;
+//! - `clutter`: the crossing stroke and the cut;
 //! - `encode`: indexed PNG output;
 //! - `generator`: the pipeline and its options;
 //! - [`query`], [`api`], [`sign`]: CaptchaQuery / CaptchaCheck requests,
