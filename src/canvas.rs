@@ -28,6 +28,11 @@ const FULL: i32 = 2 * SUB * SUB;
 const LIMIT: f32 = 16384.0;
 /// Cap of the 16.16 height-per-x of an edge (near-vertical edges).
 const MAX_RISE: f64 = (SUB << 16) as f64;
+/// Points of the largest polygon a canvas expects: scratch space for that
+/// many is reserved up front, so that filling allocates nothing. Glyphs
+/// have under a hundred points, a stroke across the widest picture under
+/// three hundred; a larger polygon still works (the scratch grows).
+pub(crate) const MAX_POINTS: usize = 1024;
 /// Rows resolved together: the running sums of eight rows advance side by
 /// side, one SIMD lane each, so cells are stored column by column within
 /// each band of eight rows.
@@ -68,7 +73,7 @@ impl Canvas {
             stride,
             cells: vec![0; stride * height.next_multiple_of(BAND)],
             touched: UNTOUCHED,
-            fixed: Vec::new(),
+            fixed: Vec::with_capacity(MAX_POINTS),
             columns: vec![[0; BAND]; width.div_ceil(4)],
         }
     }

@@ -9,7 +9,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 
 use crate::answer::{Answer, MAX_LETTERS};
-use crate::canvas::Canvas;
+use crate::canvas::{Canvas, MAX_POINTS};
 use crate::clutter::{Paint, Stroke};
 use crate::distort::{Field, Warp};
 use crate::encode::{Compression, PngEncoder};
@@ -204,7 +204,7 @@ const MEDIUM_WORD: WordStyle = WordStyle {
 /// misread in long words.
 const LONG_WORD: WordStyle = WordStyle {
     scale: 0.92..1.02,
-    overlap: -0.04..0.02,
+    overlap: -0.05..0.01,
     tilt: 0.08,
     shear: 0.05,
 };
@@ -293,7 +293,7 @@ impl Generator {
             field: Field::new(w, h),
             encoder: PngEncoder::new(w, h, options.background, options.ink, options.compression),
             slots: [EMPTY_SLOT; MAX_LETTERS],
-            points: Vec::with_capacity(1024),
+            points: Vec::with_capacity(MAX_POINTS),
             options,
         })
     }
@@ -475,14 +475,14 @@ impl Generator {
         // One thin cut of background colour along the whole word, near its
         // middle: each letter falls apart into pieces for OCR, while a
         // person reads straight across the gap.
-        let rise = rng.random_range(-0.15..0.15f32) * h;
+        let rise = rng.random_range(-0.1..0.1f32) * h;
         let length = 1.1 * span;
         Stroke {
             from: left - 0.05 * span,
             to: left + 1.05 * span,
-            base: h * 0.5 - rise * 0.5 + rng.random_range(-0.1..0.1f32) * h,
+            base: h * 0.5 - rise * 0.5 + rng.random_range(-0.05..0.05f32) * h,
             slope: rise / length,
-            amplitude: rng.random_range(0.06..0.1f32) * h,
+            amplitude: rng.random_range(0.04..0.07f32) * h,
             frequency: 2.0 * PI / (rng.random_range(0.4..0.7f32) * length),
             phase: rng.random_range(0.0..2.0 * PI),
             width: (self.glyphs.stem_width * rng.random_range(0.2..0.3f32)).max(1.0),
