@@ -1,9 +1,9 @@
 //! Crossing strokes: smooth curves drawn through the text. An ink stroke
-//! has the colour and nearly the width of the glyph stems, so that a solver
-//! cannot remove it by colour or thickness and cannot cut letters apart
-//! along empty columns. A cut is a thin stroke of background colour: it
-//! splits letters into pieces that OCR reads as separate marks, while a
-//! person's eye closes the gap.
+//! has the colour of the glyphs and about half their stem width: a solver
+//! cannot remove it by colour, and it joins letters so that they cannot be
+//! cut apart along empty columns. A cut is a thin stroke of background
+//! colour: it splits letters into pieces that OCR reads as separate marks,
+//! while a person's eye closes the gap.
 
 use crate::canvas::Canvas;
 use crate::glyphs::polygon_area;
