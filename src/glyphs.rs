@@ -61,7 +61,7 @@ pub(crate) struct Glyph {
 pub(crate) struct GlyphSet {
     glyphs: Vec<Glyph>,
     /// Mean vertical stem width of the fonts at this size, in pixels: the
-    /// width that crossing strokes copy so they cannot be told apart by it.
+    /// unit the crossing stroke and the cut are measured in.
     pub stem_width: f32,
 }
 
