@@ -238,6 +238,11 @@ const WIDGET_JS: &str = r##"(function () {
       state.onError({ code: r && r.code ? r.code : 4200, message: r && r.message ? r.message : "expired" });
     }
   }
+  function offline() {
+    if (!state) { return; }
+    busy(false);
+    say(state.text.network, true);
+  }
   function refresh(message) {
     if (!state || state.busy || state.done) { return; }
     busy(true);
@@ -251,11 +256,7 @@ const WIDGET_JS: &str = r##"(function () {
       } else {
         end(r);
       }
-    }, function () {
-      if (!state) { return; }
-      busy(false);
-      say(state.text.network, true);
-    });
+    }, offline);
   }
   function submit(ev) {
     ev.preventDefault();
@@ -270,7 +271,7 @@ const WIDGET_JS: &str = r##"(function () {
       if (r && r.code === 0 && r.ticket) {
         state.ticket = r.ticket;
         state.done = true;
-        busy(false);
+        busy(false); // recomputed now that it is done: the controls lock
         say(state.text.ok, false);
         if (typeof state.callback === "function") {
           state.callback({ ret: 0, ticket: r.ticket });
@@ -282,11 +283,7 @@ const WIDGET_JS: &str = r##"(function () {
       } else {
         end(r);
       }
-    }, function () {
-      if (!state) { return; }
-      busy(false);
-      say(state.text.network, true);
-    });
+    }, offline);
   }
 
   function capDestroy() {
