@@ -84,7 +84,16 @@ impl Canvas {
         fixed.clear();
         // NaN becomes 0 (`as` saturates), far-off points stay far off.
         let to_fixed = |v: f32| (v.clamp(-LIMIT, LIMIT) * SUB as f32) as i32;
-        fixed.extend(points.iter().map(|p| [to_fixed(p[0]), to_fixed(p[1])]));
+        // Converted and measured in one pass.
+        let (mut lo, mut hi) = ([i32::MAX; 2], [i32::MIN; 2]);
+        fixed.extend(points.iter().map(|p| {
+            let q = [to_fixed(p[0]), to_fixed(p[1])];
+            for k in 0..2 {
+                lo[k] = lo[k].min(q[k]);
+                hi[k] = hi[k].max(q[k]);
+            }
+            q
+        }));
         let mut start = 0;
         for &end in ends {
             let contour = fixed.get(start..end).unwrap_or_default();
@@ -97,19 +106,13 @@ impl Canvas {
             }
             start = end;
         }
-        self.touch(&fixed);
+        self.touch(lo, hi);
         self.fixed = fixed;
     }
 
-    /// Grows the touched box by the bounding box of `points`.
-    fn touch(&mut self, points: &[[i32; 2]]) {
-        let (mut lo, mut hi) = ([i32::MAX; 2], [i32::MIN; 2]);
-        for p in points {
-            for k in 0..2 {
-                lo[k] = lo[k].min(p[k]);
-                hi[k] = hi[k].max(p[k]);
-            }
-        }
+    /// Grows the touched box by the box `lo..=hi` (fixed point; empty when
+    /// `lo > hi`).
+    fn touch(&mut self, lo: [i32; 2], hi: [i32; 2]) {
         if lo[0] > hi[0] {
             return;
         }
