@@ -364,6 +364,44 @@ impl<'a> Params<'a> {
         Ok((account_type, app_id))
     }
 
+    // The user fields CaptchaQuery and CaptchaCheck share: one rule each.
+
+    fn user_ip(&self) -> Result<IpAddr, ParamError> {
+        Params::required("userIp", self.ip("userIp")?)
+    }
+
+    fn business_id(&self) -> Result<u64, ParamError> {
+        Params::required("businessId", self.uint("businessId")?)
+    }
+
+    fn register_time(&self) -> Result<u64, ParamError> {
+        Params::required("registerTime", self.uint("registerTime")?)
+    }
+
+    fn scene_id(&self) -> Result<Option<u64>, ParamError> {
+        self.uint("sceneId")
+    }
+
+    fn uid(&self) -> Result<Option<String>, ParamError> {
+        self.string("uid", MAX_UID_LEN)
+    }
+
+    fn associate_account(&self) -> Result<Option<String>, ParamError> {
+        self.string("associateAccount", 128)
+    }
+
+    fn x_forwarded_for(&self) -> Result<Option<String>, ParamError> {
+        self.string("xForwardedFor", 512)
+    }
+
+    fn mac_address(&self) -> Result<Option<String>, ParamError> {
+        self.string("macAddress", 64)
+    }
+
+    fn imei(&self) -> Result<Option<String>, ParamError> {
+        self.string("imei", 32)
+    }
+
     fn common(&self) -> Result<CommonParams, ParamError> {
         let nonce = self.uint("Nonce")?;
         if nonce == Some(0) {
@@ -488,18 +526,18 @@ impl CaptchaQuery {
         Ok(CaptchaQuery {
             account_type,
             app_id,
-            uid: p.string("uid", MAX_UID_LEN)?,
-            associate_account: p.string("associateAccount", 128)?,
-            register_time: Params::required("registerTime", p.uint("registerTime")?)?,
-            user_ip: Params::required("userIp", p.ip("userIp")?)?,
-            x_forwarded_for: p.string("xForwardedFor", 512)?,
+            uid: p.uid()?,
+            associate_account: p.associate_account()?,
+            register_time: p.register_time()?,
+            user_ip: p.user_ip()?,
+            x_forwarded_for: p.x_forwarded_for()?,
             captcha_type: p.captcha_type()?,
             script,
             call_back,
-            mac_address: p.string("macAddress", 64)?,
-            imei: p.string("imei", 32)?,
-            business_id: Params::required("businessId", p.uint("businessId")?)?,
-            scene_id: p.uint("sceneId")?,
+            mac_address: p.mac_address()?,
+            imei: p.imei()?,
+            business_id: p.business_id()?,
+            scene_id: p.scene_id()?,
             common,
         })
     }
@@ -592,17 +630,17 @@ impl CaptchaCheck {
         Ok(CaptchaCheck {
             ticket: Params::required("ticket", p.string("ticket", MAX_TOKEN_LEN)?)?,
             captcha_type: p.captcha_type()?,
-            user_ip: Params::required("userIp", p.ip("userIp")?)?,
-            business_id: Params::required("businessId", p.uint("businessId")?)?,
-            register_time: Params::required("registerTime", p.uint("registerTime")?)?,
-            scene_id: p.uint("sceneId")?,
-            uid: p.string("uid", MAX_UID_LEN)?,
+            user_ip: p.user_ip()?,
+            business_id: p.business_id()?,
+            register_time: p.register_time()?,
+            scene_id: p.scene_id()?,
+            uid: p.uid()?,
             account_type,
             app_id,
-            associate_account: p.string("associateAccount", 128)?,
-            x_forwarded_for: p.string("xForwardedFor", 512)?,
-            mac_address: p.string("macAddress", 64)?,
-            imei: p.string("imei", 32)?,
+            associate_account: p.associate_account()?,
+            x_forwarded_for: p.x_forwarded_for()?,
+            mac_address: p.mac_address()?,
+            imei: p.imei()?,
             common,
         })
     }
