@@ -1,7 +1,7 @@
 //! End-to-end tests of the protocol layer through the framework-neutral
 //! handlers: CaptchaQuery -> image -> verify -> ticket -> CaptchaCheck.
 
-use std::sync::{Arc, Barrier};
+use std::sync::Arc;
 
 use qcaptcha::sign::{self, SignatureMethod};
 use qcaptcha::{
@@ -10,7 +10,9 @@ use qcaptcha::{
 };
 
 mod common;
-use common::{challenge_in, check_error, form, json, urlencode, CHECK_FIELDS, QUERY, T0};
+use common::{
+    challenge_in, check_error, form, json, race, urlencode, wins, CHECK_FIELDS, QUERY, T0,
+};
 
 struct Fixture {
     service: Arc<CaptchaService>,
@@ -371,25 +373,13 @@ fn compatibility_mode_allows_two_checks_for_twenty_minutes() {
 
 fn concurrent_successes(mode: TicketMode) -> usize {
     let f = fixture_with(mode, Arc::new(MemoryStore::new(1000)));
-    let ticket = Arc::new(solve(&f, &query_challenge(&f, QUERY)));
-    let threads = 16;
-    let barrier = Arc::new(Barrier::new(threads));
-    let handles: Vec<_> = (0..threads)
-        .map(|_| {
-            let (service, ticket, barrier) = (f.service.clone(), ticket.clone(), barrier.clone());
-            std::thread::spawn(move || {
-                barrier.wait();
-                let params = format!("ticket={}&{CHECK_FIELDS}", urlencode(&ticket));
-                let resp = service.handle_check(ApiRequest::from_params(&params));
-                resp.error.is_none()
-            })
-        })
-        .collect();
-    handles
-        .into_iter()
-        .map(|h| h.join().unwrap())
-        .filter(|ok| *ok)
-        .count()
+    let ticket = solve(&f, &query_challenge(&f, QUERY));
+    let service = f.service.clone();
+    wins(race(16, move |_| {
+        let params = format!("ticket={}&{CHECK_FIELDS}", urlencode(&ticket));
+        let resp = service.handle_check(ApiRequest::from_params(&params));
+        resp.error.is_none()
+    }))
 }
 
 #[test]
@@ -405,23 +395,12 @@ fn concurrent_answers_to_one_challenge_yield_one_ticket() {
     let f = fixture();
     let challenge = query_challenge(&f, QUERY);
     let answer = f.service.answer_for_challenge(&challenge).unwrap();
-    let body = Arc::new(form(&challenge, answer.as_str()));
-    let barrier = Arc::new(Barrier::new(8));
-    let handles: Vec<_> = (0..8)
-        .map(|_| {
-            let (service, body, barrier) = (f.service.clone(), body.clone(), barrier.clone());
-            std::thread::spawn(move || {
-                barrier.wait();
-                let resp = service.handle_verify(&body);
-                json(&resp).get("ticket").is_some()
-            })
-        })
-        .collect();
-    let tickets = handles
-        .into_iter()
-        .map(|h| h.join().unwrap())
-        .filter(|t| *t)
-        .count();
+    let body = form(&challenge, answer.as_str());
+    let service = f.service.clone();
+    let tickets = wins(race(8, move |_| {
+        let resp = service.handle_verify(&body);
+        json(&resp).get("ticket").is_some()
+    }));
     assert_eq!(tickets, 1);
 }
 

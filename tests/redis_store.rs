@@ -8,7 +8,7 @@
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Barrier};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use qcaptcha::sign::{self, SignatureMethod};
@@ -18,7 +18,9 @@ use qcaptcha::{
 };
 
 mod common;
-use common::{challenge_in, check_error, form, json, urlencode, CHECK_FIELDS, QUERY, T0};
+use common::{
+    challenge_in, check_error, form, json, race, urlencode, wins, CHECK_FIELDS, QUERY, T0,
+};
 
 // ---- a throwaway redis-server ----
 
@@ -272,27 +274,15 @@ fn a_ticket_used_on_one_node_is_refused_on_the_other() {
 /// returns how many succeeded. Every failure must be a reuse.
 fn racing_checks(server: &RedisServer, mode: TicketMode, threads: usize) -> usize {
     let nodes = [Arc::new(node(server, mode)), Arc::new(node(server, mode))];
-    let ticket = Arc::new(solve(&nodes[0], &query_challenge(&nodes[1])));
-    let barrier = Arc::new(Barrier::new(threads));
-    let handles: Vec<_> = (0..threads)
-        .map(|i| {
-            let (n, ticket, barrier) = (nodes[i % 2].clone(), ticket.clone(), barrier.clone());
-            std::thread::spawn(move || {
-                barrier.wait();
-                let resp = check(&n, &ticket);
-                match check_error(&resp) {
-                    None => true,
-                    Some(CheckFailure::Reused) => false,
-                    other => panic!("unexpected failure {other:?}"),
-                }
-            })
-        })
-        .collect();
-    handles
-        .into_iter()
-        .map(|h| h.join().unwrap())
-        .filter(|won| *won)
-        .count()
+    let ticket = solve(&nodes[0], &query_challenge(&nodes[1]));
+    wins(race(threads, move |i| {
+        let resp = check(&nodes[i % 2], &ticket);
+        match check_error(&resp) {
+            None => true,
+            Some(CheckFailure::Reused) => false,
+            other => panic!("unexpected failure {other:?}"),
+        }
+    }))
 }
 
 #[test]
@@ -309,23 +299,12 @@ fn threads_racing_on_one_ticket_across_two_nodes() {
         Arc::new(node(&server, TicketMode::SingleUse)),
     ];
     let challenge = query_challenge(&nodes[0]);
-    let body = Arc::new(form(&challenge, &right_answer(&nodes[0], &challenge)));
-    let barrier = Arc::new(Barrier::new(8));
-    let tickets = (0..8)
-        .map(|i| {
-            let (n, body, barrier) = (nodes[i % 2].clone(), body.clone(), barrier.clone());
-            std::thread::spawn(move || {
-                barrier.wait();
-                json(&n.service.handle_verify(&body))
-                    .get("ticket")
-                    .is_some()
-            })
-        })
-        .collect::<Vec<_>>()
-        .into_iter()
-        .map(|h| h.join().unwrap())
-        .filter(|t| *t)
-        .count();
+    let body = form(&challenge, &right_answer(&nodes[0], &challenge));
+    let tickets = wins(race(8, move |i| {
+        json(&nodes[i % 2].service.handle_verify(&body))
+            .get("ticket")
+            .is_some()
+    }));
     assert_eq!(tickets, 1);
 }
 
@@ -337,19 +316,11 @@ fn the_store_counts_every_racing_use_once() {
         Arc::new(RedisStore::open(&server.url()).unwrap()),
     ];
     let threads = 24;
-    let barrier = Arc::new(Barrier::new(threads));
-    let handles: Vec<_> = (0..threads)
-        .map(|i| {
-            let (store, barrier) = (stores[i % 2].clone(), barrier.clone());
-            std::thread::spawn(move || {
-                barrier.wait();
-                let r = store.record_use("t:race", T0 + 60, 2, T0).unwrap();
-                assert_eq!(r.allowed, r.uses <= 2);
-                r.uses
-            })
-        })
-        .collect();
-    let mut seen: Vec<u64> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    let mut seen = race(threads, move |i| {
+        let r = stores[i % 2].record_use("t:race", T0 + 60, 2, T0).unwrap();
+        assert_eq!(r.allowed, r.uses <= 2);
+        r.uses
+    });
     seen.sort_unstable();
     assert_eq!(seen, (1..=threads as u64).collect::<Vec<_>>());
 }

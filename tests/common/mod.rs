@@ -65,3 +65,29 @@ pub fn check_error(resp: &HttpResponse) -> Option<CheckFailure> {
         _ => None,
     }
 }
+
+/// Runs `attempt(i)` for `i` in `0..threads`, each on its own thread, all
+/// released together by a barrier; returns the results in order of `i`.
+pub fn race<T, F>(threads: usize, attempt: F) -> Vec<T>
+where
+    T: Send + 'static,
+    F: Fn(usize) -> T + Send + Sync + 'static,
+{
+    let attempt = std::sync::Arc::new(attempt);
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(threads));
+    let handles: Vec<_> = (0..threads)
+        .map(|i| {
+            let (attempt, barrier) = (attempt.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                attempt(i)
+            })
+        })
+        .collect();
+    handles.into_iter().map(|h| h.join().unwrap()).collect()
+}
+
+/// How many of `results` are true.
+pub fn wins(results: Vec<bool>) -> usize {
+    results.into_iter().filter(|won| *won).count()
+}
