@@ -451,7 +451,7 @@ impl Generator {
             );
         }
 
-        // One ink stroke, about half the stem width, through half or more of
+        // One ink stroke, under half the stem width, through half or more of
         // the word: diagonal, so that it reads as a line rather than as a
         // letter's crossbar, and leaving one end of the word free. Wider
         // strokes turned letters into others (C into G, P into R) for
@@ -468,7 +468,7 @@ impl Generator {
             amplitude: rng.random_range(0.03..0.08f32) * h,
             frequency: 2.0 * PI / (rng.random_range(0.6..1.2f32) * length),
             phase: rng.random_range(0.0..2.0 * PI),
-            width: self.glyphs.stem_width * rng.random_range(0.45..0.6f32),
+            width: self.glyphs.stem_width * rng.random_range(0.4..0.5f32),
         }
         .draw(&mut self.canvas, &mut self.points, Paint::Ink);
 
