@@ -80,7 +80,9 @@ pub mod query;
 pub mod script;
 mod service;
 
-pub use query::{AccountType, Callback, CaptchaCheck, CaptchaQuery, ParamError, ScriptMode};
+pub use query::{
+    AccountType, Callback, CaptchaCheck, CaptchaQuery, ParamError, ScriptMode, UserFields,
+};
 pub use service::{
     ApiRequest, CaptchaService, ChallengeError, Clock, ConfigError, HttpResponse, ManualClock,
     ServiceBuilder, ServiceError, SystemClock, DEFAULT_CHALLENGE_TTL_SECS,

@@ -364,44 +364,6 @@ impl<'a> Params<'a> {
         Ok((account_type, app_id))
     }
 
-    // The user fields CaptchaQuery and CaptchaCheck share: one rule each.
-
-    fn user_ip(&self) -> Result<IpAddr, ParamError> {
-        Params::required("userIp", self.ip("userIp")?)
-    }
-
-    fn business_id(&self) -> Result<u64, ParamError> {
-        Params::required("businessId", self.uint("businessId")?)
-    }
-
-    fn register_time(&self) -> Result<u64, ParamError> {
-        Params::required("registerTime", self.uint("registerTime")?)
-    }
-
-    fn scene_id(&self) -> Result<Option<u64>, ParamError> {
-        self.uint("sceneId")
-    }
-
-    fn uid(&self) -> Result<Option<String>, ParamError> {
-        self.string("uid", MAX_UID_LEN)
-    }
-
-    fn associate_account(&self) -> Result<Option<String>, ParamError> {
-        self.string("associateAccount", 128)
-    }
-
-    fn x_forwarded_for(&self) -> Result<Option<String>, ParamError> {
-        self.string("xForwardedFor", 512)
-    }
-
-    fn mac_address(&self) -> Result<Option<String>, ParamError> {
-        self.string("macAddress", 64)
-    }
-
-    fn imei(&self) -> Result<Option<String>, ParamError> {
-        self.string("imei", 32)
-    }
-
     fn common(&self) -> Result<CommonParams, ParamError> {
         let nonce = self.uint("Nonce")?;
         if nonce == Some(0) {
@@ -452,37 +414,77 @@ pub fn parse_pairs(query: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-/// A validated CaptchaQuery request.
+/// The fields CaptchaQuery and CaptchaCheck share: who the user is and
+/// where they come from, and which business and captcha type the request
+/// is for. Both requests parse them by the same rules.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CaptchaQuery {
+pub struct UserFields {
+    /// `captchaType` (required), 1..=8.
+    pub captcha_type: CaptchaType,
+    /// `userIp` (required), canonical form.
+    pub user_ip: IpAddr,
+    /// `businessId` (required).
+    pub business_id: u64,
+    /// `registerTime` (required), Unix seconds.
+    pub register_time: u64,
+    /// `sceneId`.
+    pub scene_id: Option<u64>,
+    /// `uid`, at most [`MAX_UID_LEN`] bytes.
+    pub uid: Option<String>,
     /// `accountType`.
     pub account_type: Option<AccountType>,
     /// `appId` (required when `accountType` is 1 or 2), at most 64 bytes.
     pub app_id: Option<String>,
-    /// `uid`, at most [`MAX_UID_LEN`] bytes.
-    pub uid: Option<String>,
     /// `associateAccount`, at most 128 bytes.
     pub associate_account: Option<String>,
-    /// `registerTime` (required), Unix seconds.
-    pub register_time: u64,
-    /// `userIp` (required), canonical form.
-    pub user_ip: IpAddr,
     /// `xForwardedFor`, at most 512 bytes.
     pub x_forwarded_for: Option<String>,
-    /// `captchaType` (required), 1..=8.
-    pub captcha_type: CaptchaType,
-    /// `script` (required): 0 JSON, 1 JavaScript.
-    pub script: ScriptMode,
-    /// `callBack`, validated.
-    pub call_back: Option<Callback>,
     /// `macAddress`, at most 64 bytes.
     pub mac_address: Option<String>,
     /// `imei`, at most 32 bytes.
     pub imei: Option<String>,
-    /// `businessId` (required).
-    pub business_id: u64,
-    /// `sceneId`.
-    pub scene_id: Option<u64>,
+}
+
+impl UserFields {
+    fn parse(p: &Params<'_>) -> Result<UserFields, ParamError> {
+        let (account_type, app_id) = p.account()?;
+        Ok(UserFields {
+            captcha_type: p.captcha_type()?,
+            user_ip: Params::required("userIp", p.ip("userIp")?)?,
+            business_id: Params::required("businessId", p.uint("businessId")?)?,
+            register_time: Params::required("registerTime", p.uint("registerTime")?)?,
+            scene_id: p.uint("sceneId")?,
+            uid: p.string("uid", MAX_UID_LEN)?,
+            account_type,
+            app_id,
+            associate_account: p.string("associateAccount", 128)?,
+            x_forwarded_for: p.string("xForwardedFor", 512)?,
+            mac_address: p.string("macAddress", 64)?,
+            imei: p.string("imei", 32)?,
+        })
+    }
+
+    /// The fields a challenge and its ticket are bound to.
+    pub fn binding(&self) -> Binding {
+        Binding {
+            user_ip: self.user_ip,
+            business_id: self.business_id,
+            captcha_type: self.captcha_type,
+            uid: self.uid.clone(),
+            scene_id: self.scene_id,
+        }
+    }
+}
+
+/// A validated CaptchaQuery request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaptchaQuery {
+    /// The user, business and captcha type fields.
+    pub user: UserFields,
+    /// `script` (required): 0 JSON, 1 JavaScript.
+    pub script: ScriptMode,
+    /// `callBack`, validated.
+    pub call_back: Option<Callback>,
     /// The v2 common parameters.
     pub common: CommonParams,
 }
@@ -494,7 +496,7 @@ impl CaptchaQuery {
     /// use qcaptcha::CaptchaQuery;
     /// let q = CaptchaQuery::from_pairs([("userIp", "121.14.96.121"), ("businessId", "1"),
     ///     ("captchaType", "1"), ("uid", "1"), ("script", "1"), ("registerTime", "0")])?;
-    /// assert_eq!(q.business_id, 1);
+    /// assert_eq!(q.user.business_id, 1);
     /// # Ok::<(), qcaptcha::ParamError>(())
     /// ```
     pub fn from_pairs<'a, K, V>(
@@ -507,7 +509,7 @@ impl CaptchaQuery {
         let p = Params::new(pairs)?;
         let common = p.common()?;
         Params::check_action(&common, "CaptchaQuery")?;
-        let (account_type, app_id) = p.account()?;
+        let user = UserFields::parse(&p)?;
         let script = match Params::required("script", p.int("script")?)? {
             0 => ScriptMode::Json,
             1 => ScriptMode::JavaScript,
@@ -524,20 +526,9 @@ impl CaptchaQuery {
             .map(|v| Callback::parse(&v))
             .transpose()?;
         Ok(CaptchaQuery {
-            account_type,
-            app_id,
-            uid: p.uid()?,
-            associate_account: p.associate_account()?,
-            register_time: p.register_time()?,
-            user_ip: p.user_ip()?,
-            x_forwarded_for: p.x_forwarded_for()?,
-            captcha_type: p.captcha_type()?,
+            user,
             script,
             call_back,
-            mac_address: p.mac_address()?,
-            imei: p.imei()?,
-            business_id: p.business_id()?,
-            scene_id: p.scene_id()?,
             common,
         })
     }
@@ -546,17 +537,6 @@ impl CaptchaQuery {
     /// leading `?`).
     pub fn from_query_string(query: &str) -> Result<CaptchaQuery, ParamError> {
         CaptchaQuery::from_pairs(parse_pairs(query))
-    }
-
-    /// The fields a challenge and its ticket are bound to.
-    pub fn binding(&self) -> Binding {
-        Binding {
-            user_ip: self.user_ip,
-            business_id: self.business_id,
-            captcha_type: self.captcha_type,
-            uid: self.uid.clone(),
-            scene_id: self.scene_id,
-        }
     }
 }
 
@@ -586,30 +566,8 @@ pub fn failure_callback<'a>(
 pub struct CaptchaCheck {
     /// `ticket` (required), at most [`MAX_TOKEN_LEN`] bytes.
     pub ticket: String,
-    /// `captchaType` (required).
-    pub captcha_type: CaptchaType,
-    /// `userIp` (required).
-    pub user_ip: IpAddr,
-    /// `businessId` (required).
-    pub business_id: u64,
-    /// `registerTime` (required).
-    pub register_time: u64,
-    /// `sceneId`.
-    pub scene_id: Option<u64>,
-    /// `uid`.
-    pub uid: Option<String>,
-    /// `accountType`.
-    pub account_type: Option<AccountType>,
-    /// `appId` (required when `accountType` is 1 or 2).
-    pub app_id: Option<String>,
-    /// `associateAccount`.
-    pub associate_account: Option<String>,
-    /// `xForwardedFor`.
-    pub x_forwarded_for: Option<String>,
-    /// `macAddress`.
-    pub mac_address: Option<String>,
-    /// `imei`.
-    pub imei: Option<String>,
+    /// The user, business and captcha type fields the ticket must be bound to.
+    pub user: UserFields,
     /// The v2 common parameters.
     pub common: CommonParams,
 }
@@ -626,21 +584,9 @@ impl CaptchaCheck {
         let p = Params::new(pairs)?;
         let common = p.common()?;
         Params::check_action(&common, "CaptchaCheck")?;
-        let (account_type, app_id) = p.account()?;
         Ok(CaptchaCheck {
             ticket: Params::required("ticket", p.string("ticket", MAX_TOKEN_LEN)?)?,
-            captcha_type: p.captcha_type()?,
-            user_ip: p.user_ip()?,
-            business_id: p.business_id()?,
-            register_time: p.register_time()?,
-            scene_id: p.scene_id()?,
-            uid: p.uid()?,
-            account_type,
-            app_id,
-            associate_account: p.associate_account()?,
-            x_forwarded_for: p.x_forwarded_for()?,
-            mac_address: p.mac_address()?,
-            imei: p.imei()?,
+            user: UserFields::parse(&p)?,
             common,
         })
     }
@@ -648,17 +594,6 @@ impl CaptchaCheck {
     /// Parses and validates a URL query string or form body.
     pub fn from_query_string(query: &str) -> Result<CaptchaCheck, ParamError> {
         CaptchaCheck::from_pairs(parse_pairs(query))
-    }
-
-    /// The fields the ticket must be bound to.
-    pub fn binding(&self) -> Binding {
-        Binding {
-            user_ip: self.user_ip,
-            business_id: self.business_id,
-            captcha_type: self.captcha_type,
-            uid: self.uid.clone(),
-            scene_id: self.scene_id,
-        }
     }
 }
 
@@ -686,15 +621,46 @@ mod tests {
     }
 
     #[test]
+    fn both_requests_read_the_user_fields_alike() {
+        let pairs = with(&[
+            ("userIp", "::ffff:10.1.2.3"),
+            ("sceneId", "9"),
+            ("accountType", "1"),
+            ("appId", "app"),
+            ("imei", "3567"),
+            ("ticket", "t"),
+        ]);
+        let q = CaptchaQuery::from_pairs(pairs.clone()).unwrap();
+        let c = CaptchaCheck::from_pairs(pairs).unwrap();
+        assert_eq!(q.user, c.user);
+        assert_eq!(c.user.user_ip, "10.1.2.3".parse::<IpAddr>().unwrap());
+        assert_eq!(c.user.scene_id, Some(9));
+        assert_eq!(q.user.binding(), c.user.binding());
+        // And reject a bad one alike.
+        let long: &'static str = "m".repeat(65).leak();
+        let bad = with(&[("macAddress", long), ("ticket", "t")]);
+        let q = CaptchaQuery::from_pairs(bad.clone()).unwrap_err();
+        let c = CaptchaCheck::from_pairs(bad).unwrap_err();
+        assert_eq!(q, c);
+        assert!(matches!(
+            q,
+            ParamError::TooLong {
+                name: "macAddress",
+                max: 64
+            }
+        ));
+    }
+
+    #[test]
     fn spec_example_parses() {
         let q = CaptchaQuery::from_query_string(
             "?Action=CaptchaQuery&userIp=121.14.96.121&businessId=1&captchaType=1&uid=1&script=1&registerTime=0&callBack=app.cb",
         )
         .unwrap();
-        assert_eq!(q.user_ip, "121.14.96.121".parse::<IpAddr>().unwrap());
-        assert_eq!(q.captcha_type, CaptchaType::Clear4);
+        assert_eq!(q.user.user_ip, "121.14.96.121".parse::<IpAddr>().unwrap());
+        assert_eq!(q.user.captcha_type, CaptchaType::Clear4);
         assert_eq!(q.script, ScriptMode::JavaScript);
-        assert_eq!(q.uid.as_deref(), Some("1"));
+        assert_eq!(q.user.uid.as_deref(), Some("1"));
         assert_eq!(q.call_back.as_ref().map(Callback::as_str), Some("app.cb"));
         assert_eq!(q.common.action.as_deref(), Some("CaptchaQuery"));
     }
@@ -859,17 +825,17 @@ mod tests {
         let mut p = with(&[("accountType", "1")]);
         p.push(("appId", "wx123"));
         let q = CaptchaQuery::from_pairs(p).unwrap();
-        assert_eq!(q.account_type, Some(AccountType::QqOpen));
+        assert_eq!(q.user.account_type, Some(AccountType::QqOpen));
         let q =
             CaptchaQuery::from_pairs(with(&[("userIp", "2001:db8::1"), ("script", "0")])).unwrap();
         assert_eq!(q.script, ScriptMode::Json);
-        assert!(q.user_ip.is_ipv6());
+        assert!(q.user.user_ip.is_ipv6());
         let q = CaptchaQuery::from_pairs(with(&[("userIp", "::ffff:1.2.3.4")])).unwrap();
-        assert_eq!(q.user_ip, "1.2.3.4".parse::<IpAddr>().unwrap());
+        assert_eq!(q.user.user_ip, "1.2.3.4".parse::<IpAddr>().unwrap());
         // Empty optional values count as absent; unknown names are ignored.
         let q =
             CaptchaQuery::from_pairs(with(&[("uid", ""), ("sceneId", ""), ("zzz", "?")])).unwrap();
-        assert_eq!((q.uid, q.scene_id), (None, None));
+        assert_eq!((q.user.uid, q.user.scene_id), (None, None));
     }
 
     #[test]
@@ -941,7 +907,7 @@ mod tests {
             ("registerTime", "5"),
         ];
         let c = CaptchaCheck::from_pairs(good).unwrap();
-        assert_eq!(c.binding().business_id, 3);
+        assert_eq!(c.user.binding().business_id, 3);
         for (name, _) in good {
             let p: Vec<_> = good.iter().filter(|(k, _)| *k != name).copied().collect();
             assert_eq!(CaptchaCheck::from_pairs(p), Err(ParamError::Missing(name)));

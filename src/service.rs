@@ -545,7 +545,7 @@ impl CaptchaService {
     /// CaptchaQuery, typed: the widget JavaScript for a validated query
     /// (signature checks are the HTTP handler's job).
     pub fn widget_script(&self, query: &CaptchaQuery) -> Result<String, ServiceError> {
-        let (token, ttl) = self.new_challenge(query.binding(), None)?;
+        let (token, ttl) = self.new_challenge(query.user.binding(), None)?;
         Ok(script::widget_script(WidgetParams {
             challenge: &token,
             ttl_secs: ttl,
@@ -557,7 +557,7 @@ impl CaptchaService {
     /// unexpired, bound to the request's fields and not used up (this call
     /// counts as a use).
     pub fn check(&self, check: &CaptchaCheck) -> Result<Ticket, CheckFailure> {
-        self.check_ticket(&check.ticket, &check.binding())
+        self.check_ticket(&check.ticket, &check.user.binding())
     }
 
     /// Checks a ticket token against the binding it must have.
