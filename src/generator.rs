@@ -247,6 +247,45 @@ fn draw_glyph(
     canvas.fill(points, &glyph.contour_ends);
 }
 
+/// Where the glyphs of a word go across the picture.
+struct Row {
+    /// Horizontal centre of each glyph.
+    centers: [f32; MAX_LETTERS],
+    /// The factor all glyphs are narrowed by to fit (at most 1).
+    squeeze: f32,
+    /// Left end of the first glyph.
+    left: f32,
+    /// Right end of the last glyph.
+    right: f32,
+}
+
+impl Row {
+    /// Lays glyphs `widths` wide out left to right, with `gaps[i]` before
+    /// glyph `i` (negative: an overlap; `gaps[0]` is not used), centred in
+    /// a picture `width` wide. When the row would take more than `share`
+    /// of the width, the glyphs and gaps are narrowed (never shortened)
+    /// until it fits.
+    fn lay_out(widths: &[f32], gaps: &[f32], width: f32, share: f32) -> Row {
+        let natural = widths.iter().sum::<f32>() + gaps.iter().skip(1).sum::<f32>();
+        let squeeze = (share * width / natural).min(1.0);
+        let left = (width - natural * squeeze) * 0.5;
+        let mut row = Row {
+            centers: [0.0; MAX_LETTERS],
+            squeeze,
+            left,
+            right: left,
+        };
+        for (i, (w, gap)) in widths.iter().zip(gaps).enumerate() {
+            if i > 0 {
+                row.right += gap * squeeze;
+            }
+            row.centers[i] = row.right + w * squeeze * 0.5;
+            row.right += w * squeeze;
+        }
+        row
+    }
+}
+
 /// One glyph of a layout.
 #[derive(Clone, Copy, Debug)]
 struct Slot {
@@ -354,25 +393,22 @@ impl Generator {
     fn render_clear(&mut self, rng: &mut ChaCha20Rng, count: usize) {
         let font = rng.random_range(0..FONT_COUNT as u32) as usize;
         let (w, h) = (self.canvas.width as f32, self.canvas.height as f32);
-        let gap = 0.12 * CAP_SHARE * h;
         let mut widths = [0f32; MAX_LETTERS];
         for (slot, width) in self.slots[..count].iter_mut().zip(&mut widths) {
             slot.font = font;
             *width = self.glyphs.get(font, slot.letter).width;
         }
-        let natural: f32 = widths[..count].iter().sum::<f32>() + gap * (count - 1) as f32;
-        // Narrow the letters (never shorten them) when they do not fit.
-        let squeeze = (0.88 * w / natural).min(1.0);
-        let mut x = (w - natural * squeeze) * 0.5;
-        for (slot, width) in self.slots[..count].iter_mut().zip(&widths) {
+        let gaps = [0.12 * CAP_SHARE * h; MAX_LETTERS];
+        let row = Row::lay_out(&widths[..count], &gaps[..count], w, 0.88);
+        let squeeze = row.squeeze;
+        for (slot, x) in self.slots[..count].iter_mut().zip(row.centers) {
             let angle = rng.random_range(-0.07..0.07f32);
             let center_y = h * 0.5 + rng.random_range(-0.03..0.03f32) * h;
             let (sin, cos) = angle.sin_cos();
             slot.placement = Placement {
-                center: [x + width * squeeze * 0.5, center_y],
+                center: [x, center_y],
                 matrix: [cos * squeeze, -sin, sin * squeeze, cos],
             };
-            x += (width + gap) * squeeze;
         }
         for slot in &self.slots[..count] {
             let glyph = self.glyphs.get(slot.font, slot.letter);
@@ -392,7 +428,7 @@ impl Generator {
         let (w, h) = (self.canvas.width as f32, self.canvas.height as f32);
         let mut widths = [0f32; MAX_LETTERS];
         let mut scales = [0f32; MAX_LETTERS];
-        let mut overlaps = [0f32; MAX_LETTERS];
+        let mut gaps = [0f32; MAX_LETTERS];
         let style = match count {
             ..=4 => &SHORT_WORD,
             5 => &MEDIUM_WORD,
@@ -408,22 +444,19 @@ impl Generator {
             // Neighbours touch or overlap by a few percent of the narrower
             // one: a variable overlap defeats column segmentation, and no
             // letter loses more than a twentieth on either side.
-            overlaps[i] = rng.random_range(style.overlap.clone()) * widths[i].min(widths[i - 1]);
+            gaps[i] = -rng.random_range(style.overlap.clone()) * widths[i].min(widths[i - 1]);
         }
-        let natural = widths[..count].iter().sum::<f32>() - overlaps[..count].iter().sum::<f32>();
-        let squeeze = (0.95 * w / natural).min(1.0);
-        let left = (w - natural * squeeze) * 0.5;
-        let mut x = left;
+        let row = Row::lay_out(&widths[..count], &gaps[..count], w, 0.95);
+        let (left, right) = (row.left, row.right);
         for i in 0..count {
-            x -= overlaps[i] * squeeze;
             let angle = rng.random_range(-style.tilt..style.tilt);
             let shear = rng.random_range(-style.shear..style.shear);
             let center_y = h * 0.5 + rng.random_range(-0.05..0.05f32) * h;
             let (sin, cos) = angle.sin_cos();
-            let (sx, sy) = (scales[i] * squeeze, scales[i]);
+            let (sx, sy) = (scales[i] * row.squeeze, scales[i]);
             // rotation * shear * scale
             self.slots[i].placement = Placement {
-                center: [x + widths[i] * squeeze * 0.5, center_y],
+                center: [row.centers[i], center_y],
                 matrix: [
                     cos * sx,
                     (cos * shear - sin) * sy,
@@ -431,9 +464,7 @@ impl Generator {
                     (sin * shear + cos) * sy,
                 ],
             };
-            x += widths[i] * squeeze;
         }
-        let right = x;
 
         self.field.fill(&Warp {
             phase: [rng.random(), rng.random(), rng.random(), rng.random()],
