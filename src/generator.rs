@@ -448,15 +448,16 @@ impl Generator {
         }
         let row = Row::lay_out(&widths[..count], &gaps[..count], w, 0.95);
         let (left, right) = (row.left, row.right);
-        for i in 0..count {
+        let glyphs = self.slots[..count].iter_mut().zip(&scales).zip(row.centers);
+        for ((slot, &scale), center_x) in glyphs {
             let angle = rng.random_range(-style.tilt..style.tilt);
             let shear = rng.random_range(-style.shear..style.shear);
             let center_y = h * 0.5 + rng.random_range(-0.05..0.05f32) * h;
             let (sin, cos) = angle.sin_cos();
-            let (sx, sy) = (scales[i] * row.squeeze, scales[i]);
+            let (sx, sy) = (scale * row.squeeze, scale);
             // rotation * shear * scale
-            self.slots[i].placement = Placement {
-                center: [row.centers[i], center_y],
+            slot.placement = Placement {
+                center: [center_x, center_y],
                 matrix: [
                     cos * sx,
                     (cos * shear - sin) * sy,
