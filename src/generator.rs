@@ -489,12 +489,12 @@ impl Generator {
         // strokes turned letters into others (C into G, P into R) for
         // people more than they slowed OCR down.
         let span = right - left;
-        let length = rng.random_range(0.5..0.7f32) * span;
-        let from = left - 0.05 * span + rng.random_range(0.0..1.0f32) * (1.1 * span - length);
+        let (from, to) = Self::stroke_ends(rng, &row, &widths[..count]);
+        let length = to - from;
         let rise = rng.random_range(0.4..0.7f32) * h * if rng.random() { 1.0 } else { -1.0 };
         Stroke {
             from,
-            to: from + length,
+            to,
             base: h * 0.5 - rise * 0.5 + rng.random_range(-0.06..0.06f32) * h,
             slope: rise / length,
             amplitude: rng.random_range(0.03..0.08f32) * h,
@@ -520,6 +520,30 @@ impl Generator {
             width: (self.glyphs.stem_width * rng.random_range(0.2..0.3f32)).max(1.0),
         }
         .draw(&mut self.canvas, &mut self.points, Paint::Cut);
+    }
+}
+
+impl Generator {
+    /// Where the ink stroke starts and ends across the picture: one end
+    /// outside the word, the other 50-70 % of the way along it, moved to
+    /// the nearest place where two letters meet. A stroke that ends inside
+    /// a letter grows it a spur, and strangers read those as other letters
+    /// (B as R, D as Q, J as K).
+    fn stroke_ends(rng: &mut ChaCha20Rng, row: &Row, widths: &[f32]) -> (f32, f32) {
+        let span = row.right - row.left;
+        let from_left: bool = rng.random();
+        let reach = rng.random_range(0.5..0.7f32) * span;
+        let aim = if from_left { row.left + reach } else { row.right - reach };
+        let half = |i: usize| 0.5 * widths[i] * row.squeeze;
+        let meeting = (1..widths.len())
+            .map(|i| 0.5 * (row.centers[i - 1] + half(i - 1) + row.centers[i] - half(i)))
+            .min_by(|a, b| (a - aim).abs().total_cmp(&(b - aim).abs()))
+            .unwrap_or(aim);
+        if from_left {
+            (row.left - 0.05 * span, meeting)
+        } else {
+            (meeting, row.right + 0.05 * span)
+        }
     }
 }
 

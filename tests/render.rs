@@ -158,13 +158,13 @@ fn output_is_pinned() {
             CaptchaType::Interference5,
             7,
             "JJARZ",
-            "458e366ed4dad9d53e0a2dacab48bf8cfb6a62915c737cc67cd9d5bf732065b8",
+            "47fb0c52b4ad959e5fe3ebcd83809ebf44568b155e104b19e9ad934c70e3f6c4",
         ),
         (
             CaptchaType::InterferenceRandom,
             u64::MAX,
             "NVDXEM",
-            "f7bc476d99029d3ed82ecd97cdd7b59f5d28b1748ff7a5fc872b938cf6802dfb",
+            "78c4d977a067db8e4dad393f8262fcda338c5956feafd8c09371a4066f6f8e28",
         ),
     ];
     let mut mismatches = Vec::new();
