@@ -1,7 +1,7 @@
 //! The answer of a captcha, stored inline, and the constant-time check of a
 //! user's input against it.
 
-use subtle::ConstantTimeEq;
+use subtle::{ConditionallySelectable, ConstantTimeEq};
 
 /// The most letters any captcha type draws.
 pub const MAX_LETTERS: usize = 6;
@@ -68,13 +68,23 @@ impl std::fmt::Display for Answer {
 }
 
 /// Compares a user's `input` with the `expected` answer: ASCII
-/// case-insensitive, leading and trailing white space ignored, and in
-/// constant time for inputs of the answer's length (a length mismatch is
-/// rejected at once; the length of an answer is not secret, the picture
-/// shows it).
+/// case-insensitive, leading and trailing white space ignored, look-alike
+/// letters that answers never use read as the letter they were taken for
+/// (see below), and in constant time for inputs of the answer's length (a
+/// length mismatch is rejected at once; the length of an answer is not
+/// secret, the picture shows it).
+///
+/// A person does not know which letters answers are drawn from. In blind
+/// readings of interference pictures, strangers typed `Q` for a `D` whose
+/// corner a stroke crosses and `I` for a `T` whose bar a cut or stroke
+/// shortens; so `Q` and `O` count as `D`, `I` as `T` and `P` as `R` (the
+/// reasons these letters are left out of [`crate::ALPHABET`]). A bot gains
+/// nothing by it: every answer still has exactly one spelling within the
+/// alphabet.
 ///
 /// ```
 /// assert!(qcaptcha::answer_matches("KXPRA", "  kxPra "));
+/// assert!(qcaptcha::answer_matches("DTRD", "qipo"));
 /// assert!(!qcaptcha::answer_matches("KXPRA", "KXPR"));
 /// ```
 pub fn answer_matches(expected: &str, input: &str) -> bool {
@@ -84,10 +94,23 @@ pub fn answer_matches(expected: &str, input: &str) -> bool {
         return false;
     }
     let mut same = subtle::Choice::from(1u8);
-    for (a, b) in expected.iter().zip(input) {
-        same &= a.to_ascii_uppercase().ct_eq(&b.to_ascii_uppercase());
+    for (&a, &b) in expected.iter().zip(input) {
+        same &= fold(a).ct_eq(&fold(b));
     }
     same.into()
+}
+
+/// Look-alike letters answers never use, and the letter each is taken for.
+const LOOK_ALIKES: [(u8, u8); 4] = [(b'Q', b'D'), (b'O', b'D'), (b'I', b'T'), (b'P', b'R')];
+
+/// What a byte of an answer or an input is compared as: upper case, with
+/// [`LOOK_ALIKES`] replaced. Selects rather than branches or table
+/// lookups, so that the time depends on neither the answer nor the input.
+fn fold(byte: u8) -> u8 {
+    let upper = byte.to_ascii_uppercase();
+    LOOK_ALIKES.iter().fold(upper, |folded, &(seen, meant)| {
+        u8::conditional_select(&folded, &meant, upper.ct_eq(&seen))
+    })
 }
 
 #[cfg(test)]
@@ -107,5 +130,24 @@ mod tests {
         assert!(!answer_matches("", ""));
         assert_eq!(a.as_str(), "KXPRA");
         assert_eq!(a.len(), 5);
+    }
+
+    #[test]
+    fn look_alikes_outside_the_alphabet_count_as_the_letter_taken_for() {
+        let a = Answer::from_letters(b"DTRDE");
+        assert!(a.matches("DTRDE"));
+        assert!(a.matches("QIPOE"));
+        assert!(a.matches("qipoe"));
+        // Only those: other letters, and look-alikes in the wrong place, fail.
+        assert!(!a.matches("DTRDF"));
+        assert!(!a.matches("TDRDE"));
+        assert!(!Answer::from_letters(b"LLLL").matches("IIII"));
+        // Letters of the alphabet never fold: each answer has one spelling in it.
+        for (i, &a) in crate::ALPHABET.iter().enumerate() {
+            for &b in &crate::ALPHABET[i + 1..] {
+                assert_ne!(fold(a), fold(b));
+            }
+            assert_eq!(fold(a), a);
+        }
     }
 }

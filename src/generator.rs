@@ -166,7 +166,8 @@ impl Captcha {
         self.height
     }
 
-    /// Whether `input` is the answer (case-insensitive, trimmed, constant time).
+    /// Whether `input` is the answer (case-insensitive, trimmed, look-alikes
+    /// folded, constant time; see [`crate::answer_matches`]).
     pub fn matches(&self, input: &str) -> bool {
         self.answer.matches(input)
     }
@@ -533,7 +534,11 @@ impl Generator {
         let span = row.right - row.left;
         let from_left: bool = rng.random();
         let reach = rng.random_range(0.5..0.7f32) * span;
-        let aim = if from_left { row.left + reach } else { row.right - reach };
+        let aim = if from_left {
+            row.left + reach
+        } else {
+            row.right - reach
+        };
         let half = |i: usize| 0.5 * widths[i] * row.squeeze;
         let meeting = (1..widths.len())
             .map(|i| 0.5 * (row.centers[i - 1] + half(i - 1) + row.centers[i] - half(i)))

@@ -14,8 +14,9 @@ use crate::Error;
 /// bowl), `H` (an `N` once the diagonal stroke crosses it) and `W` (a `V`
 /// beside a `V` or `N`, or the reverse, once neighbours touch): in blind
 /// readings of interference pictures these were the mix-ups people made
-/// most. Answers are upper case; checking is case-insensitive (see
-/// [`crate::Answer::matches`]).
+/// most. Answers are upper case; checking is case-insensitive and reads a
+/// typed `Q` or `O` as `D`, `I` as `T` and `P` as `R` (see
+/// [`crate::answer_matches`]).
 pub const ALPHABET: &[u8; 17] = b"ABDEJKLMNRSTUVXYZ";
 
 /// One of the eight captcha picture types of the CaptchaQuery API
