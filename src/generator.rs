@@ -85,7 +85,7 @@ impl Options {
     /// Sets how the PNG data is compressed: [`Compression::Stored`] (the
     /// default, fastest) or [`Compression::Fast`] (well under half the
     /// bytes, 4-9 µs more per picture at 160x60 in our benchmarks).
-    pub fn compression(mut self, compression: Compression) -> Self {
+    pub fn compress(mut self, compression: Compression) -> Self {
         self.compression = compression;
         self
     }
@@ -111,7 +111,7 @@ impl Options {
     }
 
     /// How the PNG data is compressed.
-    pub fn png_compression(&self) -> Compression {
+    pub fn compression(&self) -> Compression {
         self.compression
     }
 

@@ -58,8 +58,8 @@ fn both_compressions_give_the_same_picture_and_stay_under_3_kb() {
     for (w, h) in [(130, 53), (160, 60)] {
         let opts = Options::default().size(w, h);
         let mut stored = Generator::new(opts).unwrap();
-        let mut fast = Generator::new(opts.compression(Compression::Fast)).unwrap();
-        assert_eq!(stored.options().png_compression(), Compression::Stored);
+        let mut fast = Generator::new(opts.compress(Compression::Fast)).unwrap();
+        assert_eq!(stored.options().compression(), Compression::Stored);
         let (mut stored_bytes, mut fast_bytes) = (0, 0);
         let pictures = 200;
         for seed in 0..pictures {

@@ -28,7 +28,7 @@ pub fn qcaptcha_generator() -> Generator {
 pub fn qcaptcha_generator_with(compression: Compression) -> Generator {
     let options = Options::default()
         .size(WIDTH, HEIGHT)
-        .compression(compression);
+        .compress(compression);
     Generator::new(options).expect("160x60 is a valid size")
 }
 
