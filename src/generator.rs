@@ -252,6 +252,9 @@ fn draw_glyph(
 struct Row {
     /// Horizontal centre of each glyph.
     centers: [f32; MAX_LETTERS],
+    /// Where glyph `i - 1` and glyph `i` meet, for `i` from 1 (the middle
+    /// of the gap or of the overlap between them).
+    joins: [f32; MAX_LETTERS],
     /// The factor all glyphs are narrowed by to fit (at most 1).
     squeeze: f32,
     /// Left end of the first glyph.
@@ -272,6 +275,7 @@ impl Row {
         let left = (width - natural * squeeze) * 0.5;
         let mut row = Row {
             centers: [0.0; MAX_LETTERS],
+            joins: [0.0; MAX_LETTERS],
             squeeze,
             left,
             right: left,
@@ -283,7 +287,22 @@ impl Row {
             row.centers[i] = row.right + w * squeeze * 0.5;
             row.right += w * squeeze;
         }
+        for (i, w) in widths.iter().enumerate().skip(1) {
+            let end_before = row.centers[i - 1] + 0.5 * widths[i - 1] * squeeze;
+            let start = row.centers[i] - 0.5 * w * squeeze;
+            row.joins[i] = 0.5 * (end_before + start);
+        }
         row
+    }
+
+    /// The join between two glyphs of the `count` laid out nearest to `x`
+    /// (`x` itself for a single glyph).
+    fn join_near(&self, x: f32, count: usize) -> f32 {
+        self.joins[1..count.max(1)]
+            .iter()
+            .copied()
+            .min_by(|a, b| (a - x).abs().total_cmp(&(b - x).abs()))
+            .unwrap_or(x)
     }
 }
 
@@ -489,8 +508,18 @@ impl Generator {
         // letter's crossbar, and leaving one end of the word free. Wider
         // strokes turned letters into others (C into G, P into R) for
         // people more than they slowed OCR down.
+        //
+        // It comes in from one side and ends where two letters meet, 50-70 %
+        // along: a stroke that ends inside a letter grows it a spur, and
+        // strangers read those as other letters (B as R, D as Q, J as K).
         let span = right - left;
-        let (from, to) = Self::stroke_ends(rng, &row, &widths[..count]);
+        let from_left: bool = rng.random();
+        let reach = rng.random_range(0.5..0.7f32) * span;
+        let (from, to) = if from_left {
+            (left - 0.05 * span, row.join_near(left + reach, count))
+        } else {
+            (row.join_near(right - reach, count), right + 0.05 * span)
+        };
         let length = to - from;
         let rise = rng.random_range(0.4..0.7f32) * h * if rng.random() { 1.0 } else { -1.0 };
         Stroke {
@@ -521,34 +550,6 @@ impl Generator {
             width: (self.glyphs.stem_width * rng.random_range(0.2..0.3f32)).max(1.0),
         }
         .draw(&mut self.canvas, &mut self.points, Paint::Cut);
-    }
-}
-
-impl Generator {
-    /// Where the ink stroke starts and ends across the picture: one end
-    /// outside the word, the other 50-70 % of the way along it, moved to
-    /// the nearest place where two letters meet. A stroke that ends inside
-    /// a letter grows it a spur, and strangers read those as other letters
-    /// (B as R, D as Q, J as K).
-    fn stroke_ends(rng: &mut ChaCha20Rng, row: &Row, widths: &[f32]) -> (f32, f32) {
-        let span = row.right - row.left;
-        let from_left: bool = rng.random();
-        let reach = rng.random_range(0.5..0.7f32) * span;
-        let aim = if from_left {
-            row.left + reach
-        } else {
-            row.right - reach
-        };
-        let half = |i: usize| 0.5 * widths[i] * row.squeeze;
-        let meeting = (1..widths.len())
-            .map(|i| 0.5 * (row.centers[i - 1] + half(i - 1) + row.centers[i] - half(i)))
-            .min_by(|a, b| (a - aim).abs().total_cmp(&(b - aim).abs()))
-            .unwrap_or(aim);
-        if from_left {
-            (row.left - 0.05 * span, meeting)
-        } else {
-            (meeting, row.right + 0.05 * span)
-        }
     }
 }
 
