@@ -582,3 +582,26 @@ pub fn generate(kind: CaptchaType, seed: u64) -> Result<Captcha, Error> {
         generator.render(kind, seed)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_row_is_centred_and_narrowed_only_when_too_wide() {
+        // Fits: 10 + 2 + 10 - 1 + 10 = 31 of 100, centred, not narrowed.
+        let row = Row::lay_out(&[10.0, 10.0, 10.0], &[0.0, 2.0, -1.0], 100.0, 0.9);
+        assert_eq!(row.squeeze, 1.0);
+        assert_eq!((row.left, row.right), (34.5, 65.5));
+        assert_eq!(&row.centers[..3], &[39.5, 51.5, 60.5]);
+        // Joins sit mid-gap and mid-overlap.
+        assert_eq!(&row.joins[1..3], &[45.5, 56.0]);
+        assert_eq!(row.join_near(58.0, 3), 56.0);
+        assert_eq!(row.join_near(0.0, 3), 45.5);
+        assert_eq!(row.join_near(7.0, 1), 7.0);
+        // Too wide: 4 x 30 = 120 narrowed to 90 % of 100, still centred.
+        let row = Row::lay_out(&[30.0; 4], &[0.0; 4], 100.0, 0.9);
+        assert!((row.squeeze - 0.75).abs() < 1e-6);
+        assert!((row.left - 5.0).abs() < 1e-4 && (row.right - 95.0).abs() < 1e-4);
+    }
+}
