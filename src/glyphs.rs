@@ -66,8 +66,9 @@ pub(crate) struct Glyph {
 /// All letters of [`ALPHABET`] in all fonts at one cap height.
 pub(crate) struct GlyphSet {
     glyphs: Vec<Glyph>,
-    /// Mean vertical stem width of the fonts at this size, in pixels: the
-    /// unit the crossing stroke and the cut are measured in.
+    /// Mean vertical stem width of the fonts at this size, in pixels, as
+    /// the fonts are designed (before [`WIDEN`]): the unit the crossing
+    /// stroke and the cut are measured in.
     pub stem_width: f32,
 }
 
