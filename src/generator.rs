@@ -261,6 +261,8 @@ struct Row {
     left: f32,
     /// Right end of the last glyph.
     right: f32,
+    /// How many glyphs the row holds.
+    len: usize,
 }
 
 impl Row {
@@ -279,26 +281,24 @@ impl Row {
             squeeze,
             left,
             right: left,
+            len: widths.len(),
         };
         for (i, (w, gap)) in widths.iter().zip(gaps).enumerate() {
             if i > 0 {
+                let end_before = row.right;
                 row.right += gap * squeeze;
+                row.joins[i] = 0.5 * (end_before + row.right);
             }
             row.centers[i] = row.right + w * squeeze * 0.5;
             row.right += w * squeeze;
         }
-        for (i, w) in widths.iter().enumerate().skip(1) {
-            let end_before = row.centers[i - 1] + 0.5 * widths[i - 1] * squeeze;
-            let start = row.centers[i] - 0.5 * w * squeeze;
-            row.joins[i] = 0.5 * (end_before + start);
-        }
         row
     }
 
-    /// The join between two glyphs of the `count` laid out nearest to `x`
-    /// (`x` itself for a single glyph).
-    fn join_near(&self, x: f32, count: usize) -> f32 {
-        self.joins[1..count.max(1)]
+    /// The join between two glyphs of the row nearest to `x` (`x` itself
+    /// for a single glyph).
+    fn join_near(&self, x: f32) -> f32 {
+        self.joins[1..self.len.max(1)]
             .iter()
             .copied()
             .min_by(|a, b| (a - x).abs().total_cmp(&(b - x).abs()))
@@ -516,9 +516,9 @@ impl Generator {
         let from_left: bool = rng.random();
         let reach = rng.random_range(0.5..0.7f32) * span;
         let (from, to) = if from_left {
-            (left - 0.05 * span, row.join_near(left + reach, count))
+            (left - 0.05 * span, row.join_near(left + reach))
         } else {
-            (row.join_near(right - reach, count), right + 0.05 * span)
+            (row.join_near(right - reach), right + 0.05 * span)
         };
         let length = to - from;
         let rise = rng.random_range(0.4..0.7f32) * h * if rng.random() { 1.0 } else { -1.0 };
@@ -596,9 +596,10 @@ mod tests {
         assert_eq!(&row.centers[..3], &[39.5, 51.5, 60.5]);
         // Joins sit mid-gap and mid-overlap.
         assert_eq!(&row.joins[1..3], &[45.5, 56.0]);
-        assert_eq!(row.join_near(58.0, 3), 56.0);
-        assert_eq!(row.join_near(0.0, 3), 45.5);
-        assert_eq!(row.join_near(7.0, 1), 7.0);
+        assert_eq!(row.join_near(58.0), 56.0);
+        assert_eq!(row.join_near(0.0), 45.5);
+        let single = Row::lay_out(&[10.0], &[0.0], 100.0, 0.9);
+        assert_eq!(single.join_near(7.0), 7.0);
         // Too wide: 4 x 30 = 120 narrowed to 90 % of 100, still centred.
         let row = Row::lay_out(&[30.0; 4], &[0.0; 4], 100.0, 0.9);
         assert!((row.squeeze - 0.75).abs() < 1e-6);
