@@ -21,14 +21,14 @@ const FONT_FILES: [&[u8]; 4] = [
     include_bytes!("../fonts/DejaVuSansMono-Bold.ttf"),
 ];
 
+/// How many fonts a glyph may be drawn in.
+pub(crate) const FONT_COUNT: usize = FONT_FILES.len();
+
 /// Horizontal stretch per font, in the order of [`FONT_FILES`]. Roboto
 /// Condensed is widened: condensed, its `V`, `N` and `M` are narrow
 /// zig-zags that run together once neighbours touch, the mix-up strangers
 /// made most in blind readings.
-const WIDEN: [f32; 4] = [1.15, 1.0, 1.0, 1.0];
-
-/// How many fonts a glyph may be drawn in.
-pub(crate) const FONT_COUNT: usize = FONT_FILES.len();
+const WIDEN: [f32; FONT_COUNT] = [1.15, 1.0, 1.0, 1.0];
 
 /// Longest outline segment, in pixels: long straight edges are cut so that
 /// the warp can bend them.
@@ -86,9 +86,9 @@ impl GlyphSet {
                     f32::from(b.height())
                 });
             let scale = cap_height / cap_units;
+            let scales = [scale * widen, scale];
             for &letter in ALPHABET {
-                let scale = [scale * widen, scale];
-                glyphs.push(outline(&face, char::from(letter), scale, cap_height));
+                glyphs.push(outline(&face, char::from(letter), scales, cap_height));
             }
             let px = cap_height * f32::from(face.units_per_em()) / cap_units;
             stems += stem_width(font, px);
