@@ -42,54 +42,37 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-mod answer;
-mod canvas;
-mod clutter;
-mod distort;
-mod encode;
-mod error;
-mod generator;
-mod glyphs;
-mod policy;
-
-pub use answer::{answer_matches, Answer, MAX_LETTERS};
-pub use encode::Compression;
-pub use error::Error;
-pub use generator::{
-    generate, Captcha, Generator, Options, DEFAULT_HEIGHT, DEFAULT_WIDTH, MAX_HEIGHT, MAX_WIDTH,
-    MIN_HEIGHT, MIN_WIDTH,
-};
-pub use policy::{CaptchaType, Policy, ALPHABET};
-
-// ---- protocol layer (CaptchaQuery / CaptchaCheck): modules and re-exports below ----
-
-pub mod api;
-pub mod sign;
-mod store;
-mod ticket;
-
-pub use api::ErrorCode;
-pub use sign::{Credentials, SignError, SignatureMethod};
-pub use store::{MemoryStore, ReplayStore, StoreError, UseRecord, DEFAULT_MEMORY_CAPACITY};
-pub use ticket::{
-    check_ticket, Binding, BindingField, Challenge, CheckFailure, KeyError, KeyRing, Ticket,
-    TicketMode, TokenError, TokenKind, KEY_LEN, MAX_TOKEN_LEN, MAX_UID_LEN,
-};
-
-pub mod query;
-pub mod script;
+mod render;
 mod service;
 
+pub use render::{
+    answer_matches, generate, Answer, Captcha, CaptchaType, Compression, Error, Generator, Options,
+    Policy, ALPHABET, DEFAULT_HEIGHT, DEFAULT_WIDTH, MAX_HEIGHT, MAX_LETTERS, MAX_WIDTH,
+    MIN_HEIGHT, MIN_WIDTH,
+};
+
+pub use service::codes as api;
+pub use service::requests as query;
+pub use service::signature as sign;
+pub use service::widget as script;
+
+pub use api::ErrorCode;
 pub use query::{
     AccountType, Callback, CaptchaCheck, CaptchaQuery, ParamError, ScriptMode, UserFields,
 };
-pub use service::{
+pub use service::handlers::{
     ApiRequest, CaptchaService, ChallengeError, Clock, ConfigError, HttpResponse, ManualClock,
     ServiceBuilder, ServiceError, SystemClock, DEFAULT_CHALLENGE_TTL_SECS,
     DEFAULT_SESSION_TTL_SECS,
 };
+pub use service::store::{
+    MemoryStore, ReplayStore, StoreError, UseRecord, DEFAULT_MEMORY_CAPACITY,
+};
+pub use service::tokens::{
+    check_ticket, Binding, BindingField, Challenge, CheckFailure, KeyError, KeyRing, Ticket,
+    TicketMode, TokenError, TokenKind, KEY_LEN, MAX_TOKEN_LEN, MAX_UID_LEN,
+};
+pub use sign::{Credentials, SignError, SignatureMethod};
 
 #[cfg(feature = "redis")]
-mod redis_store;
-#[cfg(feature = "redis")]
-pub use redis_store::RedisStore;
+pub use service::store::redis::RedisStore;

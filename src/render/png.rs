@@ -18,7 +18,7 @@
 //! a size then has the same length. [`Compression::Fast`] compresses for
 //! callers who count bytes over CPU.
 
-use crate::canvas::Canvas;
+use crate::render::raster::Canvas;
 use crate::Error;
 
 /// Palette entries: 2-bit indices.

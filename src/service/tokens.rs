@@ -33,7 +33,7 @@ use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use rand::rngs::OsRng;
 use rand::TryRngCore;
 
-use crate::store::{ReplayStore, StoreError};
+use crate::service::store::{ReplayStore, StoreError};
 use crate::CaptchaType;
 
 /// Length of a sealing key in bytes.
@@ -690,7 +690,7 @@ impl<'a> Reader<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::MemoryStore;
+    use crate::service::store::MemoryStore;
 
     fn binding() -> Binding {
         Binding {

@@ -5,16 +5,16 @@
 use std::cell::RefCell;
 use std::f32::consts::PI;
 
-use rand::{Rng, SeedableRng};
+use rand::Rng;
 use rand_chacha::ChaCha20Rng;
 
-use crate::answer::{Answer, MAX_LETTERS};
-use crate::canvas::{Canvas, MAX_POINTS};
-use crate::clutter::{Paint, Stroke};
-use crate::distort::{Field, Warp};
-use crate::encode::{Compression, PngEncoder};
-use crate::glyphs::{Glyph, GlyphSet, FONT_COUNT};
-use crate::policy::{CaptchaType, ALPHABET};
+use crate::render::answer::{draw_word, Answer, MAX_LETTERS};
+use crate::render::glyphs::{Glyph, GlyphSet, FONT_COUNT};
+use crate::render::png::{Compression, PngEncoder};
+use crate::render::policy::{CaptchaType, ALPHABET};
+use crate::render::raster::{Canvas, MAX_POINTS};
+use crate::render::strokes::{Paint, Stroke};
+use crate::render::warp::{Field, Warp};
 use crate::Error;
 
 /// Default picture width: the size of the original service's pictures.
@@ -387,26 +387,20 @@ impl Generator {
         seed: u64,
         png: &mut Vec<u8>,
     ) -> Result<Answer, Error> {
-        let mut rng = ChaCha20Rng::seed_from_u64(seed);
-        // One stream per type: the same seed gives unrelated answers in different types.
-        rng.set_stream(u64::from(kind.code()));
-        let policy = kind.policy();
-        let count = usize::from(rng.random_range(policy.min_letters..=policy.max_letters));
-        let mut letters = [0u8; MAX_LETTERS];
-        for (slot, letter) in self.slots[..count].iter_mut().zip(&mut letters) {
-            // random_range samples without modulo bias.
-            slot.letter = rng.random_range(0..ALPHABET.len() as u32) as usize;
-            *letter = ALPHABET[slot.letter];
+        let (mut rng, answer) = draw_word(kind, seed);
+        let count = answer.len();
+        for (slot, letter) in self.slots[..count].iter_mut().zip(answer.as_bytes()) {
+            slot.letter = ALPHABET.iter().position(|a| a == letter).unwrap_or(0);
         }
 
-        if policy.interference {
+        if kind.policy().interference {
             self.render_interference(&mut rng, count);
         } else {
             self.render_clear(&mut rng, count);
         }
         png.clear();
         self.encoder.encode(&mut self.canvas, png)?;
-        Ok(Answer::from_letters(&letters[..count]))
+        Ok(answer)
     }
 
     /// Clear types: one font, upright within a few degrees, even gaps.

@@ -1,7 +1,11 @@
 //! The answer of a captcha, stored inline, and the constant-time check of a
 //! user's input against it.
 
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha20Rng;
 use subtle::{ConditionallySelectable, ConstantTimeEq};
+
+use crate::render::policy::{CaptchaType, ALPHABET};
 
 /// The most letters any captcha type draws.
 pub const MAX_LETTERS: usize = 6;
@@ -53,6 +57,26 @@ impl Answer {
     pub fn matches(&self, input: &str) -> bool {
         answer_matches(self.as_str(), input)
     }
+}
+
+/// Draws the word of `(kind, seed)` and returns it with the random stream
+/// that drew it, positioned after the letters: the picture (and any other
+/// rendition of the same challenge) takes its own choices from there, so
+/// every rendition of one seed has the same answer.
+///
+/// One ChaCha20 stream per seed, and within it one stream per type: the same
+/// seed gives unrelated answers in different types.
+pub(crate) fn draw_word(kind: CaptchaType, seed: u64) -> (ChaCha20Rng, Answer) {
+    let mut rng = ChaCha20Rng::seed_from_u64(seed);
+    rng.set_stream(u64::from(kind.code()));
+    let policy = kind.policy();
+    let count = usize::from(rng.random_range(policy.min_letters..=policy.max_letters));
+    let mut letters = [0u8; MAX_LETTERS];
+    for letter in &mut letters[..count] {
+        // random_range samples without modulo bias.
+        *letter = ALPHABET[rng.random_range(0..ALPHABET.len() as u32) as usize];
+    }
+    (rng, Answer::from_letters(&letters[..count]))
 }
 
 impl std::fmt::Debug for Answer {

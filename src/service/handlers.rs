@@ -24,17 +24,17 @@ use std::sync::{Arc, PoisonError, RwLock};
 
 use serde_json::json;
 
-use crate::api::{self, to_bytes, ErrorCode};
-use crate::query::{
+use crate::service::codes::{self, to_bytes, ErrorCode};
+use crate::service::requests::{
     failure_callback, parse_pairs, CaptchaCheck, CaptchaQuery, ParamError, ScriptMode,
 };
-use crate::script::{self, BaseUrlError, Routes, WidgetParams};
-use crate::sign::{self, Credentials, RequestLine, SignError};
-use crate::store::{MemoryStore, ReplayStore, StoreError};
-use crate::ticket::{
+use crate::service::signature::{self, Credentials, RequestLine, SignError};
+use crate::service::store::{MemoryStore, ReplayStore, StoreError};
+use crate::service::tokens::{
     self, random_id, random_seed, Binding, Challenge, CheckFailure, KeyError, KeyRing, Ticket,
     TicketMode, TokenError,
 };
+use crate::service::widget::{self, BaseUrlError, Routes, WidgetParams};
 use crate::{answer_matches, generate, Answer};
 
 /// Default seconds a challenge (one picture) stays answerable: 5 minutes.
@@ -472,7 +472,7 @@ impl CaptchaService {
 
     /// Makes `key` the sealing key; older keys keep opening their tokens
     /// until [`retire_key`](CaptchaService::retire_key).
-    pub fn rotate_key(&self, key_id: u32, key: [u8; ticket::KEY_LEN]) -> Result<(), KeyError> {
+    pub fn rotate_key(&self, key_id: u32, key: [u8; tokens::KEY_LEN]) -> Result<(), KeyError> {
         self.keys
             .write()
             .unwrap_or_else(PoisonError::into_inner)
@@ -485,7 +485,7 @@ impl CaptchaService {
     ///
     /// [`set_current_key`]: CaptchaService::set_current_key
     /// [`retire_key`]: CaptchaService::retire_key
-    pub fn add_key(&self, key_id: u32, key: [u8; ticket::KEY_LEN]) -> Result<(), KeyError> {
+    pub fn add_key(&self, key_id: u32, key: [u8; tokens::KEY_LEN]) -> Result<(), KeyError> {
         self.keys
             .write()
             .unwrap_or_else(PoisonError::into_inner)
@@ -546,7 +546,7 @@ impl CaptchaService {
     /// (signature checks are the HTTP handler's job).
     pub fn widget_script(&self, query: &CaptchaQuery) -> Result<String, ServiceError> {
         let (token, ttl) = self.new_challenge(query.user.binding(), None)?;
-        Ok(script::widget_script(WidgetParams {
+        Ok(widget::widget_script(WidgetParams {
             challenge: &token,
             ttl_secs: ttl,
             routes: &self.routes,
@@ -563,7 +563,7 @@ impl CaptchaService {
     /// Checks a ticket token against the binding it must have.
     pub fn check_ticket(&self, ticket: &str, expected: &Binding) -> Result<Ticket, CheckFailure> {
         let keys = self.keys();
-        ticket::check_ticket(&keys, self.store.as_ref(), ticket, expected, self.now())
+        tokens::check_ticket(&keys, self.store.as_ref(), ticket, expected, self.now())
     }
 
     /// **For tests and admin tools only; never send the result to a
@@ -589,7 +589,7 @@ impl CaptchaService {
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
-        sign::verify_request(
+        signature::verify_request(
             creds,
             RequestLine {
                 method: req.method,
@@ -625,7 +625,7 @@ impl CaptchaService {
                 HttpResponse::new(200, CONTENT_TYPE_JS, js.into_bytes())
             }
             Ok((ScriptMode::Json, js)) => {
-                HttpResponse::new(200, CONTENT_TYPE_JSON, api::query_json(&js))
+                HttpResponse::new(200, CONTENT_TYPE_JSON, codes::query_json(&js))
             }
             Err(e) => {
                 let (code, message) = (e.code(), e.public_message());
@@ -634,11 +634,13 @@ impl CaptchaService {
                     Some(cb) => HttpResponse::new(
                         200,
                         CONTENT_TYPE_JS,
-                        script::callback_script(&cb, code, &message).into_bytes(),
+                        widget::callback_script(&cb, code, &message).into_bytes(),
                     ),
-                    None => {
-                        HttpResponse::new(200, CONTENT_TYPE_JSON, api::status_json(code, &message))
-                    }
+                    None => HttpResponse::new(
+                        200,
+                        CONTENT_TYPE_JSON,
+                        codes::status_json(code, &message),
+                    ),
                 };
                 resp.with_error(e)
             }
@@ -663,12 +665,12 @@ impl CaptchaService {
             Ok(_) => HttpResponse::new(
                 200,
                 CONTENT_TYPE_JSON,
-                api::status_json(ErrorCode::Success, ErrorCode::Success.message()),
+                codes::status_json(ErrorCode::Success, ErrorCode::Success.message()),
             ),
             Err(e) => HttpResponse::new(
                 200,
                 CONTENT_TYPE_JSON,
-                api::status_json(e.code(), &e.public_message()),
+                codes::status_json(e.code(), &e.public_message()),
             )
             .with_error(e),
         }
@@ -734,7 +736,7 @@ impl CaptchaService {
         HttpResponse::new(
             status,
             CONTENT_TYPE_JSON,
-            api::status_json(e.code(), &e.public_message()),
+            codes::status_json(e.code(), &e.public_message()),
         )
         .with_error(e)
     }

@@ -49,7 +49,7 @@ use std::time::Duration;
 
 use redis::{Client, Connection, RedisError, RedisResult, Script};
 
-use crate::store::{check_id, ReplayStore, StoreError, UseRecord};
+use super::{check_id, ReplayStore, StoreError, UseRecord};
 
 /// The default key prefix.
 const DEFAULT_PREFIX: &str = "qcaptcha:";

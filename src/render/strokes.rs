@@ -5,8 +5,8 @@
 //! colour: it splits letters into pieces that OCR reads as separate marks,
 //! while a person's eye closes the gap.
 
-use crate::canvas::Canvas;
-use crate::glyphs::polygon_area;
+use crate::render::glyphs::polygon_area;
+use crate::render::raster::Canvas;
 
 /// What a stroke does to the picture.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -92,7 +92,7 @@ mod tests {
         let mut c = Canvas::new(40, 20);
         let mut scratch = Vec::new();
         flat(5.0, 35.0, 10.0, 4.0).draw(&mut c, &mut scratch, Paint::Ink);
-        let cov = crate::canvas::tests::levels(&mut c);
+        let cov = crate::render::raster::tests::levels(&mut c);
         // Levels run 0..=3: a 4 px stroke sums to 12 down a column.
         let column: u32 = (0..20).map(|y| u32::from(cov[y * 40 + 20])).sum();
         assert_eq!(column, 12);
@@ -116,7 +116,7 @@ mod tests {
         assert!(polygon_area(&scratch) > 0.0);
         flat(0.0, 40.0, 10.0, 2.0).draw(&mut c, &mut scratch, Paint::Cut);
         assert!(polygon_area(&scratch) < 0.0);
-        let cov = crate::canvas::tests::levels(&mut c);
+        let cov = crate::render::raster::tests::levels(&mut c);
         // Down column 20: ink 6..9, cut 9..11, ink 11..14; nothing else.
         let column: Vec<u8> = (0..20).map(|y| cov[y * 40 + 20]).collect();
         assert_eq!(&column[5..15], &[0, 3, 3, 3, 0, 0, 3, 3, 3, 0]);

@@ -11,14 +11,14 @@
 
 use std::sync::OnceLock;
 
-use crate::policy::ALPHABET;
+use crate::render::policy::ALPHABET;
 
 /// The embedded font files (see `fonts/README.md` for their licences).
 const FONT_FILES: [&[u8]; 4] = [
-    include_bytes!("../fonts/RobotoCondensed-Bold.ttf"),
-    include_bytes!("../fonts/OpenSans-Bold.ttf"),
-    include_bytes!("../fonts/LiberationSerif-Bold.ttf"),
-    include_bytes!("../fonts/DejaVuSansMono-Bold.ttf"),
+    include_bytes!("../../fonts/RobotoCondensed-Bold.ttf"),
+    include_bytes!("../../fonts/OpenSans-Bold.ttf"),
+    include_bytes!("../../fonts/LiberationSerif-Bold.ttf"),
+    include_bytes!("../../fonts/DejaVuSansMono-Bold.ttf"),
 ];
 
 /// How many fonts a glyph may be drawn in.

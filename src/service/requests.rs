@@ -15,7 +15,7 @@
 use std::borrow::Cow;
 use std::net::IpAddr;
 
-use crate::ticket::{Binding, MAX_TOKEN_LEN, MAX_UID_LEN};
+use crate::service::tokens::{Binding, MAX_TOKEN_LEN, MAX_UID_LEN};
 use crate::CaptchaType;
 
 /// The most parameters one request may carry.

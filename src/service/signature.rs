@@ -9,7 +9,7 @@ use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use subtle::ConstantTimeEq;
 
-use crate::store::{ReplayStore, StoreError};
+use crate::service::store::{ReplayStore, StoreError};
 
 /// How far a request's `Timestamp` may be from the server's clock, in
 /// seconds (2 hours).
@@ -274,7 +274,7 @@ pub fn verify_request(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::MemoryStore;
+    use crate::service::store::MemoryStore;
 
     const KEY: &[u8] = b"Gu5t9xGARNpq86cd98joQYCN3Cozk1qA";
 

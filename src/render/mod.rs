@@ -1,0 +1,31 @@
+//! The renderer: a captcha type and a seed in, a PNG and its answer out.
+//!
+//! The pipeline, one concern per file:
+//! - `policy`: the type table (letters, look) and the alphabet;
+//! - `answer`: the word a seed draws, and the constant-time check of input;
+//! - `glyphs`: embedded fonts and the outline glyph cache;
+//! - `raster`: the exact-area polygon rasterizer (ink and erase);
+//! - `warp`: the smooth global warp (tabulated Perlin noise);
+//! - `strokes`: the crossing ink stroke and the cut;
+//! - `png`: 2-bit indexed PNG output;
+//! - `generator`: options, [`Generator`] and [`generate`]: the pipeline;
+//! - `error`: the renderer's error type.
+
+pub(crate) mod answer;
+mod error;
+mod generator;
+mod glyphs;
+mod png;
+mod policy;
+pub(crate) mod raster;
+mod strokes;
+mod warp;
+
+pub use answer::{answer_matches, Answer, MAX_LETTERS};
+pub use error::Error;
+pub use generator::{
+    generate, Captcha, Generator, Options, DEFAULT_HEIGHT, DEFAULT_WIDTH, MAX_HEIGHT, MAX_WIDTH,
+    MIN_HEIGHT, MIN_WIDTH,
+};
+pub use png::Compression;
+pub use policy::{CaptchaType, Policy, ALPHABET};
