@@ -3,7 +3,6 @@
 //! rendering many captchas costs no allocation after the first.
 
 use std::cell::RefCell;
-use std::f32::consts::PI;
 
 use rand::Rng;
 use rand_chacha::ChaCha20Rng;
@@ -14,6 +13,9 @@ use crate::render::png::{Compression, PngEncoder};
 use crate::render::policy::{CaptchaType, ALPHABET};
 use crate::render::raster::{Canvas, MAX_POINTS};
 use crate::render::strokes::{Paint, Stroke};
+use crate::render::style::{
+    word_style, WordStyle, CAP_SHARE, CLEAR, CUT, INK_REACH, INK_STROKE, INTERFERENCE,
+};
 use crate::render::warp::{Field, Warp};
 use crate::Error;
 
@@ -29,10 +31,6 @@ pub const MAX_WIDTH: u32 = 1024;
 pub const MIN_HEIGHT: u32 = 24;
 /// Largest accepted height.
 pub const MAX_HEIGHT: u32 = 512;
-
-/// Cap height of the letters as a share of the picture height. Interference
-/// scales glyphs by at least 0.95, which keeps them above 55 %.
-const CAP_SHARE: f32 = 0.6;
 
 /// Picture options: size and colours. Start from [`Options::default`]
 /// (130x53, dark ink on a light background) and change what you need.
@@ -172,43 +170,6 @@ impl Captcha {
         self.answer.matches(input)
     }
 }
-
-/// How an interference word is laid out: per-glyph scale, overlap with the
-/// previous glyph (a share of the narrower one; negative is a gap), and the
-/// largest rotation and shear.
-struct WordStyle {
-    scale: std::ops::Range<f32>,
-    overlap: std::ops::Range<f32>,
-    tilt: f32,
-    shear: f32,
-}
-
-/// Four letters: room to overlap a little.
-const SHORT_WORD: WordStyle = WordStyle {
-    scale: 0.95..1.12,
-    overlap: -0.01..0.05,
-    tilt: 0.1,
-    shear: 0.07,
-};
-
-/// Five letters: less room, so they only just overlap.
-const MEDIUM_WORD: WordStyle = WordStyle {
-    scale: 0.94..1.08,
-    overlap: -0.02..0.05,
-    tilt: 0.1,
-    shear: 0.06,
-};
-
-/// Six letters fill the picture, so they are drawn smaller (never below
-/// 0.92 x 60 % = 55 % of the height), straighter and barely touching: in
-/// blind readings, letters merging into their neighbours were what people
-/// misread in long words.
-const LONG_WORD: WordStyle = WordStyle {
-    scale: 0.92..1.02,
-    overlap: -0.05..0.01,
-    tilt: 0.08,
-    shear: 0.05,
-};
 
 /// Where and how one glyph is drawn.
 #[derive(Clone, Copy, Debug)]
@@ -412,42 +373,74 @@ impl Generator {
             slot.font = font;
             *width = self.glyphs.get(font, slot.letter).width;
         }
-        let gaps = [0.12 * CAP_SHARE * h; MAX_LETTERS];
-        let row = Row::lay_out(&widths[..count], &gaps[..count], w, 0.88);
+        let gaps = [CLEAR.gap * CAP_SHARE * h; MAX_LETTERS];
+        let row = Row::lay_out(&widths[..count], &gaps[..count], w, CLEAR.row_share);
         let squeeze = row.squeeze;
         for (slot, x) in self.slots[..count].iter_mut().zip(row.centers) {
-            let angle = rng.random_range(-0.07..0.07f32);
-            let center_y = h * 0.5 + rng.random_range(-0.03..0.03f32) * h;
+            let angle = rng.random_range(-CLEAR.tilt..CLEAR.tilt);
+            let center_y = h * 0.5 + rng.random_range(-CLEAR.lift..CLEAR.lift) * h;
             let (sin, cos) = angle.sin_cos();
             slot.placement = Placement {
                 center: [x, center_y],
                 matrix: [cos * squeeze, -sin, sin * squeeze, cos],
             };
         }
-        for slot in &self.slots[..count] {
-            let glyph = self.glyphs.get(slot.font, slot.letter);
-            draw_glyph(
-                &mut self.canvas,
-                &mut self.points,
-                glyph,
-                &slot.placement,
-                None,
-            );
-        }
+        self.draw_glyphs(count, false);
     }
 
-    /// Interference types: a font per glyph, rotation, scale and shear per
-    /// glyph, overlapping neighbours, a global warp and crossing strokes.
+    /// Interference types: a font, scale, rotation and shear per glyph,
+    /// neighbours that touch, one warp of the whole word, an ink stroke
+    /// and a cut (see [`crate::render::style`] for why each).
     fn render_interference(&mut self, rng: &mut ChaCha20Rng, count: usize) {
-        let (w, h) = (self.canvas.width as f32, self.canvas.height as f32);
+        let h = self.canvas.height as f32;
+        let row = self.place_word(rng, count, word_style(count));
+        self.field.fill(&Warp {
+            phase: [rng.random(), rng.random(), rng.random(), rng.random()],
+            amplitude: INTERFERENCE.warp_amplitude * h,
+        });
+        self.draw_glyphs(count, true);
+
+        let stem = self.glyphs.stem_width;
+        let span = row.right - row.left;
+        let from_left: bool = rng.random();
+        let reach = rng.random_range(INK_REACH) * span;
+        let (from, to) = if from_left {
+            (
+                row.left - INK_STROKE.overhang * span,
+                row.join_near(row.left + reach),
+            )
+        } else {
+            (
+                row.join_near(row.right - reach),
+                row.right + INK_STROKE.overhang * span,
+            )
+        };
+        Stroke::sample(&INK_STROKE, rng, from, to, h, stem).draw(
+            &mut self.canvas,
+            &mut self.points,
+            Paint::Ink,
+        );
+
+        let overhang = CUT.overhang * span;
+        Stroke::sample(
+            &CUT,
+            rng,
+            row.left - overhang,
+            row.right + overhang,
+            h,
+            stem,
+        )
+        .draw(&mut self.canvas, &mut self.points, Paint::Cut);
+    }
+
+    /// Draws each glyph's font and scale, lays the word out with
+    /// overlapping neighbours and turns, shears and lifts each glyph.
+    fn place_word(&mut self, rng: &mut ChaCha20Rng, count: usize, style: &WordStyle) -> Row {
+        let w = self.canvas.width as f32;
+        let h = self.canvas.height as f32;
         let mut widths = [0f32; MAX_LETTERS];
         let mut scales = [0f32; MAX_LETTERS];
         let mut gaps = [0f32; MAX_LETTERS];
-        let style = match count {
-            ..=4 => &SHORT_WORD,
-            5 => &MEDIUM_WORD,
-            _ => &LONG_WORD,
-        };
         for i in 0..count {
             let slot = &mut self.slots[i];
             slot.font = rng.random_range(0..FONT_COUNT as u32) as usize;
@@ -455,18 +448,14 @@ impl Generator {
             widths[i] = self.glyphs.get(slot.font, slot.letter).width * scales[i];
         }
         for i in 1..count {
-            // Neighbours touch or overlap by a few percent of the narrower
-            // one: a variable overlap defeats column segmentation, and no
-            // letter loses more than a twentieth on either side.
             gaps[i] = -rng.random_range(style.overlap.clone()) * widths[i].min(widths[i - 1]);
         }
-        let row = Row::lay_out(&widths[..count], &gaps[..count], w, 0.95);
-        let (left, right) = (row.left, row.right);
+        let row = Row::lay_out(&widths[..count], &gaps[..count], w, INTERFERENCE.row_share);
         let glyphs = self.slots[..count].iter_mut().zip(&scales).zip(row.centers);
         for ((slot, &scale), center_x) in glyphs {
             let angle = rng.random_range(-style.tilt..style.tilt);
             let shear = rng.random_range(-style.shear..style.shear);
-            let center_y = h * 0.5 + rng.random_range(-0.05..0.05f32) * h;
+            let center_y = h * 0.5 + rng.random_range(-INTERFERENCE.lift..INTERFERENCE.lift) * h;
             let (sin, cos) = angle.sin_cos();
             let (sx, sy) = (scale * row.squeeze, scale);
             // rotation * shear * scale
@@ -480,14 +469,14 @@ impl Generator {
                 ],
             };
         }
+        row
+    }
 
-        self.field.fill(&Warp {
-            phase: [rng.random(), rng.random(), rng.random(), rng.random()],
-            amplitude: 0.07 * h,
-        });
+    /// Fills the first `count` placed glyphs, through the warp if `warped`.
+    fn draw_glyphs(&mut self, count: usize, warped: bool) {
+        let field = warped.then_some(&self.field);
         for slot in &self.slots[..count] {
             let glyph = self.glyphs.get(slot.font, slot.letter);
-            let field = Some(&self.field);
             draw_glyph(
                 &mut self.canvas,
                 &mut self.points,
@@ -496,54 +485,6 @@ impl Generator {
                 field,
             );
         }
-
-        // One ink stroke, under half the stem width, through half or more of
-        // the word: diagonal, so that it reads as a line rather than as a
-        // letter's crossbar, and leaving one end of the word free. Wider
-        // strokes turned letters into others (C into G, P into R) for
-        // people more than they slowed OCR down.
-        //
-        // It comes in from one side and ends where two letters meet, 50-70 %
-        // along: a stroke that ends inside a letter grows it a spur, and
-        // strangers read those as other letters (B as R, D as Q, J as K).
-        let span = right - left;
-        let from_left: bool = rng.random();
-        let reach = rng.random_range(0.5..0.7f32) * span;
-        let (from, to) = if from_left {
-            (left - 0.05 * span, row.join_near(left + reach))
-        } else {
-            (row.join_near(right - reach), right + 0.05 * span)
-        };
-        let length = to - from;
-        let rise = rng.random_range(0.4..0.7f32) * h * if rng.random() { 1.0 } else { -1.0 };
-        Stroke {
-            from,
-            to,
-            base: h * 0.5 - rise * 0.5 + rng.random_range(-0.06..0.06f32) * h,
-            slope: rise / length,
-            amplitude: rng.random_range(0.03..0.08f32) * h,
-            frequency: 2.0 * PI / (rng.random_range(0.6..1.2f32) * length),
-            phase: rng.random_range(0.0..2.0 * PI),
-            width: self.glyphs.stem_width * rng.random_range(0.4..0.5f32),
-        }
-        .draw(&mut self.canvas, &mut self.points, Paint::Ink);
-
-        // One thin cut of background colour along the whole word, near its
-        // middle: each letter falls apart into pieces for OCR, while a
-        // person reads straight across the gap.
-        let rise = rng.random_range(-0.1..0.1f32) * h;
-        let length = 1.1 * span;
-        Stroke {
-            from: left - 0.05 * span,
-            to: left + 1.05 * span,
-            base: h * 0.5 - rise * 0.5 + rng.random_range(-0.05..0.05f32) * h,
-            slope: rise / length,
-            amplitude: rng.random_range(0.04..0.07f32) * h,
-            frequency: 2.0 * PI / (rng.random_range(0.4..0.7f32) * length),
-            phase: rng.random_range(0.0..2.0 * PI),
-            width: (self.glyphs.stem_width * rng.random_range(0.2..0.3f32)).max(1.0),
-        }
-        .draw(&mut self.canvas, &mut self.points, Paint::Cut);
     }
 }
 

@@ -12,6 +12,7 @@
 use std::sync::OnceLock;
 
 use crate::render::policy::ALPHABET;
+use crate::render::style::FONT_WIDEN;
 
 /// The embedded font files (see `fonts/README.md` for their licences).
 const FONT_FILES: [&[u8]; 4] = [
@@ -24,11 +25,8 @@ const FONT_FILES: [&[u8]; 4] = [
 /// How many fonts a glyph may be drawn in.
 pub(crate) const FONT_COUNT: usize = FONT_FILES.len();
 
-/// Horizontal stretch per font, in the order of [`FONT_FILES`]. Roboto
-/// Condensed is widened: condensed, its `V`, `N` and `M` are narrow
-/// zig-zags that run together once neighbours touch, the mix-up strangers
-/// made most in blind readings.
-const WIDEN: [f32; FONT_COUNT] = [1.15, 1.0, 1.0, 1.0];
+// Every font needs its stretch in the style table.
+const _: () = assert!(FONT_WIDEN.len() == FONT_COUNT);
 
 /// Longest outline segment, in pixels: long straight edges are cut so that
 /// the warp can bend them.
@@ -67,7 +65,7 @@ pub(crate) struct Glyph {
 pub(crate) struct GlyphSet {
     glyphs: Vec<Glyph>,
     /// Mean vertical stem width of the fonts at this size, in pixels, as
-    /// the fonts are designed (before [`WIDEN`]): the unit the crossing
+    /// the fonts are designed (before `FONT_WIDEN`): the unit the crossing
     /// stroke and the cut are measured in.
     pub stem_width: f32,
 }
@@ -77,7 +75,7 @@ impl GlyphSet {
     pub fn new(cap_height: f32) -> GlyphSet {
         let mut glyphs = Vec::with_capacity(FONT_COUNT * ALPHABET.len());
         let mut stems = 0.0;
-        for ((bytes, font), widen) in FONT_FILES.iter().zip(fonts()).zip(WIDEN) {
+        for ((bytes, font), widen) in FONT_FILES.iter().zip(fonts()).zip(FONT_WIDEN) {
             let face = ttf_parser::Face::parse(bytes, 0).expect("embedded font parses");
             let cap_units = face
                 .glyph_index('H')

@@ -19,6 +19,7 @@ mod png;
 mod policy;
 pub(crate) mod raster;
 mod strokes;
+mod style;
 mod warp;
 
 pub use answer::{answer_matches, Answer, MAX_LETTERS};

@@ -13,14 +13,14 @@ use std::sync::OnceLock;
 
 use noise::{NoiseFn, Perlin};
 
+use crate::render::style::INTERFERENCE;
+
 /// Nodes per side of the noise table: 16,384 samples, 64 KB, about a
 /// millisecond once per process.
 const TABLE: usize = 128;
 /// Distance between table nodes in noise units (the golden ratio's
 /// fraction: never an integer, however many steps).
 const SPACING: f64 = 0.618_034;
-/// Warp wavelength (one noise unit) as a share of the picture height.
-const WAVELENGTH: f32 = 0.9;
 
 /// The noise table, shared by every generator of the process.
 fn table() -> &'static [f32] {
@@ -63,7 +63,7 @@ pub(crate) struct Warp {
 impl Field {
     /// An all-zero field for a `width` x `height` picture.
     pub fn new(width: usize, height: usize) -> Field {
-        let step = SPACING as f32 * WAVELENGTH * height as f32;
+        let step = SPACING as f32 * INTERFERENCE.warp_wavelength * height as f32;
         // Nodes up to one step past the right and bottom sides; the table
         // is larger than the widest grid (1024x24 pictures: 78 x 3 nodes).
         let grid_w = (width as f32 / step) as usize + 2;

@@ -1,0 +1,172 @@
+//! The style table: every number that shapes a picture, one place, each
+//! with why it has its value. Lengths are shares of the picture height `h`
+//! (or of the word's span, or of the font's stem width, as named), so the
+//! look is the same at every size. Ranges are sampled uniformly per
+//! picture; a single number `t` for an angle or offset means `-t..t`.
+//!
+//! The values come from blind reading studies and OCR measurements (see
+//! the README): changing any of them changes every picture, so the pinned
+//! hashes in `tests/render.rs` must be updated deliberately.
+
+use std::ops::Range;
+
+/// Cap height of the letters as a share of the picture height. Interference
+/// scales glyphs by at least 0.92, which keeps them above 55 %.
+pub(crate) const CAP_SHARE: f32 = 0.6;
+
+/// Horizontal stretch per embedded font (Roboto Condensed, Open Sans,
+/// Liberation Serif, DejaVu Sans Mono). Roboto Condensed is widened:
+/// condensed, its `V`, `N` and `M` are narrow zig-zags that run together
+/// once neighbours touch, the mix-up strangers made most in blind readings.
+pub(crate) const FONT_WIDEN: [f32; 4] = [1.15, 1.0, 1.0, 1.0];
+
+/// How the clear types (1-4) are laid out.
+pub(crate) struct ClearStyle {
+    /// Gap between letters, as a share of the cap height: even and open, so
+    /// the word reads at a glance.
+    pub gap: f32,
+    /// Most of the picture width the word may take before it is narrowed.
+    pub row_share: f32,
+    /// Largest rotation of a letter, radians (about 4 degrees).
+    pub tilt: f32,
+    /// Largest vertical offset of a letter's centre, share of `h`.
+    pub lift: f32,
+}
+
+/// The clear look: one font, upright within a few degrees, even gaps.
+pub(crate) const CLEAR: ClearStyle = ClearStyle {
+    gap: 0.12,
+    row_share: 0.88,
+    tilt: 0.07,
+    lift: 0.03,
+};
+
+/// How an interference word is laid out: per-glyph scale, overlap with the
+/// previous glyph (a share of the narrower one; negative is a gap), and the
+/// largest rotation and shear.
+pub(crate) struct WordStyle {
+    /// Scale of each glyph.
+    pub scale: Range<f32>,
+    /// Overlap with the previous glyph, share of the narrower of the two.
+    pub overlap: Range<f32>,
+    /// Largest rotation, radians.
+    pub tilt: f32,
+    /// Largest horizontal shear.
+    pub shear: f32,
+}
+
+/// Four letters: room to overlap a little. A variable overlap defeats
+/// column segmentation, and no letter loses more than a twentieth.
+pub(crate) const SHORT_WORD: WordStyle = WordStyle {
+    scale: 0.95..1.12,
+    overlap: -0.01..0.05,
+    tilt: 0.1,
+    shear: 0.07,
+};
+
+/// Five letters: less room, so they only just overlap.
+pub(crate) const MEDIUM_WORD: WordStyle = WordStyle {
+    scale: 0.94..1.08,
+    overlap: -0.02..0.05,
+    tilt: 0.1,
+    shear: 0.06,
+};
+
+/// Six letters fill the picture, so they are drawn smaller (never below
+/// 0.92 x 60 % = 55 % of the height), straighter and barely touching: in
+/// blind readings, letters merging into their neighbours were what people
+/// misread in long words.
+pub(crate) const LONG_WORD: WordStyle = WordStyle {
+    scale: 0.92..1.02,
+    overlap: -0.05..0.01,
+    tilt: 0.08,
+    shear: 0.05,
+};
+
+/// The word style for a word of `count` letters.
+pub(crate) fn word_style(count: usize) -> &'static WordStyle {
+    match count {
+        ..=4 => &SHORT_WORD,
+        5 => &MEDIUM_WORD,
+        _ => &LONG_WORD,
+    }
+}
+
+/// The interference row and its warp.
+pub(crate) struct InterferenceStyle {
+    /// Most of the picture width the word may take before it is narrowed:
+    /// wider than the clear row, since overlapping letters take less.
+    pub row_share: f32,
+    /// Largest vertical offset of a letter's centre, share of `h`.
+    pub lift: f32,
+    /// Largest displacement of the Perlin warp, share of `h`: enough to bend
+    /// every stem, not enough to fold a letter onto its neighbour.
+    pub warp_amplitude: f32,
+    /// Warp wavelength (one noise unit), share of `h`: about a letter, so
+    /// each letter bends its own way.
+    pub warp_wavelength: f32,
+}
+
+/// The interference look.
+pub(crate) const INTERFERENCE: InterferenceStyle = InterferenceStyle {
+    row_share: 0.95,
+    lift: 0.05,
+    warp_amplitude: 0.07,
+    warp_wavelength: 0.9,
+};
+
+/// A wavy stroke through the word: `y = base + slope x + amplitude sin(...)`.
+pub(crate) struct StrokeStyle {
+    /// How far the stroke starts (or ends) outside the word, share of its span.
+    pub overhang: f32,
+    /// Rise from one end to the other, share of `h`.
+    pub rise: Range<f32>,
+    /// Whether the rise is then turned downwards half of the time.
+    pub either_way: bool,
+    /// Largest offset of its middle from the picture's middle, share of `h`.
+    pub lift: f32,
+    /// Wave height, share of `h`.
+    pub amplitude: Range<f32>,
+    /// Wavelength, share of the stroke's length.
+    pub wavelength: Range<f32>,
+    /// Thickness, share of the font's stem width.
+    pub width: Range<f32>,
+    /// Least thickness in pixels.
+    pub min_width: f32,
+}
+
+/// One ink stroke through half or more of the word (`reach`), under half
+/// the stem width, diagonal so that it reads as a line rather than as a
+/// crossbar. Wider strokes turned letters into others (C into G, P into R)
+/// for people more than they slowed OCR down.
+pub(crate) const INK_STROKE: StrokeStyle = StrokeStyle {
+    overhang: 0.05,
+    rise: 0.4..0.7,
+    either_way: true,
+    lift: 0.06,
+    amplitude: 0.03..0.08,
+    wavelength: 0.6..1.2,
+    width: 0.4..0.5,
+    min_width: 0.0,
+};
+
+/// How much of the word the ink stroke crosses, from the side it enters:
+/// it ends where two letters meet, 50-70 % along, since a stroke ending
+/// inside a letter grows it a spur (strangers read B as R, D as Q).
+pub(crate) const INK_REACH: Range<f32> = 0.5..0.7;
+
+/// One thin cut of background colour along the whole word, near its
+/// middle: each letter falls apart into pieces for OCR, while a person
+/// reads straight across the gap. At least one pixel wide; a cut of 0.35
+/// stem or more survives a 3x3 closing but strangers misread twice as often.
+pub(crate) const CUT: StrokeStyle = StrokeStyle {
+    overhang: 0.05,
+    rise: -0.1..0.1,
+    either_way: false,
+    lift: 0.05,
+    amplitude: 0.04..0.07,
+    wavelength: 0.4..0.7,
+    width: 0.2..0.3,
+    // A thinner cut vanishes in the anti-aliasing.
+    min_width: 1.0,
+};
