@@ -57,20 +57,21 @@ pub use service::signature as sign;
 pub use service::widget as script;
 
 pub use api::ErrorCode;
-pub use query::{
-    AccountType, Callback, CaptchaCheck, CaptchaQuery, ParamError, ScriptMode, UserFields,
-};
-pub use service::handlers::{
-    ApiRequest, CaptchaService, ChallengeError, Clock, ConfigError, HttpResponse, ManualClock,
-    ServiceBuilder, ServiceError, SystemClock, DEFAULT_CHALLENGE_TTL_SECS,
-    DEFAULT_SESSION_TTL_SECS,
-};
+pub use query::{AccountType, CaptchaCheck, CaptchaQuery, ScriptMode, UserFields};
+pub use service::builder::ServiceBuilder;
+pub use service::callback::Callback;
+pub use service::check::{check_ticket, CheckFailure, TicketMode};
+pub use service::clock::{Clock, ManualClock, SystemClock};
+pub use service::errors::{ChallengeError, ConfigError, ServiceError};
+pub use service::handlers::{CaptchaService, DEFAULT_CHALLENGE_TTL_SECS, DEFAULT_SESSION_TTL_SECS};
+pub use service::http::{ApiRequest, HttpResponse};
+pub use service::keys::{KeyError, KeyRing, KEY_LEN};
+pub use service::params::ParamError;
 pub use service::store::{
     MemoryStore, ReplayStore, StoreError, UseRecord, DEFAULT_MEMORY_CAPACITY,
 };
 pub use service::tokens::{
-    check_ticket, Binding, BindingField, Challenge, CheckFailure, KeyError, KeyRing, Ticket,
-    TicketMode, TokenError, TokenKind, KEY_LEN, MAX_TOKEN_LEN, MAX_UID_LEN,
+    Binding, BindingField, Challenge, Ticket, TokenError, MAX_TOKEN_LEN, MAX_UID_LEN,
 };
 pub use sign::{Credentials, SignError, SignatureMethod};
 

@@ -19,22 +19,27 @@
 //! HTTP status codes for broken requests (400 bad token, 410 expired, 500
 //! internal) and otherwise answer 200 with a JSON `code`.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
 use serde_json::json;
 
-use crate::service::codes::{self, to_bytes, ErrorCode};
-use crate::service::requests::{
-    failure_callback, parse_pairs, CaptchaCheck, CaptchaQuery, ParamError, ScriptMode,
+use crate::service::builder::ServiceBuilder;
+use crate::service::check::{self, CheckFailure, TicketMode};
+use crate::service::clock::{Clock, SystemClock};
+use crate::service::codes::{self, ErrorCode};
+use crate::service::errors::{ChallengeError, ServiceError};
+use crate::service::http::{
+    ApiRequest, HttpResponse, CONTENT_TYPE_JS, CONTENT_TYPE_JSON, CONTENT_TYPE_PNG,
+    CONTENT_TYPE_TEXT,
 };
+use crate::service::keys::{KeyError, KeyRing, KEY_LEN};
+use crate::service::params::parse_pairs;
+use crate::service::random::{random_id, random_seed};
+use crate::service::requests::{failure_callback, CaptchaCheck, CaptchaQuery, ScriptMode};
 use crate::service::signature::{self, Credentials, RequestLine, SignError};
-use crate::service::store::{MemoryStore, ReplayStore, StoreError};
-use crate::service::tokens::{
-    self, random_id, random_seed, Binding, Challenge, CheckFailure, KeyError, KeyRing, Ticket,
-    TicketMode, TokenError,
-};
-use crate::service::widget::{self, BaseUrlError, Routes, WidgetParams};
+use crate::service::store::ReplayStore;
+use crate::service::tokens::{Binding, Challenge, Ticket};
+use crate::service::widget::{self, Routes, WidgetParams};
 use crate::{answer_matches, generate, Answer};
 
 /// Default seconds a challenge (one picture) stays answerable: 5 minutes.
@@ -44,349 +49,6 @@ pub const DEFAULT_CHALLENGE_TTL_SECS: u64 = 5 * 60;
 pub const DEFAULT_SESSION_TTL_SECS: u64 = 30 * 60;
 /// The longest answer text looked at; longer input is simply wrong.
 pub const MAX_ANSWER_LEN: usize = 64;
-
-/// `application/json; charset=utf-8`.
-pub const CONTENT_TYPE_JSON: &str = "application/json; charset=utf-8";
-/// `application/javascript; charset=utf-8`.
-pub const CONTENT_TYPE_JS: &str = "application/javascript; charset=utf-8";
-/// `image/png`.
-pub const CONTENT_TYPE_PNG: &str = "image/png";
-/// `text/plain; charset=utf-8`.
-pub const CONTENT_TYPE_TEXT: &str = "text/plain; charset=utf-8";
-
-/// A source of the current time in Unix seconds. Injectable so tests can
-/// move time.
-pub trait Clock: Send + Sync {
-    /// Now, Unix seconds.
-    fn now(&self) -> u64;
-}
-
-/// The system clock.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> u64 {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0)
-    }
-}
-
-/// A clock that moves only when told (for tests).
-#[derive(Debug, Default)]
-pub struct ManualClock(AtomicU64);
-
-impl ManualClock {
-    /// A clock showing `now`.
-    pub fn new(now: u64) -> ManualClock {
-        ManualClock(AtomicU64::new(now))
-    }
-
-    /// Sets the time.
-    pub fn set(&self, now: u64) {
-        self.0.store(now, Ordering::SeqCst);
-    }
-
-    /// Moves the time forward by `secs`.
-    pub fn advance(&self, secs: u64) {
-        self.0.fetch_add(secs, Ordering::SeqCst);
-    }
-}
-
-impl Clock for ManualClock {
-    fn now(&self) -> u64 {
-        self.0.load(Ordering::SeqCst)
-    }
-}
-
-/// Why the service could not be built.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum ConfigError {
-    /// The base URL of the widget routes is not acceptable.
-    #[error(transparent)]
-    BaseUrl(#[from] BaseUrlError),
-    /// No key ring was given and none could be generated.
-    #[error(transparent)]
-    Key(#[from] KeyError),
-    /// A time-to-live is zero or the challenge one exceeds the session.
-    #[error("invalid lifetimes: need 0 < challenge_ttl <= session_ttl")]
-    Lifetimes,
-}
-
-/// Why a widget request (image, refresh, verify) failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum ChallengeError {
-    /// The `c` parameter is missing.
-    #[error("missing challenge")]
-    Missing,
-    /// The challenge token does not open.
-    #[error("invalid challenge: {0}")]
-    Invalid(TokenError),
-    /// The challenge is past its answer deadline.
-    #[error("challenge expired")]
-    Expired,
-    /// The widget session is over; the page must fetch new JavaScript.
-    #[error("captcha session over")]
-    SessionOver,
-    /// The challenge had its one answer attempt already.
-    #[error("challenge already used")]
-    Used,
-    /// The answer is wrong.
-    #[error("wrong answer")]
-    WrongAnswer,
-}
-
-/// Every way a request can fail, for the host's logs. Only the
-/// [`code`](ServiceError::code) and a generic message reach the client.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum ServiceError {
-    /// A parameter is missing or invalid (4000).
-    #[error(transparent)]
-    Param(#[from] ParamError),
-    /// The v2 signature check failed (4000/4100/4200/4500/6000).
-    #[error(transparent)]
-    Sign(#[from] SignError),
-    /// A ticket check failed (5100; 6000 for a store failure).
-    #[error(transparent)]
-    Check(#[from] CheckFailure),
-    /// A widget request failed.
-    #[error(transparent)]
-    Challenge(#[from] ChallengeError),
-    /// The replay store could not answer (6000).
-    #[error("replay store: {0}")]
-    Store(#[from] StoreError),
-    /// Sealing a token failed (6000).
-    #[error("sealing failed: {0}")]
-    Seal(TokenError),
-    /// Rendering failed (6000).
-    #[error("render failed: {0}")]
-    Render(#[from] crate::Error),
-}
-
-impl ServiceError {
-    /// The wire code.
-    pub fn code(&self) -> ErrorCode {
-        match self {
-            ServiceError::Param(_) => ErrorCode::InvalidParameter,
-            ServiceError::Sign(e) => e.code(),
-            ServiceError::Check(CheckFailure::Store(_)) => ErrorCode::Internal,
-            ServiceError::Check(_) => ErrorCode::CheckFailed,
-            ServiceError::Challenge(ChallengeError::Missing | ChallengeError::Invalid(_)) => {
-                ErrorCode::InvalidParameter
-            }
-            ServiceError::Challenge(ChallengeError::Expired | ChallengeError::SessionOver) => {
-                ErrorCode::RequestExpired
-            }
-            ServiceError::Challenge(ChallengeError::Used | ChallengeError::WrongAnswer) => {
-                ErrorCode::CheckFailed
-            }
-            ServiceError::Store(_) | ServiceError::Seal(_) | ServiceError::Render(_) => {
-                ErrorCode::Internal
-            }
-        }
-    }
-
-    /// The message sent to the client: the parameter error for 4000 (it
-    /// names the parameter), otherwise the code's generic message (the
-    /// reason of a failed check stays in the logs).
-    pub fn public_message(&self) -> String {
-        match self {
-            ServiceError::Param(e) => e.to_string(),
-            ServiceError::Sign(SignError::Parameter(p)) => {
-                format!("missing or invalid parameter {p}")
-            }
-            ServiceError::Challenge(e @ (ChallengeError::Missing | ChallengeError::Invalid(_))) => {
-                match e {
-                    ChallengeError::Missing => "missing challenge".into(),
-                    _ => "invalid challenge".into(),
-                }
-            }
-            ServiceError::Challenge(ChallengeError::WrongAnswer) => "wrong answer".into(),
-            ServiceError::Challenge(ChallengeError::Used) => "challenge already used".into(),
-            ServiceError::Challenge(ChallengeError::Expired) => "challenge expired".into(),
-            ServiceError::Challenge(ChallengeError::SessionOver) => {
-                "captcha expired, reload the page".into()
-            }
-            other => other.code().message().into(),
-        }
-    }
-}
-
-/// A response for the host to send: status, `Content-Type` and body, plus
-/// the typed error (if any) for the host's logs, which is not to be sent.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HttpResponse {
-    /// HTTP status.
-    pub status: u16,
-    /// The `Content-Type` header.
-    pub content_type: &'static str,
-    /// The body.
-    pub body: Vec<u8>,
-    /// Why the request failed, for logging (`None` on success).
-    pub error: Option<ServiceError>,
-}
-
-impl HttpResponse {
-    fn new(status: u16, content_type: &'static str, body: Vec<u8>) -> HttpResponse {
-        HttpResponse {
-            status,
-            content_type,
-            body,
-            error: None,
-        }
-    }
-
-    fn json(value: &serde_json::Value) -> HttpResponse {
-        HttpResponse::new(200, CONTENT_TYPE_JSON, to_bytes(value))
-    }
-
-    fn with_error(mut self, error: ServiceError) -> HttpResponse {
-        self.error = Some(error);
-        self
-    }
-
-    /// Every header to send: `Content-Type`, `Cache-Control: no-store`
-    /// (every answer is single-use) and `X-Content-Type-Options: nosniff`.
-    pub fn headers(&self) -> [(&'static str, &'static str); 3] {
-        [
-            ("Content-Type", self.content_type),
-            ("Cache-Control", "no-store"),
-            ("X-Content-Type-Options", "nosniff"),
-        ]
-    }
-
-    /// The body as text (lossy), handy in tests and logs.
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-}
-
-/// The request facts CaptchaQuery and CaptchaCheck need: the parameters
-/// (raw query string for GET, raw form body for POST) and, for v2
-/// signatures, the method, Host header and path.
-#[derive(Debug, Clone, Copy)]
-pub struct ApiRequest<'a> {
-    /// HTTP method, e.g. `GET`.
-    pub method: &'a str,
-    /// The `Host` header, e.g. `captcha.example.com`.
-    pub host: &'a str,
-    /// The path, e.g. `/v2/index.php`.
-    pub path: &'a str,
-    /// The URL-encoded parameters (query string or form body).
-    pub params: &'a str,
-}
-
-impl<'a> ApiRequest<'a> {
-    /// A request with only parameters (enough when signing is off).
-    pub fn from_params(params: &'a str) -> ApiRequest<'a> {
-        ApiRequest {
-            method: "GET",
-            host: "",
-            path: "",
-            params,
-        }
-    }
-}
-
-/// Builds a [`CaptchaService`]; start with [`CaptchaService::builder`].
-pub struct ServiceBuilder {
-    base_url: String,
-    keys: Option<KeyRing>,
-    store: Option<Arc<dyn ReplayStore>>,
-    credentials: Option<Credentials>,
-    ticket_mode: TicketMode,
-    challenge_ttl_secs: u64,
-    session_ttl_secs: u64,
-    clock: Arc<dyn Clock>,
-}
-
-impl std::fmt::Debug for ServiceBuilder {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ServiceBuilder")
-            .field("base_url", &self.base_url)
-            .field("keys", &self.keys)
-            .field("credentials", &self.credentials)
-            .field("ticket_mode", &self.ticket_mode)
-            .finish_non_exhaustive()
-    }
-}
-
-impl ServiceBuilder {
-    /// The key ring (default: one fresh key from the OS CSPRNG, fine for a
-    /// single process; a cluster needs the same ring everywhere).
-    pub fn keys(mut self, keys: KeyRing) -> Self {
-        self.keys = Some(keys);
-        self
-    }
-
-    /// The replay store (default: a [`MemoryStore`] of default capacity,
-    /// fine for a single process; a cluster needs a shared store).
-    pub fn store(mut self, store: Arc<dyn ReplayStore>) -> Self {
-        self.store = Some(store);
-        self
-    }
-
-    /// Requires v2 signatures on CaptchaQuery and CaptchaCheck with these
-    /// credentials (default: no signing, for in-process callers).
-    pub fn credentials(mut self, credentials: Credentials) -> Self {
-        self.credentials = Some(credentials);
-        self
-    }
-
-    /// The ticket rule (default [`TicketMode::SingleUse`]).
-    pub fn ticket_mode(mut self, mode: TicketMode) -> Self {
-        self.ticket_mode = mode;
-        self
-    }
-
-    /// Seconds one picture stays answerable (default 300).
-    pub fn challenge_ttl_secs(mut self, secs: u64) -> Self {
-        self.challenge_ttl_secs = secs;
-        self
-    }
-
-    /// Seconds one widget may keep refreshing (default 1800).
-    pub fn session_ttl_secs(mut self, secs: u64) -> Self {
-        self.session_ttl_secs = secs;
-        self
-    }
-
-    /// The clock (default [`SystemClock`]).
-    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = clock;
-        self
-    }
-
-    /// Builds the service.
-    pub fn build(self) -> Result<CaptchaService, ConfigError> {
-        let routes = Routes::new(&self.base_url)?;
-        if self.challenge_ttl_secs == 0 || self.challenge_ttl_secs > self.session_ttl_secs {
-            return Err(ConfigError::Lifetimes);
-        }
-        let keys = match self.keys {
-            Some(k) => k,
-            None => KeyRing::generate(1)?,
-        };
-        let store = self
-            .store
-            .unwrap_or_else(|| Arc::new(MemoryStore::default()));
-        Ok(CaptchaService {
-            routes,
-            keys: RwLock::new(keys),
-            store,
-            credentials: self.credentials,
-            ticket_mode: self.ticket_mode,
-            challenge_ttl_secs: self.challenge_ttl_secs,
-            session_ttl_secs: self.session_ttl_secs,
-            clock: self.clock,
-        })
-    }
-}
 
 /// The captcha service: CaptchaQuery, CaptchaCheck and the widget routes.
 /// Share one per process (`Arc<CaptchaService>`); every method takes
@@ -412,14 +74,14 @@ impl ServiceBuilder {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct CaptchaService {
-    routes: Routes,
-    keys: RwLock<KeyRing>,
-    store: Arc<dyn ReplayStore>,
-    credentials: Option<Credentials>,
-    ticket_mode: TicketMode,
-    challenge_ttl_secs: u64,
-    session_ttl_secs: u64,
-    clock: Arc<dyn Clock>,
+    pub(crate) routes: Routes,
+    pub(crate) keys: RwLock<KeyRing>,
+    pub(crate) store: Arc<dyn ReplayStore>,
+    pub(crate) credentials: Option<Credentials>,
+    pub(crate) ticket_mode: TicketMode,
+    pub(crate) challenge_ttl_secs: u64,
+    pub(crate) session_ttl_secs: u64,
+    pub(crate) clock: Arc<dyn Clock>,
 }
 
 impl std::fmt::Debug for CaptchaService {
@@ -472,7 +134,7 @@ impl CaptchaService {
 
     /// Makes `key` the sealing key; older keys keep opening their tokens
     /// until [`retire_key`](CaptchaService::retire_key).
-    pub fn rotate_key(&self, key_id: u32, key: [u8; tokens::KEY_LEN]) -> Result<(), KeyError> {
+    pub fn rotate_key(&self, key_id: u32, key: [u8; KEY_LEN]) -> Result<(), KeyError> {
         self.keys
             .write()
             .unwrap_or_else(PoisonError::into_inner)
@@ -485,7 +147,7 @@ impl CaptchaService {
     ///
     /// [`set_current_key`]: CaptchaService::set_current_key
     /// [`retire_key`]: CaptchaService::retire_key
-    pub fn add_key(&self, key_id: u32, key: [u8; tokens::KEY_LEN]) -> Result<(), KeyError> {
+    pub fn add_key(&self, key_id: u32, key: [u8; KEY_LEN]) -> Result<(), KeyError> {
         self.keys
             .write()
             .unwrap_or_else(PoisonError::into_inner)
@@ -563,7 +225,7 @@ impl CaptchaService {
     /// Checks a ticket token against the binding it must have.
     pub fn check_ticket(&self, ticket: &str, expected: &Binding) -> Result<Ticket, CheckFailure> {
         let keys = self.keys();
-        tokens::check_ticket(&keys, self.store.as_ref(), ticket, expected, self.now())
+        check::check_ticket(&keys, self.store.as_ref(), ticket, expected, self.now())
     }
 
     /// **For tests and admin tools only; never send the result to a

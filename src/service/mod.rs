@@ -1,8 +1,17 @@
 //! The service: CaptchaQuery and CaptchaCheck, the widget's routes, sealed
 //! challenges and tickets, replay stores.
 
+pub mod builder;
+pub mod callback;
+pub mod check;
+pub mod clock;
 pub mod codes;
+pub mod errors;
 pub mod handlers;
+pub mod http;
+pub mod keys;
+pub mod params;
+pub mod random;
 pub mod requests;
 pub mod signature;
 pub mod store;

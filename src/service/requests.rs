@@ -18,78 +18,9 @@ use std::net::IpAddr;
 use crate::service::tokens::{Binding, MAX_TOKEN_LEN, MAX_UID_LEN};
 use crate::CaptchaType;
 
-/// The most parameters one request may carry.
-pub const MAX_PARAMS: usize = 64;
-
-/// A request parameter that is missing or invalid.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum ParamError {
-    /// A required parameter is absent or empty.
-    #[error("missing required parameter {0}")]
-    Missing(&'static str),
-    /// The parameter appears more than once.
-    #[error("parameter {0} given more than once")]
-    Duplicate(&'static str),
-    /// Not a number of the parameter's type.
-    #[error("parameter {0} is not a valid number")]
-    NotANumber(&'static str),
-    /// A number outside the parameter's allowed values.
-    #[error("parameter {name} is out of range (allowed: {allowed})")]
-    OutOfRange {
-        /// The parameter.
-        name: &'static str,
-        /// The allowed values, for the message.
-        allowed: &'static str,
-    },
-    /// A string longer than the parameter allows.
-    #[error("parameter {name} is longer than {max} bytes")]
-    TooLong {
-        /// The parameter.
-        name: &'static str,
-        /// The limit in bytes.
-        max: usize,
-    },
-    /// A string holding control characters.
-    #[error("parameter {0} contains control characters")]
-    ControlCharacters(&'static str),
-    /// `userIp` is not an IPv4 or IPv6 address.
-    #[error("parameter {0} is not a valid IPv4 or IPv6 address")]
-    InvalidIp(&'static str),
-    /// `callBack` is not a plain JavaScript identifier or dotted path.
-    #[error(
-        "parameter callBack must be a JavaScript identifier or dotted path such as app.onCaptcha"
-    )]
-    InvalidCallback,
-    /// `appId` is required because `accountType` is 1 or 2.
-    #[error("parameter appId is required when accountType is 1 or 2")]
-    AppIdRequired,
-    /// More than [`MAX_PARAMS`] parameters.
-    #[error("too many parameters (at most {max})", max = MAX_PARAMS)]
-    TooManyParameters,
-    /// `Action` names another API call.
-    #[error("parameter Action must be {0}")]
-    WrongAction(&'static str),
-}
-
-impl ParamError {
-    /// The wire name of the parameter at fault (`""` for
-    /// [`ParamError::TooManyParameters`]).
-    pub fn parameter(&self) -> &'static str {
-        match self {
-            ParamError::Missing(n)
-            | ParamError::Duplicate(n)
-            | ParamError::NotANumber(n)
-            | ParamError::ControlCharacters(n)
-            | ParamError::InvalidIp(n) => n,
-            ParamError::OutOfRange { name, .. } | ParamError::TooLong { name, .. } => name,
-            ParamError::InvalidCallback => "callBack",
-            ParamError::AppIdRequired => "appId",
-            ParamError::TooManyParameters => "",
-            ParamError::WrongAction(_) => "Action",
-        }
-    }
-}
+use crate::service::callback::Callback;
+pub use crate::service::params::parse_pairs;
+use crate::service::params::{ParamError, Params};
 
 /// `accountType`: the kind of user account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -149,104 +80,6 @@ pub enum ScriptMode {
     JavaScript,
 }
 
-/// A validated `callBack`: a JavaScript identifier or dotted path
-/// (`onCaptcha`, `app.captcha.failed`), ASCII letters, digits, `_` and `$`
-/// only, no reserved word, at most [`Callback::MAX_LEN`] bytes and 8
-/// segments. Safe to write into JavaScript as is.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Callback(String);
-
-const RESERVED: &[&str] = &[
-    "arguments",
-    "await",
-    "break",
-    "case",
-    "catch",
-    "class",
-    "const",
-    "continue",
-    "debugger",
-    "default",
-    "delete",
-    "do",
-    "else",
-    "enum",
-    "eval",
-    "export",
-    "extends",
-    "false",
-    "finally",
-    "for",
-    "function",
-    "if",
-    "implements",
-    "import",
-    "in",
-    "instanceof",
-    "interface",
-    "let",
-    "new",
-    "null",
-    "package",
-    "private",
-    "protected",
-    "public",
-    "return",
-    "static",
-    "super",
-    "switch",
-    "this",
-    "throw",
-    "true",
-    "try",
-    "typeof",
-    "var",
-    "void",
-    "while",
-    "with",
-    "yield",
-    "constructor",
-    "__proto__",
-    "prototype",
-];
-
-impl Callback {
-    /// The longest accepted callBack.
-    pub const MAX_LEN: usize = 128;
-
-    /// Validates a callBack value.
-    ///
-    /// ```
-    /// use qcaptcha::query::Callback;
-    /// assert!(Callback::parse("app.onCaptcha").is_ok());
-    /// assert!(Callback::parse("alert(1)//").is_err());
-    /// assert!(Callback::parse("</script>").is_err());
-    /// ```
-    pub fn parse(value: &str) -> Result<Callback, ParamError> {
-        if value.is_empty() || value.len() > Callback::MAX_LEN {
-            return Err(ParamError::InvalidCallback);
-        }
-        let segments: Vec<&str> = value.split('.').collect();
-        if segments.len() > 8 {
-            return Err(ParamError::InvalidCallback);
-        }
-        for seg in segments {
-            let mut bytes = seg.bytes();
-            let first_ok = matches!(bytes.next(), Some(b) if b.is_ascii_alphabetic() || b == b'_' || b == b'$');
-            let rest_ok = bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'$');
-            if !first_ok || !rest_ok || RESERVED.contains(&seg) {
-                return Err(ParamError::InvalidCallback);
-            }
-        }
-        Ok(Callback(value.to_owned()))
-    }
-
-    /// The callBack text.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
 /// The v2 common parameters (`Action`, `Region`, `Timestamp`, `Nonce`,
 /// `SecretId`, `Signature`, `SignatureMethod`), all optional here: the
 /// service requires them only when v2 signing is configured.
@@ -268,79 +101,8 @@ pub struct CommonParams {
     pub signature_method: Option<String>,
 }
 
-/// Parameter pairs, checked for count and duplicates.
-struct Params<'a> {
-    pairs: Vec<(Cow<'a, str>, Cow<'a, str>)>,
-}
-
-impl<'a> Params<'a> {
-    fn new<K, V>(pairs: impl IntoIterator<Item = (K, V)>) -> Result<Params<'a>, ParamError>
-    where
-        K: Into<Cow<'a, str>>,
-        V: Into<Cow<'a, str>>,
-    {
-        let mut out = Vec::new();
-        for (k, v) in pairs {
-            if out.len() == MAX_PARAMS {
-                return Err(ParamError::TooManyParameters);
-            }
-            out.push((k.into(), v.into()));
-        }
-        Ok(Params { pairs: out })
-    }
-
-    /// The value of `name`, `None` when absent or empty.
-    fn get(&self, name: &'static str) -> Result<Option<&str>, ParamError> {
-        let mut found = None;
-        for (k, v) in &self.pairs {
-            if k == name {
-                if found.is_some() {
-                    return Err(ParamError::Duplicate(name));
-                }
-                found = Some(v.as_ref());
-            }
-        }
-        Ok(found.filter(|v| !v.is_empty()))
-    }
-
-    fn string(&self, name: &'static str, max: usize) -> Result<Option<String>, ParamError> {
-        match self.get(name)? {
-            None => Ok(None),
-            Some(v) => {
-                if v.len() > max {
-                    return Err(ParamError::TooLong { name, max });
-                }
-                if v.chars().any(char::is_control) {
-                    return Err(ParamError::ControlCharacters(name));
-                }
-                Ok(Some(v.to_owned()))
-            }
-        }
-    }
-
-    fn uint(&self, name: &'static str) -> Result<Option<u64>, ParamError> {
-        self.get(name)?.map(|v| parse_uint(name, v)).transpose()
-    }
-
-    fn int(&self, name: &'static str) -> Result<Option<i64>, ParamError> {
-        self.get(name)?.map(|v| parse_int(name, v)).transpose()
-    }
-
-    fn required<T>(name: &'static str, v: Option<T>) -> Result<T, ParamError> {
-        v.ok_or(ParamError::Missing(name))
-    }
-
-    fn ip(&self, name: &'static str) -> Result<Option<IpAddr>, ParamError> {
-        match self.get(name)? {
-            None => Ok(None),
-            Some(v) if v.len() > 45 => Err(ParamError::TooLong { name, max: 45 }),
-            Some(v) => v
-                .parse::<IpAddr>()
-                .map(|ip| Some(ip.to_canonical()))
-                .map_err(|_| ParamError::InvalidIp(name)),
-        }
-    }
-
+/// The request-specific rules on top of the generic parser.
+impl Params<'_> {
     fn captcha_type(&self) -> Result<CaptchaType, ParamError> {
         let v = Params::required("captchaType", self.int("captchaType")?)?;
         CaptchaType::try_from(v).map_err(|_| ParamError::OutOfRange {
@@ -390,28 +152,6 @@ impl<'a> Params<'a> {
             Some(_) => Err(ParamError::WrongAction(expected)),
         }
     }
-}
-
-fn parse_uint(name: &'static str, v: &str) -> Result<u64, ParamError> {
-    if v.len() > 20 || !v.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(ParamError::NotANumber(name));
-    }
-    v.parse().map_err(|_| ParamError::NotANumber(name))
-}
-
-fn parse_int(name: &'static str, v: &str) -> Result<i64, ParamError> {
-    let digits = v.strip_prefix('-').unwrap_or(v);
-    if digits.is_empty() || digits.len() > 19 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(ParamError::NotANumber(name));
-    }
-    v.parse().map_err(|_| ParamError::NotANumber(name))
-}
-
-/// Splits a URL query string or form body into decoded pairs.
-pub fn parse_pairs(query: &str) -> Vec<(String, String)> {
-    form_urlencoded::parse(query.trim_start_matches('?').as_bytes())
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect()
 }
 
 /// The fields CaptchaQuery and CaptchaCheck share: who the user is and
@@ -600,6 +340,7 @@ impl CaptchaCheck {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::service::params::MAX_PARAMS;
 
     const GOOD: &[(&str, &str)] = &[
         ("userIp", "121.14.96.121"),

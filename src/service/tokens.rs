@@ -28,16 +28,13 @@ use std::net::IpAddr;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use chacha20poly1305::aead::{Aead, KeyInit, Payload};
-use chacha20poly1305::{XChaCha20Poly1305, XNonce};
-use rand::rngs::OsRng;
-use rand::TryRngCore;
+use chacha20poly1305::aead::{Aead, Payload};
+use chacha20poly1305::XNonce;
 
-use crate::service::store::{ReplayStore, StoreError};
+use crate::service::keys::KeyRing;
+use crate::service::random::os_random;
 use crate::CaptchaType;
 
-/// Length of a sealing key in bytes.
-pub const KEY_LEN: usize = 32;
 /// The longest token string accepted (anything longer is malformed).
 pub const MAX_TOKEN_LEN: usize = 2048;
 /// The longest `uid` a binding holds, in bytes.
@@ -52,7 +49,7 @@ const DOMAIN_TICKET: &[u8] = b"qcaptcha/v1/ticket\0";
 
 /// Which of the two token kinds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenKind {
+enum TokenKind {
     /// A challenge (picture to solve).
     Challenge,
     /// A ticket (proof of a solved challenge).
@@ -103,165 +100,16 @@ pub enum TokenError {
     UnknownId(u32),
 }
 
-/// Fills `buf` from the OS CSPRNG.
-pub(crate) fn os_random(buf: &mut [u8]) -> Result<(), TokenError> {
-    OsRng
-        .try_fill_bytes(buf)
-        .map_err(|e| TokenError::Random(e.to_string()))
-}
-
-/// A fresh random 16-byte id.
-pub(crate) fn random_id() -> Result<[u8; 16], TokenError> {
-    let mut id = [0u8; 16];
-    os_random(&mut id)?;
-    Ok(id)
-}
-
-/// A fresh random seed for a picture.
-pub(crate) fn random_seed() -> Result<u64, TokenError> {
-    let mut b = [0u8; 8];
-    os_random(&mut b)?;
-    Ok(u64::from_le_bytes(b))
-}
-
-/// The sealing keys: one current key that seals, and any number of older
-/// keys that still open the tokens they sealed.
-///
-/// Rotate by calling [`rotate`](KeyRing::rotate) with a new key; keep the
-/// old one (it stays in the ring) until every token it sealed has expired
-/// (at most the session or ticket lifetime, 30 minutes by default), then
-/// [`retire`](KeyRing::retire) it. Every node of a cluster needs the same
-/// ring. Key material is never printed by `Debug` and is wiped on drop.
-///
-/// ```
-/// use qcaptcha::KeyRing;
-/// let mut ring = KeyRing::generate(1)?;          // OS CSPRNG
-/// ring.rotate(2, KeyRing::random_key()?)?;       // key 2 seals from now on
-/// assert_eq!(ring.current_key_id(), 2);
-/// assert_eq!(ring.key_ids(), vec![1, 2]);        // key 1 still opens
-/// ring.retire(1);
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-#[derive(Clone)]
-pub struct KeyRing {
-    current: u32,
-    keys: Vec<(u32, XChaCha20Poly1305)>,
-}
-
-impl std::fmt::Debug for KeyRing {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("KeyRing")
-            .field("current", &self.current)
-            .field("key_ids", &self.key_ids())
-            .finish_non_exhaustive()
-    }
-}
-
-/// An error changing a [`KeyRing`].
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum KeyError {
-    /// The key id is already in the ring.
-    #[error("key id {0} is already in the key ring")]
-    DuplicateId(u32),
-    /// The OS random number generator failed.
-    #[error("OS random number generator failed: {0}")]
-    Random(String),
-    /// No key with this id is in the ring.
-    #[error("key id {0} is not in the key ring")]
-    UnknownId(u32),
-}
-
+/// Sealing and opening tokens of each kind with the ring's keys.
 impl KeyRing {
-    /// A ring holding one host-given key, which seals and opens.
-    pub fn new(key_id: u32, key: [u8; KEY_LEN]) -> KeyRing {
-        KeyRing {
-            current: key_id,
-            keys: vec![(key_id, XChaCha20Poly1305::new(&key.into()))],
-        }
-    }
-
-    /// A ring holding one fresh key from the OS CSPRNG. Tokens sealed by it
-    /// open only in this process (and in clones of this ring).
-    pub fn generate(key_id: u32) -> Result<KeyRing, KeyError> {
-        Ok(KeyRing::new(key_id, KeyRing::random_key()?))
-    }
-
-    /// A fresh key from the OS CSPRNG.
-    pub fn random_key() -> Result<[u8; KEY_LEN], KeyError> {
-        let mut key = [0u8; KEY_LEN];
-        OsRng
-            .try_fill_bytes(&mut key)
-            .map_err(|e| KeyError::Random(e.to_string()))?;
-        Ok(key)
-    }
-
-    /// Adds `key` as the new current (sealing) key; the previous keys stay
-    /// and keep opening their tokens.
-    pub fn rotate(&mut self, key_id: u32, key: [u8; KEY_LEN]) -> Result<(), KeyError> {
-        self.add_key(key_id, key)?;
-        self.current = key_id;
-        Ok(())
-    }
-
-    /// Adds `key` for opening only (for example another node's previous
-    /// key). The current key is unchanged.
-    pub fn add_key(&mut self, key_id: u32, key: [u8; KEY_LEN]) -> Result<(), KeyError> {
-        if self.keys.iter().any(|(id, _)| *id == key_id) {
-            return Err(KeyError::DuplicateId(key_id));
-        }
-        self.keys
-            .push((key_id, XChaCha20Poly1305::new(&key.into())));
-        Ok(())
-    }
-
-    /// Makes a key already in the ring the current (sealing) one: the second
-    /// step of a rotation across nodes, once every node holds the key (see
-    /// [`add_key`](KeyRing::add_key)).
-    pub fn set_current(&mut self, key_id: u32) -> Result<(), KeyError> {
-        if !self.keys.iter().any(|(id, _)| *id == key_id) {
-            return Err(KeyError::UnknownId(key_id));
-        }
-        self.current = key_id;
-        Ok(())
-    }
-
-    /// Removes a key that is not the current one; tokens it sealed no
-    /// longer open. Returns whether a key was removed.
-    pub fn retire(&mut self, key_id: u32) -> bool {
-        if key_id == self.current {
-            return false;
-        }
-        let before = self.keys.len();
-        self.keys.retain(|(id, _)| *id != key_id);
-        self.keys.len() != before
-    }
-
-    /// The id of the key that seals new tokens.
-    pub fn current_key_id(&self) -> u32 {
-        self.current
-    }
-
-    /// The ids of all keys in the ring, in the order they were added.
-    pub fn key_ids(&self) -> Vec<u32> {
-        self.keys.iter().map(|(id, _)| *id).collect()
-    }
-
-    fn cipher(&self, key_id: u32) -> Option<&XChaCha20Poly1305> {
-        self.keys
-            .iter()
-            .find(|(id, _)| *id == key_id)
-            .map(|(_, c)| c)
-    }
-
     fn seal(&self, kind: TokenKind, plaintext: &[u8]) -> Result<String, TokenError> {
         let cipher = self
-            .cipher(self.current)
-            .ok_or(TokenError::UnknownKey(self.current))?;
+            .cipher(self.current_key_id())
+            .ok_or(TokenError::UnknownKey(self.current_key_id()))?;
         let mut out = Vec::with_capacity(HEADER_LEN + NONCE_LEN + plaintext.len() + TAG_LEN);
         out.push(VERSION);
         out.push(kind.byte());
-        out.extend_from_slice(&self.current.to_be_bytes());
+        out.extend_from_slice(&self.current_key_id().to_be_bytes());
         let mut nonce = [0u8; NONCE_LEN];
         os_random(&mut nonce)?;
         out.extend_from_slice(&nonce);
@@ -542,105 +390,6 @@ impl Ticket {
     }
 }
 
-/// How tickets behave.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum TicketMode {
-    /// The successor service's rule (default): valid 5 minutes, one check.
-    #[default]
-    SingleUse,
-    /// The original service's rule: valid 20 minutes, at most two checks
-    /// (so that a network retry does not fail the user).
-    Compatibility,
-}
-
-impl TicketMode {
-    /// Lifetime of a ticket in seconds (300 or 1200).
-    pub fn ttl_secs(self) -> u64 {
-        match self {
-            TicketMode::SingleUse => 5 * 60,
-            TicketMode::Compatibility => 20 * 60,
-        }
-    }
-
-    /// How many successful checks a ticket allows (1 or 2).
-    pub fn max_uses(self) -> u8 {
-        match self {
-            TicketMode::SingleUse => 1,
-            TicketMode::Compatibility => 2,
-        }
-    }
-}
-
-/// Why a ticket check failed. The wire answer is always 5100 (6000 for
-/// [`CheckFailure::Store`]); this reason is for the host's logs.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum CheckFailure {
-    /// Not a ticket at all (bad encoding, wrong kind, a challenge token).
-    #[error("malformed ticket")]
-    Malformed,
-    /// Sealed with a key that is not (or no longer) in the key ring.
-    #[error("ticket sealed with unknown key id {0}")]
-    UnknownKey(u32),
-    /// Altered or not sealed by this service.
-    #[error("forged ticket")]
-    Forged,
-    /// Past its expiry.
-    #[error("expired ticket")]
-    Expired,
-    /// Already checked as often as it may be.
-    #[error("ticket already used")]
-    Reused,
-    /// Authentic, but issued for other request fields.
-    #[error("ticket does not match {}", .0.name())]
-    Mismatch(BindingField),
-    /// The replay store could not answer; the check fails closed.
-    #[error("replay store: {0}")]
-    Store(StoreError),
-}
-
-impl From<TokenError> for CheckFailure {
-    fn from(e: TokenError) -> Self {
-        match e {
-            TokenError::UnknownKey(id) => CheckFailure::UnknownKey(id),
-            TokenError::Forged => CheckFailure::Forged,
-            _ => CheckFailure::Malformed,
-        }
-    }
-}
-
-/// Checks a ticket token: authentic, unexpired at `now`, bound to
-/// `expected`, and (recorded in `store`) not used up. Mismatched or expired
-/// tickets are not counted as a use.
-pub fn check_ticket(
-    keys: &KeyRing,
-    store: &dyn ReplayStore,
-    token: &str,
-    expected: &Binding,
-    now: u64,
-) -> Result<Ticket, CheckFailure> {
-    let ticket = keys.open_ticket(token)?;
-    if now >= ticket.expires_at {
-        return Err(CheckFailure::Expired);
-    }
-    if let Some(field) = ticket.binding.mismatch(expected) {
-        return Err(CheckFailure::Mismatch(field));
-    }
-    let record = store
-        .record_use(
-            &ticket.store_id(),
-            ticket.expires_at,
-            u64::from(ticket.max_uses),
-            now,
-        )
-        .map_err(CheckFailure::Store)?;
-    if record.allowed {
-        Ok(ticket)
-    } else {
-        Err(CheckFailure::Reused)
-    }
-}
-
 #[derive(Default)]
 struct Writer(Vec<u8>);
 
@@ -688,11 +437,10 @@ impl<'a> Reader<'a> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
-    use crate::service::store::MemoryStore;
 
-    fn binding() -> Binding {
+    pub(crate) fn binding() -> Binding {
         Binding {
             user_ip: "121.14.96.121".parse().unwrap(),
             business_id: 1,
@@ -702,7 +450,7 @@ mod tests {
         }
     }
 
-    fn challenge() -> Challenge {
+    pub(crate) fn challenge() -> Challenge {
         Challenge {
             id: [9; 16],
             seed: 0xdead_beef,
@@ -713,7 +461,7 @@ mod tests {
         }
     }
 
-    fn ticket(max_uses: u8) -> Ticket {
+    pub(crate) fn ticket(max_uses: u8) -> Ticket {
         Ticket {
             id: [3; 16],
             issued_at: 1000,
@@ -786,84 +534,5 @@ mod tests {
             unknown.open_challenge(&token),
             Err(TokenError::UnknownKey(7))
         );
-    }
-
-    #[test]
-    fn rotation_keeps_old_keys_until_retired() {
-        let mut ring = KeyRing::new(1, [1; 32]);
-        let old = ring.seal_ticket(&ticket(1)).unwrap();
-        ring.rotate(2, [2; 32]).unwrap();
-        assert_eq!(ring.rotate(2, [3; 32]), Err(KeyError::DuplicateId(2)));
-        let new = ring.seal_ticket(&ticket(1)).unwrap();
-        assert!(ring.open_ticket(&old).is_ok());
-        assert!(ring.open_ticket(&new).is_ok());
-        // The new token was sealed under key 2.
-        let raw = URL_SAFE_NO_PAD.decode(&new).unwrap();
-        assert_eq!(&raw[2..6], &2u32.to_be_bytes());
-        assert!(!ring.retire(2), "the current key cannot be retired");
-        assert!(ring.retire(1));
-        assert_eq!(ring.open_ticket(&old), Err(TokenError::UnknownKey(1)));
-        assert!(ring.open_ticket(&new).is_ok());
-        let shown = format!("{ring:?}");
-        assert!(shown.contains("current: 2") && !shown.contains("2, 2, 2"));
-    }
-
-    #[test]
-    fn rotation_across_nodes_in_three_steps() {
-        // Two nodes; node A learns key 2 first, node B later.
-        let mut a = KeyRing::new(1, [1; 32]);
-        let mut b = KeyRing::new(1, [1; 32]);
-        // 1. Every node adds the new key for opening only.
-        a.add_key(2, [2; 32]).unwrap();
-        b.add_key(2, [2; 32]).unwrap();
-        let before = a.seal_ticket(&ticket(1)).unwrap();
-        assert_eq!(
-            URL_SAFE_NO_PAD.decode(&before).unwrap()[2..6],
-            1u32.to_be_bytes()
-        );
-        // 2. Then one node after the other seals with it; tokens from a
-        //    node that switched already open on one that has not.
-        a.set_current(2).unwrap();
-        let after = a.seal_ticket(&ticket(1)).unwrap();
-        assert!(b.open_ticket(&after).is_ok());
-        b.set_current(2).unwrap();
-        assert_eq!(b.set_current(9), Err(KeyError::UnknownId(9)));
-        // 3. Once key 1's tokens have expired, it is retired everywhere.
-        assert!(a.retire(1) && b.retire(1));
-        assert_eq!(b.open_ticket(&before), Err(TokenError::UnknownKey(1)));
-        assert!(b.open_ticket(&after).is_ok());
-    }
-
-    #[test]
-    fn check_reasons() {
-        let ring = KeyRing::new(1, [5; 32]);
-        let store = MemoryStore::new(16);
-        let token = ring.seal_ticket(&ticket(1)).unwrap();
-        let b = binding();
-        assert_eq!(
-            check_ticket(&ring, &store, &token, &b, 1300),
-            Err(CheckFailure::Expired)
-        );
-        let mut other = b.clone();
-        other.user_ip = "10.0.0.1".parse().unwrap();
-        assert_eq!(
-            check_ticket(&ring, &store, &token, &other, 1000),
-            Err(CheckFailure::Mismatch(BindingField::UserIp))
-        );
-        let mut other = b.clone();
-        other.uid = None;
-        assert_eq!(
-            check_ticket(&ring, &store, &token, &other, 1000),
-            Err(CheckFailure::Mismatch(BindingField::Uid))
-        );
-        assert!(check_ticket(&ring, &store, &token, &b, 1100).is_ok());
-        assert_eq!(
-            check_ticket(&ring, &store, &token, &b, 1101),
-            Err(CheckFailure::Reused)
-        );
-        // IPv4-mapped IPv6 is the same address.
-        let mut mapped = b.clone();
-        mapped.user_ip = "::ffff:121.14.96.121".parse().unwrap();
-        assert_eq!(b.mismatch(&mapped), None);
     }
 }

@@ -29,7 +29,7 @@
 
 use serde_json::{json, Value};
 
-use crate::service::requests::Callback;
+use crate::service::callback::Callback;
 use crate::ErrorCode;
 
 /// Path of the image route under the base URL.

@@ -1,0 +1,107 @@
+//! [`ServiceBuilder`]: the configuration of a [`CaptchaService`].
+
+use std::sync::{Arc, RwLock};
+
+use crate::service::check::TicketMode;
+use crate::service::clock::Clock;
+use crate::service::errors::ConfigError;
+use crate::service::handlers::CaptchaService;
+use crate::service::keys::KeyRing;
+use crate::service::signature::Credentials;
+use crate::service::store::{MemoryStore, ReplayStore};
+use crate::service::widget::Routes;
+
+/// Builds a [`CaptchaService`]; start with [`CaptchaService::builder`].
+pub struct ServiceBuilder {
+    pub(crate) base_url: String,
+    pub(crate) keys: Option<KeyRing>,
+    pub(crate) store: Option<Arc<dyn ReplayStore>>,
+    pub(crate) credentials: Option<Credentials>,
+    pub(crate) ticket_mode: TicketMode,
+    pub(crate) challenge_ttl_secs: u64,
+    pub(crate) session_ttl_secs: u64,
+    pub(crate) clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for ServiceBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceBuilder")
+            .field("base_url", &self.base_url)
+            .field("keys", &self.keys)
+            .field("credentials", &self.credentials)
+            .field("ticket_mode", &self.ticket_mode)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServiceBuilder {
+    /// The key ring (default: one fresh key from the OS CSPRNG, fine for a
+    /// single process; a cluster needs the same ring everywhere).
+    pub fn keys(mut self, keys: KeyRing) -> Self {
+        self.keys = Some(keys);
+        self
+    }
+
+    /// The replay store (default: a [`MemoryStore`] of default capacity,
+    /// fine for a single process; a cluster needs a shared store).
+    pub fn store(mut self, store: Arc<dyn ReplayStore>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// Requires v2 signatures on CaptchaQuery and CaptchaCheck with these
+    /// credentials (default: no signing, for in-process callers).
+    pub fn credentials(mut self, credentials: Credentials) -> Self {
+        self.credentials = Some(credentials);
+        self
+    }
+
+    /// The ticket rule (default [`TicketMode::SingleUse`]).
+    pub fn ticket_mode(mut self, mode: TicketMode) -> Self {
+        self.ticket_mode = mode;
+        self
+    }
+
+    /// Seconds one picture stays answerable (default 300).
+    pub fn challenge_ttl_secs(mut self, secs: u64) -> Self {
+        self.challenge_ttl_secs = secs;
+        self
+    }
+
+    /// Seconds one widget may keep refreshing (default 1800).
+    pub fn session_ttl_secs(mut self, secs: u64) -> Self {
+        self.session_ttl_secs = secs;
+        self
+    }
+
+    /// The clock (default [`SystemClock`]).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Builds the service.
+    pub fn build(self) -> Result<CaptchaService, ConfigError> {
+        let routes = Routes::new(&self.base_url)?;
+        if self.challenge_ttl_secs == 0 || self.challenge_ttl_secs > self.session_ttl_secs {
+            return Err(ConfigError::Lifetimes);
+        }
+        let keys = match self.keys {
+            Some(k) => k,
+            None => KeyRing::generate(1)?,
+        };
+        let store = self
+            .store
+            .unwrap_or_else(|| Arc::new(MemoryStore::default()));
+        Ok(CaptchaService {
+            routes,
+            keys: RwLock::new(keys),
+            store,
+            credentials: self.credentials,
+            ticket_mode: self.ticket_mode,
+            challenge_ttl_secs: self.challenge_ttl_secs,
+            session_ttl_secs: self.session_ttl_secs,
+            clock: self.clock,
+        })
+    }
+}

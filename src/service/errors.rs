@@ -1,0 +1,128 @@
+//! Every way the service can fail, as typed errors: building it, a widget
+//! request, an API request. Only a result code and a generic message reach
+//! the client; the typed error is for the host's logs.
+
+use crate::service::check::CheckFailure;
+use crate::service::codes::ErrorCode;
+use crate::service::keys::KeyError;
+use crate::service::params::ParamError;
+use crate::service::signature::SignError;
+use crate::service::store::StoreError;
+use crate::service::tokens::TokenError;
+use crate::service::widget::BaseUrlError;
+
+/// Why the service could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The base URL of the widget routes is not acceptable.
+    #[error(transparent)]
+    BaseUrl(#[from] BaseUrlError),
+    /// No key ring was given and none could be generated.
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    /// A time-to-live is zero or the challenge one exceeds the session.
+    #[error("invalid lifetimes: need 0 < challenge_ttl <= session_ttl")]
+    Lifetimes,
+}
+
+/// Why a widget request (image, refresh, verify) failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ChallengeError {
+    /// The `c` parameter is missing.
+    #[error("missing challenge")]
+    Missing,
+    /// The challenge token does not open.
+    #[error("invalid challenge: {0}")]
+    Invalid(TokenError),
+    /// The challenge is past its answer deadline.
+    #[error("challenge expired")]
+    Expired,
+    /// The widget session is over; the page must fetch new JavaScript.
+    #[error("captcha session over")]
+    SessionOver,
+    /// The challenge had its one answer attempt already.
+    #[error("challenge already used")]
+    Used,
+    /// The answer is wrong.
+    #[error("wrong answer")]
+    WrongAnswer,
+}
+
+/// Every way a request can fail, for the host's logs. Only the
+/// [`code`](ServiceError::code) and a generic message reach the client.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServiceError {
+    /// A parameter is missing or invalid (4000).
+    #[error(transparent)]
+    Param(#[from] ParamError),
+    /// The v2 signature check failed (4000/4100/4200/4500/6000).
+    #[error(transparent)]
+    Sign(#[from] SignError),
+    /// A ticket check failed (5100; 6000 for a store failure).
+    #[error(transparent)]
+    Check(#[from] CheckFailure),
+    /// A widget request failed.
+    #[error(transparent)]
+    Challenge(#[from] ChallengeError),
+    /// The replay store could not answer (6000).
+    #[error("replay store: {0}")]
+    Store(#[from] StoreError),
+    /// Sealing a token failed (6000).
+    #[error("sealing failed: {0}")]
+    Seal(TokenError),
+    /// Rendering failed (6000).
+    #[error("render failed: {0}")]
+    Render(#[from] crate::Error),
+}
+
+impl ServiceError {
+    /// The wire code.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            ServiceError::Param(_) => ErrorCode::InvalidParameter,
+            ServiceError::Sign(e) => e.code(),
+            ServiceError::Check(CheckFailure::Store(_)) => ErrorCode::Internal,
+            ServiceError::Check(_) => ErrorCode::CheckFailed,
+            ServiceError::Challenge(ChallengeError::Missing | ChallengeError::Invalid(_)) => {
+                ErrorCode::InvalidParameter
+            }
+            ServiceError::Challenge(ChallengeError::Expired | ChallengeError::SessionOver) => {
+                ErrorCode::RequestExpired
+            }
+            ServiceError::Challenge(ChallengeError::Used | ChallengeError::WrongAnswer) => {
+                ErrorCode::CheckFailed
+            }
+            ServiceError::Store(_) | ServiceError::Seal(_) | ServiceError::Render(_) => {
+                ErrorCode::Internal
+            }
+        }
+    }
+
+    /// The message sent to the client: the parameter error for 4000 (it
+    /// names the parameter), otherwise the code's generic message (the
+    /// reason of a failed check stays in the logs).
+    pub fn public_message(&self) -> String {
+        match self {
+            ServiceError::Param(e) => e.to_string(),
+            ServiceError::Sign(SignError::Parameter(p)) => {
+                format!("missing or invalid parameter {p}")
+            }
+            ServiceError::Challenge(e @ (ChallengeError::Missing | ChallengeError::Invalid(_))) => {
+                match e {
+                    ChallengeError::Missing => "missing challenge".into(),
+                    _ => "invalid challenge".into(),
+                }
+            }
+            ServiceError::Challenge(ChallengeError::WrongAnswer) => "wrong answer".into(),
+            ServiceError::Challenge(ChallengeError::Used) => "challenge already used".into(),
+            ServiceError::Challenge(ChallengeError::Expired) => "challenge expired".into(),
+            ServiceError::Challenge(ChallengeError::SessionOver) => {
+                "captcha expired, reload the page".into()
+            }
+            other => other.code().message().into(),
+        }
+    }
+}
