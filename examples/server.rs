@@ -352,7 +352,9 @@ fn with_http_status(mut r: HttpResponse) -> HttpResponse {
 /// `GET /v2/index.php?Action=...`.
 async fn api_get(State(app): State<Shared>, headers: HeaderMap, req: Request) -> Response {
     let query = req.uri().query().unwrap_or("");
-    let pairs = qcaptcha::query::parse_pairs(query);
+    let pairs = form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect::<Vec<(String, String)>>();
     dispatch(
         &app,
         "GET",
@@ -368,7 +370,9 @@ async fn api_post(State(app): State<Shared>, headers: HeaderMap, req: Request) -
         Ok(b) => b,
         Err(resp) => return resp,
     };
-    let pairs = qcaptcha::query::parse_pairs(&body);
+    let pairs = form_urlencoded::parse(body.as_bytes())
+        .into_owned()
+        .collect::<Vec<(String, String)>>();
     dispatch(
         &app,
         "POST",
@@ -576,7 +580,9 @@ async fn signup_submit(
             )
         }
     };
-    let pairs = qcaptcha::query::parse_pairs(&form);
+    let pairs = form_urlencoded::parse(form.as_bytes())
+        .into_owned()
+        .collect::<Vec<(String, String)>>();
     let username = param(&pairs, "username").unwrap_or("").trim().to_string();
     let ticket = param(&pairs, "ticket").unwrap_or("").to_string();
     if username.is_empty()

@@ -1,79 +1,131 @@
 //! # qcaptcha
 //!
 //! Embeddable text captchas in the style of Tencent Cloud's CaptchaQuery /
-//! CaptchaCheck API, with no outside service to call.
+//! CaptchaCheck API, with no outside service to call. Two halves:
 //!
-//! The core is a pure, deterministic renderer: [`generate`] turns a captcha
-//! type (1..=8 on the wire, see [`CaptchaType`]) and a 64-bit seed into a
-//! PNG and its answer. The same inputs give the same bytes on any thread,
-//! in any process, so a server can re-create a picture from a sealed seed
-//! instead of storing it.
+//! - **the renderer** (always built): [`generate`] turns a captcha type
+//!   (1..=8 on the wire, see [`CaptchaType`]) and a 64-bit seed into a PNG
+//!   and its answer. The same inputs give the same bytes on any thread, in
+//!   any process, so a server can re-create a picture from a sealed seed
+//!   instead of storing it. For many pictures keep a [`Generator`] per
+//!   worker: it renders into a caller's buffer without allocating.
+//! - **the service** (feature `service`, on by default):
+//!   [`CaptchaService`] answers CaptchaQuery (the widget JavaScript),
+//!   CaptchaCheck (is this ticket good) and the widget's own routes, as
+//!   plain [`HttpResponse`]s any web framework can send; with feature
+//!   `axum`, [`axum::router`] does the wiring.
 //!
 //! ```
-//! use qcaptcha::{generate, CaptchaType};
+//! use qcaptcha::{generate, random_seed, CaptchaType};
 //!
 //! let kind = CaptchaType::try_from(6i64)?; // wire value from a request
-//! let captcha = generate(kind, 0x5eed)?;   // use an OS-random seed in production
+//! let captcha = generate(kind, random_seed()?)?;
 //! std::fs::write(std::env::temp_dir().join("captcha.png"), captcha.png())?;
 //! assert!(captcha.matches(&captcha.answer().as_str().to_lowercase()));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! For many pictures, keep a [`Generator`] per worker: it owns its glyph
-//! cache and buffers and renders into a caller's `Vec<u8>` without
-//! allocating.
-//!
-//! ## Modules, one concern each
-//! - `policy`: the type table (letters, look) and the alphabet;
-//! - `glyphs`: embedded fonts and the outline glyph cache;
-//! - `canvas`: the exact-area polygon rasterizer;
-//! - `distort`: the smooth global warp;
-//! - `clutter`: the crossing stroke and the cut;
-//! - `encode`: indexed PNG output;
-//! - `generator`: the pipeline and its options;
-//! - [`query`], [`api`], [`sign`]: CaptchaQuery / CaptchaCheck requests,
-//!   result codes and JSON bodies, v2 request signatures;
-//! - `ticket`, `store` (and `redis_store` with the `redis` feature): sealed
-//!   challenges and tickets, key rings, replay stores;
-//! - [`script`], `service`: the widget JavaScript and [`CaptchaService`],
-//!   whose framework-neutral handlers a web service wires to its routes
-//!   (see `examples/server.rs`).
+//! The root holds the main types of both halves; the rest is one module
+//! deep, by concern: [`picture`] (the type table, alphabet and size
+//! limits), and with the service [`api`] (requests, codes, lifetimes),
+//! [`sign`] (v2 signatures, both sides), [`tokens`] (sealed challenges and
+//! tickets, keys), [`store`] (replay stores) and [`widget`] (the
+//! JavaScript widget and its routes).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 mod render;
+#[cfg(feature = "service")]
 mod service;
 
 pub use render::{
-    answer_matches, generate, Answer, Captcha, CaptchaType, Compression, Error, Generator, Options,
-    Policy, ALPHABET, DEFAULT_HEIGHT, DEFAULT_WIDTH, MAX_HEIGHT, MAX_LETTERS, MAX_WIDTH,
-    MIN_HEIGHT, MIN_WIDTH,
+    generate, random_seed, Answer, Captcha, CaptchaType, Compression, Error, Generator, Options,
 };
 
-pub use service::codes as api;
-pub use service::requests as query;
-pub use service::signature as sign;
-pub use service::widget as script;
+/// The renderer's tables and limits: the captcha types' policy, the
+/// alphabet, picture sizes, and the answer check on its own.
+pub mod picture {
+    pub use crate::render::{
+        answer_matches, Policy, ALPHABET, DEFAULT_HEIGHT, DEFAULT_WIDTH, MAX_HEIGHT, MAX_LETTERS,
+        MAX_WIDTH, MIN_HEIGHT, MIN_WIDTH,
+    };
+}
 
-pub use api::ErrorCode;
-pub use query::{AccountType, CaptchaCheck, CaptchaQuery, ScriptMode, UserFields};
-pub use service::builder::ServiceBuilder;
-pub use service::callback::Callback;
-pub use service::check::{check_ticket, CheckFailure, TicketMode};
-pub use service::clock::{Clock, ManualClock, SystemClock};
-pub use service::errors::{ChallengeError, ConfigError, ServiceError};
-pub use service::handlers::{CaptchaService, DEFAULT_CHALLENGE_TTL_SECS, DEFAULT_SESSION_TTL_SECS};
-pub use service::http::{ApiRequest, HttpResponse};
-pub use service::keys::{KeyError, KeyRing, KEY_LEN};
-pub use service::params::ParamError;
-pub use service::store::{
-    MemoryStore, ReplayStore, StoreError, UseRecord, DEFAULT_MEMORY_CAPACITY,
+#[cfg(feature = "service")]
+pub use service::{
+    builder::ServiceBuilder,
+    check::{CheckFailure, TicketMode},
+    clock::{Clock, SystemClock},
+    codes::ErrorCode,
+    errors::{ConfigError, ServiceError},
+    handlers::CaptchaService,
+    http::{ApiRequest, HttpResponse},
+    keys::KeyRing,
+    signature::Credentials,
+    store::{MemoryStore, ReplayStore},
 };
-pub use service::tokens::{
-    Binding, BindingField, Challenge, Ticket, TokenError, MAX_TOKEN_LEN, MAX_UID_LEN,
-};
-pub use sign::{Credentials, SignError, SignatureMethod};
 
 #[cfg(feature = "redis")]
 pub use service::store::redis::RedisStore;
+
+/// CaptchaQuery and CaptchaCheck on the wire: the validated requests, their
+/// parameters, the result bodies and the service's lifetimes and limits.
+#[cfg(feature = "service")]
+pub mod api {
+    pub use crate::service::callback::Callback;
+    pub use crate::service::codes::{query_json, status_json, status_value};
+    pub use crate::service::handlers::{
+        DEFAULT_CHALLENGE_TTL_SECS, DEFAULT_SESSION_TTL_SECS, MAX_ANSWER_LEN,
+    };
+    pub use crate::service::http::{
+        CONTENT_TYPE_JS, CONTENT_TYPE_JSON, CONTENT_TYPE_PNG, CONTENT_TYPE_TEXT,
+    };
+    pub use crate::service::params::{ParamError, MAX_PARAMS};
+    pub use crate::service::requests::{
+        AccountType, CaptchaCheck, CaptchaQuery, CommonParams, ScriptMode, UserFields,
+    };
+}
+
+/// v2 request signatures: the server's check and the client's signing.
+#[cfg(feature = "service")]
+pub mod sign {
+    pub use crate::service::signature::{
+        sign, source_string, verify, verify_request, RequestLine, SignError, SignatureMethod,
+        TIMESTAMP_WINDOW_SECS,
+    };
+}
+
+/// Sealed challenges and tickets, the keys that seal them, and the ticket
+/// check on its own.
+#[cfg(feature = "service")]
+pub mod tokens {
+    pub use crate::service::check::check_ticket;
+    pub use crate::service::keys::{KeyError, KEY_LEN};
+    pub use crate::service::tokens::{
+        Binding, BindingField, Challenge, Ticket, TokenError, MAX_TOKEN_LEN, MAX_UID_LEN,
+    };
+}
+
+/// Replay stores: what a store must do, and the memory store's bounds.
+#[cfg(feature = "service")]
+pub mod store {
+    pub use crate::service::store::{StoreError, UseRecord, DEFAULT_MEMORY_CAPACITY, MAX_ID_LEN};
+}
+
+/// The JavaScript widget and its routes.
+#[cfg(feature = "service")]
+pub mod widget {
+    pub use crate::service::errors::ChallengeError;
+    pub use crate::service::widget::{
+        callback_script, js_literal, widget_script, BaseUrlError, Routes, WidgetParams,
+        IMAGE_ROUTE, MAX_BASE_URL_LEN, REFRESH_ROUTE, VERIFY_ROUTE,
+    };
+}
+
+/// Helpers for tests of services that use qcaptcha (feature `test-util`):
+/// a clock that moves when told, and the answer of a challenge.
+#[cfg(feature = "test-util")]
+pub mod testing {
+    pub use crate::service::clock::ManualClock;
+}

@@ -24,7 +24,9 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime};
 
 use fantoccini::{Client, ClientBuilder, Locator};
-use qcaptcha::{CaptchaService, KeyRing, DEFAULT_HEIGHT, DEFAULT_WIDTH};
+use qcaptcha::picture::DEFAULT_HEIGHT;
+use qcaptcha::picture::DEFAULT_WIDTH;
+use qcaptcha::{CaptchaService, KeyRing};
 use serde_json::{json, Value};
 
 const CHROMIUM: &str = "/usr/bin/chromium";

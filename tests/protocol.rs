@@ -4,9 +4,12 @@
 use std::sync::Arc;
 
 use qcaptcha::sign::{self, SignatureMethod};
+use qcaptcha::testing::ManualClock;
+use qcaptcha::tokens::BindingField;
+use qcaptcha::tokens::KeyError;
 use qcaptcha::{
-    ApiRequest, BindingField, CaptchaService, CheckFailure, Credentials, HttpResponse, KeyError,
-    KeyRing, ManualClock, MemoryStore, TicketMode,
+    ApiRequest, CaptchaService, CheckFailure, Credentials, HttpResponse, KeyRing, MemoryStore,
+    TicketMode,
 };
 
 mod common;
@@ -492,7 +495,9 @@ fn a_full_store_fails_closed() {
     assert_eq!(json(&resp)["code"], 6000);
     assert!(matches!(
         check_error(&resp),
-        Some(CheckFailure::Store(qcaptcha::StoreError::Full { .. }))
+        Some(CheckFailure::Store(
+            qcaptcha::store::StoreError::Full { .. }
+        ))
     ));
     assert_eq!(store.len(), 2);
     // Once the challenge entries expire there is room again.

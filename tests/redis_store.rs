@@ -11,10 +11,13 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use qcaptcha::sign::SignError;
 use qcaptcha::sign::{self, SignatureMethod};
+use qcaptcha::store::StoreError;
+use qcaptcha::testing::ManualClock;
 use qcaptcha::{
-    ApiRequest, CaptchaService, CheckFailure, Credentials, HttpResponse, KeyRing, ManualClock,
-    RedisStore, ReplayStore, ServiceError, SignError, StoreError, TicketMode,
+    ApiRequest, CaptchaService, CheckFailure, Credentials, HttpResponse, KeyRing, RedisStore,
+    ReplayStore, ServiceError, TicketMode,
 };
 
 mod common;

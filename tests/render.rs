@@ -4,7 +4,8 @@
 
 use std::collections::HashMap;
 
-use qcaptcha::{generate, CaptchaType, Compression, Error, Generator, Options, ALPHABET};
+use qcaptcha::picture::ALPHABET;
+use qcaptcha::{generate, CaptchaType, Compression, Error, Generator, Options};
 use sha2::{Digest, Sha256};
 
 /// Seeds per type for the property sweep (x8 types).

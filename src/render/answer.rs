@@ -11,7 +11,7 @@ use crate::render::policy::{CaptchaType, ALPHABET};
 pub const MAX_LETTERS: usize = 6;
 
 /// The text a person must type: 4 to 6 upper-case letters of
-/// [`crate::ALPHABET`]. Stored inline (no heap), so rendering one captcha
+/// [`crate::picture::ALPHABET`]. Stored inline (no heap), so rendering one captcha
 /// allocates nothing for it.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Answer {
@@ -102,14 +102,14 @@ impl std::fmt::Display for Answer {
 /// readings of interference pictures, strangers typed `Q` for a `D` whose
 /// corner a stroke crosses and `I` for a `T` whose bar a cut or stroke
 /// shortens; so `Q` and `O` count as `D`, `I` as `T` and `P` as `R` (the
-/// reasons these letters are left out of [`crate::ALPHABET`]). A bot gains
+/// reasons these letters are left out of [`crate::picture::ALPHABET`]). A bot gains
 /// nothing by it: every answer still has exactly one spelling within the
 /// alphabet.
 ///
 /// ```
-/// assert!(qcaptcha::answer_matches("KXPRA", "  kxPra "));
-/// assert!(qcaptcha::answer_matches("DTRD", "qipo"));
-/// assert!(!qcaptcha::answer_matches("KXPRA", "KXPR"));
+/// assert!(qcaptcha::picture::answer_matches("KXPRA", "  kxPra "));
+/// assert!(qcaptcha::picture::answer_matches("DTRD", "qipo"));
+/// assert!(!qcaptcha::picture::answer_matches("KXPRA", "KXPR"));
 /// ```
 pub fn answer_matches(expected: &str, input: &str) -> bool {
     let input = input.trim().as_bytes();
@@ -167,8 +167,8 @@ mod tests {
         assert!(!a.matches("TDRDE"));
         assert!(!Answer::from_letters(b"LLLL").matches("IIII"));
         // Letters of the alphabet never fold: each answer has one spelling in it.
-        for (i, &a) in crate::ALPHABET.iter().enumerate() {
-            for &b in &crate::ALPHABET[i + 1..] {
+        for (i, &a) in crate::picture::ALPHABET.iter().enumerate() {
+            for &b in &crate::picture::ALPHABET[i + 1..] {
                 assert_ne!(fold(a), fold(b));
             }
             assert_eq!(fold(a), a);

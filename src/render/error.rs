@@ -22,6 +22,9 @@ pub enum Error {
         /// The requested height in pixels.
         height: u32,
     },
+    /// The operating system's random number generator failed.
+    #[error("OS random number generator failed: {0}")]
+    Random(String),
     /// The PNG encoder failed (this indicates a bug, not bad input).
     #[error("PNG encoding failed: {0}")]
     Encode(String),

@@ -165,7 +165,7 @@ impl Captcha {
     }
 
     /// Whether `input` is the answer (case-insensitive, trimmed, look-alikes
-    /// folded, constant time; see [`crate::answer_matches`]).
+    /// folded, constant time; see [`crate::picture::answer_matches`]).
     pub fn matches(&self, input: &str) -> bool {
         self.answer.matches(input)
     }

@@ -2,6 +2,8 @@
 //!
 //! The pipeline, one concern per file:
 //! - `policy`: the type table (letters, look) and the alphabet;
+//! - `style`: every number that shapes a picture, with why;
+//! - `seed`: seeds from the OS CSPRNG;
 //! - `answer`: the word a seed draws, and the constant-time check of input;
 //! - `glyphs`: embedded fonts and the outline glyph cache;
 //! - `raster`: the exact-area polygon rasterizer (ink and erase);
@@ -18,6 +20,7 @@ mod glyphs;
 mod png;
 mod policy;
 pub(crate) mod raster;
+mod seed;
 mod strokes;
 mod style;
 mod warp;
@@ -30,3 +33,4 @@ pub use generator::{
 };
 pub use png::Compression;
 pub use policy::{CaptchaType, Policy, ALPHABET};
+pub use seed::random_seed;

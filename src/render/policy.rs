@@ -16,7 +16,7 @@ use crate::Error;
 /// readings of interference pictures these were the mix-ups people made
 /// most. Answers are upper case; checking is case-insensitive and reads a
 /// typed `Q` or `O` as `D`, `I` as `T` and `P` as `R` (see
-/// [`crate::answer_matches`]).
+/// [`crate::picture::answer_matches`]).
 pub const ALPHABET: &[u8; 17] = b"ABDEJKLMNRSTUVXYZ";
 
 /// One of the eight captcha picture types of the CaptchaQuery API

@@ -74,7 +74,7 @@ impl ServiceBuilder {
         self
     }
 
-    /// The clock (default [`SystemClock`]).
+    /// The clock (default [`crate::SystemClock`]).
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
         self

@@ -72,7 +72,7 @@ impl Callback {
     /// Validates a callBack value.
     ///
     /// ```
-    /// use qcaptcha::Callback;
+    /// use qcaptcha::api::Callback;
     /// assert!(Callback::parse("app.onCaptcha").is_ok());
     /// assert!(Callback::parse("alert(1)//").is_err());
     /// assert!(Callback::parse("</script>").is_err());

@@ -1,5 +1,6 @@
 //! The service's clock, injectable so that tests can move time.
 
+#[cfg(feature = "test-util")]
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A source of the current time in Unix seconds. Injectable so tests can
@@ -22,10 +23,12 @@ impl Clock for SystemClock {
     }
 }
 
-/// A clock that moves only when told (for tests).
+/// A clock that moves only when told (for tests; feature `test-util`).
+#[cfg(feature = "test-util")]
 #[derive(Debug, Default)]
 pub struct ManualClock(AtomicU64);
 
+#[cfg(feature = "test-util")]
 impl ManualClock {
     /// A clock showing `now`.
     pub fn new(now: u64) -> ManualClock {
@@ -43,6 +46,7 @@ impl ManualClock {
     }
 }
 
+#[cfg(feature = "test-util")]
 impl Clock for ManualClock {
     fn now(&self) -> u64 {
         self.0.load(Ordering::SeqCst)

@@ -23,6 +23,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 
 use serde_json::json;
 
+use crate::picture::answer_matches;
 use crate::service::builder::ServiceBuilder;
 use crate::service::check::{self, CheckFailure, TicketMode};
 use crate::service::clock::{Clock, SystemClock};
@@ -40,7 +41,7 @@ use crate::service::signature::{self, Credentials, RequestLine, SignError};
 use crate::service::store::ReplayStore;
 use crate::service::tokens::{Binding, Challenge, Ticket};
 use crate::service::widget::{self, Routes, WidgetParams};
-use crate::{answer_matches, generate, Answer};
+use crate::{generate, Answer};
 
 /// Default seconds a challenge (one picture) stays answerable: 5 minutes.
 pub const DEFAULT_CHALLENGE_TTL_SECS: u64 = 5 * 60;
@@ -228,6 +229,7 @@ impl CaptchaService {
         check::check_ticket(&keys, self.store.as_ref(), ticket, expected, self.now())
     }
 
+    #[cfg(feature = "test-util")]
     /// **For tests and admin tools only; never send the result to a
     /// client.** The answer of a challenge token, learnt the way only the
     /// server can: by opening it with the service's keys and rendering.

@@ -21,8 +21,6 @@ pub(crate) fn random_id() -> Result<[u8; 16], TokenError> {
 }
 
 /// A fresh random seed for a picture.
-pub fn random_seed() -> Result<u64, TokenError> {
-    let mut b = [0u8; 8];
-    os_random(&mut b)?;
-    Ok(u64::from_le_bytes(b))
+pub(crate) fn random_seed() -> Result<u64, TokenError> {
+    crate::random_seed().map_err(|e| TokenError::Random(e.to_string()))
 }

@@ -233,11 +233,11 @@ impl CaptchaQuery {
     /// Parses and validates decoded `(name, value)` pairs.
     ///
     /// ```
-    /// use qcaptcha::CaptchaQuery;
+    /// use qcaptcha::api::CaptchaQuery;
     /// let q = CaptchaQuery::from_pairs([("userIp", "121.14.96.121"), ("businessId", "1"),
     ///     ("captchaType", "1"), ("uid", "1"), ("script", "1"), ("registerTime", "0")])?;
     /// assert_eq!(q.user.business_id, 1);
-    /// # Ok::<(), qcaptcha::ParamError>(())
+    /// # Ok::<(), qcaptcha::api::ParamError>(())
     /// ```
     pub fn from_pairs<'a, K, V>(
         pairs: impl IntoIterator<Item = (K, V)>,

@@ -196,7 +196,7 @@ impl KeyRing {
     }
 
     /// Opens a ticket token (authenticity only: expiry, binding and use
-    /// count are checked by [`check_ticket`]).
+    /// count are checked by [`crate::tokens::check_ticket`]).
     pub fn open_ticket(&self, token: &str) -> Result<Ticket, TokenError> {
         let plain = self.open(TokenKind::Ticket, token)?;
         let mut r = Reader(&plain);
@@ -236,7 +236,7 @@ pub struct Binding {
     pub scene_id: Option<u64>,
 }
 
-/// A field of a [`Binding`], named in a [`CheckFailure::Mismatch`].
+/// A field of a [`Binding`], named in a [`crate::CheckFailure::Mismatch`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BindingField {
     /// `userIp`.

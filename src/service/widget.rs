@@ -58,9 +58,9 @@ impl Routes {
     /// (a trailing `/` is dropped).
     ///
     /// ```
-    /// let r = qcaptcha::script::Routes::new("https://example.com/captcha/")?;
+    /// let r = qcaptcha::widget::Routes::new("https://example.com/captcha/")?;
     /// assert_eq!(r.image(), "https://example.com/captcha/image");
-    /// # Ok::<(), qcaptcha::script::BaseUrlError>(())
+    /// # Ok::<(), qcaptcha::widget::BaseUrlError>(())
     /// ```
     pub fn new(base: &str) -> Result<Routes, BaseUrlError> {
         let trimmed = base.trim_end_matches('/');
@@ -103,7 +103,7 @@ impl Routes {
 /// U+2029 written as `\u` escapes (so `</script>` or `<!--` cannot appear).
 ///
 /// ```
-/// let s = qcaptcha::script::js_literal(&serde_json::json!("</script>"));
+/// let s = qcaptcha::widget::js_literal(&serde_json::json!("</script>"));
 /// assert_eq!(s, r#""\u003c/script\u003e""#);
 /// ```
 pub fn js_literal(value: &Value) -> String {
@@ -150,7 +150,7 @@ pub fn widget_script(params: WidgetParams<'_>) -> String {
 /// not throw.
 ///
 /// ```
-/// use qcaptcha::{query::Callback, script::callback_script, ErrorCode};
+/// use qcaptcha::{api::Callback, widget::callback_script, ErrorCode};
 /// let cb = Callback::parse("app.fail").unwrap();
 /// let js = callback_script(&cb, ErrorCode::InvalidParameter, "missing userIp");
 /// assert!(js.contains("app.fail({\"code\":4000"));

@@ -58,7 +58,7 @@ impl Inner {
 /// store.record_use("b", 50, 1, 0)?;
 /// assert!(store.record_use("c", 100, 1, 0).is_err()); // full of live ids
 /// assert!(store.record_use("c", 100, 1, 50)?.allowed); // "b" expired at 50
-/// # Ok::<(), qcaptcha::StoreError>(())
+/// # Ok::<(), qcaptcha::store::StoreError>(())
 /// ```
 #[derive(Debug)]
 pub struct MemoryStore {
