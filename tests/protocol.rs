@@ -554,11 +554,12 @@ fn signed_requests() {
     );
     assert_eq!(
         call(&signed(SignatureMethod::HmacSha1, T0 - 7201, 3, ""))["code"],
-        4200
+        4500,
+        "a Timestamp outside the window is a replay in the spec's table"
     );
     assert_eq!(
         call(&signed(SignatureMethod::HmacSha1, T0 + 7201, 4, ""))["code"],
-        4200
+        4500
     );
     // Tampering after signing.
     let tampered =
@@ -602,4 +603,31 @@ fn service_config_is_validated() {
         .build()
         .unwrap();
     assert!(!format!("{s:?}").contains("topsecret"));
+}
+
+#[test]
+fn one_api_path_dispatches_on_action() {
+    let f = fixture();
+    let call = |params: &str| {
+        let resp = f.service.handle_api(ApiRequest::from_params(params));
+        assert_eq!(resp.status, 200, "the API always answers 200: {params}");
+        json(&resp)
+    };
+    let query = call(&format!("Action=CaptchaQuery&{QUERY}"));
+    assert_eq!(query["code"], 0, "{query}");
+    let ticket = solve(&f, &challenge_in(query["script"].as_str().unwrap()));
+    let checked = call(&format!(
+        "Action=CaptchaCheck&ticket={}&{CHECK_FIELDS}",
+        urlencode(&ticket)
+    ));
+    assert_eq!(checked["code"], 0, "{checked}");
+    assert_eq!(
+        call(&format!("Action=DescribeInstances&{QUERY}"))["code"],
+        5000
+    );
+    let missing = call(QUERY);
+    assert_eq!(missing["code"], 4000);
+    assert!(missing["message"].as_str().unwrap().contains("Action"));
+    let twice = format!("Action=CaptchaQuery&Action=CaptchaCheck&{QUERY}");
+    assert_eq!(call(&twice)["code"], 4000);
 }

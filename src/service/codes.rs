@@ -6,8 +6,10 @@
 //! | 0 | success (`"No Error"`) | |
 //! | 4000 | invalid parameter | a parameter is missing, malformed, out of range or too long; the message names it |
 //! | 4100 | authentication failed | v2 signing is on and SecretId or Signature is wrong |
-//! | 4200 | request expired | signed `Timestamp` more than 2 hours from the server clock; or a widget session past its end |
-//! | 4500 | replay | a signed request's `Nonce` was used before |
+//! | 4200 | request expired | a widget session past its end, or a challenge past its deadline |
+//! | 4300 | access denied | an unsigned call to an API that requires signatures |
+//! | 4500 | replay | a signed request's `Nonce` was used before, or its `Timestamp` is more than 2 hours from the server clock |
+//! | 5000 | resource not found | an unknown `Action` or route |
 //! | 5100 | captcha check failed | CaptchaCheck: the ticket is forged, expired, used up or bound to other fields; widget: wrong answer |
 //! | 6000 | internal error | the replay store is full or down, or the OS random generator failed; the request is refused (fails closed) |
 
@@ -23,11 +25,17 @@ pub enum ErrorCode {
     InvalidParameter,
     /// 4100: authentication (signature) failed.
     AuthFailed,
-    /// 4200: the request expired (Timestamp out of window, or the widget
-    /// session is over).
+    /// 4200: the request expired (the widget session is over, or the
+    /// challenge's deadline passed).
     RequestExpired,
-    /// 4500: replay (Nonce reused).
+    /// 4300: access denied.
+    AccessDenied,
+    /// 4400: quota exceeded.
+    QuotaExceeded,
+    /// 4500: replay (Nonce reused, or Timestamp too far off).
     Replay,
+    /// 5000: resource not found (unknown Action or route).
+    NotFound,
     /// 5100: the captcha check failed.
     CheckFailed,
     /// 6000: internal error.
@@ -36,12 +44,15 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in table order.
-    pub const ALL: [ErrorCode; 7] = [
+    pub const ALL: [ErrorCode; 10] = [
         ErrorCode::Success,
         ErrorCode::InvalidParameter,
         ErrorCode::AuthFailed,
         ErrorCode::RequestExpired,
+        ErrorCode::AccessDenied,
+        ErrorCode::QuotaExceeded,
         ErrorCode::Replay,
+        ErrorCode::NotFound,
         ErrorCode::CheckFailed,
         ErrorCode::Internal,
     ];
@@ -53,7 +64,10 @@ impl ErrorCode {
             ErrorCode::InvalidParameter => 4000,
             ErrorCode::AuthFailed => 4100,
             ErrorCode::RequestExpired => 4200,
+            ErrorCode::AccessDenied => 4300,
+            ErrorCode::QuotaExceeded => 4400,
             ErrorCode::Replay => 4500,
+            ErrorCode::NotFound => 5000,
             ErrorCode::CheckFailed => 5100,
             ErrorCode::Internal => 6000,
         }
@@ -66,7 +80,10 @@ impl ErrorCode {
             ErrorCode::InvalidParameter => "invalid parameter",
             ErrorCode::AuthFailed => "authentication failed",
             ErrorCode::RequestExpired => "request expired",
+            ErrorCode::AccessDenied => "access denied",
+            ErrorCode::QuotaExceeded => "quota exceeded",
             ErrorCode::Replay => "replay attack: Nonce already used",
+            ErrorCode::NotFound => "resource not found",
             ErrorCode::CheckFailed => "captcha check failed",
             ErrorCode::Internal => "internal error",
         }
@@ -123,11 +140,14 @@ mod tests {
     #[test]
     fn table() {
         let codes: Vec<u32> = ErrorCode::ALL.iter().map(|c| c.code()).collect();
-        assert_eq!(codes, [0, 4000, 4100, 4200, 4500, 5100, 6000]);
+        assert_eq!(
+            codes,
+            [0, 4000, 4100, 4200, 4300, 4400, 4500, 5000, 5100, 6000]
+        );
         for c in ErrorCode::ALL {
             assert_eq!(ErrorCode::from_code(c.code()), Some(c));
         }
-        assert_eq!(ErrorCode::from_code(4300), None);
+        assert_eq!(ErrorCode::from_code(4600), None);
     }
 
     #[test]

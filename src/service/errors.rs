@@ -58,7 +58,7 @@ pub enum ServiceError {
     /// A parameter is missing or invalid (4000).
     #[error(transparent)]
     Param(#[from] ParamError),
-    /// The v2 signature check failed (4000/4100/4200/4500/6000).
+    /// The v2 signature check failed (4000/4100/4500/6000).
     #[error(transparent)]
     Sign(#[from] SignError),
     /// A ticket check failed (5100; 6000 for a store failure).
@@ -76,6 +76,9 @@ pub enum ServiceError {
     /// Rendering failed (6000).
     #[error("render failed: {0}")]
     Render(#[from] crate::Error),
+    /// The `Action` is neither CaptchaQuery nor CaptchaCheck (5000).
+    #[error("unknown Action: expected CaptchaQuery or CaptchaCheck")]
+    UnknownAction,
 }
 
 impl ServiceError {
@@ -98,6 +101,7 @@ impl ServiceError {
             ServiceError::Store(_) | ServiceError::Seal(_) | ServiceError::Render(_) => {
                 ErrorCode::Internal
             }
+            ServiceError::UnknownAction => ErrorCode::NotFound,
         }
     }
 
@@ -122,6 +126,7 @@ impl ServiceError {
             ServiceError::Challenge(ChallengeError::SessionOver) => {
                 "captcha expired, reload the page".into()
             }
+            ServiceError::UnknownAction => self.to_string(),
             other => other.code().message().into(),
         }
     }

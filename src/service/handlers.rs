@@ -30,11 +30,11 @@ use crate::service::clock::{Clock, SystemClock};
 use crate::service::codes::{self, ErrorCode};
 use crate::service::errors::{ChallengeError, ServiceError};
 use crate::service::http::{
-    ApiRequest, HttpResponse, CONTENT_TYPE_JS, CONTENT_TYPE_JSON, CONTENT_TYPE_PNG,
-    CONTENT_TYPE_TEXT,
+    http_status, ApiRequest, HttpResponse, Route, CONTENT_TYPE_JS, CONTENT_TYPE_JSON,
+    CONTENT_TYPE_PNG, CONTENT_TYPE_TEXT,
 };
 use crate::service::keys::{KeyError, KeyRing, KEY_LEN};
-use crate::service::params::parse_pairs;
+use crate::service::params::{parse_pairs, ParamError};
 use crate::service::random::{random_id, random_seed};
 use crate::service::requests::{failure_callback, CaptchaCheck, CaptchaQuery, ScriptMode};
 use crate::service::signature::{self, Credentials, RequestLine, SignError};
@@ -268,6 +268,24 @@ impl CaptchaService {
 
     // ---- HTTP handlers ----
 
+    /// The API endpoint as the original service has it: one path, and the
+    /// `Action` parameter says which call. `CaptchaQuery` and
+    /// `CaptchaCheck` go to [`handle_query`](Self::handle_query) and
+    /// [`handle_check`](Self::handle_check); a missing (or repeated)
+    /// `Action` answers 4000 and any other 5000 (resource not found), in
+    /// the API's JSON with HTTP 200.
+    pub fn handle_api(&self, req: ApiRequest<'_>) -> HttpResponse {
+        let pairs = parse_pairs(req.params);
+        let mut actions = pairs.iter().filter(|(k, _)| k == "Action");
+        match (actions.next(), actions.next()) {
+            (Some((_, a)), None) if a == "CaptchaQuery" => self.handle_query(req),
+            (Some((_, a)), None) if a == "CaptchaCheck" => self.handle_check(req),
+            (Some((_, a)), None) if !a.is_empty() => api_failure(ServiceError::UnknownAction),
+            (_, None) => api_failure(ParamError::Missing("Action").into()),
+            (_, Some(_)) => api_failure(ParamError::Duplicate("Action").into()),
+        }
+    }
+
     /// CaptchaQuery. Verifies the v2 signature when credentials are
     /// configured, validates the parameters and answers with the widget:
     /// `script=0` JSON `{"code":0,"message":"No Error","script":"..."}`,
@@ -296,12 +314,12 @@ impl CaptchaService {
                 let cb = failure_callback(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
                 let resp = match cb {
                     Some(cb) => HttpResponse::new(
-                        200,
+                        http_status(Route::Api, code),
                         CONTENT_TYPE_JS,
                         widget::callback_script(&cb, code, &message).into_bytes(),
                     ),
                     None => HttpResponse::new(
-                        200,
+                        http_status(Route::Api, code),
                         CONTENT_TYPE_JSON,
                         codes::status_json(code, &message),
                     ),
@@ -331,12 +349,7 @@ impl CaptchaService {
                 CONTENT_TYPE_JSON,
                 codes::status_json(ErrorCode::Success, ErrorCode::Success.message()),
             ),
-            Err(e) => HttpResponse::new(
-                200,
-                CONTENT_TYPE_JSON,
-                codes::status_json(e.code(), &e.public_message()),
-            )
-            .with_error(e),
+            Err(e) => api_failure(e),
         }
     }
 
@@ -356,21 +369,20 @@ impl CaptchaService {
     /// from its sealed seed (stateless: any node with the key ring can
     /// serve it). 400 for a bad token, 410 once expired.
     pub fn handle_image(&self, query: &str) -> HttpResponse {
-        let text = |status, e: ServiceError| {
+        self.image(query).unwrap_or_else(|e| {
+            let status = http_status(Route::Picture, e.code());
             HttpResponse::new(status, CONTENT_TYPE_TEXT, e.public_message().into_bytes())
                 .with_error(e)
-        };
-        let challenge = match self.open_challenge_param(query) {
-            Ok(c) => c,
-            Err(e) => return text(400, e.into()),
-        };
+        })
+    }
+
+    fn image(&self, query: &str) -> Result<HttpResponse, ServiceError> {
+        let challenge = self.open_challenge_param(query)?;
         if self.now() >= challenge.expires_at {
-            return text(410, ChallengeError::Expired.into());
+            return Err(ChallengeError::Expired.into());
         }
-        match generate(challenge.binding.captcha_type, challenge.seed) {
-            Ok(captcha) => HttpResponse::new(200, CONTENT_TYPE_PNG, captcha.into_png()),
-            Err(e) => text(500, e.into()),
-        }
+        let captcha = generate(challenge.binding.captcha_type, challenge.seed)?;
+        Ok(HttpResponse::new(200, CONTENT_TYPE_PNG, captcha.into_png()))
     }
 
     fn next_challenge_json(
@@ -392,13 +404,8 @@ impl CaptchaService {
     }
 
     fn widget_error(e: ServiceError) -> HttpResponse {
-        let status = match e.code() {
-            ErrorCode::InvalidParameter => 400,
-            ErrorCode::Internal => 500,
-            _ => 200,
-        };
         HttpResponse::new(
-            status,
+            http_status(Route::Widget, e.code()),
             CONTENT_TYPE_JSON,
             codes::status_json(e.code(), &e.public_message()),
         )
@@ -480,4 +487,14 @@ impl CaptchaService {
             "ticket": token,
         })))
     }
+}
+
+/// A failed API call: the code and public message in the API's JSON.
+fn api_failure(e: ServiceError) -> HttpResponse {
+    HttpResponse::new(
+        http_status(Route::Api, e.code()),
+        CONTENT_TYPE_JSON,
+        codes::status_json(e.code(), &e.public_message()),
+    )
+    .with_error(e)
 }

@@ -1,7 +1,7 @@
 //! What the service takes from and gives back to the host's web framework:
 //! plain requests and responses, no framework types.
 
-use crate::service::codes::to_bytes;
+use crate::service::codes::{to_bytes, ErrorCode};
 use crate::service::errors::ServiceError;
 
 /// `application/json; charset=utf-8`.
@@ -12,6 +12,42 @@ pub const CONTENT_TYPE_JS: &str = "application/javascript; charset=utf-8";
 pub const CONTENT_TYPE_PNG: &str = "image/png";
 /// `text/plain; charset=utf-8`.
 pub const CONTENT_TYPE_TEXT: &str = "text/plain; charset=utf-8";
+
+/// Which kind of route answers, for its HTTP status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Route {
+    /// CaptchaQuery and CaptchaCheck: JSON or JavaScript for servers.
+    Api,
+    /// The widget's JSON routes (refresh, verify).
+    Widget,
+    /// The picture: an `<img>` reads no body, only the status.
+    Picture,
+}
+
+/// The one table from a result code to the HTTP status it is sent with.
+///
+/// - The API answers 200 with the code in the body, whatever the code, as
+///   the original service does (its clients read `code`, not the status).
+/// - The widget's JSON routes answer 200 for what the widget handles itself
+///   (a wrong answer, an expired challenge or session: the body says which
+///   and usually carries the next challenge); broken requests get 400,
+///   limits 429, unknown routes 404 and server failures 500.
+/// - The picture has no body anyone reads, so its status says it all: 400
+///   for a bad token, 410 once expired, 429, 500.
+pub(crate) fn http_status(route: Route, code: ErrorCode) -> u16 {
+    match (route, code) {
+        (Route::Api, _) | (_, ErrorCode::Success) => 200,
+        (_, ErrorCode::InvalidParameter) => 400,
+        (_, ErrorCode::AuthFailed) => 401,
+        (_, ErrorCode::AccessDenied) => 403,
+        (_, ErrorCode::QuotaExceeded) => 429,
+        (_, ErrorCode::NotFound) => 404,
+        (_, ErrorCode::Internal) => 500,
+        (Route::Picture, ErrorCode::RequestExpired) => 410,
+        (Route::Picture, _) => 400,
+        (Route::Widget, _) => 200,
+    }
+}
 
 /// A response for the host to send: status, `Content-Type` and body, plus
 /// the typed error (if any) for the host's logs, which is not to be sent.
@@ -86,5 +122,24 @@ impl<'a> ApiRequest<'a> {
             path: "",
             params,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_api_always_answers_200_and_the_picture_never_hides_a_failure() {
+        for code in ErrorCode::ALL {
+            assert_eq!(http_status(Route::Api, code), 200, "{code}");
+            let picture = http_status(Route::Picture, code);
+            assert_eq!(picture == 200, code == ErrorCode::Success, "{code}");
+        }
+        assert_eq!(http_status(Route::Picture, ErrorCode::RequestExpired), 410);
+        assert_eq!(http_status(Route::Widget, ErrorCode::CheckFailed), 200);
+        assert_eq!(http_status(Route::Widget, ErrorCode::QuotaExceeded), 429);
+        assert_eq!(http_status(Route::Widget, ErrorCode::InvalidParameter), 400);
+        assert_eq!(http_status(Route::Widget, ErrorCode::Internal), 500);
     }
 }

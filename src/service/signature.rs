@@ -169,7 +169,7 @@ pub enum SignError {
     /// Unknown SecretId or wrong Signature (wire code 4100).
     #[error("authentication failed")]
     AuthFailed,
-    /// `Timestamp` more than 2 hours from the server's clock (4200).
+    /// `Timestamp` more than 2 hours from the server's clock (4500, as the spec's table has it).
     #[error("request expired: Timestamp too far from the server clock")]
     Expired,
     /// The `Nonce` was used before (4500).
@@ -187,7 +187,7 @@ impl SignError {
         match self {
             SignError::Parameter(_) => ErrorCode::InvalidParameter,
             SignError::AuthFailed => ErrorCode::AuthFailed,
-            SignError::Expired => ErrorCode::RequestExpired,
+            SignError::Expired => ErrorCode::Replay,
             SignError::Replayed => ErrorCode::Replay,
             SignError::Store(_) => ErrorCode::Internal,
         }
