@@ -39,6 +39,9 @@ mod render;
 #[cfg(feature = "service")]
 mod service;
 
+#[cfg(feature = "axum")]
+pub mod axum;
+
 pub use render::{
     generate, random_seed, Answer, Captcha, CaptchaType, Compression, Error, Generator, Options,
 };

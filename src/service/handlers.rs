@@ -23,6 +23,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 
 use serde_json::json;
 
+use crate::generate;
 use crate::picture::answer_matches;
 use crate::service::builder::ServiceBuilder;
 use crate::service::check::{self, CheckFailure, TicketMode};
@@ -41,7 +42,8 @@ use crate::service::signature::{self, Credentials, RequestLine, SignError};
 use crate::service::store::ReplayStore;
 use crate::service::tokens::{Binding, Challenge, Ticket};
 use crate::service::widget::{self, Routes, WidgetParams};
-use crate::{generate, Answer};
+#[cfg(feature = "test-util")]
+use crate::Answer;
 
 /// Default seconds a challenge (one picture) stays answerable: 5 minutes.
 pub const DEFAULT_CHALLENGE_TTL_SECS: u64 = 5 * 60;
@@ -116,6 +118,11 @@ impl CaptchaService {
     /// The widget routes.
     pub fn routes(&self) -> &Routes {
         &self.routes
+    }
+
+    /// Whether API calls must carry v2 signatures (credentials are set).
+    pub fn requires_signatures(&self) -> bool {
+        self.credentials.is_some()
     }
 
     /// The ticket rule in force.
