@@ -94,8 +94,8 @@ pub mod api {
 #[cfg(feature = "service")]
 pub mod sign {
     pub use crate::service::signature::{
-        sign, source_string, verify, verify_request, RequestLine, SignError, SignatureMethod,
-        TIMESTAMP_WINDOW_SECS,
+        sign, sign_request, source_string, verify, verify_request, RequestLine, SignError,
+        SignatureMethod, TIMESTAMP_WINDOW_SECS,
     };
 }
 

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use qcaptcha::sign::{self, SignatureMethod};
+use qcaptcha::sign::SignatureMethod;
 use qcaptcha::testing::ManualClock;
 use qcaptcha::tokens::BindingField;
 use qcaptcha::tokens::KeyError;
@@ -516,27 +516,7 @@ fn signed_requests() {
         .clock(clock.clone())
         .build()
         .unwrap();
-    let signed = |method: SignatureMethod, ts: u64, nonce: u64, extra: &str| -> String {
-        let mut pairs: Vec<(String, String)> = form_urlencoded::parse(
-            format!("Action=CaptchaQuery&Region=gz&SecretId=AKIDtest&Timestamp={ts}&Nonce={nonce}&{QUERY}{extra}")
-                .as_bytes(),
-        )
-        .into_owned()
-        .collect();
-        if method == SignatureMethod::HmacSha256 {
-            pairs.push(("SignatureMethod".into(), "HmacSHA256".into()));
-        }
-        let src = sign::source_string(
-            "GET",
-            "captcha.example",
-            "/v2/index.php",
-            pairs.iter().map(|(a, b)| (a.as_str(), b.as_str())),
-        );
-        pairs.push(("Signature".into(), sign::sign(b"s3cret-key", method, &src)));
-        form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(pairs)
-            .finish()
-    };
+    let signed = common::signed_query;
     let call = |params: &str| {
         json(&service.handle_query(ApiRequest {
             method: "GET",

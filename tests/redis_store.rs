@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use qcaptcha::sign::SignError;
-use qcaptcha::sign::{self, SignatureMethod};
+use qcaptcha::sign::SignatureMethod;
 use qcaptcha::store::StoreError;
 use qcaptcha::testing::ManualClock;
 use qcaptcha::{
@@ -517,25 +517,7 @@ fn keys_carry_the_prefix_and_live_as_long_as_their_token() {
 }
 
 fn signed_query(nonce: u64) -> String {
-    let mut pairs: Vec<(String, String)> = form_urlencoded::parse(
-        format!(
-            "Action=CaptchaQuery&Region=gz&SecretId=AKIDtest&Timestamp={T0}&Nonce={nonce}&{QUERY}"
-        )
-        .as_bytes(),
-    )
-    .into_owned()
-    .collect();
-    let src = sign::source_string(
-        "GET",
-        "captcha.example",
-        "/v2/index.php",
-        pairs.iter().map(|(a, b)| (a.as_str(), b.as_str())),
-    );
-    let signature = sign::sign(b"s3cret-key", SignatureMethod::HmacSha1, &src);
-    pairs.push(("Signature".into(), signature));
-    form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(pairs)
-        .finish()
+    common::signed_query(SignatureMethod::HmacSha1, T0, nonce, "")
 }
 
 fn call_signed(n: &Node, params: &str) -> HttpResponse {

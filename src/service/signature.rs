@@ -9,6 +9,7 @@ use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use subtle::ConstantTimeEq;
 
+use crate::service::params::parse_uint;
 use crate::service::store::{ReplayStore, StoreError};
 
 /// How far a request's `Timestamp` may be from the server's clock, in
@@ -214,10 +215,49 @@ fn param<'a>(params: &[(&'a str, &'a str)], name: &'static str) -> Result<&'a st
 }
 
 fn uint(value: &str, name: &'static str) -> Result<u64, SignError> {
-    if value.is_empty() || value.len() > 20 || !value.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(SignError::Parameter(name));
-    }
-    value.parse().map_err(|_| SignError::Parameter(name))
+    parse_uint(name, value).map_err(|_| SignError::Parameter(name))
+}
+
+/// Signs an API call as a client (a business server, a test, a tool):
+/// adds `SecretId`, `Timestamp`, `Nonce` and `SignatureMethod` to
+/// `params`, signs them all for `line` and returns them with `Signature`,
+/// form-encoded: the query string of a GET, or the body of a POST.
+///
+/// `nonce` must be positive and not reused within the Timestamp window;
+/// take it from a random source.
+///
+/// ```
+/// use qcaptcha::sign::{sign_request, RequestLine, SignatureMethod};
+/// use qcaptcha::Credentials;
+/// let creds = Credentials::new("AKID", "secret");
+/// let line = RequestLine { method: "GET", host: "captcha.example", path: "/v2/index.php" };
+/// let query = sign_request(&creds, line, SignatureMethod::HmacSha256,
+///     &[("Action", "CaptchaQuery"), ("userIp", "10.0.0.1")], 1_700_000_000, 42);
+/// assert!(query.starts_with("Action=CaptchaQuery&userIp=10.0.0.1&SecretId=AKID&"));
+/// assert!(query.contains("&Signature="));
+/// ```
+pub fn sign_request(
+    credentials: &Credentials,
+    line: RequestLine<'_>,
+    method: SignatureMethod,
+    params: &[(&str, &str)],
+    timestamp: u64,
+    nonce: u64,
+) -> String {
+    let (timestamp, nonce) = (timestamp.to_string(), nonce.to_string());
+    let mut all: Vec<(&str, &str)> = params.to_vec();
+    all.extend([
+        ("SecretId", credentials.secret_id.as_str()),
+        ("Timestamp", timestamp.as_str()),
+        ("Nonce", nonce.as_str()),
+        ("SignatureMethod", method.name()),
+    ]);
+    let source = source_string(line.method, line.host, line.path, all.iter().copied());
+    let signature = sign(&credentials.secret_key, method, &source);
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(all)
+        .append_pair("Signature", &signature)
+        .finish()
 }
 
 /// Verifies a v2-signed request: SecretId known, Signature right (constant

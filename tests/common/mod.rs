@@ -5,7 +5,8 @@
 // Each test binary uses a different subset.
 #![allow(dead_code)]
 
-use qcaptcha::{ApiRequest, CaptchaService, CheckFailure, HttpResponse, ServiceError};
+use qcaptcha::sign::{sign_request, RequestLine, SignatureMethod};
+use qcaptcha::{ApiRequest, CaptchaService, CheckFailure, Credentials, HttpResponse, ServiceError};
 use serde_json::Value;
 
 /// The clock's start in every test.
@@ -16,6 +17,32 @@ pub const QUERY: &str =
 /// The CaptchaCheck fields matching [`QUERY`].
 pub const CHECK_FIELDS: &str =
     "userIp=121.14.96.121&businessId=1&captchaType=6&uid=u1&sceneId=3&registerTime=1400000000";
+
+/// A CaptchaQuery for [`QUERY`] (plus `extra`, e.g. `&uid=x`), signed
+/// with `AKIDtest` / `s3cret-key` for `GET captcha.example/v2/index.php`
+/// through the crate's client-side helper.
+pub fn signed_query(method: SignatureMethod, timestamp: u64, nonce: u64, extra: &str) -> String {
+    let fields = format!("Action=CaptchaQuery&Region=gz&{QUERY}{extra}");
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(fields.as_bytes())
+        .into_owned()
+        .collect();
+    let borrowed: Vec<(&str, &str)> = pairs
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    sign_request(
+        &Credentials::new("AKIDtest", "s3cret-key"),
+        RequestLine {
+            method: "GET",
+            host: "captcha.example",
+            path: "/v2/index.php",
+        },
+        method,
+        &borrowed,
+        timestamp,
+        nonce,
+    )
+}
 
 /// The JSON body of a response (asserting its content type).
 pub fn json(resp: &HttpResponse) -> Value {
