@@ -1,32 +1,29 @@
-//! End to end in a real browser: the example server (`examples/server.rs`)
-//! and headless Chromium driven through Debian's chromedriver.
+//! End to end in a real browser: the demo sign-up page of
+//! `examples/server` (its `demo.rs`, included here) on `qcaptcha::axum`,
+//! served in process, and headless Chromium driven through Debian's
+//! chromedriver.
 //!
-//! Needs the Debian packages `chromium` and `chromium-driver`
-//! (`apt-get install -y chromium chromium-driver`); the test fails, not
-//! skips, without them.
+//! Needs the Debian packages `chromium` and `chromium-driver`; it runs
+//! with the `e2e` feature (`scripts/test` installs them and turns it on)
+//! and fails, not skips, without them.
 //!
-//! The test runs the server binary that `cargo test` builds next to the
-//! test (examples are built by `cargo test`); when it is missing or older
-//! than the sources (e.g. `cargo test --test browser`), it builds it with
-//! `cargo build --example server` into a separate target directory.
-//!
-//! It gives the server a random `--key`, so it can open challenges itself
-//! and learn the right answer the way only the server could.
+//! The test holds the service, so it opens challenges itself and learns
+//! the right answer the way only the server could.
 //!
 //! The widget screenshot is written to `$TMPDIR/qcaptcha-widget.png`, and
 //! also to `docs/widget.png` with `QCAPTCHA_UPDATE_SCREENSHOT=1`.
 
-use std::io::{BufRead, BufReader, Read};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use fantoccini::{Client, ClientBuilder, Locator};
+use qcaptcha::axum::{router, serve, RouterConfig, ServeConfig};
 use qcaptcha::picture::DEFAULT_HEIGHT;
 use qcaptcha::picture::DEFAULT_WIDTH;
-use qcaptcha::{CaptchaService, KeyRing};
+use qcaptcha::{CaptchaService, Credentials, KeyRing};
 use serde_json::{json, Value};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -51,21 +48,6 @@ impl ProcessGuard {
             .args(["-KILL", "--", &format!("-{}", self.child.id())])
             .stderr(Stdio::null())
             .status();
-    }
-
-    /// Sends SIGTERM and waits up to `timeout` for the exit status.
-    fn terminate(&mut self, timeout: Duration) -> Option<ExitStatus> {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let deadline = Instant::now() + timeout;
-        while Instant::now() < deadline {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Some(status);
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        None
     }
 }
 
@@ -139,90 +121,31 @@ fn require_browser() {
     );
 }
 
-fn newest_mtime(dir: &Path) -> SystemTime {
-    let mut newest = SystemTime::UNIX_EPOCH;
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for entry in entries.flatten() {
-            let path = entry.path();
-            let t = if path.is_dir() {
-                newest_mtime(&path)
-            } else {
-                entry
-                    .metadata()
-                    .and_then(|m| m.modified())
-                    .unwrap_or(SystemTime::UNIX_EPOCH)
-            };
-            newest = newest.max(t);
-        }
-    }
-    newest
-}
+#[path = "../examples/server/demo.rs"]
+mod demo;
 
-/// The example server binary: the one `cargo test` built next to this test
-/// if it is up to date, else a fresh `cargo build --example server` in a
-/// separate target directory (no lock shared with the running cargo).
-fn server_binary() -> PathBuf {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let exe = std::env::current_exe().expect("test executable path");
-    // target/<profile>/deps/browser-<hash>
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>");
-    let built = profile_dir.join("examples").join("server");
-    let sources = newest_mtime(&manifest.join("src")).max(
-        std::fs::metadata(manifest.join("examples/server.rs"))
-            .and_then(|m| m.modified())
-            .unwrap_or(SystemTime::UNIX_EPOCH),
-    );
-    let fresh = std::fs::metadata(&built)
-        .and_then(|m| m.modified())
-        .is_ok_and(|t| t >= sources);
-    if fresh {
-        return built;
-    }
-    let target = profile_dir
-        .parent()
-        .expect("target dir")
-        .join("browser-e2e");
-    eprintln!(
-        "building the example server into {} ({} is missing or stale)",
-        target.display(),
-        built.display()
-    );
-    let status = Command::new(env!("CARGO"))
-        .args(["build", "--example", "server", "--manifest-path"])
-        .arg(manifest.join("Cargo.toml"))
-        .env("CARGO_TARGET_DIR", &target)
-        .status()
-        .expect("run cargo build --example server");
-    assert!(status.success(), "cargo build --example server failed");
-    target.join("debug").join("examples").join("server")
-}
-
-/// Starts the server on a free port; returns the guard and its base URL.
-fn start_server(key_hex: &str, dir: &Path) -> (ProcessGuard, String) {
-    let mut cmd = Command::new(server_binary());
-    cmd.args(["--port", "0", "--key", key_hex])
-        .stdout(Stdio::piped());
-    let mut guard = spawn("server", cmd, dir.join("server.log"));
-    let stdout = guard.child.stdout.take().expect("server stdout");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut line = String::new();
-        let _ = BufReader::new(stdout).read_line(&mut line);
-        let _ = tx.send(line);
-    });
-    let line = rx
-        .recv_timeout(Duration::from_secs(30))
-        .expect("server did not say where it listens within 30 s");
-    let base = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first server line {line:?}"))
-        .trim_end_matches('/')
-        .to_owned();
-    (guard, base)
+/// Serves the API, the widget routes and the demo page on a free port
+/// until `stop` fires; returns the base URL and the server's task.
+async fn start_server(
+    service: Arc<CaptchaService>,
+    credentials: Credentials,
+    stop: tokio::sync::oneshot::Receiver<()>,
+) -> (String, tokio::task::JoinHandle<std::io::Result<()>>) {
+    let page = demo::routes(Arc::new(demo::Demo {
+        service: service.clone(),
+        credentials: Some(credentials),
+        captcha_type: 5,
+        api_path: "/v2/index.php".into(),
+    }));
+    let app = router(service, RouterConfig::default()).merge(page);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("listen on a free port");
+    let addr = listener.local_addr().expect("local address");
+    let server = tokio::spawn(serve(listener, app, ServeConfig::default(), async move {
+        let _ = stop.await;
+    }));
+    (format!("http://{addr}"), server)
 }
 
 fn free_port() -> u16 {
@@ -376,16 +299,17 @@ async fn heading(client: &Client) -> String {
 fn signup_in_headless_chromium() {
     require_browser();
     let scratch = TempDir::new("browser");
-    let key = KeyRing::random_key().expect("OS random key");
-    let key_hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
-    // The test's own service with the server's key: it opens challenges to
-    // learn their answers, as only the server could.
-    let oracle = CaptchaService::builder("/captcha")
-        .keys(KeyRing::new(1, key))
-        .build()
-        .expect("oracle service");
-
-    let (mut server, base) = start_server(&key_hex, &scratch.0);
+    // The signed-only API (the page signs its own calls) and a replay
+    // store: the service as examples/server runs it.
+    let credentials = Credentials::new("AKIDbrowser", "browser-secret");
+    let service = Arc::new(
+        CaptchaService::builder("/captcha")
+            .keys(KeyRing::generate(1).expect("OS random key"))
+            .credentials(credentials.clone())
+            .build()
+            .expect("service"),
+    );
+    let oracle = service.clone();
     let (_driver, webdriver) = start_chromedriver(&scratch.0);
     let profile = scratch.0.join("chromium-profile");
     std::fs::create_dir_all(&profile).expect("profile dir");
@@ -396,6 +320,8 @@ fn signup_in_headless_chromium() {
         .enable_all()
         .build()
         .expect("tokio runtime");
+    let (stop, stopped) = tokio::sync::oneshot::channel();
+    let (base, server) = runtime.block_on(start_server(service, credentials, stopped));
     let shot = runtime.block_on(async {
         let client = connect(&webdriver, &profile).await;
 
@@ -529,15 +455,8 @@ fn signup_in_headless_chromium() {
         std::fs::write(&screenshot_out, &shot).expect("write docs/widget.png");
     }
 
-    // Graceful shutdown on SIGTERM: the server exits cleanly.
-    let status = server
-        .terminate(Duration::from_secs(10))
-        .expect("server did not stop within 10 s of SIGTERM");
-    assert!(status.success(), "server exit status {status}");
-    let mut log = String::new();
-    if let Ok(mut f) = std::fs::File::open(scratch.0.join("server.log")) {
-        let _ = f.read_to_string(&mut log);
-    }
-    assert!(log.contains("POST /signup 200"), "server log:\n{log}");
-    assert!(log.contains("POST /signup 403"), "server log:\n{log}");
+    // The server stops when told, cleanly.
+    let _ = stop.send(());
+    let stopped = runtime.block_on(server).expect("server task");
+    assert!(stopped.is_ok(), "server: {stopped:?}");
 }
