@@ -281,3 +281,17 @@ fn answers_match_case_insensitively_and_trimmed() {
     wrong[0] = if wrong[0] == b'A' { b'B' } else { b'A' };
     assert!(!c.matches(std::str::from_utf8(&wrong).unwrap()));
 }
+
+#[test]
+fn debug_output_never_shows_the_answer() {
+    for seed in 0..50u64 {
+        let c = generate(CaptchaType::Interference6, seed).unwrap();
+        let answer = c.answer().as_str().to_owned();
+        for shown in [format!("{c:?}"), format!("{:?}", c.answer())] {
+            assert!(!shown.contains(&answer), "{shown} shows {answer}");
+        }
+        assert!(format!("{c:?}").contains("png_bytes"));
+        // Display gives the letters, on purpose.
+        assert_eq!(c.answer().to_string(), answer);
+    }
+}

@@ -79,9 +79,11 @@ pub(crate) fn draw_word(kind: CaptchaType, seed: u64) -> (ChaCha20Rng, Answer) {
     (rng, Answer::from_letters(&letters[..count]))
 }
 
+/// Shows the length only: an answer must not end up in logs by accident
+/// (`Display` and [`Answer::as_str`] give the letters on purpose).
 impl std::fmt::Debug for Answer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_tuple("Answer").field(&self.as_str()).finish()
+        write!(f, "Answer({} letters, hidden)", self.len)
     }
 }
 

@@ -130,12 +130,25 @@ impl Options {
 }
 
 /// A rendered captcha: the PNG and the answer a person must type.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// Its `Debug` shows the size and the PNG's length, never the answer.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Captcha {
     png: Vec<u8>,
     answer: Answer,
     width: u32,
     height: u32,
+}
+
+impl std::fmt::Debug for Captcha {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Captcha")
+            .field("width", &self.width)
+            .field("height", &self.height)
+            .field("png_bytes", &self.png.len())
+            .field("answer", &self.answer)
+            .finish()
+    }
 }
 
 impl Captcha {

@@ -60,6 +60,7 @@ pub enum CaptchaType {
 
 /// What a type asks of the renderer: a range of letter counts and a look.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Policy {
     /// Fewest letters (inclusive).
     pub min_letters: u8,
@@ -196,6 +197,7 @@ mod tests {
             assert!(!ALPHABET.contains(c));
         }
         let mut sorted = ALPHABET.to_vec();
+        sorted.sort_unstable();
         sorted.dedup();
         assert_eq!(sorted.len(), ALPHABET.len());
     }

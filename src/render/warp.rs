@@ -150,9 +150,17 @@ mod tests {
             ..warp
         });
         assert_ne!(first, field.displace([80.0, 30.0]));
-        // Far off the picture: clamped, no panic.
-        field.displace([-1e9, 1e9]);
-        field.displace([f32::NAN, f32::INFINITY]);
+        // Far off the picture the grid's edge applies: moved by no more
+        // than the amplitude. NaN reads the corner (and stays NaN).
+        for p in [[-500.0f32, 900.0], [1e4, -1e4]] {
+            let q = field.displace(p);
+            assert!(
+                (q[0] - p[0]).abs() <= 4.0 && (q[1] - p[1]).abs() <= 4.0,
+                "{p:?} -> {q:?}"
+            );
+        }
+        let q = field.displace([f32::NAN, 10.0]);
+        assert!(q[0].is_nan() && q[1].is_finite());
     }
 
     #[test]

@@ -52,6 +52,7 @@ pub(crate) fn http_status(route: Route, code: ErrorCode) -> u16 {
 /// A response for the host to send: status, `Content-Type` and body, plus
 /// the typed error (if any) for the host's logs, which is not to be sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct HttpResponse {
     /// HTTP status.
     pub status: u16,

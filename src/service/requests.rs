@@ -84,6 +84,7 @@ pub enum ScriptMode {
 /// `SecretId`, `Signature`, `SignatureMethod`), all optional here: the
 /// service requires them only when v2 signing is configured.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct CommonParams {
     /// `Action`: `CaptchaQuery` or `CaptchaCheck`.
     pub action: Option<String>,
@@ -158,6 +159,7 @@ impl Params<'_> {
 /// where they come from, and which business and captcha type the request
 /// is for. Both requests parse them by the same rules.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct UserFields {
     /// `captchaType` (required), 1..=8.
     pub captcha_type: CaptchaType,
@@ -218,6 +220,7 @@ impl UserFields {
 
 /// A validated CaptchaQuery request.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct CaptchaQuery {
     /// The user, business and captcha type fields.
     pub user: UserFields,
@@ -303,6 +306,7 @@ pub fn failure_callback<'a>(
 
 /// A validated CaptchaCheck request.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct CaptchaCheck {
     /// `ticket` (required), at most [`MAX_TOKEN_LEN`] bytes.
     pub ticket: String,
@@ -512,7 +516,11 @@ mod tests {
                 Err(expected.clone()),
                 "{pairs:?}"
             );
-            assert!(!expected.to_string().is_empty());
+            // The message names the parameter (the client sees it).
+            assert!(
+                expected.to_string().contains(expected.parameter()),
+                "{expected}"
+            );
         }
         let long = "x".repeat(200);
         let bounds: [(&str, usize); 10] = [

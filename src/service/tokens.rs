@@ -344,6 +344,7 @@ fn normalize(uid: &Option<String>) -> Option<&str> {
 
 /// The content of a challenge token.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Challenge {
     /// Random id; the replay store records the one answer attempt under it.
     pub id: [u8; 16],
@@ -370,6 +371,7 @@ impl Challenge {
 
 /// The content of a ticket token.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Ticket {
     /// Random id; the replay store counts checks under it.
     pub id: [u8; 16],

@@ -53,12 +53,24 @@ pub const MAX_ID_LEN: usize = 256;
 
 /// The answer of [`ReplayStore::record_use`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct UseRecord {
     /// How many uses of the id the store has seen, this one included
     /// (1 for the first use).
     pub uses: u64,
     /// Whether this use is within the allowance: `uses <= max_uses`.
     pub allowed: bool,
+}
+
+impl UseRecord {
+    /// The answer for the `uses`-th use of an id allowed `max_uses` times
+    /// (for stores implemented outside this crate).
+    pub fn new(uses: u64, max_uses: u64) -> UseRecord {
+        UseRecord {
+            uses,
+            allowed: uses <= max_uses,
+        }
+    }
 }
 
 /// Records uses of one-time (or few-times) ids until they expire.
