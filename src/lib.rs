@@ -120,6 +120,7 @@ pub mod store {
 #[cfg(feature = "service")]
 pub mod widget {
     pub use crate::service::errors::ChallengeError;
+    pub use crate::service::handlers::Widget;
     pub use crate::service::widget::{
         callback_script, js_literal, widget_script, BaseUrlError, Routes, WidgetParams,
         IMAGE_ROUTE, MAX_BASE_URL_LEN, REFRESH_ROUTE, VERIFY_ROUTE,

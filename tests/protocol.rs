@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use qcaptcha::api::CaptchaQuery;
 use qcaptcha::sign::SignatureMethod;
 use qcaptcha::testing::ManualClock;
 use qcaptcha::tokens::BindingField;
@@ -45,11 +46,8 @@ fn fixture() -> Fixture {
 }
 
 fn query_challenge(f: &Fixture, query: &str) -> String {
-    let resp = f.service.handle_query(ApiRequest::from_params(query));
-    let body = json(&resp);
-    assert_eq!(body["code"], 0, "{body}");
-    assert_eq!(body["message"], "No Error");
-    challenge_in(body["script"].as_str().unwrap())
+    let q = CaptchaQuery::from_pairs(form_urlencoded::parse(query.as_bytes())).unwrap();
+    f.service.widget(&q).unwrap().challenge
 }
 
 fn solve(f: &Fixture, challenge: &str) -> String {

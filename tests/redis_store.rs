@@ -11,6 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use qcaptcha::api::CaptchaQuery;
 use qcaptcha::sign::SignError;
 use qcaptcha::sign::SignatureMethod;
 use qcaptcha::store::StoreError;
@@ -21,9 +22,7 @@ use qcaptcha::{
 };
 
 mod common;
-use common::{
-    challenge_in, check_error, form, json, race, urlencode, wins, CHECK_FIELDS, QUERY, T0,
-};
+use common::{check_error, form, json, race, urlencode, wins, CHECK_FIELDS, QUERY, T0};
 
 // ---- a throwaway redis-server ----
 
@@ -192,9 +191,8 @@ fn node(server: &RedisServer, mode: TicketMode) -> Node {
 }
 
 fn query_challenge(n: &Node) -> String {
-    let body = json(&n.service.handle_query(ApiRequest::from_params(QUERY)));
-    assert_eq!(body["code"], 0, "{body}");
-    challenge_in(body["script"].as_str().unwrap())
+    let q = CaptchaQuery::from_pairs(form_urlencoded::parse(QUERY.as_bytes())).unwrap();
+    n.service.widget(&q).unwrap().challenge
 }
 
 fn right_answer(n: &Node, challenge: &str) -> String {

@@ -212,15 +212,21 @@ impl CaptchaService {
         Ok((token, expires_at.saturating_sub(now)))
     }
 
-    /// CaptchaQuery, typed: the widget JavaScript for a validated query
-    /// (signature checks are the HTTP handler's job).
-    pub fn widget_script(&self, query: &CaptchaQuery) -> Result<String, ServiceError> {
-        let (token, ttl) = self.new_challenge(query.user.binding(), None)?;
-        Ok(widget::widget_script(WidgetParams {
-            challenge: &token,
-            ttl_secs: ttl,
+    /// CaptchaQuery, typed: a new widget session for a validated query
+    /// (signature checks are the HTTP handler's job): its JavaScript, and
+    /// the first challenge it embeds as a value of its own.
+    pub fn widget(&self, query: &CaptchaQuery) -> Result<Widget, ServiceError> {
+        let (challenge, ttl_secs) = self.new_challenge(query.user.binding(), None)?;
+        let script = widget::widget_script(WidgetParams {
+            challenge: &challenge,
+            ttl_secs,
             routes: &self.routes,
-        }))
+        });
+        Ok(Widget {
+            script,
+            challenge,
+            ttl_secs,
+        })
     }
 
     /// CaptchaCheck, typed: `Ok` only if the ticket is authentic,
@@ -308,7 +314,7 @@ impl CaptchaService {
                 CaptchaQuery::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
                     .map_err(ServiceError::from)
             })
-            .and_then(|q| Ok((q.script, self.widget_script(&q)?)));
+            .and_then(|q| Ok((q.script, self.widget(&q)?.script)));
         match result {
             Ok((ScriptMode::JavaScript, js)) => {
                 HttpResponse::new(200, CONTENT_TYPE_JS, js.into_bytes())
@@ -410,6 +416,18 @@ impl CaptchaService {
         })))
     }
 
+    /// The answer to a failed attempt that the widget handles itself: the
+    /// error's code and message, and the next challenge of the session.
+    fn next_after(
+        &self,
+        old: &Challenge,
+        why: ChallengeError,
+    ) -> Result<HttpResponse, ServiceError> {
+        let why = ServiceError::from(why);
+        self.next_challenge_json(old, why.code(), &why.public_message())
+            .map(|r| r.with_error(why))
+    }
+
     fn widget_error(e: ServiceError) -> HttpResponse {
         HttpResponse::new(
             http_status(Route::Widget, e.code()),
@@ -451,17 +469,13 @@ impl CaptchaService {
         let challenge = self.open_challenge_param(form)?;
         let now = self.now();
         if now >= challenge.expires_at {
-            return self
-                .next_challenge_json(&challenge, ErrorCode::RequestExpired, "challenge expired")
-                .map(|r| r.with_error(ChallengeError::Expired.into()));
+            return self.next_after(&challenge, ChallengeError::Expired);
         }
         let record = self
             .store
             .record_use(&challenge.store_id(), challenge.expires_at, 1, now)?;
         if !record.allowed {
-            return self
-                .next_challenge_json(&challenge, ErrorCode::CheckFailed, "challenge already used")
-                .map(|r| r.with_error(ChallengeError::Used.into()));
+            return self.next_after(&challenge, ChallengeError::Used);
         }
         let pairs = parse_pairs(form);
         let answer = pairs
@@ -473,9 +487,7 @@ impl CaptchaService {
         let right =
             answer.len() <= MAX_ANSWER_LEN && answer_matches(expected.answer().as_str(), answer);
         if !right {
-            return self
-                .next_challenge_json(&challenge, ErrorCode::CheckFailed, "wrong answer")
-                .map(|r| r.with_error(ChallengeError::WrongAnswer.into()));
+            return self.next_after(&challenge, ChallengeError::WrongAnswer);
         }
         let ticket = Ticket {
             id: random_id().map_err(ServiceError::Seal)?,
@@ -494,6 +506,18 @@ impl CaptchaService {
             "ticket": token,
         })))
     }
+}
+
+/// A widget session, as CaptchaQuery starts it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Widget {
+    /// The JavaScript to send (CaptchaQuery's `script`).
+    pub script: String,
+    /// The sealed first challenge the script embeds.
+    pub challenge: String,
+    /// Seconds that challenge stays answerable.
+    pub ttl_secs: u64,
 }
 
 /// A failed API call: the code and public message in the API's JSON.
