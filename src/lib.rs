@@ -42,6 +42,11 @@ mod service;
 #[cfg(feature = "axum")]
 pub mod axum;
 
+// The README's Rust snippets compile (and run) as doc tests.
+#[cfg(all(doctest, feature = "axum"))]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 pub use render::{
     generate, random_seed, Answer, Captcha, CaptchaType, Compression, Error, Generator, Options,
 };
