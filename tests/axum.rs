@@ -195,7 +195,7 @@ async fn oversized_slow_or_mistyped_requests_are_refused() {
         &service(),
         RouterConfig::default()
             .allow_unsigned_api(true)
-            .body_timeout(Duration::from_millis(200)),
+            .request_timeout(Duration::from_millis(200)),
     );
     let stalled = futures_pending_body();
     let start = Instant::now();

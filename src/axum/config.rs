@@ -14,7 +14,7 @@ pub struct RouterConfig {
     pub(crate) client_ip: ClientIp,
     pub(crate) max_query_bytes: usize,
     pub(crate) max_body_bytes: usize,
-    pub(crate) body_timeout: Duration,
+    pub(crate) request_timeout: Duration,
     pub(crate) blocking_permits: usize,
     pub(crate) queue_timeout: Duration,
 }
@@ -22,8 +22,8 @@ pub struct RouterConfig {
 impl Default for RouterConfig {
     /// The API at `/v2/index.php` (the original service's path), signed
     /// calls only, the client address from the connection, 4 KiB query
-    /// strings, 8 KiB bodies read within 5 s, 32 store calls at once, each
-    /// waiting at most 2 s for its turn.
+    /// strings, 8 KiB bodies, 10 s for a whole request, 32 store calls at
+    /// once, each waiting at most 2 s for its turn.
     fn default() -> Self {
         RouterConfig {
             api_path: "/v2/index.php".into(),
@@ -31,7 +31,7 @@ impl Default for RouterConfig {
             client_ip: ClientIp::Peer,
             max_query_bytes: 4096,
             max_body_bytes: 8192,
-            body_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(10),
             blocking_permits: 32,
             queue_timeout: Duration::from_secs(2),
         }
@@ -66,17 +66,18 @@ impl RouterConfig {
         self
     }
 
-    /// The largest form body accepted (larger: 413).
+    /// The largest form body accepted (larger: 413), enforced by a
+    /// `tower_http` body-limit layer.
     pub fn max_body_bytes(mut self, bytes: usize) -> Self {
         self.max_body_bytes = bytes;
         self
     }
 
-    /// How long a client may take to send its body (slower: 408). The body
-    /// is read before any work is queued for it, so slow clients hold no
-    /// permit.
-    pub fn body_timeout(mut self, timeout: Duration) -> Self {
-        self.body_timeout = timeout;
+    /// How long a whole request may take, body included (longer: 408), a
+    /// `tower_http` timeout layer. Bodies are read before any work is queued
+    /// for them, so a slow client holds no permit while it sends.
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
         self
     }
 

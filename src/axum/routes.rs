@@ -3,13 +3,15 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use ::axum::body::{to_bytes, Body};
+use ::axum::body::to_bytes;
 use ::axum::extract::{ConnectInfo, Request, State};
 use ::axum::http::{header, HeaderMap, Method, StatusCode};
 use ::axum::response::{IntoResponse, Response};
 use ::axum::routing::{get, post};
 use ::axum::Router;
 use tokio::sync::Semaphore;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
 
 use crate::axum::response::{refusal, ClientAddr};
 use crate::axum::RouterConfig;
@@ -36,6 +38,10 @@ type AppState = Arc<Shared>;
 pub fn router(service: Arc<CaptchaService>, config: RouterConfig) -> Router {
     let base = base_path(service.routes().base()).to_owned();
     let api_path = config.api_path.clone();
+    let limits = (
+        RequestBodyLimitLayer::new(config.max_body_bytes),
+        TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, config.request_timeout),
+    );
     let state = Arc::new(Shared {
         permits: Arc::new(Semaphore::new(config.blocking_permits)),
         service,
@@ -48,6 +54,7 @@ pub fn router(service: Arc<CaptchaService>, config: RouterConfig) -> Router {
         .route(&format!("{base}/{VERIFY_ROUTE}"), post(verify))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(limits)
         .with_state(state)
 }
 
@@ -77,7 +84,7 @@ async fn api(State(app): State<AppState>, req: Request) -> Response {
     let method = req.method().clone();
     let host = host_of(req.headers()).to_owned();
     let params = if method == Method::POST {
-        match read_form(&app, req).await {
+        match read_form(req).await {
             Ok(body) => body,
             Err(resp) => return resp,
         }
@@ -136,7 +143,7 @@ async fn widget_post(
     handle: fn(&CaptchaService, &str) -> HttpResponse,
 ) -> Response {
     let client = app.config.client_ip.resolve(peer, req.headers());
-    let form = match read_form(&app, req).await {
+    let form = match read_form(req).await {
         Ok(form) => form,
         Err(resp) => return resp,
     };
@@ -145,10 +152,10 @@ async fn widget_post(
     resp
 }
 
-/// Reads a form body: `application/x-www-form-urlencoded` (or no type), at
-/// most `max_body_bytes`, within `body_timeout`. Nothing is queued before
-/// the whole body is in, so a slow client holds no permit.
-async fn read_form(app: &Shared, req: Request) -> Result<String, Response> {
+/// Reads a form body: `application/x-www-form-urlencoded` (or no type),
+/// within the limits the router's layers set. Nothing is queued before the
+/// whole body is in, so a slow client holds no permit.
+async fn read_form(req: Request) -> Result<String, Response> {
     if let Some(ct) = req.headers().get(header::CONTENT_TYPE) {
         let form = ct.to_str().is_ok_and(|ct| {
             ct.to_ascii_lowercase()
@@ -162,25 +169,14 @@ async fn read_form(app: &Shared, req: Request) -> Result<String, Response> {
             ));
         }
     }
-    let body: Body = req.into_body();
-    let read = to_bytes(body, app.config.max_body_bytes);
-    let bytes = match tokio::time::timeout(app.config.body_timeout, read).await {
-        Ok(Ok(bytes)) => bytes,
-        Ok(Err(_)) => {
-            return Err(refusal(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                ErrorCode::InvalidParameter,
-                "request body too large or unreadable",
-            ))
-        }
-        Err(_) => {
-            return Err(refusal(
-                StatusCode::REQUEST_TIMEOUT,
-                ErrorCode::InvalidParameter,
-                "request body too slow",
-            ))
-        }
-    };
+    // The body-limit layer bounds the stream; reading past it fails here.
+    let bytes = to_bytes(req.into_body(), usize::MAX).await.map_err(|_| {
+        refusal(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::InvalidParameter,
+            "request body too large or unreadable",
+        )
+    })?;
     String::from_utf8(bytes.into()).map_err(|_| {
         refusal(
             StatusCode::BAD_REQUEST,
