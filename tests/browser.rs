@@ -228,17 +228,31 @@ async fn loaded_picture(client: &Client, not_src: &str) -> Value {
            const c = document.createElement("canvas");
            c.width = i.naturalWidth; c.height = i.naturalHeight;
            c.getContext("2d").drawImage(i, 0, 0);
-           return { src: i.src, w: i.naturalWidth, h: i.naturalHeight, data: c.toDataURL() };"##,
+           return { src: i.src, w: i.naturalWidth, h: i.naturalHeight, shownW: i.clientWidth,
+                    dpr: window.devicePixelRatio, data: c.toDataURL() };"##,
         vec![json!(not_src)],
     )
     .await
 }
 
+/// The picture is shown at twice the base size (260 CSS pixels wide) and
+/// drawn for the screen: on this 2x screen, at 3x the base bitmap (the
+/// most the server draws), so it is never a stretched thumbnail.
 fn assert_size(pic: &Value) {
+    assert_eq!(pic["dpr"].as_f64(), Some(2.0), "the test's screen density");
+    assert_eq!(
+        pic["shownW"].as_u64(),
+        Some(2 * DEFAULT_WIDTH as u64),
+        "shown width"
+    );
     assert_eq!(
         (pic["w"].as_u64(), pic["h"].as_u64()),
-        (Some(DEFAULT_WIDTH as u64), Some(DEFAULT_HEIGHT as u64)),
-        "natural size of the picture: {pic}"
+        (
+            Some(3 * DEFAULT_WIDTH as u64),
+            Some(3 * DEFAULT_HEIGHT as u64)
+        ),
+        "natural size of the picture: {}",
+        pic["src"]
     );
 }
 

@@ -54,7 +54,8 @@ fn run_harness(mode: &str) -> (Value, String) {
     assert_eq!(v["mode"], mode);
     let start = js.find("\"challenge\":\"").unwrap() + 13;
     let token = js[start..start + js[start..].find('"').unwrap()].to_owned();
-    assert_eq!(v["initialSrc"], format!("/cap/image?c={token}"));
+    // Shown at twice the bitmap's size on a 1x screen: a 2x bitmap.
+    assert_eq!(v["initialSrc"], format!("/cap/image?c={token}&s=2"));
     (v, token)
 }
 
@@ -81,7 +82,7 @@ fn assert_offline(view: &Value) {
 #[test]
 fn widget_runs_in_node() {
     let (v, token) = run_harness("flow");
-    assert_eq!(v["afterWrong"], "/cap/image?c=NEXT");
+    assert_eq!(v["afterWrong"], "/cap/image?c=NEXT&s=2");
     assert_eq!(v["msg1"], "Wrong answer. Please try this new picture.");
     let reqs = v["requests"].as_array().unwrap();
     assert_eq!(reqs.len(), 2);
@@ -100,7 +101,10 @@ fn run_offline(mode: &str) -> (Value, String) {
     let (v, token) = run_harness(mode);
     assert_busy(&v["whilePending"]);
     assert_offline(&v["afterOffline"]);
-    assert_eq!(v["afterOffline"]["src"], format!("/cap/image?c={token}"));
+    assert_eq!(
+        v["afterOffline"]["src"],
+        format!("/cap/image?c={token}&s=2")
+    );
     (v, token)
 }
 

@@ -36,9 +36,10 @@ const log = [];
 capInit("cap", { callback: r => log.push(r) });
 const root = host.children[0], form = root.children[0];
 const find = tag => form.children.filter(c => c.tag === tag);
-const img = find("img")[0], input = find("input")[0], msg = find("div")[1];
-const submitBtn = find("button").find(b => b.type === "submit");
-const refreshBtn = find("button").find(b => b.type === "button");
+const byClass = name => form.children.find(c => c.className === name);
+const img = find("img")[0], input = find("input")[0], msg = byClass("qcaptcha-msg");
+const submitBtn = byClass("qcaptcha-submit");
+const refreshBtn = byClass("qcaptcha-refresh");
 const tick = () => new Promise(r => setTimeout(r, 10));
 const submit = answer => { input.value = answer; form.listeners.submit({ preventDefault() {} }); };
 // What the user sees: message line (text, colour), which controls are

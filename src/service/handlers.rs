@@ -36,6 +36,7 @@ use crate::service::http::{
 };
 use crate::service::keys::{KeyError, KeyRing, KEY_LEN};
 use crate::service::params::{parse_pairs, ParamError};
+use crate::service::pictures;
 use crate::service::random::{random_id, random_seed};
 use crate::service::requests::{failure_callback, CaptchaCheck, CaptchaQuery, ScriptMode};
 use crate::service::signature::{self, Credentials, RequestLine, SignError};
@@ -378,9 +379,11 @@ impl CaptchaService {
             .map_err(ChallengeError::Invalid)
     }
 
-    /// `GET {base}/image?c=<challenge>`: the PNG of the challenge, rendered
-    /// from its sealed seed (stateless: any node with the key ring can
-    /// serve it). 400 for a bad token, 410 once expired.
+    /// `GET {base}/image?c=<challenge>[&s=1|2|3]`: the PNG of the
+    /// challenge, rendered from its sealed seed (stateless: any node with
+    /// the key ring can serve it), at `s` times 130x53 (the widget asks for
+    /// its display size and the screen's density). 400 for a bad token or
+    /// scale, 410 once expired.
     pub fn handle_image(&self, query: &str) -> HttpResponse {
         self.image(query).unwrap_or_else(|e| {
             let status = http_status(Route::Picture, e.code());
@@ -391,11 +394,12 @@ impl CaptchaService {
 
     fn image(&self, query: &str) -> Result<HttpResponse, ServiceError> {
         let challenge = self.open_challenge_param(query)?;
+        let scale = pictures::scale_param(&parse_pairs(query))?;
         if self.now() >= challenge.expires_at {
             return Err(ChallengeError::Expired.into());
         }
-        let captcha = generate(challenge.binding.captcha_type, challenge.seed)?;
-        Ok(HttpResponse::new(200, CONTENT_TYPE_PNG, captcha.into_png()))
+        let png = pictures::render(challenge.binding.captcha_type, challenge.seed, scale)?;
+        Ok(HttpResponse::new(200, CONTENT_TYPE_PNG, png))
     }
 
     fn next_challenge_json(

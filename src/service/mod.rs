@@ -11,6 +11,7 @@ pub mod handlers;
 pub mod http;
 pub mod keys;
 pub mod params;
+pub mod pictures;
 pub mod random;
 pub mod requests;
 pub mod signature;

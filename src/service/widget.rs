@@ -167,7 +167,7 @@ const WIDGET_JS: &str = r##"(function () {
   var TEXT = {
     en: {
       prompt: "Type the letters in the picture",
-      alt: "Captcha picture",
+      alt: "Captcha picture: type its letters in the box below.",
       refresh: "New picture",
       submit: "Verify",
       wrong: "Wrong answer. Please try this new picture.",
@@ -178,7 +178,7 @@ const WIDGET_JS: &str = r##"(function () {
     },
     zh: {
       prompt: "\u8bf7\u8f93\u5165\u56fe\u4e2d\u7684\u5b57\u6bcd",
-      alt: "\u9a8c\u8bc1\u7801\u56fe\u7247",
+      alt: "\u9a8c\u8bc1\u7801\u56fe\u7247\uff1a\u8bf7\u5728\u4e0b\u65b9\u8f93\u5165\u6846\u4e2d\u8f93\u5165\u56fe\u4e2d\u7684\u5b57\u6bcd\u3002",
       refresh: "\u6362\u4e00\u5f20",
       submit: "\u9a8c\u8bc1",
       wrong: "\u7b54\u6848\u9519\u8bef\uff0c\u8bf7\u8f93\u5165\u65b0\u56fe\u7247\u4e2d\u7684\u5b57\u6bcd\u3002",
@@ -189,6 +189,7 @@ const WIDGET_JS: &str = r##"(function () {
     }
   };
   var token = CFG.challenge;
+  var serial = 0;
   var deadline = Date.now() + CFG.ttl * 1000;
   var state = null;
 
@@ -197,8 +198,17 @@ const WIDGET_JS: &str = r##"(function () {
     if (text) { e.textContent = text; }
     return e;
   }
+  // The picture is shown at twice its 130x53 size, so that it reads
+  // comfortably, and drawn for the screen's pixel density (up to 3x the
+  // base bitmap) so that it stays sharp instead of being stretched.
+  var SHOWN = 2;
+  function scale() {
+    var dpr = window.devicePixelRatio || 1;
+    return Math.max(1, Math.min(3, Math.ceil(SHOWN * dpr)));
+  }
   function imageUrl(t) {
-    return CFG.image + (CFG.image.indexOf("?") < 0 ? "?" : "&") + "c=" + encodeURIComponent(t);
+    return CFG.image + (CFG.image.indexOf("?") < 0 ? "?" : "&") + "c=" + encodeURIComponent(t) +
+      "&s=" + scale();
   }
   function say(text, bad) {
     if (!state) { return; }
@@ -302,35 +312,53 @@ const WIDGET_JS: &str = r##"(function () {
     }
     capDestroy();
     var text = TEXT[opts.lang] || TEXT.en;
+    var id = "qcaptcha-" + (++serial);
+    // Sizes in em, so the widget grows with the page's zoom and font size;
+    // no colour carries meaning on its own (messages are words), so it
+    // reads the same in forced-colours (Windows high-contrast) mode.
     var root = make("div");
     root.className = "qcaptcha";
+    root.setAttribute("role", "group");
+    root.setAttribute("aria-labelledby", id + "-label");
     root.style.display = "inline-block";
+    root.style.maxWidth = "100%";
     root.style.fontFamily = "system-ui, sans-serif";
-    root.style.fontSize = "14px";
     var form = make("form");
     form.setAttribute("novalidate", "");
-    var label = make("div", text.prompt);
+    var label = make("label", text.prompt);
+    label.id = id + "-label";
+    label.htmlFor = id + "-input";
+    label.style.display = "block";
     var img = make("img");
     img.alt = text.alt;
-    img.width = 130;
-    img.height = 53;
+    img.width = 130 * SHOWN;
+    img.height = 53 * SHOWN;
     img.style.display = "block";
-    img.style.margin = "4px 0";
-    img.style.border = "1px solid #ccc";
+    img.style.maxWidth = "100%";
+    img.style.height = "auto";
+    img.style.margin = "0.25em 0";
+    img.style.border = "1px solid";
     var refreshBtn = make("button", text.refresh);
     refreshBtn.type = "button";
+    refreshBtn.className = "qcaptcha-refresh";
     var input = make("input");
     input.type = "text";
+    input.id = id + "-input";
     input.name = "qcaptcha-answer";
     input.autocomplete = "off";
+    input.setAttribute("autocomplete", "off");
     input.setAttribute("autocapitalize", "characters");
     input.setAttribute("spellcheck", "false");
-    input.setAttribute("aria-label", text.prompt);
+    input.setAttribute("aria-describedby", id + "-msg");
     input.maxLength = 6;
     input.size = 8;
+    input.style.fontSize = "1.25em";
     var submitBtn = make("button", text.submit);
     submitBtn.type = "submit";
+    submitBtn.className = "qcaptcha-submit";
     var msg = make("div");
+    msg.id = id + "-msg";
+    msg.className = "qcaptcha-msg";
     msg.setAttribute("role", "status");
     msg.setAttribute("aria-live", "polite");
     msg.style.minHeight = "1.2em";
