@@ -121,6 +121,46 @@ fn require_browser() {
     );
 }
 
+/// axe-core's browser bundle, installed from npm by `scripts/test` (or
+/// named by `QCAPTCHA_AXE`).
+fn axe_source() -> String {
+    let path = std::env::var_os("QCAPTCHA_AXE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("target/axe/node_modules/axe-core/axe.min.js")
+        });
+    std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "the browser test needs axe-core at {} ({e}): run scripts/test, which installs it \
+             with npm",
+            path.display()
+        )
+    })
+}
+
+/// Runs axe-core (WCAG 2.0-2.2 A and AA rules and best practices) on the
+/// page as it is now: the violations, each with its rule and the nodes it
+/// found.
+async fn axe_violations(client: &Client, axe: &str) -> Vec<Value> {
+    client
+        .execute(axe, vec![])
+        .await
+        .expect("load axe-core into the page");
+    let result = client
+        .execute_async(
+            r#"const done = arguments[arguments.length - 1];
+               axe.run(document, { resultTypes: ["violations"] })
+                 .then(r => done(r.violations.map(v => ({ id: v.id, impact: v.impact,
+                     help: v.help, nodes: v.nodes.map(n => n.html) }))))
+                 .catch(e => done([{ id: "axe-error", help: String(e) }]));"#,
+            vec![],
+        )
+        .await
+        .expect("run axe-core");
+    result.as_array().cloned().unwrap_or_default()
+}
+
 #[path = "../examples/server/demo.rs"]
 mod demo;
 
@@ -312,6 +352,7 @@ async fn heading(client: &Client) -> String {
 #[test]
 fn signup_in_headless_chromium() {
     require_browser();
+    let axe = axe_source();
     let scratch = TempDir::new("browser");
     // The signed-only API (the page signs its own calls) and a replay
     // store: the service as examples/server runs it.
@@ -346,6 +387,28 @@ fn signup_in_headless_chromium() {
             .expect("open the page");
         let first = loaded_picture(&client, "").await;
         assert_size(&first);
+        let violations = axe_violations(&client, &axe).await;
+        assert!(
+            violations.is_empty(),
+            "axe-core on the demo page: {violations:#?}"
+        );
+        // axe-core does see a violation when there is one: a picture with
+        // no alt text, added and removed again.
+        client
+            .execute(
+                r##"const i = document.createElement("img"); i.id = "no-alt";
+                   i.src = document.querySelector("#captcha img").src;
+                   document.querySelector("main").appendChild(i);"##,
+                vec![],
+            )
+            .await
+            .expect("add a picture without alt");
+        let seen = axe_violations(&client, &axe).await;
+        assert!(seen.iter().any(|v| v["id"] == "image-alt"), "{seen:#?}");
+        client
+            .execute(r#"document.getElementById("no-alt").remove();"#, vec![])
+            .await
+            .expect("remove it");
         let submit_disabled = client
             .execute(
                 r#"return document.getElementById("signup-submit").disabled;"#,
