@@ -409,6 +409,31 @@ fn signup_in_headless_chromium() {
             .execute(r#"document.getElementById("no-alt").remove();"#, vec![])
             .await
             .expect("remove it");
+        // At 200 % zoom every control of the widget is still on screen,
+        // whole, and nothing needs horizontal scrolling.
+        let zoomed = client
+            .execute(
+                r##"document.body.style.zoom = "2";
+                   const w = document.documentElement.clientWidth;
+                   const parts = Array.from(document.querySelectorAll(
+                     "#captcha img, #captcha input, #captcha button, #captcha label"));
+                   const off = parts.filter(e => { const r = e.getBoundingClientRect();
+                     return r.width === 0 || r.left < 0 || r.right > w + 1; })
+                     .map(e => e.outerHTML.slice(0, 60));
+                   const scroll = document.documentElement.scrollWidth > w + 1;
+                   document.body.style.zoom = "";
+                   return { off, scroll, parts: parts.length };"##,
+                vec![],
+            )
+            .await
+            .expect("zoom the page");
+        assert_eq!(zoomed["off"], json!([]), "cut off at 200 %: {zoomed}");
+        assert_eq!(
+            zoomed["scroll"],
+            json!(false),
+            "horizontal scrolling at 200 %"
+        );
+        assert!(zoomed["parts"].as_u64() >= Some(5), "{zoomed}");
         let submit_disabled = client
             .execute(
                 r#"return document.getElementById("signup-submit").disabled;"#,
