@@ -118,6 +118,8 @@ pub mod tokens {
 /// Replay stores: what a store must do, and the memory store's bounds.
 #[cfg(feature = "service")]
 pub mod store {
+    #[cfg(feature = "redis-tls")]
+    pub use crate::service::store::redis::RedisTls;
     pub use crate::service::store::{StoreError, UseRecord, DEFAULT_MEMORY_CAPACITY, MAX_ID_LEN};
 }
 

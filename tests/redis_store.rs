@@ -1,13 +1,14 @@
-//! `RedisStore` against a real `redis-server`: each test starts its own
-//! server on a free loopback port (no persistence) and kills it when done,
-//! even when the test fails. Without `redis-server` on the PATH (or in
-//! `QCAPTCHA_REDIS_SERVER`) the tests fail, saying what to install.
+//! `RedisStore` against real Redis deployments started by each test
+//! (`tests/common/servers.rs`): one plain server, one TLS-only server with
+//! client certificates (feature `redis-tls`) and a three-master Redis
+//! Cluster. The shared suite runs on each (`plain::*`, `tls::*`,
+//! `cluster::*`); some tests concern one kind only. Without
+//! `redis-server`, `redis-cli` or `openssl` the tests fail, saying what to
+//! install.
 
 #![cfg(feature = "redis")]
 
-use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -22,134 +23,10 @@ use qcaptcha::{
 };
 
 mod common;
+#[path = "common/servers.rs"]
+mod servers;
 use common::{check_error, form, json, race, urlencode, wins, CHECK_FIELDS, QUERY, T0};
-
-// ---- a throwaway redis-server ----
-
-/// A `redis-server` child process on a loopback port, killed on drop.
-struct RedisServer {
-    port: u16,
-    child: Option<Child>,
-}
-
-fn redis_server_binary() -> PathBuf {
-    std::env::var_os("QCAPTCHA_REDIS_SERVER")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("redis-server"))
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free loopback port")
-        .port()
-}
-
-impl RedisServer {
-    fn start() -> RedisServer {
-        // Another process may take the port between probe and bind: retry.
-        for _ in 0..5 {
-            let mut server = RedisServer {
-                port: free_port(),
-                child: None,
-            };
-            if server.spawn_and_wait() {
-                return server;
-            }
-        }
-        panic!("redis-server did not start on any of 5 free ports");
-    }
-
-    fn spawn_and_wait(&mut self) -> bool {
-        let bin = redis_server_binary();
-        let child = Command::new(&bin)
-            .args(["--port", &self.port.to_string()])
-            .args(["--bind", "127.0.0.1"])
-            .args(["--save", ""])
-            .args(["--appendonly", "no"])
-            .args(["--daemonize", "no"])
-            .arg("--dir")
-            .arg(std::env::temp_dir())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn();
-        let child = match child {
-            Ok(c) => c,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => panic!(
-                "`{}` not found: these tests need a real Redis server. Install it with \
-                 `apt-get install redis-server` (or point QCAPTCHA_REDIS_SERVER at one)",
-                bin.display()
-            ),
-            Err(e) => panic!("cannot start `{}`: {e}", bin.display()),
-        };
-        self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Some(Ok(Some(_))) = self.child.as_mut().map(Child::try_wait) {
-                self.child = None; // exited: port taken or bad arguments
-                return false;
-            }
-            if self.ping() {
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        self.stop();
-        false
-    }
-
-    fn ping(&self) -> bool {
-        redis::Client::open(self.url())
-            .and_then(|c| c.get_connection_with_timeout(Duration::from_millis(200)))
-            .and_then(|mut con| redis::cmd("PING").query::<String>(&mut con))
-            .is_ok_and(|pong| pong == "PONG")
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/", self.port)
-    }
-
-    /// Kills the server (SIGKILL, like a crash) and waits until the port
-    /// refuses connections.
-    fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while TcpStream::connect(("127.0.0.1", self.port)).is_ok() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-
-    /// Starts a new server on the same port (empty: nothing is persisted).
-    fn restart(&mut self) {
-        assert!(self.child.is_none(), "stop() first");
-        assert!(
-            self.spawn_and_wait(),
-            "redis-server did not restart on port {}",
-            self.port
-        );
-    }
-
-    /// A direct connection for inspecting keys.
-    fn admin(&self) -> redis::Connection {
-        redis::Client::open(self.url())
-            .unwrap()
-            .get_connection_with_timeout(Duration::from_secs(2))
-            .expect("admin connection")
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
+use servers::{free_port, Kind, Persistence, Redis};
 
 // ---- service nodes ----
 
@@ -182,12 +59,8 @@ fn node_with(store: Arc<dyn ReplayStore>, mode: TicketMode, creds: Option<Creden
     }
 }
 
-fn node(server: &RedisServer, mode: TicketMode) -> Node {
-    node_with(
-        Arc::new(RedisStore::open(&server.url()).unwrap()),
-        mode,
-        None,
-    )
+fn node(redis: &Redis, mode: TicketMode) -> Node {
+    node_with(Arc::new(redis.store()), mode, None)
 }
 
 fn query_challenge(n: &Node) -> String {
@@ -216,21 +89,48 @@ fn check(n: &Node, ticket: &str) -> HttpResponse {
     common::check(&n.service, ticket, CHECK_FIELDS)
 }
 
-fn pttl(admin: &mut redis::Connection, key: &str) -> i64 {
-    redis::cmd("PTTL").arg(key).query(admin).unwrap()
+type Admin = Box<dyn redis::ConnectionLike>;
+
+fn pttl(admin: &mut Admin, key: &str) -> i64 {
+    redis::cmd("PTTL").arg(key).query(&mut **admin).unwrap()
 }
 
-fn keys(admin: &mut redis::Connection) -> Vec<String> {
-    let mut keys: Vec<String> = redis::cmd("KEYS").arg("*").query(admin).unwrap();
+fn keys(admin: &mut Admin) -> Vec<String> {
+    let mut keys: Vec<String> = redis::cmd("KEYS").arg("*").query(&mut **admin).unwrap();
     keys.sort();
     keys
 }
 
-// ---- tests ----
+// ---- the suite every deployment passes ----
 
-#[test]
-fn a_ticket_used_on_one_node_is_refused_on_the_other() {
-    let server = RedisServer::start();
+/// Runs each named suite function as a test against each deployment:
+/// `plain::NAME`, `tls::NAME` and `cluster::NAME`.
+macro_rules! on_every_deployment {
+    ($($test:ident),* $(,)?) => {
+        mod plain {
+            $( #[test] fn $test() { super::$test(super::Kind::Plain) } )*
+        }
+        #[cfg(feature = "redis-tls")]
+        mod tls {
+            $( #[test] fn $test() { super::$test(super::Kind::Tls) } )*
+        }
+        mod cluster {
+            $( #[test] fn $test() { super::$test(super::Kind::Cluster) } )*
+        }
+    };
+}
+
+on_every_deployment!(
+    a_ticket_used_on_one_node_is_refused_on_the_other,
+    threads_racing_on_one_ticket_across_two_nodes,
+    the_store_counts_every_racing_use_once,
+    redis_down_fails_closed_and_recovers_by_itself,
+    keys_carry_the_prefix_and_a_hash_tag_and_live_as_long_as_their_token,
+    signed_request_nonces_are_shared_across_nodes,
+);
+
+fn a_ticket_used_on_one_node_is_refused_on_the_other(kind: Kind) {
+    let server = Redis::start(kind);
     let (a, b) = (
         node(&server, TicketMode::SingleUse),
         node(&server, TicketMode::SingleUse),
@@ -271,10 +171,21 @@ fn a_ticket_used_on_one_node_is_refused_on_the_other() {
     assert_eq!(check_error(&check(&b, &ticket)), Some(CheckFailure::Reused));
 }
 
+/// A node whose store waits up to 5 s: all threads connect at once, and 64
+/// TLS handshakes on a loaded two-core machine can take longer than the
+/// default 500 ms. These tests are about atomicity, not latency.
+fn racing_node(server: &Redis, mode: TicketMode) -> Node {
+    let store = server.store().with_timeout(Duration::from_secs(5));
+    node_with(Arc::new(store), mode, None)
+}
+
 /// Checks one ticket from `threads` threads at once, spread over two nodes;
 /// returns how many succeeded. Every failure must be a reuse.
-fn racing_checks(server: &RedisServer, mode: TicketMode, threads: usize) -> usize {
-    let nodes = [Arc::new(node(server, mode)), Arc::new(node(server, mode))];
+fn racing_checks(server: &Redis, mode: TicketMode, threads: usize) -> usize {
+    let nodes = [
+        Arc::new(racing_node(server, mode)),
+        Arc::new(racing_node(server, mode)),
+    ];
     let ticket = solve(&nodes[0], &query_challenge(&nodes[1]));
     wins(race(threads, move |i| {
         let resp = check(&nodes[i % 2], &ticket);
@@ -286,18 +197,17 @@ fn racing_checks(server: &RedisServer, mode: TicketMode, threads: usize) -> usiz
     }))
 }
 
-#[test]
-fn threads_racing_on_one_ticket_across_two_nodes() {
-    let server = RedisServer::start();
-    for _ in 0..3 {
-        assert_eq!(racing_checks(&server, TicketMode::SingleUse, 16), 1);
-        assert_eq!(racing_checks(&server, TicketMode::Compatibility, 16), 2);
+fn threads_racing_on_one_ticket_across_two_nodes(kind: Kind) {
+    let server = Redis::start(kind);
+    for _ in 0..2 {
+        assert_eq!(racing_checks(&server, TicketMode::SingleUse, 64), 1);
+        assert_eq!(racing_checks(&server, TicketMode::Compatibility, 64), 2);
     }
 
     // Racing right answers to one challenge: one ticket.
     let nodes = [
-        Arc::new(node(&server, TicketMode::SingleUse)),
-        Arc::new(node(&server, TicketMode::SingleUse)),
+        Arc::new(racing_node(&server, TicketMode::SingleUse)),
+        Arc::new(racing_node(&server, TicketMode::SingleUse)),
     ];
     let challenge = query_challenge(&nodes[0]);
     let body = form(&challenge, &right_answer(&nodes[0], &challenge));
@@ -309,13 +219,10 @@ fn threads_racing_on_one_ticket_across_two_nodes() {
     assert_eq!(tickets, 1);
 }
 
-#[test]
-fn the_store_counts_every_racing_use_once() {
-    let server = RedisServer::start();
-    let stores = [
-        Arc::new(RedisStore::open(&server.url()).unwrap()),
-        Arc::new(RedisStore::open(&server.url()).unwrap()),
-    ];
+fn the_store_counts_every_racing_use_once(kind: Kind) {
+    let server = Redis::start(kind);
+    let store = || Arc::new(server.store().with_timeout(Duration::from_secs(5)));
+    let stores = [store(), store()];
     let threads = 24;
     let mut seen = race(threads, move |i| {
         let r = stores[i % 2].record_use("t:race", T0 + 60, 2, T0).unwrap();
@@ -326,14 +233,9 @@ fn the_store_counts_every_racing_use_once() {
     assert_eq!(seen, (1..=threads as u64).collect::<Vec<_>>());
 }
 
-#[test]
-fn redis_down_fails_closed_and_recovers_by_itself() {
-    let mut server = RedisServer::start();
-    let store = Arc::new(
-        RedisStore::open(&server.url())
-            .unwrap()
-            .with_timeout(Duration::from_millis(200)),
-    );
+fn redis_down_fails_closed_and_recovers_by_itself(kind: Kind) {
+    let mut server = Redis::start(kind);
+    let store = Arc::new(server.store().with_timeout(Duration::from_millis(200)));
     let n = node_with(store.clone(), TicketMode::SingleUse, None);
     let ticket = solve(&n, &query_challenge(&n));
     let pending = query_challenge(&n);
@@ -382,19 +284,19 @@ fn redis_down_fails_closed_and_recovers_by_itself() {
     assert_eq!(resp["code"], 0, "{resp}");
 
     // Restarted again while the store holds pooled connections to the old
-    // server: the first call afterwards already succeeds.
+    // servers: the first call afterwards already succeeds.
     server.stop();
     server.restart();
     let r = store.record_use("t:after", T0 + 60, 1, T0).unwrap();
     assert_eq!((r.uses, r.allowed), (1, true));
 }
 
+// ---- one deployment only ----
+
 #[test]
 fn a_hung_redis_times_out_and_the_store_stays_in_sync() {
-    let server = RedisServer::start();
-    let store = RedisStore::open(&server.url())
-        .unwrap()
-        .with_timeout(Duration::from_millis(200));
+    let server = Redis::start(Kind::Plain);
+    let store = server.store().with_timeout(Duration::from_millis(200));
     assert_eq!(store.timeout(), Duration::from_millis(200));
     store.record_use("t:warm", T0 + 60, 1, T0).unwrap();
 
@@ -404,7 +306,7 @@ fn a_hung_redis_times_out_and_the_store_stays_in_sync() {
         .arg("PAUSE")
         .arg(1500)
         .arg("ALL")
-        .query::<()>(&mut admin)
+        .query::<()>(&mut *admin)
         .unwrap();
     let paused = Instant::now();
     let err = store.record_use("t:slow", T0 + 60, 1, T0).unwrap_err();
@@ -437,12 +339,11 @@ fn a_hung_redis_times_out_and_the_store_stays_in_sync() {
     assert!(started.elapsed() < Duration::from_secs(2));
 }
 
-#[test]
-fn keys_carry_the_prefix_and_live_as_long_as_their_token() {
-    let server = RedisServer::start();
+fn keys_carry_the_prefix_and_a_hash_tag_and_live_as_long_as_their_token(kind: Kind) {
+    let server = Redis::start(kind);
     let mut admin = server.admin();
 
-    let store = RedisStore::open(&server.url()).unwrap();
+    let store = server.store();
     assert_eq!(store.prefix(), "qcaptcha:");
     let store = Arc::new(store.with_prefix("shop-a:"));
     assert_eq!(store.prefix(), "shop-a:");
@@ -452,13 +353,15 @@ fn keys_carry_the_prefix_and_live_as_long_as_their_token() {
 
     let all = keys(&mut admin);
     assert_eq!(all.len(), 2, "{all:?}");
-    assert!(all[0].starts_with("shop-a:c:"), "{all:?}");
-    assert!(all[1].starts_with("shop-a:t:"), "{all:?}");
+    // prefix{id}: the id is the hash tag, so each key has its own slot.
+    assert!(all[0].starts_with("shop-a:{c:"), "{all:?}");
+    assert!(all[1].starts_with("shop-a:{t:"), "{all:?}");
+    assert!(all.iter().all(|k| k.ends_with('}')), "{all:?}");
     // The challenge had 300 s to live, the ticket 300 s (node clock T0).
     for key in &all {
         let ms = pttl(&mut admin, key);
         assert!((295_000..=300_000).contains(&ms), "{key}: PTTL {ms}");
-        let secs: i64 = redis::cmd("TTL").arg(key).query(&mut admin).unwrap();
+        let secs: i64 = redis::cmd("TTL").arg(key).query(&mut *admin).unwrap();
         assert!((295..=300).contains(&secs), "{key}: TTL {secs}");
     }
     // The node's clock, not Redis's, sets the life: later checks shorten
@@ -470,11 +373,7 @@ fn keys_carry_the_prefix_and_live_as_long_as_their_token() {
 
     // Compatibility tickets live 20 minutes, and so do their keys.
     let compat = node_with(
-        Arc::new(
-            RedisStore::open(&server.url())
-                .unwrap()
-                .with_prefix("shop-b:"),
-        ),
+        Arc::new(server.store().with_prefix("shop-b:")),
         TicketMode::Compatibility,
         None,
     );
@@ -482,7 +381,7 @@ fn keys_carry_the_prefix_and_live_as_long_as_their_token() {
     assert_eq!(check(&compat, &ticket).error, None);
     let tkeys: Vec<String> = keys(&mut admin)
         .into_iter()
-        .filter(|k| k.starts_with("shop-b:t:"))
+        .filter(|k| k.starts_with("shop-b:{t:"))
         .collect();
     assert_eq!(tkeys.len(), 1);
     let ms = pttl(&mut admin, &tkeys[0]);
@@ -490,13 +389,13 @@ fn keys_carry_the_prefix_and_live_as_long_as_their_token() {
 
     // Direct: the later expiry wins, an earlier one never shortens.
     store.record_use("x", T0 + 10, 5, T0).unwrap();
-    let ms = pttl(&mut admin, "shop-a:x");
+    let ms = pttl(&mut admin, "shop-a:{x}");
     assert!((9_000..=10_000).contains(&ms), "PTTL {ms}");
     store.record_use("x", T0 + 100, 5, T0).unwrap();
-    assert!(pttl(&mut admin, "shop-a:x") > 99_000);
+    assert!(pttl(&mut admin, "shop-a:{x}") > 99_000);
     let r = store.record_use("x", T0 + 5, 5, T0).unwrap();
     assert_eq!(r.uses, 3);
-    assert!(pttl(&mut admin, "shop-a:x") > 90_000);
+    assert!(pttl(&mut admin, "shop-a:{x}") > 90_000);
 
     // Dead entries go: an already expired id is counted, then forgotten;
     // a one-second life ends after one second.
@@ -504,8 +403,8 @@ fn keys_carry_the_prefix_and_live_as_long_as_their_token() {
     assert_eq!((r.uses, r.allowed), (1, true));
     store.record_use("short", T0 + 1, 1, T0).unwrap();
     std::thread::sleep(Duration::from_millis(1100));
-    for key in ["shop-a:gone", "shop-a:short"] {
-        let exists: i64 = redis::cmd("EXISTS").arg(key).query(&mut admin).unwrap();
+    for key in ["shop-a:{gone}", "shop-a:{short}"] {
+        let exists: i64 = redis::cmd("EXISTS").arg(key).query(&mut *admin).unwrap();
         assert_eq!(exists, 0, "{key} outlived its token");
     }
     // Every key has a TTL.
@@ -527,11 +426,10 @@ fn call_signed(n: &Node, params: &str) -> HttpResponse {
     })
 }
 
-#[test]
-fn signed_request_nonces_are_shared_across_nodes() {
-    let mut server = RedisServer::start();
+fn signed_request_nonces_are_shared_across_nodes(kind: Kind) {
+    let mut server = Redis::start(kind);
     let creds = || Some(Credentials::new("AKIDtest", "s3cret-key"));
-    let store = || Arc::new(RedisStore::open(&server.url()).unwrap());
+    let store = || Arc::new(server.store());
     let a = node_with(store(), TicketMode::SingleUse, creds());
     let b = node_with(store(), TicketMode::SingleUse, creds());
 
@@ -543,7 +441,7 @@ fn signed_request_nonces_are_shared_across_nodes() {
 
     // The Nonce is kept until its Timestamp leaves the 2-hour window.
     let mut admin = server.admin();
-    let ms = pttl(&mut admin, "qcaptcha:n:AKIDtest:1");
+    let ms = pttl(&mut admin, "qcaptcha:{n:AKIDtest:1}");
     assert!((7_195_000..=7_201_000).contains(&ms), "PTTL {ms}");
 
     // Redis down: refused with 6000, and the Nonce is not burnt.
@@ -566,13 +464,25 @@ fn open_checks_the_url_but_does_not_connect() {
         "",
         "not a url",
         "http://127.0.0.1:6379/",
+        #[cfg(not(feature = "redis-tls"))]
         "rediss://127.0.0.1/",
     ] {
         assert!(
             matches!(RedisStore::open(bad), Err(StoreError::Config(_))),
             "{bad:?} accepted"
         );
+        assert!(
+            matches!(
+                RedisStore::open_cluster(["redis://127.0.0.1:7000/", bad]),
+                Err(StoreError::Config(_))
+            ),
+            "{bad:?} accepted as a cluster node"
+        );
     }
+    assert!(matches!(
+        RedisStore::open_cluster(Vec::<String>::new()),
+        Err(StoreError::Config(_))
+    ));
     // Nothing listens on this port; open still succeeds, and uses fail
     // closed at once (connection refused).
     let port = free_port();
@@ -600,4 +510,169 @@ fn open_checks_the_url_but_does_not_connect() {
     // A zero timeout is raised to the 1 ms minimum.
     let store = store.with_timeout(Duration::ZERO);
     assert_eq!(store.timeout(), Duration::from_millis(1));
+}
+
+#[test]
+fn a_cluster_store_names_its_seeds_but_not_the_password_and_fails_closed_without_them() {
+    let (p1, p2) = (free_port(), free_port());
+    let store = RedisStore::open_cluster([
+        format!("redis://:hunter2@127.0.0.1:{p1}/"),
+        format!("redis://:hunter2@127.0.0.1:{p2}/"),
+    ])
+    .unwrap()
+    .with_timeout(Duration::from_millis(200));
+    assert!(store.is_cluster());
+    let started = Instant::now();
+    let err = store.record_use("t:x", T0 + 60, 1, T0).unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+    assert!(started.elapsed() < Duration::from_secs(2));
+    let debug = format!("{store:?}");
+    assert!(
+        debug.contains(&p1.to_string()) && debug.contains(&p2.to_string()),
+        "{debug}"
+    );
+    assert!(!debug.contains("hunter2") && !err.to_string().contains("hunter2"));
+}
+
+/// A three-master cluster with AOF; one master is killed (SIGKILL) while
+/// tickets are in use and then comes back. No ticket is ever accepted
+/// twice; checks that reach the dead master, and every check once the
+/// cluster has marked it failed (`CLUSTERDOWN`), fail closed with 6000;
+/// after it is back every use made before the crash is still known.
+#[test]
+fn cluster_a_master_killed_and_back_never_accepts_a_ticket_twice() {
+    let mut redis = Redis::start_with(Kind::Cluster, Persistence::Aof);
+    let store = Arc::new(redis.store().with_timeout(Duration::from_millis(300)));
+    let n = node_with(store.clone(), TicketMode::SingleUse, None);
+    let mut accepted = std::collections::HashMap::<String, u32>::new();
+    let mut accept = |ticket: &str, resp: &HttpResponse| {
+        if resp.error.is_none() {
+            *accepted.entry(ticket.to_owned()).or_default() += 1;
+        }
+    };
+
+    // Twelve tickets used once (their keys spread over the masters), and
+    // twelve solved but not yet checked.
+    let used: Vec<String> = (0..12).map(|_| solve(&n, &query_challenge(&n))).collect();
+    for t in &used {
+        let resp = check(&n, t);
+        assert_eq!(resp.error, None);
+        accept(t, &resp);
+    }
+    let fresh: Vec<String> = (0..12).map(|_| solve(&n, &query_challenge(&n))).collect();
+    // Which master holds the keys: the ticket keys are the t: ones.
+    let mut admin = redis.admin();
+    let on_master: Vec<usize> = keys(&mut admin)
+        .iter()
+        .filter(|k| k.starts_with("qcaptcha:{t:"))
+        .map(|k| redis.master_of(k))
+        .collect();
+    assert_eq!(on_master.len(), 12);
+    let victim = 0;
+    assert!(
+        on_master.contains(&victim),
+        "no used ticket on master {victim}: {on_master:?}"
+    );
+    drop(admin);
+
+    redis.nodes[victim].kill();
+    // Right after the crash: used tickets are refused (reused, or 6000
+    // where their master is gone), never accepted.
+    let mut unavailable = 0;
+    for t in &used {
+        let resp = check(&n, t);
+        accept(t, &resp);
+        match check_error(&resp) {
+            Some(CheckFailure::Reused) => {}
+            Some(CheckFailure::Store(StoreError::Unavailable(_))) => unavailable += 1,
+            other => panic!("a used ticket during the outage: {other:?}"),
+        }
+    }
+    assert!(unavailable >= 1, "no check reached the dead master");
+    // Once the survivors mark it failed (node timeout 1 s) the cluster
+    // refuses everything (CLUSTERDOWN): every check fails closed.
+    redis.wait_for_cluster_state(1, "fail");
+    for t in &fresh {
+        let resp = check(&n, t);
+        assert_eq!(json(&resp)["code"], 6000, "a check during the outage");
+        assert!(matches!(
+            check_error(&resp),
+            Some(CheckFailure::Store(StoreError::Unavailable(_)))
+        ));
+        accept(t, &resp);
+    }
+
+    // The master comes back with its AOF: nothing used before is usable.
+    redis.nodes[victim].restart();
+    redis.wait_until_ready();
+    for t in &used {
+        let resp = check(&n, t);
+        assert_eq!(check_error(&resp), Some(CheckFailure::Reused), "{t}");
+    }
+    // Tickets refused during the outage were not burnt: each passes once.
+    for t in fresh.iter().chain(&used) {
+        let resp = check(&n, t);
+        accept(t, &resp);
+        let resp = check(&n, t);
+        assert_eq!(check_error(&resp), Some(CheckFailure::Reused));
+    }
+    for t in &fresh {
+        assert_eq!(
+            accepted.get(t),
+            Some(&1),
+            "fresh ticket accepted {:?} times",
+            accepted.get(t)
+        );
+    }
+    for t in &used {
+        assert_eq!(
+            accepted.get(t),
+            Some(&1),
+            "used ticket accepted {:?} times",
+            accepted.get(t)
+        );
+    }
+}
+
+#[cfg(feature = "redis-tls")]
+#[test]
+fn tls_trusts_only_the_configured_ca() {
+    let redis = Redis::start(Kind::Tls);
+    let url = &redis.urls()[0];
+    // (A long timeout: the first handshake competes with the other tests.)
+    redis
+        .store()
+        .with_timeout(Duration::from_secs(5))
+        .ping()
+        .unwrap();
+
+    // The system's roots do not include the test CA.
+    let system = RedisStore::open(url).unwrap();
+    assert!(matches!(system.ping(), Err(StoreError::Unavailable(_))));
+    // Another CA: refused, fails closed.
+    let other = servers::TempDir::new("other-ca");
+    let other = servers::Certs::make(other.path());
+    let wrong = RedisStore::open_tls(url, &other.tls()).unwrap();
+    let err = wrong.record_use("t:x", T0 + 60, 1, T0).unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+    // The right CA but no client certificate: the server refuses.
+    let ca_only = RedisStore::open_tls(
+        url,
+        &qcaptcha::store::RedisTls::new().ca_pem(redis.certs().ca.clone()),
+    )
+    .unwrap();
+    assert!(ca_only.ping().is_err());
+    // Plain TCP to the TLS port: fails closed.
+    let plain = RedisStore::open(&url.replace("rediss://", "redis://"))
+        .unwrap()
+        .with_timeout(Duration::from_millis(300));
+    assert!(plain.ping().is_err());
+    // open_tls wants rediss://.
+    assert!(matches!(
+        RedisStore::open_tls(&url.replace("rediss://", "redis://"), &other.tls()),
+        Err(StoreError::Config(_))
+    ));
+    // Debug shows neither key nor certificate.
+    let debug = format!("{:?}", other.tls());
+    assert!(!debug.contains("BEGIN"), "{debug}");
 }

@@ -47,7 +47,10 @@
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
-use redis::{Client, Connection, RedisError, RedisResult, Script};
+use redis::cluster::{ClusterClient, ClusterClientBuilder, ClusterConnection};
+use redis::{
+    Client, Connection, ConnectionLike, IntoConnectionInfo, RedisError, RedisResult, Script,
+};
 
 use super::{check_id, ReplayStore, StoreError, UseRecord};
 
@@ -63,6 +66,13 @@ const MAX_IDLE: usize = 16;
 /// The longest time-to-live set, in seconds (about 34 years; Redis refuses
 /// absurd expiries, and no token lives anywhere near this long).
 const MAX_TTL_SECS: u64 = 1 << 30;
+/// How often a Cluster call is retried after a redirect (`MOVED`, `ASK`)
+/// or a lost connection, within one `record_use`. Low, so that a call
+/// during an outage fails within a few timeouts instead of the redis
+/// crate's default of 16 retries with exponential back-off.
+const CLUSTER_RETRIES: u32 = 2;
+/// The longest pause between two such retries, in milliseconds.
+const CLUSTER_MAX_RETRY_WAIT_MS: u64 = 50;
 
 /// One use of `KEYS[1]`, atomically: count it, make sure the key lives at
 /// least `ARGV[1]` more milliseconds (a new key gets exactly that; a known
@@ -77,12 +87,106 @@ end
 return uses
 ";
 
+/// TLS settings for [`RedisStore::open_tls`] and
+/// [`RedisStore::open_cluster_tls`] (cargo feature `redis-tls`): which CA
+/// to trust and, for mutual TLS, the client's certificate.
+///
+/// ```no_run
+/// use qcaptcha::RedisStore;
+/// use qcaptcha::store::RedisTls;
+///
+/// let tls = RedisTls::new().ca_pem(std::fs::read("/etc/redis/ca.crt")?);
+/// let store = RedisStore::open_tls("rediss://redis.internal:6380/0", &tls)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[cfg(feature = "redis-tls")]
+#[derive(Clone, Default)]
+pub struct RedisTls {
+    ca_pem: Option<Vec<u8>>,
+    client: Option<(Vec<u8>, Vec<u8>)>,
+}
+
+#[cfg(feature = "redis-tls")]
+impl std::fmt::Debug for RedisTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the client key.
+        f.debug_struct("RedisTls")
+            .field("ca_pem", &self.ca_pem.as_ref().map(|pem| pem.len()))
+            .field("client_auth", &self.client.is_some())
+            .finish()
+    }
+}
+
+#[cfg(feature = "redis-tls")]
+impl RedisTls {
+    /// No custom CA (the system's roots are trusted) and no client
+    /// certificate.
+    pub fn new() -> RedisTls {
+        RedisTls::default()
+    }
+
+    /// Trusts the CA certificate(s) in `pem` (PEM, one or more
+    /// certificates) instead of the system's roots: the server's
+    /// certificate must chain to one of them.
+    pub fn ca_pem(mut self, pem: impl Into<Vec<u8>>) -> RedisTls {
+        self.ca_pem = Some(pem.into());
+        self
+    }
+
+    /// Presents a client certificate (mutual TLS): `cert_pem` holds the
+    /// certificate chain, `key_pem` its private key, both PEM.
+    pub fn client_auth(
+        mut self,
+        cert_pem: impl Into<Vec<u8>>,
+        key_pem: impl Into<Vec<u8>>,
+    ) -> RedisTls {
+        self.client = Some((cert_pem.into(), key_pem.into()));
+        self
+    }
+
+    fn certificates(&self) -> redis::TlsCertificates {
+        redis::TlsCertificates {
+            client_tls: self
+                .client
+                .as_ref()
+                .map(|(cert, key)| redis::ClientTlsConfig {
+                    client_cert: cert.clone(),
+                    client_key: key.clone(),
+                }),
+            root_cert: self.ca_pem.clone(),
+        }
+    }
+}
+
+/// Where the store's Redis is.
+enum Backend {
+    Single(Client),
+    Cluster(ClusterClient),
+}
+
+/// One connection taken from the pool for a call.
+enum Conn {
+    Single(Connection),
+    Cluster(Box<ClusterConnection>),
+}
+
+impl Conn {
+    fn as_dyn(&mut self) -> &mut dyn ConnectionLike {
+        match self {
+            Conn::Single(con) => con,
+            Conn::Cluster(con) => &mut **con,
+        }
+    }
+}
+
 /// A [`ReplayStore`] in Redis, for services that run on several nodes
-/// (cargo feature `redis`).
+/// (cargo feature `redis`): a single server ([`open`](RedisStore::open)),
+/// over TLS (`open_tls`, feature `redis-tls`) or a
+/// Redis Cluster ([`open_cluster`](RedisStore::open_cluster)).
 ///
 /// Each [`record_use`](ReplayStore::record_use) is one Lua script run
 /// (`EVALSHA`, one round trip; the script is loaded again by itself after
-/// a Redis restart) that `INCR`s the key `prefix + id`, gives it a
+/// a Redis restart) that `INCR`s the key `prefix{id}`, gives it a
 /// time-to-live equal to the token's remaining life (`PEXPIRE`, only ever
 /// lengthened) and returns the count. So:
 ///
@@ -95,15 +199,41 @@ return uses
 ///   clocks should agree (NTP): a node whose clock lags by `d` seconds
 ///   treats a token as live `d` seconds after its key has gone.
 ///
+/// ## Keys, hash tags and Redis Cluster
+///
+/// Every key is `prefix` + `{tag}` + an optional suffix: the replay store
+/// writes `qcaptcha:{t:<ticket id>}`, `qcaptcha:{c:<challenge id>}` and
+/// `qcaptcha:{n:<SecretId>:<Nonce>}`. Redis Cluster hashes only the part
+/// between the first `{` and the next `}` (the *hash tag*) to choose a
+/// slot, so every key made from one tag lives in one slot, on one master,
+/// whatever its suffix. Each Lua script this crate runs touches the keys
+/// of a single tag, which is what Cluster requires of a script
+/// (`CROSSSLOT` otherwise); different ids have different tags, so the keys
+/// spread over all masters. Braces inside a tag or the prefix are written
+/// `%7B` / `%7D` (and `%` as `%25`), so only the tag decides the slot.
+///
+/// ## TLS
+///
+/// With the cargo feature `redis-tls`, `rediss://` URLs connect over TLS
+/// (rustls with the *ring* provider; no OpenSSL). [`RedisStore::open`]
+/// trusts the system's root certificates; `RedisStore::open_tls` and
+/// `RedisStore::open_cluster_tls` trust the CA certificate you give
+/// (`RedisTls::ca_pem`) and can present a client certificate (mutual
+/// TLS, `RedisTls::client_auth`). The server's certificate must name the
+/// host of the URL (a DNS name, or an IP address in its subjectAltName).
+///
 /// **Failures fail closed.** When Redis cannot be reached, does not answer
 /// within the [timeout](RedisStore::with_timeout) (500 ms by default) or
-/// answers with an error, `record_use` returns
-/// [`StoreError::Unavailable`] and the service refuses the request with
-/// code 6000 (HTTP 500 on the widget routes); it never treats an unchecked
-/// id as unused. Nothing needs restarting afterwards: a connection that
-/// failed is dropped and the next call connects anew. A use whose answer
-/// timed out may still have been counted by Redis, so retrying it can be
-/// refused as a reuse (again failing closed).
+/// answers with an error (a Cluster whose slots are not all served answers
+/// `CLUSTERDOWN`), `record_use` returns [`StoreError::Unavailable`] and
+/// the service refuses the request with code 6000 (HTTP 500 on the widget
+/// routes); it never treats an unchecked id as unused. Nothing needs
+/// restarting afterwards: a connection that failed is dropped and the next
+/// call connects anew. A use whose answer timed out may still have been
+/// counted by Redis, so retrying it can be refused as a reuse (again
+/// failing closed). In a Cluster a call follows up to two redirects or
+/// reconnects (slots that moved, a master replaced), each within the
+/// timeout.
 ///
 /// **Durability.** A Redis that loses its data (a restart without
 /// persistence, a failover to a replica that lagged) forgets the uses it
@@ -113,12 +243,13 @@ return uses
 ///
 /// **Connections.** `RedisStore` is `Send + Sync`; share one per process
 /// (the service holds it in an `Arc`). It keeps up to 16 idle connections
-/// for reuse and opens another when all are busy, so threads never wait
-/// for each other. [`open`](RedisStore::open) only parses the URL: it does
-/// not connect, so a node can start while Redis is down (use
-/// [`ping`](RedisStore::ping) to check at start-up or for health checks).
-/// Plain TCP (`redis://`) and Unix sockets (`redis+unix://`) are
-/// supported; TLS (`rediss://`) and Redis Cluster are not.
+/// (in a Cluster: connection sets, one connection per master) for reuse
+/// and opens another when all are busy, so threads never wait for each
+/// other. The constructors only parse the URLs: they do not connect, so a
+/// node can start while Redis is down (use [`ping`](RedisStore::ping) to
+/// check at start-up or for health checks). Plain TCP (`redis://`), TLS
+/// (`rediss://`, feature `redis-tls`) and Unix sockets (`redis+unix://`)
+/// are supported.
 ///
 /// ```no_run
 /// use std::sync::Arc;
@@ -134,67 +265,181 @@ return uses
 ///     .keys(KeyRing::new(1, key_from_config())) // the same ring on every node
 ///     .store(Arc::new(store))
 ///     .build()?;
+///
+/// // A Redis Cluster: any masters as seeds, the rest is discovered.
+/// let cluster = RedisStore::open_cluster(["redis://10.0.0.6:6379", "redis://10.0.0.7:6379"])?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct RedisStore {
-    client: Client,
+    backend: Backend,
+    /// The servers, for Debug and error messages (never the password).
+    addrs: Vec<String>,
     prefix: String,
     timeout: Duration,
     script: Script,
     /// Connections not in use. A connection is taken out for one call and
     /// put back only if the call succeeded.
-    idle: Mutex<Vec<Connection>>,
+    idle: Mutex<Vec<Conn>>,
 }
 
 impl std::fmt::Debug for RedisStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // The address only: the connection info holds the password.
-        let info = self.client.get_connection_info();
-        f.debug_struct("RedisStore")
-            .field("addr", &format_args!("{}", info.addr))
-            .field("db", &info.redis.db)
-            .field("prefix", &self.prefix)
+        let mut s = f.debug_struct("RedisStore");
+        match &self.backend {
+            Backend::Single(client) => s
+                .field("addr", &self.addrs[0])
+                .field("db", &client.get_connection_info().redis.db),
+            Backend::Cluster(_) => s.field("cluster", &self.addrs),
+        };
+        s.field("prefix", &self.prefix)
             .field("timeout", &self.timeout)
             .finish_non_exhaustive()
     }
 }
 
+fn config_error(what: &str, e: &RedisError) -> StoreError {
+    StoreError::Config(format!("{what}: {e}"))
+}
+
+/// The addresses of `urls` (parsed, so no password is kept).
+fn addrs_of(urls: &[&str]) -> Result<Vec<String>, StoreError> {
+    urls.iter()
+        .map(|url| {
+            url.into_connection_info()
+                .map(|info| info.addr.to_string())
+                .map_err(|e| config_error("invalid Redis URL", &e))
+        })
+        .collect()
+}
+
+/// Escapes the characters that would change a key's hash tag.
+fn push_escaped(key: &mut String, part: &str) {
+    for c in part.chars() {
+        match c {
+            '{' => key.push_str("%7B"),
+            '}' => key.push_str("%7D"),
+            '%' => key.push_str("%25"),
+            c => key.push(c),
+        }
+    }
+}
+
 impl RedisStore {
-    /// A store using the Redis at `url`, such as `redis://127.0.0.1:6379/0`
-    /// or `redis://:password@host:6379/2` (see the [`redis` crate's URL
+    fn new(backend: Backend, addrs: Vec<String>) -> RedisStore {
+        RedisStore {
+            backend,
+            addrs,
+            prefix: DEFAULT_PREFIX.to_owned(),
+            timeout: DEFAULT_TIMEOUT,
+            script: Script::new(RECORD_USE_LUA),
+            idle: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// A store using the Redis at `url`, such as `redis://127.0.0.1:6379/0`,
+    /// `redis://:password@host:6379/2` or (feature `redis-tls`, trusting
+    /// the system's root certificates) `rediss://host:6380/0` (see the
+    /// [`redis` crate's URL
     /// format](https://docs.rs/redis/latest/redis/#connection-parameters)),
     /// with key prefix `qcaptcha:` and a 500 ms timeout.
     ///
     /// It does not connect: Redis need not be up yet. Connections are made
     /// when the store is first used (and again after any failure). An URL
     /// that does not parse, or needs a feature this build lacks (such as
-    /// `rediss://`), is a [`StoreError::Config`].
+    /// `rediss://` without `redis-tls`), is a [`StoreError::Config`].
     pub fn open(url: &str) -> Result<RedisStore, StoreError> {
-        let client =
-            Client::open(url).map_err(|e| StoreError::Config(format!("invalid Redis URL: {e}")))?;
-        Ok(RedisStore {
-            client,
-            prefix: DEFAULT_PREFIX.to_owned(),
-            timeout: DEFAULT_TIMEOUT,
-            script: Script::new(RECORD_USE_LUA),
-            idle: Mutex::new(Vec::new()),
-        })
+        let client = Client::open(url).map_err(|e| config_error("invalid Redis URL", &e))?;
+        let addrs = vec![client.get_connection_info().addr.to_string()];
+        Ok(RedisStore::new(Backend::Single(client), addrs))
+    }
+
+    /// A store using the Redis at the `rediss://` `url`, trusting the CA
+    /// and presenting the client certificate of `tls` (cargo feature
+    /// `redis-tls`). Like [`open`](RedisStore::open) it does not connect;
+    /// a `redis://` URL or a PEM that does not parse is a
+    /// [`StoreError::Config`].
+    #[cfg(feature = "redis-tls")]
+    pub fn open_tls(url: &str, tls: &RedisTls) -> Result<RedisStore, StoreError> {
+        let client = Client::build_with_tls(url, tls.certificates())
+            .map_err(|e| config_error("invalid Redis TLS setup", &e))?;
+        let addrs = vec![client.get_connection_info().addr.to_string()];
+        Ok(RedisStore::new(Backend::Single(client), addrs))
+    }
+
+    /// A store using the Redis Cluster reached through the seed `nodes`
+    /// (URLs like `redis://10.0.0.6:6379`, or `rediss://` with feature
+    /// `redis-tls`; a password is taken from the first). One reachable
+    /// seed is enough: the store asks it for the slot map and then talks
+    /// to each master directly, following `MOVED` and `ASK` redirects when
+    /// slots move. Keys are placed by hash tag (see
+    /// [`RedisStore`]). Like [`open`](RedisStore::open) it does not connect.
+    pub fn open_cluster<I, S>(nodes: I) -> Result<RedisStore, StoreError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        RedisStore::cluster(nodes, |builder| builder)
+    }
+
+    /// [`open_cluster`](RedisStore::open_cluster) over TLS: `rediss://`
+    /// seeds, trusting the CA and presenting the client certificate of
+    /// `tls` (cargo feature `redis-tls`).
+    #[cfg(feature = "redis-tls")]
+    pub fn open_cluster_tls<I, S>(nodes: I, tls: &RedisTls) -> Result<RedisStore, StoreError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let certs = tls.certificates();
+        RedisStore::cluster(nodes, |builder| builder.certs(certs))
+    }
+
+    fn cluster<I, S>(
+        nodes: I,
+        configure: impl FnOnce(ClusterClientBuilder) -> ClusterClientBuilder,
+    ) -> Result<RedisStore, StoreError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let nodes: Vec<String> = nodes.into_iter().map(|s| s.as_ref().to_owned()).collect();
+        if nodes.is_empty() {
+            return Err(StoreError::Config(
+                "no Redis Cluster seed node given".into(),
+            ));
+        }
+        let urls: Vec<&str> = nodes.iter().map(String::as_str).collect();
+        let addrs = addrs_of(&urls)?;
+        let builder = ClusterClientBuilder::new(urls)
+            .retries(CLUSTER_RETRIES)
+            .min_retry_wait(1)
+            .max_retry_wait(CLUSTER_MAX_RETRY_WAIT_MS);
+        let client = configure(builder)
+            .build()
+            .map_err(|e| config_error("invalid Redis Cluster setup", &e))?;
+        Ok(RedisStore::new(Backend::Cluster(client), addrs))
     }
 
     /// Sets the prefix of every key (default `qcaptcha:`); a key is the
-    /// prefix followed by the id (`qcaptcha:t:<ticket id>`,
-    /// `qcaptcha:c:<challenge id>`, `qcaptcha:n:<SecretId>:<Nonce>`). Nodes
-    /// that must see each other's uses need the same prefix and database;
-    /// separate services sharing one Redis need different prefixes.
-    pub fn with_prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.prefix = prefix.into();
+    /// prefix followed by the id in braces, its hash tag
+    /// (`qcaptcha:{t:<ticket id>}`, `qcaptcha:{c:<challenge id>}`,
+    /// `qcaptcha:{n:<SecretId>:<Nonce>}`). Nodes that must see each other's
+    /// uses need the same prefix and database; separate services sharing
+    /// one Redis need different prefixes. Braces and `%` in the prefix are
+    /// escaped (`%7B`, `%7D`, `%25`) so that they cannot become the hash
+    /// tag; [`prefix`](RedisStore::prefix) returns the escaped form.
+    pub fn with_prefix(mut self, prefix: impl AsRef<str>) -> Self {
+        let mut escaped = String::new();
+        push_escaped(&mut escaped, prefix.as_ref());
+        self.prefix = escaped;
         self
     }
 
     /// Sets the timeout for connecting, and for sending a command and
     /// reading its answer (default 500 ms; at least 1 ms). Past it the call
     /// fails with [`StoreError::Unavailable`]. Keep it short: a request
-    /// waits this long before being refused while Redis hangs.
+    /// waits this long before being refused while Redis hangs (in a
+    /// Cluster, up to three times as long when it also retries).
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout.max(MIN_TIMEOUT);
         // Idle connections carry the old timeouts.
@@ -215,34 +460,76 @@ impl RedisStore {
         self.timeout
     }
 
-    /// Checks that Redis answers (`PING`), for start-up and health checks.
+    /// Whether this store talks to a Redis Cluster.
+    pub fn is_cluster(&self) -> bool {
+        matches!(self.backend, Backend::Cluster(_))
+    }
+
+    /// The key for `tag` and `suffix`: `prefix{tag}suffix`, braces and `%`
+    /// in `tag` escaped. Every key with the same tag lands in the same
+    /// Cluster slot, so one Lua script may touch all of them; keys of
+    /// different tags spread over the masters. `tag` must not be empty
+    /// (the replay store's ids never are).
+    pub(crate) fn key(&self, tag: &str, suffix: &str) -> String {
+        debug_assert!(!tag.is_empty(), "an empty hash tag hashes the whole key");
+        let mut key = String::with_capacity(self.prefix.len() + tag.len() + suffix.len() + 2);
+        key.push_str(&self.prefix);
+        key.push('{');
+        push_escaped(&mut key, tag);
+        key.push('}');
+        key.push_str(suffix);
+        key
+    }
+
+    /// Checks that Redis answers (`PING`; in a Cluster, every master), for
+    /// start-up and health checks.
     pub fn ping(&self) -> Result<(), StoreError> {
         self.run(|con| redis::cmd("PING").query::<String>(con).map(drop))
     }
 
-    fn connect(&self) -> Result<Connection, StoreError> {
-        let con = self
-            .client
-            .get_connection_with_timeout(self.timeout)
-            .map_err(|e| self.unavailable(&e))?;
-        con.set_read_timeout(Some(self.timeout))
-            .and_then(|()| con.set_write_timeout(Some(self.timeout)))
-            .map_err(|e| self.unavailable(&e))?;
-        Ok(con)
+    fn connect(&self) -> Result<Conn, StoreError> {
+        match &self.backend {
+            Backend::Single(client) => {
+                let con = client
+                    .get_connection_with_timeout(self.timeout)
+                    .map_err(|e| self.unavailable(&e))?;
+                con.set_read_timeout(Some(self.timeout))
+                    .and_then(|()| con.set_write_timeout(Some(self.timeout)))
+                    .map_err(|e| self.unavailable(&e))?;
+                Ok(Conn::Single(con))
+            }
+            Backend::Cluster(client) => {
+                let config = redis::cluster::ClusterConfig::new()
+                    .set_connection_timeout(self.timeout)
+                    .set_response_timeout(self.timeout);
+                let con = client
+                    .get_connection_with_config(config)
+                    .map_err(|e| self.unavailable(&e))?;
+                con.set_write_timeout(Some(self.timeout))
+                    .map_err(|e| self.unavailable(&e))?;
+                Ok(Conn::Cluster(Box::new(con)))
+            }
+        }
     }
 
     fn unavailable(&self, e: &RedisError) -> StoreError {
-        let addr = &self.client.get_connection_info().addr;
-        StoreError::Unavailable(format!("redis at {addr}: {e}"))
+        match &self.backend {
+            Backend::Single(_) => {
+                StoreError::Unavailable(format!("redis at {}: {e}", self.addrs[0]))
+            }
+            Backend::Cluster(_) => {
+                StoreError::Unavailable(format!("redis cluster ({}): {e}", self.addrs.join(", ")))
+            }
+        }
     }
 
-    fn idle(&self) -> std::sync::MutexGuard<'_, Vec<Connection>> {
+    fn idle(&self) -> std::sync::MutexGuard<'_, Vec<Conn>> {
         // Only push, pop and clear run under the lock, so a poisoned list
         // is still a list of good connections.
         self.idle.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn put_back(&self, con: Connection) {
+    fn put_back(&self, con: Conn) {
         let mut idle = self.idle();
         if idle.len() < MAX_IDLE {
             idle.push(con);
@@ -256,14 +543,17 @@ impl RedisStore {
     /// too and the call is tried once more on a new connection; the
     /// command then never reached a live server, so nothing is counted
     /// twice (and if it were, the second count would only refuse).
-    fn run<T>(&self, call: impl Fn(&mut Connection) -> RedisResult<T>) -> Result<T, StoreError> {
+    fn run<T>(
+        &self,
+        call: impl Fn(&mut dyn ConnectionLike) -> RedisResult<T>,
+    ) -> Result<T, StoreError> {
         let reused = self.idle().pop();
         let was_reused = reused.is_some();
         let mut con = match reused {
             Some(con) => con,
             None => self.connect()?,
         };
-        match call(&mut con) {
+        match call(con.as_dyn()) {
             Ok(value) => {
                 self.put_back(con);
                 Ok(value)
@@ -272,7 +562,7 @@ impl RedisStore {
                 drop(con);
                 self.idle().clear();
                 let mut con = self.connect()?;
-                let value = call(&mut con).map_err(|e| self.unavailable(&e))?;
+                let value = call(con.as_dyn()).map_err(|e| self.unavailable(&e))?;
                 self.put_back(con);
                 Ok(value)
             }
@@ -282,7 +572,7 @@ impl RedisStore {
 }
 
 impl ReplayStore for RedisStore {
-    /// Records one use of `prefix + id` in Redis, kept for `expires_at -
+    /// Records one use of `prefix{id}` in Redis, kept for `expires_at -
     /// now` seconds (at least 1 ms, so an already expired id is counted
     /// against any live entry and then forgotten at once). `now` is the
     /// caller's clock; the Redis server's clock is not used.
@@ -299,11 +589,27 @@ impl ReplayStore for RedisStore {
             .min(MAX_TTL_SECS)
             .saturating_mul(1000)
             .max(1);
-        let key = format!("{}{}", self.prefix, id);
+        let key = self.key(id, "");
         let uses: u64 = self.run(|con| self.script.key(&key).arg(ttl_ms).invoke(con))?;
         Ok(UseRecord {
             uses,
             allowed: uses <= max_uses,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_hash_tagged_and_escaped() {
+        let store = RedisStore::open("redis://127.0.0.1:1/").unwrap();
+        assert_eq!(store.key("t:abc", ""), "qcaptcha:{t:abc}");
+        assert_eq!(store.key("1.2.3.4", ":rate"), "qcaptcha:{1.2.3.4}:rate");
+        assert_eq!(store.key("a}b{c%", "x"), "qcaptcha:{a%7Db%7Bc%25}x");
+        let store = store.with_prefix("shop{1}%:");
+        assert_eq!(store.prefix(), "shop%7B1%7D%25:");
+        assert_eq!(store.key("t:x", ""), "shop%7B1%7D%25:{t:x}");
     }
 }
