@@ -104,6 +104,19 @@ pub mod sign {
     };
 }
 
+/// What the service records through the `metrics` crate's facade (cargo
+/// feature `metrics`): the metric names, what each means, and
+/// [`describe`](crate::metrics::describe) to register their help text.
+#[cfg(feature = "service")]
+pub mod metrics {
+    #[cfg(feature = "metrics")]
+    pub use crate::service::metrics::describe;
+    pub use crate::service::metrics::{
+        ANSWERS, CHECKS, LIMITS, METRICS, PICTURES, POW, SESSIONS, STORE_ERRORS, STORE_SECONDS,
+        TICKETS,
+    };
+}
+
 /// Sealed challenges and tickets, the keys that seal them, and the ticket
 /// check on its own.
 #[cfg(feature = "service")]

@@ -96,7 +96,7 @@ impl ServiceBuilder {
         Ok(CaptchaService {
             routes,
             keys: RwLock::new(keys),
-            store,
+            store: crate::service::metrics::wrap_store(store),
             credentials: self.credentials,
             ticket_mode: self.ticket_mode,
             challenge_ttl_secs: self.challenge_ttl_secs,

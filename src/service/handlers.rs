@@ -35,6 +35,7 @@ use crate::service::http::{
     CONTENT_TYPE_PNG, CONTENT_TYPE_TEXT,
 };
 use crate::service::keys::{KeyError, KeyRing, KEY_LEN};
+use crate::service::metrics::{self, Answered};
 use crate::service::params::{parse_pairs, ParamError};
 use crate::service::pictures;
 use crate::service::random::{random_id, random_seed};
@@ -316,6 +317,9 @@ impl CaptchaService {
                     .map_err(ServiceError::from)
             })
             .and_then(|q| Ok((q.script, self.widget(&q)?.script)));
+        if result.is_ok() {
+            metrics::session_started();
+        }
         match result {
             Ok((ScriptMode::JavaScript, js)) => {
                 HttpResponse::new(200, CONTENT_TYPE_JS, js.into_bytes())
@@ -357,6 +361,7 @@ impl CaptchaService {
                     .map_err(ServiceError::from)
             })
             .and_then(|c| self.check(&c).map_err(ServiceError::from));
+        metrics::checked(result.as_ref().map(|_| ()));
         match result {
             Ok(_) => HttpResponse::new(
                 200,
@@ -399,6 +404,7 @@ impl CaptchaService {
             return Err(ChallengeError::Expired.into());
         }
         let png = pictures::render(challenge.binding.captcha_type, challenge.seed, scale)?;
+        metrics::picture_served(challenge.binding.captcha_type);
         Ok(HttpResponse::new(200, CONTENT_TYPE_PNG, png))
     }
 
@@ -473,12 +479,14 @@ impl CaptchaService {
         let challenge = self.open_challenge_param(form)?;
         let now = self.now();
         if now >= challenge.expires_at {
+            metrics::answered(Answered::Expired);
             return self.next_after(&challenge, ChallengeError::Expired);
         }
         let record = self
             .store
             .record_use(&challenge.store_id(), challenge.expires_at, 1, now)?;
         if !record.allowed {
+            metrics::answered(Answered::Reused);
             return self.next_after(&challenge, ChallengeError::Used);
         }
         let pairs = parse_pairs(form);
@@ -491,6 +499,7 @@ impl CaptchaService {
         let right =
             answer.len() <= MAX_ANSWER_LEN && answer_matches(expected.answer().as_str(), answer);
         if !right {
+            metrics::answered(Answered::Wrong);
             return self.next_after(&challenge, ChallengeError::WrongAnswer);
         }
         let ticket = Ticket {
@@ -504,6 +513,8 @@ impl CaptchaService {
             .keys()
             .seal_ticket(&ticket)
             .map_err(ServiceError::Seal)?;
+        metrics::answered(Answered::Right);
+        metrics::ticket_issued();
         Ok(HttpResponse::json(&json!({
             "code": ErrorCode::Success.code(),
             "message": ErrorCode::Success.message(),
