@@ -10,7 +10,11 @@
 //! parsing and validation are included; HTTP itself is not (see the `wrk`
 //! numbers in the README for that).
 //!
-//! Run with `cargo bench --bench request_path`.
+//! Run with `cargo bench --bench request_path`. With `--features metrics`
+//! the handlers record their metrics into no recorder (the facade's no-op);
+//! with `--features prometheus` into the Prometheus exporter's recorder,
+//! as a server that exposes `/metrics` does. The README states the
+//! difference.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -76,7 +80,24 @@ fn solve_once(service: &CaptchaService, query: &str, kind: &str) -> Duration {
     first + t1.elapsed()
 }
 
+/// With `--features prometheus`: the recorder a server with `/metrics`
+/// installs (its histogram samples are drained now and then, as the
+/// server's upkeep task does).
+#[cfg(feature = "prometheus")]
+fn install_recorder() {
+    let handle = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .install_recorder()
+        .expect("install the Prometheus recorder");
+    qcaptcha::metrics::describe();
+    std::thread::spawn(move || loop {
+        std::thread::sleep(Duration::from_secs(1));
+        handle.run_upkeep();
+    });
+}
+
 fn request_path(c: &mut Criterion) {
+    #[cfg(feature = "prometheus")]
+    install_recorder();
     let mut group = c.benchmark_group("request_path");
     group.throughput(Throughput::Elements(1));
     for kind in [1u8, 5] {

@@ -40,7 +40,7 @@ impl CounterFn for Cell {
 
 impl HistogramFn for Cell {
     fn record(&self, value: f64) {
-        assert!(value >= 0.0 && value < 10.0, "latency {value} s");
+        assert!((0.0..10.0).contains(&value), "latency {value} s");
         self.0.fetch_add(1, Ordering::Relaxed);
     }
 }
@@ -201,5 +201,39 @@ fn every_handler_records_what_it_did() {
     let described = counts.described.lock().unwrap().clone();
     for (name, _, _) in qcaptcha::metrics::METRICS {
         assert!(described.iter().any(|d| d == name), "{name} not described");
+    }
+}
+
+/// The names as a Prometheus scrape shows them (feature `prometheus`, the
+/// exporter the example server uses for `/metrics`).
+#[cfg(feature = "prometheus")]
+#[test]
+fn a_prometheus_scrape_lists_every_metric() {
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+    let handle = recorder.handle();
+    let service = CaptchaService::builder("/cap").build().unwrap();
+    metrics::with_local_recorder(&recorder, || {
+        qcaptcha::metrics::describe();
+        let body = json(&service.handle_query(ApiRequest::from_params(QUERY)));
+        let c = challenge_in(body["script"].as_str().unwrap());
+        service.handle_image(&format!("c={}", urlencode(&c)));
+        let ticket = solve(&service, &c);
+        check(&service, &ticket, CHECK_FIELDS);
+        check(&service, &ticket, CHECK_FIELDS);
+    });
+    let text = handle.render();
+    for line in [
+        "# TYPE qcaptcha_sessions_total counter",
+        "qcaptcha_sessions_total 1",
+        "qcaptcha_pictures_total{type=\"6\"} 1",
+        "qcaptcha_answers_total{result=\"right\"} 1",
+        "qcaptcha_tickets_issued_total 1",
+        "qcaptcha_checks_total{outcome=\"pass\",reason=\"ok\"} 1",
+        "qcaptcha_checks_total{outcome=\"fail\",reason=\"reused\"} 1",
+        "# HELP qcaptcha_store_seconds Replay store call latency in seconds, by kind.",
+        "qcaptcha_store_seconds_count{kind=\"ticket\"} 2",
+        "qcaptcha_store_seconds_count{kind=\"challenge\"} 1",
+    ] {
+        assert!(text.lines().any(|l| l == line), "no `{line}` in:\n{text}");
     }
 }

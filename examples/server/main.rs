@@ -25,6 +25,8 @@
 //!   to everyone else: `--unsigned-api` opens it, for local trials only.
 //! - `--captcha-type N`: the type the demo page asks for (default 5).
 //! - `--redis URL`: the replay store in Redis (needs `--features redis`).
+//! - With `--features prometheus`, `GET /metrics` serves the service's
+//!   metrics (see the README's runbook) in the Prometheus text format.
 //!
 //! Ctrl-C (or SIGTERM) stops accepting and exits. One log line per request
 //! goes to stderr (never the query string: it carries tokens).
@@ -203,6 +205,38 @@ async fn shutdown_signal() {
     eprintln!("shutting down");
 }
 
+/// `GET /metrics`: the Prometheus exporter's recorder receives what the
+/// service records; its histogram samples are folded every 5 s.
+#[cfg(feature = "prometheus")]
+fn with_metrics(app: axum::Router) -> Result<axum::Router, String> {
+    let handle = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .install_recorder()
+        .map_err(|e| format!("cannot install the metrics recorder: {e}"))?;
+    qcaptcha::metrics::describe();
+    let upkeep = handle.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+            upkeep.run_upkeep();
+        }
+    });
+    Ok(app.route(
+        "/metrics",
+        axum::routing::get(move || {
+            let text = handle.render();
+            async move {
+                (
+                    [(
+                        axum::http::header::CONTENT_TYPE,
+                        "text/plain; version=0.0.4",
+                    )],
+                    text,
+                )
+            }
+        }),
+    ))
+}
+
 async fn run(opts: Options) -> Result<(), String> {
     let (service, credentials) = build(&opts)?;
     let config = RouterConfig::default().allow_unsigned_api(opts.unsigned_api);
@@ -212,9 +246,10 @@ async fn run(opts: Options) -> Result<(), String> {
         captcha_type: opts.captcha_type,
         api_path: "/v2/index.php".into(),
     }));
-    let app = router(service, config)
-        .merge(page)
-        .layer(middleware::from_fn(log));
+    let app = router(service, config).merge(page);
+    #[cfg(feature = "prometheus")]
+    let app = with_metrics(app)?;
+    let app = app.layer(middleware::from_fn(log));
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", opts.port))
         .await
         .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", opts.port))?;
