@@ -325,6 +325,20 @@ fn a_hung_redis_times_out_and_the_store_stays_in_sync() {
     let r = store.record_use("t:fresh", T0 + 60, 1, T0).unwrap();
     assert_eq!((r.uses, r.allowed), (2, false));
 
+    // A frozen server (SIGSTOP): a store with no pooled connection gives
+    // up after one timeout, connecting included.
+    server.nodes[0].freeze(true);
+    let fresh = server.store().with_timeout(Duration::from_millis(200));
+    let started = Instant::now();
+    let err = fresh.record_use("t:frozen", T0 + 60, 1, T0).unwrap_err();
+    let waited = started.elapsed();
+    server.nodes[0].freeze(false);
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+    assert!(
+        waited < Duration::from_millis(350),
+        "waited {waited:?} for a 200 ms timeout"
+    );
+
     // A server that accepts connections but never answers.
     let black_hole = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("redis://{}/", black_hole.local_addr().unwrap());
