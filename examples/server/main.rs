@@ -24,7 +24,9 @@
 //!   makes random ones (the page signs its own calls), so the API is closed
 //!   to everyone else: `--unsigned-api` opens it, for local trials only.
 //! - `--captcha-type N`: the type the demo page asks for (default 5).
-//! - `--redis URL`: the replay store in Redis (needs `--features redis`).
+//! - `--redis URL`: the replay store in Redis (needs `--features redis`;
+//!   `rediss://` with `redis-tls`, trusting the system's roots). Several
+//!   comma-separated URLs are the seed nodes of a Redis Cluster.
 //! - With `--features prometheus`, `GET /metrics` serves the service's
 //!   metrics (see the README's runbook) in the Prometheus text format.
 //!
@@ -119,7 +121,13 @@ fn parse_options() -> Result<Options, String> {
 
 #[cfg(feature = "redis")]
 fn redis_store(url: &str) -> Result<Arc<dyn ReplayStore>, String> {
-    let store = qcaptcha::RedisStore::open(url)
+    // Several comma-separated URLs: the seed nodes of a Redis Cluster.
+    let store = if url.contains(',') {
+        qcaptcha::RedisStore::open_cluster(url.split(','))
+    } else {
+        qcaptcha::RedisStore::open(url)
+    };
+    let store = store
         .map_err(|e| format!("--redis {url}: {e}"))?
         .with_prefix("qcaptcha-example:");
     Ok(Arc::new(store))
