@@ -128,5 +128,32 @@ fn request_path(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, request_path);
+/// One event as the handlers record it, alone: a labelled counter and a
+/// histogram sample (with `--features metrics`: into no recorder; with
+/// `--features prometheus`: into the Prometheus recorder). A solved
+/// captcha records seven such events (session, picture, answer, ticket,
+/// check, two store latencies) and reads the clock four times.
+#[cfg(feature = "metrics")]
+fn metrics_event(c: &mut Criterion) {
+    let mut group = c.benchmark_group("metrics_event");
+    group.bench_function("counter_with_two_labels", |b| {
+        b.iter(|| {
+            metrics::counter!("qcaptcha_checks_total", "outcome" => "pass", "reason" => "ok")
+                .increment(1)
+        })
+    });
+    group.bench_function("histogram_timed", |b| {
+        b.iter(|| {
+            let started = Instant::now();
+            metrics::histogram!("qcaptcha_store_seconds", "kind" => "ticket")
+                .record(started.elapsed().as_secs_f64())
+        })
+    });
+    group.finish();
+}
+
+#[cfg(not(feature = "metrics"))]
+fn metrics_event(_: &mut Criterion) {}
+
+criterion_group!(benches, request_path, metrics_event);
 criterion_main!(benches);

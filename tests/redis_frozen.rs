@@ -4,7 +4,7 @@
 //! runs every store-touching call on its bounded blocking pool
 //! (`qcaptcha::axum`). Answers during the freeze fail closed.
 
-#![cfg(all(feature = "redis", feature = "axum"))]
+#![cfg(all(feature = "redis", feature = "axum", feature = "e2e"))]
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

@@ -1,8 +1,9 @@
 //! `RedisStore` against real Redis deployments started by each test
 //! (`tests/common/servers.rs`): one plain server, one TLS-only server with
-//! client certificates (feature `redis-tls`) and a three-master Redis
-//! Cluster. The shared suite runs on each (`plain::*`, `tls::*`,
-//! `cluster::*`); some tests concern one kind only. Without
+//! client certificates (feature `redis-tls`), a three-master Redis Cluster
+//! and the same Cluster over TLS. The shared suite runs on each
+//! (`plain::*`, `tls::*`, `cluster::*`, `tls_cluster::*`); some tests
+//! concern one kind only. Without
 //! `redis-server`, `redis-cli` or `openssl` the tests fail, saying what to
 //! install.
 
@@ -104,7 +105,7 @@ fn keys(admin: &mut Admin) -> Vec<String> {
 // ---- the suite every deployment passes ----
 
 /// Runs each named suite function as a test against each deployment:
-/// `plain::NAME`, `tls::NAME` and `cluster::NAME`.
+/// `plain::NAME`, `tls::NAME`, `cluster::NAME` and `tls_cluster::NAME`.
 macro_rules! on_every_deployment {
     ($($test:ident),* $(,)?) => {
         mod plain {
@@ -116,6 +117,10 @@ macro_rules! on_every_deployment {
         }
         mod cluster {
             $( #[test] fn $test() { super::$test(super::Kind::Cluster) } )*
+        }
+        #[cfg(feature = "redis-tls")]
+        mod tls_cluster {
+            $( #[test] fn $test() { super::$test(super::Kind::TlsCluster) } )*
         }
     };
 }
@@ -603,7 +608,7 @@ fn cluster_a_master_killed_and_back_never_accepts_a_ticket_twice() {
         }
     }
     assert!(unavailable >= 1, "no check reached the dead master");
-    // Once the survivors mark it failed (node timeout 1 s) the cluster
+    // Once the survivors mark it failed (node timeout 3 s) the cluster
     // refuses everything (CLUSTERDOWN): every check fails closed.
     redis.wait_for_cluster_state(1, "fail");
     for t in &fresh {

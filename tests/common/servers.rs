@@ -7,7 +7,9 @@
 //!   client certificate; a CA, a server and a client certificate are made
 //!   with the `openssl` command at start, and the store trusts that CA;
 //! - [`Kind::Cluster`]: three `redis-server --cluster-enabled yes` masters
-//!   joined by `redis-cli --cluster create`.
+//!   joined by `redis-cli --cluster create`;
+//! - [`Kind::TlsCluster`]: the same over TLS only (clients and the cluster
+//!   bus), client certificates required.
 //!
 //! A missing `redis-server`, `redis-cli` or `openssl` fails the test with
 //! what to install; nothing is skipped. `QCAPTCHA_REDIS_SERVER` and
@@ -36,6 +38,18 @@ pub enum Kind {
     Tls,
     /// Three masters in a Redis Cluster.
     Cluster,
+    /// Three masters in a Redis Cluster that speaks only TLS.
+    TlsCluster,
+}
+
+impl Kind {
+    fn tls(self) -> bool {
+        matches!(self, Kind::Tls | Kind::TlsCluster)
+    }
+
+    fn cluster(self) -> bool {
+        matches!(self, Kind::Cluster | Kind::TlsCluster)
+    }
 }
 
 /// Persistence of the servers.
@@ -123,6 +137,8 @@ pub struct Certs {
     pub client_key: Vec<u8>,
     /// Files for the server: CA, certificate, key.
     files: [PathBuf; 3],
+    /// Files for redis-cli: client certificate and key.
+    client_files: [PathBuf; 2],
 }
 
 impl Certs {
@@ -173,8 +189,10 @@ impl Certs {
         for (name, ext) in [
             (
                 "server",
+                // clientAuth too: cluster nodes present it to each other.
                 "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n\
-                 extendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n",
+                 extendedKeyUsage=serverAuth,clientAuth\n\
+                 subjectAltName=IP:127.0.0.1,DNS:localhost\n",
             ),
             (
                 "client",
@@ -224,6 +242,19 @@ impl Certs {
             client_cert: read("client.crt"),
             client_key: read("client.key"),
             files: [p("ca.crt"), p("server.crt"), p("server.key")],
+            client_files: [p("client.crt"), p("client.key")],
+        }
+    }
+
+    /// The same for the redis crate's own clients.
+    #[cfg(feature = "redis-tls")]
+    fn certificates(&self) -> redis::TlsCertificates {
+        redis::TlsCertificates {
+            client_tls: Some(redis::ClientTlsConfig {
+                client_cert: self.client_cert.clone(),
+                client_key: self.client_key.clone(),
+            }),
+            root_cert: Some(self.ca.clone()),
         }
     }
 
@@ -291,13 +322,19 @@ impl Process {
                 .arg(cert)
                 .arg("--tls-key-file")
                 .arg(key)
-                .args(["--tls-auth-clients", "yes"]),
+                .args(["--tls-auth-clients", "yes"])
+                .args([
+                    "--tls-cluster",
+                    if self.bus_port.is_some() { "yes" } else { "no" },
+                ]),
         };
         if let Some(bus) = self.bus_port {
             cmd.args(["--cluster-enabled", "yes"])
                 .args(["--cluster-port", &bus.to_string()])
                 .args(["--cluster-config-file", "nodes.conf"])
-                .args(["--cluster-node-timeout", "1000"]);
+                // Long enough that a node busy with 64 TLS handshakes is
+                // not taken for dead.
+                .args(["--cluster-node-timeout", "3000"]);
         }
         let log = std::fs::File::create(self.dir.join("stderr.log")).unwrap();
         let child = cmd
@@ -412,8 +449,8 @@ impl Redis {
     /// Starts a deployment with the given persistence.
     pub fn start_with(kind: Kind, persistence: Persistence) -> Redis {
         let dir = TempDir::new(&format!("{kind:?}").to_lowercase());
-        let certs = (kind == Kind::Tls).then(|| Certs::make(dir.path()));
-        let count = if kind == Kind::Cluster { 3 } else { 1 };
+        let certs = kind.tls().then(|| Certs::make(dir.path()));
+        let count = if kind.cluster() { 3 } else { 1 };
         let mut nodes = Vec::new();
         for i in 0..count {
             // Another process may take a port between probe and bind: retry.
@@ -421,7 +458,7 @@ impl Redis {
                 .find_map(|_| {
                     let mut node = Process::new(
                         dir.path().join(format!("node{i}")),
-                        kind == Kind::Cluster,
+                        kind.cluster(),
                         certs.as_ref().map(|c| c.files.clone()),
                         persistence,
                     );
@@ -436,8 +473,17 @@ impl Redis {
             certs,
             _dir: dir,
         };
-        if kind == Kind::Cluster {
+        if kind.cluster() {
             let mut cli = Command::new(binary("QCAPTCHA_REDIS_CLI", "redis-cli"));
+            if let Some(certs) = &redis.certs {
+                cli.arg("--tls")
+                    .arg("--cacert")
+                    .arg(&certs.files[0])
+                    .arg("--cert")
+                    .arg(&certs.client_files[0])
+                    .arg("--key")
+                    .arg(&certs.client_files[1]);
+            }
             cli.arg("--cluster").arg("create");
             for node in &redis.nodes {
                 cli.arg(node.addr());
@@ -458,7 +504,7 @@ impl Redis {
                 let Ok(mut con) = self.node_connection(node) else {
                     return false;
                 };
-                if self.kind == Kind::Cluster {
+                if self.kind.cluster() {
                     redis::cmd("CLUSTER")
                         .arg("INFO")
                         .query::<String>(&mut con)
@@ -487,10 +533,8 @@ impl Redis {
     }
 
     fn url_of(&self, node: &Process) -> String {
-        match self.kind {
-            Kind::Tls => format!("rediss://127.0.0.1:{}/", node.port),
-            _ => format!("redis://127.0.0.1:{}/", node.port),
-        }
+        let scheme = if self.kind.tls() { "rediss" } else { "redis" };
+        format!("{scheme}://127.0.0.1:{}/", node.port)
     }
 
     /// The URLs of the servers (`rediss://` for TLS).
@@ -506,8 +550,14 @@ impl Redis {
             Kind::Tls => {
                 RedisStore::open_tls(&self.urls()[0], &self.certs.as_ref().unwrap().tls()).unwrap()
             }
+            #[cfg(feature = "redis-tls")]
+            Kind::TlsCluster => {
+                RedisStore::open_cluster_tls(self.urls(), &self.certs().tls()).unwrap()
+            }
             #[cfg(not(feature = "redis-tls"))]
-            Kind::Tls => panic!("the TLS tests need the `redis-tls` feature"),
+            Kind::Tls | Kind::TlsCluster => {
+                panic!("the TLS tests need the `redis-tls` feature")
+            }
             Kind::Cluster => RedisStore::open_cluster(self.urls()).unwrap(),
         }
     }
@@ -517,16 +567,7 @@ impl Redis {
         let url = self.url_of(node);
         let client = match &self.certs {
             #[cfg(feature = "redis-tls")]
-            Some(certs) => redis::Client::build_with_tls(
-                url.as_str(),
-                redis::TlsCertificates {
-                    client_tls: Some(redis::ClientTlsConfig {
-                        client_cert: certs.client_cert.clone(),
-                        client_key: certs.client_key.clone(),
-                    }),
-                    root_cert: Some(certs.ca.clone()),
-                },
-            )?,
+            Some(certs) => redis::Client::build_with_tls(url.as_str(), certs.certificates())?,
             _ => redis::Client::open(url.as_str())?,
         };
         client.get_connection_with_timeout(Duration::from_millis(500))
@@ -536,18 +577,25 @@ impl Redis {
     /// cluster connection that routes each key to its master (`KEYS` asks
     /// every master).
     pub fn admin(&self) -> Box<dyn ConnectionLike> {
-        match self.kind {
-            Kind::Cluster => Box::new(
-                redis::cluster::ClusterClient::new(self.urls())
-                    .unwrap()
-                    .get_connection()
-                    .expect("admin cluster connection"),
-            ),
-            _ => Box::new(
+        if !self.kind.cluster() {
+            return Box::new(
                 self.node_connection(&self.nodes[0])
                     .expect("admin connection"),
-            ),
+            );
         }
+        #[allow(unused_mut)]
+        let mut builder = redis::cluster::ClusterClientBuilder::new(self.urls());
+        #[cfg(feature = "redis-tls")]
+        if let Some(certs) = &self.certs {
+            builder = builder.certs(certs.certificates());
+        }
+        Box::new(
+            builder
+                .build()
+                .unwrap()
+                .get_connection()
+                .expect("admin cluster connection"),
+        )
     }
 
     /// Kills every server (SIGKILL).
@@ -567,9 +615,9 @@ impl Redis {
     }
 
     /// Waits until cluster node `i` reports `cluster_state:STATE` (`ok` or
-    /// `fail`), at most 15 s.
+    /// `fail`), at most 20 s.
     pub fn wait_for_cluster_state(&self, i: usize, state: &str) {
-        let deadline = Instant::now() + Duration::from_secs(15);
+        let deadline = Instant::now() + Duration::from_secs(20);
         let want = format!("cluster_state:{state}");
         loop {
             let info = self
