@@ -32,7 +32,7 @@ fn median(v: &mut [Duration]) -> Duration {
 #[test]
 fn a_frozen_redis_does_not_slow_pictures_down() {
     let redis = Redis::start(Kind::Plain);
-    let store = Arc::new(redis.store()); // the default 500 ms timeout
+    let store = Arc::new(redis.store_with_default_timeout()); // 500 ms
     let service = Arc::new(
         CaptchaService::builder("https://captcha.example/cap")
             .keys(KeyRing::new(1, [7; 32]))

@@ -542,8 +542,17 @@ impl Redis {
         self.nodes.iter().map(|n| self.url_of(n)).collect()
     }
 
-    /// A new store on this deployment, as a node of the service opens it.
+    /// A new store on this deployment, as a node of the service opens it,
+    /// with a 2 s timeout: CI machines run many builds at once, and a TLS
+    /// handshake there can take longer than the default 500 ms. Tests of
+    /// timeouts set their own.
     pub fn store(&self) -> RedisStore {
+        self.store_with_default_timeout()
+            .with_timeout(Duration::from_secs(2))
+    }
+
+    /// A new store with the library's default timeout (500 ms).
+    pub fn store_with_default_timeout(&self) -> RedisStore {
         match self.kind {
             Kind::Plain => RedisStore::open(&self.urls()[0]).unwrap(),
             #[cfg(feature = "redis-tls")]
