@@ -654,6 +654,85 @@ fn cluster_a_master_killed_and_back_never_accepts_a_ticket_twice() {
     }
 }
 
+/// Three masters with a replica each: a master is killed, its replica
+/// takes its slots over (the store follows the `MOVED` redirects). Every
+/// use made before the kill (replicated first, as `min-replicas-to-write`
+/// would ensure) is still known, no ticket passes twice, and checks that
+/// reach the dead master before the failover fail closed.
+#[test]
+fn cluster_a_master_fails_over_to_its_replica_and_no_ticket_passes_twice() {
+    let mut redis = Redis::start_cluster_with_replicas(Persistence::None);
+    let store = Arc::new(redis.store().with_timeout(Duration::from_secs(1)));
+    let n = node_with(store.clone(), TicketMode::SingleUse, None);
+    let mut accepted = std::collections::HashMap::<String, u32>::new();
+    let mut accept = |ticket: &str, resp: &HttpResponse| {
+        if resp.error.is_none() {
+            *accepted.entry(ticket.to_owned()).or_default() += 1;
+        }
+    };
+
+    let used: Vec<String> = (0..12).map(|_| solve(&n, &query_challenge(&n))).collect();
+    for t in &used {
+        let resp = check(&n, t);
+        assert_eq!(resp.error, None);
+        accept(t, &resp);
+    }
+    let fresh: Vec<String> = (0..12).map(|_| solve(&n, &query_challenge(&n))).collect();
+    let mut admin = redis.admin();
+    let ticket_keys: Vec<String> = keys(&mut admin)
+        .into_iter()
+        .filter(|k| k.starts_with("qcaptcha:{t:"))
+        .collect();
+    drop(admin);
+    let victim = redis.master_of(&ticket_keys[0]);
+    let moved_key = ticket_keys[0].clone();
+    redis.wait_for_replication();
+
+    redis.nodes[victim].kill();
+    // Until the replica takes over: refused (reused, or 6000), never passed.
+    for t in &used {
+        let resp = check(&n, t);
+        accept(t, &resp);
+        assert!(
+            matches!(
+                check_error(&resp),
+                Some(CheckFailure::Reused | CheckFailure::Store(StoreError::Unavailable(_)))
+            ),
+            "{:?}",
+            resp.error
+        );
+    }
+    // The replica is promoted (node timeout 3 s, then an election).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while redis.master_of(&moved_key) == victim {
+        assert!(Instant::now() < deadline, "no failover");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let survivor = (victim + 1) % 3;
+    redis.wait_for_cluster_state(survivor, "ok");
+
+    // The same store, through the redirects: every used ticket is known.
+    for t in &used {
+        let resp = check(&n, t);
+        accept(t, &resp);
+        assert_eq!(check_error(&resp), Some(CheckFailure::Reused), "{t}");
+    }
+    for t in &fresh {
+        let resp = check(&n, t);
+        accept(t, &resp);
+        assert_eq!(resp.error, None, "a fresh ticket after the failover");
+        assert_eq!(check_error(&check(&n, t)), Some(CheckFailure::Reused));
+    }
+    for t in fresh.iter().chain(&used) {
+        assert_eq!(
+            accepted.get(t),
+            Some(&1),
+            "accepted {:?} times",
+            accepted.get(t)
+        );
+    }
+}
+
 #[cfg(feature = "redis-tls")]
 #[test]
 fn tls_trusts_only_the_configured_ca() {

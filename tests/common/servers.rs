@@ -448,9 +448,23 @@ impl Redis {
 
     /// Starts a deployment with the given persistence.
     pub fn start_with(kind: Kind, persistence: Persistence) -> Redis {
+        Redis::start_deployment(kind, persistence, 0)
+    }
+
+    /// Starts a three-master Cluster in which every master has one replica
+    /// (nodes 0..3 are the masters, 3..6 the replicas).
+    pub fn start_cluster_with_replicas(persistence: Persistence) -> Redis {
+        Redis::start_deployment(Kind::Cluster, persistence, 1)
+    }
+
+    fn start_deployment(kind: Kind, persistence: Persistence, replicas: usize) -> Redis {
         let dir = TempDir::new(&format!("{kind:?}").to_lowercase());
         let certs = kind.tls().then(|| Certs::make(dir.path()));
-        let count = if kind.cluster() { 3 } else { 1 };
+        let count = if kind.cluster() {
+            3 * (1 + replicas)
+        } else {
+            1
+        };
         let mut nodes = Vec::new();
         for i in 0..count {
             // Another process may take a port between probe and bind: retry.
@@ -488,7 +502,7 @@ impl Redis {
             for node in &redis.nodes {
                 cli.arg(node.addr());
             }
-            cli.args(["--cluster-replicas", "0", "--cluster-yes"]);
+            cli.args(["--cluster-replicas", &replicas.to_string(), "--cluster-yes"]);
             run(&mut cli, "redis-tools");
         }
         redis.wait_until_ready();
@@ -623,6 +637,52 @@ impl Redis {
         self.wait_until_ready();
     }
 
+    /// A node that has not been killed.
+    fn running_node(&self) -> &Process {
+        self.nodes
+            .iter()
+            .find(|n| n.child.is_some())
+            .expect("a running node")
+    }
+
+    /// Waits until every replica of every running master has received
+    /// all that its master wrote (replication offsets equal), at most 10 s.
+    pub fn wait_for_replication(&self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        for node in self.nodes.iter().filter(|n| n.child.is_some()) {
+            loop {
+                let mut con = self.node_connection(node).unwrap();
+                let info: String = redis::cmd("INFO")
+                    .arg("replication")
+                    .query(&mut con)
+                    .unwrap();
+                let field = |name: &str| {
+                    info.lines()
+                        .find_map(|l| l.strip_prefix(name))
+                        .map(str::trim)
+                        .unwrap_or("")
+                        .to_owned()
+                };
+                if field("role:") != "master" {
+                    break;
+                }
+                let offset = field("master_repl_offset:");
+                let replicas: Vec<&str> = info.lines().filter(|l| l.starts_with("slave")).collect();
+                let synced = replicas
+                    .iter()
+                    .all(|l| l.contains(&format!("offset={offset},")));
+                if synced {
+                    break;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "replicas never caught up: {info}"
+                );
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+    }
+
     /// Waits until cluster node `i` reports `cluster_state:STATE` (`ok` or
     /// `fail`), at most 20 s.
     pub fn wait_for_cluster_state(&self, i: usize, state: &str) {
@@ -647,7 +707,7 @@ impl Redis {
     /// The index of the master that holds `key` (a cluster), by asking
     /// `CLUSTER KEYSLOT` and `CLUSTER SLOTS`.
     pub fn master_of(&self, key: &str) -> usize {
-        let mut con = self.node_connection(&self.nodes[0]).unwrap();
+        let mut con = self.node_connection(self.running_node()).unwrap();
         let slot: i64 = redis::cmd("CLUSTER")
             .arg("KEYSLOT")
             .arg(key)
