@@ -217,7 +217,18 @@ async fn shutdown_signal() {
 /// service records; its histogram samples are folded every 5 s.
 #[cfg(feature = "prometheus")]
 fn with_metrics(app: axum::Router) -> Result<axum::Router, String> {
-    let handle = metrics_exporter_prometheus::PrometheusBuilder::new()
+    use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
+    // Store latency as buckets (not the exporter's default summary), so that
+    // quantiles can be computed across nodes.
+    let buckets = [
+        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
+    ];
+    let handle = PrometheusBuilder::new()
+        .set_buckets_for_metric(
+            Matcher::Full(qcaptcha::metrics::STORE_SECONDS.into()),
+            &buckets,
+        )
+        .map_err(|e| format!("metrics buckets: {e}"))?
         .install_recorder()
         .map_err(|e| format!("cannot install the metrics recorder: {e}"))?;
     qcaptcha::metrics::describe();
