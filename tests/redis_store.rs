@@ -686,6 +686,18 @@ fn cluster_a_master_fails_over_to_its_replica_and_no_ticket_passes_twice() {
     drop(admin);
     let victim = redis.master_of(&ticket_keys[0]);
     let moved_key = ticket_keys[0].clone();
+    // A store used only before the crash: its pooled connection still maps
+    // the moved slots to the dead master afterwards.
+    let moved_id = moved_key
+        .strip_prefix("qcaptcha:{")
+        .and_then(|k| k.strip_suffix('}'))
+        .unwrap()
+        .to_owned();
+    let warm = redis.store();
+    assert_eq!(
+        warm.record_use("t:warm-up", T0 + 60, 1, T0).unwrap().uses,
+        1
+    );
     redis.wait_for_replication();
 
     redis.nodes[victim].kill();
@@ -710,6 +722,11 @@ fn cluster_a_master_fails_over_to_its_replica_and_no_ticket_passes_twice() {
     }
     let survivor = (victim + 1) % 3;
     redis.wait_for_cluster_state(survivor, "ok");
+
+    // The stale pooled connection: the first call already succeeds, and
+    // the use made before the crash is known.
+    let r = warm.record_use(&moved_id, T0 + 600, 1, T0).unwrap();
+    assert_eq!((r.uses, r.allowed), (2, false));
 
     // The same store, through the redirects: every used ticket is known.
     for t in &used {

@@ -91,6 +91,11 @@ return uses
 /// [`RedisStore::open_cluster_tls`] (cargo feature `redis-tls`): which CA
 /// to trust and, for mutual TLS, the client's certificate.
 ///
+/// The TLS stack is rustls with its *ring* crypto provider. If your binary
+/// also turns on rustls's `aws-lc-rs` provider, rustls cannot pick one by
+/// itself: install one at start-up
+/// (`rustls::crypto::ring::default_provider().install_default()`).
+///
 /// ```no_run
 /// use qcaptcha::RedisStore;
 /// use qcaptcha::store::RedisTls;
@@ -536,13 +541,23 @@ impl RedisStore {
         }
     }
 
+    /// Whether an error on a reused connection means the pooled
+    /// connections are stale rather than that Redis is down: the server
+    /// closed it (restarted, or idle timeout); in a Cluster also a refused
+    /// connection, which is what a pooled slot map that still names a
+    /// failed-over master gets (a fresh connection asks for the new map).
+    fn stale(&self, e: &RedisError) -> bool {
+        e.is_connection_dropped() || (self.is_cluster() && e.is_connection_refusal())
+    }
+
     /// Runs `call` on an idle connection or a new one. After any error the
     /// connection is dropped (its state is unknown: an answer may still be
-    /// on its way). If a reused connection turns out to be closed (Redis
-    /// restarted, or closed it as idle), the other idle ones are dropped
-    /// too and the call is tried once more on a new connection; the
-    /// command then never reached a live server, so nothing is counted
-    /// twice (and if it were, the second count would only refuse).
+    /// on its way). If a reused connection turns out to be [stale](Self::stale)
+    /// (Redis restarted or closed it as idle; a Cluster master failed over),
+    /// the other idle ones are dropped too and the call is tried once more
+    /// on a new connection; the command then never reached a live server,
+    /// so nothing is counted twice (and if it were, the second count would
+    /// only refuse).
     fn run<T>(
         &self,
         call: impl Fn(&mut dyn ConnectionLike) -> RedisResult<T>,
@@ -558,7 +573,7 @@ impl RedisStore {
                 self.put_back(con);
                 Ok(value)
             }
-            Err(e) if was_reused && e.is_connection_dropped() => {
+            Err(e) if was_reused && self.stale(&e) => {
                 drop(con);
                 self.idle().clear();
                 let mut con = self.connect()?;
