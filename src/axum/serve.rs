@@ -56,7 +56,7 @@ impl ServeConfig {
     /// How long a client may take to send a request's headers, from the
     /// moment the connection opens or the previous response was sent:
     /// trickling and idle keep-alive connections are closed after it. (The
-    /// body has its own deadline, [`crate::axum::RouterConfig::body_timeout`].)
+    /// body has its own deadline, [`crate::axum::RouterConfig::request_timeout`].)
     pub fn header_timeout(mut self, timeout: Duration) -> Self {
         self.header_timeout = timeout;
         self
