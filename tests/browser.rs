@@ -712,7 +712,7 @@ fn proof_of_work_in_headless_chromium() {
                 }
             }
             let n = ms.len().max(1) as f64;
-            let mean = ms.iter().sum::<f64>() / n;
+            let mean = ms.iter().fold(0.0, |a, b| a + b) / n;
             rows.push(format!(
                 "| {i} | {} | {} | {} | {:.0} ms | {:.0} ms | {:.0} | {:.0} µs | {:.0} ms |",
                 level.bits,

@@ -277,7 +277,8 @@ const WIDGET_JS: &str = r##"(function () {
     }
     var head = new TextEncoder().encode(t);
     var salt = hexBytes(p.salt);
-    var lanes = Math.max(2, Math.min(8, navigator.hardwareConcurrency || 2));
+    var cores = (window.navigator && window.navigator.hardwareConcurrency) || 2;
+    var lanes = Math.max(2, Math.min(8, cores));
     var next = 0;
     me.result = new Promise(function (resolve, reject) {
       var over = false;
