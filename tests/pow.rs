@@ -13,7 +13,7 @@ use qcaptcha::{CaptchaService, HttpResponse, KeyRing, MemoryStore, ServiceError}
 use serde_json::Value;
 
 mod common;
-use common::{form, json, CHECK_FIELDS, QUERY, T0};
+use common::{form, json, race, wins, CHECK_FIELDS, QUERY, T0};
 
 /// Small enough for debug builds: 2^6 attempts of 20 iterations.
 const LEVEL: PowLevel = PowLevel::new(6, 20);
@@ -310,4 +310,79 @@ fn policies_are_validated_by_the_builder() {
     assert!(CaptchaService::builder("/c").pow(bad).build().is_err());
     let bad = PowPolicy::default().failure_thresholds(vec![5.0, 1.0]);
     assert!(CaptchaService::builder("/c").pow(bad).build().is_err());
+}
+
+#[test]
+fn racing_proofs_for_one_challenge_yield_one_ticket() {
+    // The same valid proof and answer from 8 threads at once: the one
+    // attempt is recorded before the proof is checked, so one wins.
+    let (s, _, _) = service(PowPolicy::fixed(LEVEL));
+    let s = Arc::new(s);
+    for _ in 0..5 {
+        let w = s.widget(&query()).unwrap();
+        let counter = pow::solve(&w.challenge, &w.puzzle).unwrap();
+        let f = with_pow(
+            &w.challenge,
+            &answer(&s, &w.challenge),
+            &counter.to_string(),
+        );
+        let s2 = Arc::clone(&s);
+        let results = race(8, move |_| {
+            json(&s2.handle_verify(&f)).get("ticket").is_some()
+        });
+        assert_eq!(wins(results), 1);
+    }
+}
+
+#[test]
+fn racing_clients_keep_their_own_levels() {
+    // 8 threads: 4 failing clients and 4 succeeding ones, each on its own
+    // address, all at once through one service: the failing ones climb,
+    // the others stay at 0.
+    let policy = PowPolicy::default().levels(vec![
+        PowLevel::NONE,
+        PowLevel::new(1, 2),
+        PowLevel::new(2, 2),
+        PowLevel::new(3, 2),
+    ]);
+    let (s, _, _) = service(policy);
+    let s = Arc::new(s);
+    let s2 = Arc::clone(&s);
+    let tops = race(8, move |i| {
+        let ip = format!("192.0.2.{}", i + 1);
+        let fail = i % 2 == 0;
+        let w = s2.widget(&query_for(&ip)).unwrap();
+        let (mut c, mut p) = (w.challenge, w.puzzle);
+        let mut top = 0;
+        // The clock stands still: 20 failures for the failing ones, and
+        // only a few successes for the others (a dozen challenges within a
+        // minute is itself a rate that raises the level).
+        for _ in 0..if fail { 20 } else { 4 } {
+            let body = attempt(&s2, &c, &p, !fail);
+            let next = if fail {
+                (
+                    body["challenge"].as_str().unwrap().to_owned(),
+                    if body["pow"].is_null() {
+                        Puzzle::NONE
+                    } else {
+                        puzzle_of(&body["pow"])
+                    },
+                )
+            } else {
+                assert_eq!(body["code"], 0, "{body}");
+                let w = s2.widget(&query_for(&ip)).unwrap();
+                (w.challenge, w.puzzle)
+            };
+            (c, p) = next;
+            top = top.max(p.bits);
+        }
+        top
+    });
+    for (i, top) in tops.iter().enumerate() {
+        if i % 2 == 0 {
+            assert_eq!(*top, 3, "failing client {i}: {tops:?}");
+        } else {
+            assert_eq!(*top, 0, "succeeding client {i}: {tops:?}");
+        }
+    }
 }

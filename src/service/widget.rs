@@ -406,10 +406,15 @@ const WIDGET_JS: &str = r##"(function () {
     var mine = job;
     var timer = null;
     if (mine && mine.puzzle && mine.counter === null) {
-      // Still solving: show how far (attempts against the expected 2^bits).
+      // Still solving: show how far (attempts against the expected
+      // 2^bits), in steps of 10 so that a screen reader is not flooded.
+      var shown = -1;
       var show = function () {
-        var pct = Math.min(99, Math.floor(100 * mine.tries / Math.pow(2, mine.puzzle.bits)));
-        say(state.text.working + pct + "%", false);
+        var pct = Math.min(90, 10 * Math.floor(10 * mine.tries / Math.pow(2, mine.puzzle.bits)));
+        if (pct !== shown) {
+          shown = pct;
+          say(state.text.working + pct + "%", false);
+        }
       };
       show();
       timer = setInterval(function () { if (state && mine.gen === gen) { show(); } }, 250);
