@@ -6,6 +6,11 @@
 //! `/proc/thread-self/stat` on Linux; wall time elsewhere) and the
 //! derivations made.
 //!
+//! Then, as a bot that reads 95 % of the pictures right (every 20th answer
+//! wrong) would, it plays each level through the service's own verify
+//! handler (which checks the proof) until it holds SOLVES_AT_TOP tickets,
+//! and prints the CPU seconds its solver spent per ticket.
+//!
 //! `cargo run --release --example pow_calibrate [-- SOLVES_AT_TOP]` (default 24;
 //! lower levels take proportionally more samples).
 
@@ -89,5 +94,63 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             tries as f64 / n as f64,
         );
     }
+    println!();
+    println!("level | bits | tickets | challenges | solver CPU s per ticket (p = 0.95)");
+    for (i, level) in levels.iter().enumerate() {
+        let service = CaptchaService::builder("/captcha")
+            .pow(PowPolicy::fixed(*level))
+            .build()?;
+        let (mut tickets, mut challenges, mut cpu) = (0usize, 0usize, 0.0f64);
+        let mut w = service.widget(&query)?;
+        let (mut token, mut puzzle) = (w.challenge.clone(), w.puzzle);
+        while tickets < top {
+            challenges += 1;
+            let (c0, t0) = (thread_cpu(), Instant::now());
+            let (counter, _) = solve_from(&token, &puzzle, 0, 1)?;
+            cpu += match (c0, thread_cpu()) {
+                (Some(a), Some(b)) => b - a,
+                _ => t0.elapsed().as_secs_f64(),
+            };
+            let answer = if challenges % 20 == 0 {
+                "WRONGX".to_owned()
+            } else {
+                service.answer_for_challenge(&token)?.as_str().to_owned()
+            };
+            let form = format!("c={token}&answer={answer}&pow={counter}");
+            let body: serde_json::Value =
+                serde_json::from_slice(&service.handle_verify(&form).body)?;
+            if body["code"] == 0 {
+                tickets += 1;
+                w = service.widget(&query)?;
+                (token, puzzle) = (w.challenge.clone(), w.puzzle);
+            } else {
+                token = body["challenge"]
+                    .as_str()
+                    .ok_or("no next challenge")?
+                    .to_owned();
+                puzzle = match body["pow"].as_object() {
+                    None => Puzzle::NONE,
+                    Some(_) => service_puzzle(&body["pow"])?,
+                };
+            }
+        }
+        println!(
+            "{i} | {} | {tickets} | {challenges} | {:.3}",
+            level.bits,
+            cpu / tickets as f64
+        );
+    }
     Ok(())
+}
+
+/// A puzzle from the widget JSON's `pow` value, as a client reads it.
+fn service_puzzle(v: &serde_json::Value) -> Result<Puzzle, Box<dyn std::error::Error>> {
+    let hex = v["salt"].as_str().ok_or("salt")?;
+    let mut salt = [0u8; 16];
+    for (i, b) in salt.iter_mut().enumerate() {
+        *b = u8::from_str_radix(hex.get(i * 2..i * 2 + 2).ok_or("salt")?, 16)?;
+    }
+    let bits = u8::try_from(v["bits"].as_u64().ok_or("bits")?)?;
+    let iterations = u32::try_from(v["iterations"].as_u64().ok_or("iterations")?)?;
+    Ok(Puzzle::new(bits, iterations, salt))
 }

@@ -7,7 +7,7 @@ use crate::service::clock::Clock;
 use crate::service::errors::ConfigError;
 use crate::service::handlers::CaptchaService;
 use crate::service::keys::KeyRing;
-use crate::service::pow::{PowPolicy, PressureSource, PressureTracker};
+use crate::service::pow::{PowPolicy, PressureSource};
 use crate::service::signature::Credentials;
 use crate::service::store::{MemoryStore, ReplayStore};
 use crate::service::widget::Routes;
@@ -86,8 +86,8 @@ impl ServiceBuilder {
     }
 
     /// Where the proof-of-work policy reads the pressure (default: a
-    /// [`PressureTracker`] of [`crate::pow::DEFAULT_MAX_CLIENTS`]
-    /// addresses in this process).
+    /// [`crate::pow::PressureTracker`] in this process, with the policy's half-lives
+    /// and bound: [`PowPolicy::tracker`]).
     pub fn pressure(mut self, source: Arc<dyn PressureSource>) -> Self {
         self.pressure = Some(source);
         self
@@ -113,6 +113,10 @@ impl ServiceBuilder {
         let store = self
             .store
             .unwrap_or_else(|| Arc::new(MemoryStore::default()));
+        let pressure = match self.pressure {
+            Some(p) => p,
+            None => Arc::new(self.pow.tracker()),
+        };
         Ok(CaptchaService {
             routes,
             keys: RwLock::new(keys),
@@ -123,9 +127,7 @@ impl ServiceBuilder {
             session_ttl_secs: self.session_ttl_secs,
             clock: self.clock,
             pow: self.pow,
-            pressure: self
-                .pressure
-                .unwrap_or_else(|| Arc::new(PressureTracker::default())),
+            pressure,
         })
     }
 }

@@ -508,7 +508,8 @@ impl PressureSource for PressureTracker {
 /// Failures decay with a 10-minute half-life and a right answer halves
 /// them: a person who mistypes twice stays at 0, one who keeps failing
 /// climbs, and comes back down by succeeding or waiting. The rates are
-/// estimated over about a minute.
+/// estimated over about a minute. Half-lives and the tracker's bound are
+/// fields too ([`PowPolicy::half_lives`], [`PowPolicy::max_clients`]).
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct PowPolicy {
@@ -523,6 +524,16 @@ pub struct PowPolicy {
     /// All clients' challenges per second at which levels 1, 2, ... start
     /// (a floor for everyone when the whole site is under load).
     pub overall_rate_thresholds: Vec<f64>,
+    /// Half-life of a client's failure count, seconds (default 600): how
+    /// fast a failing client comes back down by waiting. Used by the
+    /// default [`PressureTracker`] the builder makes.
+    pub failure_half_life_secs: f64,
+    /// Half-life of the rate estimates, seconds (default 60): about the
+    /// window over which challenges per minute and per second are counted.
+    pub rate_half_life_secs: f64,
+    /// Most client addresses the default tracker keeps (default
+    /// 100,000, about 10 MB).
+    pub max_clients: usize,
 }
 
 impl Default for PowPolicy {
@@ -537,6 +548,9 @@ impl Default for PowPolicy {
             failure_thresholds: vec![3.0, 6.0, 12.0],
             client_rate_thresholds: vec![12.0, 30.0, 60.0],
             overall_rate_thresholds: vec![50.0, 200.0, 1_000.0],
+            failure_half_life_secs: DEFAULT_FAILURE_HALF_LIFE_SECS,
+            rate_half_life_secs: DEFAULT_RATE_HALF_LIFE_SECS,
+            max_clients: DEFAULT_MAX_CLIENTS,
         }
     }
 }
@@ -549,6 +563,7 @@ impl PowPolicy {
             failure_thresholds: Vec::new(),
             client_rate_thresholds: Vec::new(),
             overall_rate_thresholds: Vec::new(),
+            ..PowPolicy::default()
         }
     }
 
@@ -584,10 +599,44 @@ impl PowPolicy {
         self
     }
 
+    /// Replaces the half-lives (seconds) of the failure count and of the
+    /// rate estimates.
+    pub fn half_lives(mut self, failure_secs: f64, rate_secs: f64) -> Self {
+        self.failure_half_life_secs = failure_secs;
+        self.rate_half_life_secs = rate_secs;
+        self
+    }
+
+    /// Replaces the most client addresses tracked.
+    pub fn max_clients(mut self, n: usize) -> Self {
+        self.max_clients = n;
+        self
+    }
+
+    /// The default pressure tracker for this policy's half-lives and
+    /// bound.
+    pub fn tracker(&self) -> PressureTracker {
+        PressureTracker::with_half_lives(
+            self.max_clients,
+            self.failure_half_life_secs,
+            self.rate_half_life_secs,
+        )
+    }
+
     /// Checks the levels and thresholds.
     pub fn validate(&self) -> Result<(), PowError> {
         if self.levels.is_empty() {
             return Err(PowError::InvalidPolicy("no levels"));
+        }
+        if !(self.failure_half_life_secs.is_finite()
+            && self.failure_half_life_secs >= 1.0
+            && self.rate_half_life_secs.is_finite()
+            && self.rate_half_life_secs >= 1.0)
+        {
+            return Err(PowError::InvalidPolicy("half-lives must be at least 1 s"));
+        }
+        if self.max_clients == 0 {
+            return Err(PowError::InvalidPolicy("max_clients must be at least 1"));
         }
         for l in &self.levels {
             l.validate()?;
@@ -735,6 +784,19 @@ mod tests {
             .validate()
             .is_err());
         assert!(PowPolicy::default().levels(vec![]).validate().is_err());
+        assert!(PowPolicy::default()
+            .half_lives(0.5, 60.0)
+            .validate()
+            .is_err());
+        assert!(PowPolicy::default()
+            .half_lives(600.0, f64::INFINITY)
+            .validate()
+            .is_err());
+        assert!(PowPolicy::default().max_clients(0).validate().is_err());
+        assert_eq!(
+            PowPolicy::default().max_clients(160).tracker().capacity(),
+            160
+        );
         assert!(PowPolicy::default()
             .overall_rate_thresholds(vec![f64::NAN])
             .validate()
