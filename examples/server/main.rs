@@ -32,7 +32,7 @@
 //!   metrics (see the README's runbook) in the Prometheus text format.
 //! - `--pow default|off|BITS`: the proof-of-work policy: the library's
 //!   default (none while calm, rising under pressure), none ever, or every
-//!   challenge at BITS leading zero bits of 1,250 PBKDF2 iterations (to see
+//!   challenge at BITS leading zero bits of 1,500 PBKDF2 iterations (to see
 //!   the widget solve: 13 is the default top level).
 //!
 //! Ctrl-C (or SIGTERM) stops accepting and exits. One log line per request
@@ -118,7 +118,7 @@ fn parse_options() -> Result<Options, String> {
                     "default" => PowPolicy::default(),
                     "off" => PowPolicy::off(),
                     bits => match bits.parse::<u8>() {
-                        Ok(b) if b <= MAX_BITS => PowPolicy::fixed(PowLevel::new(b, 1_250)),
+                        Ok(b) if b <= MAX_BITS => PowPolicy::fixed(PowLevel::new(b, 1_500)),
                         _ => return Err("--pow: default, off or 0..=24 bits".into()),
                     },
                 }

@@ -495,13 +495,13 @@ impl PressureSource for PressureTracker {
 /// | level | bits | iterations | expected derivations | from client failures | or client challenges/min | or all challenges/s |
 /// |---|---|---|---|---|---|---|
 /// | 0 | 0 | - | 0 | below 3 | below 12 | below 50 |
-/// | 1 | 8 | 1,250 | 256 | 3 | 12 | 50 |
-/// | 2 | 11 | 1,250 | 2,048 | 6 | 30 | 200 |
-/// | 3 | 13 | 1,250 | 8,192 | 12 | 60 | 1,000 |
+/// | 1 | 8 | 1,500 | 256 | 3 | 12 | 50 |
+/// | 2 | 11 | 1,500 | 2,048 | 6 | 30 | 200 |
+/// | 3 | 13 | 1,500 | 8,192 | 12 | 60 | 1,000 |
 ///
-/// One derivation of 1,250 iterations costs about 0.14 CPU-ms natively
+/// One derivation of 1,500 iterations costs about 0.17 CPU-ms natively
 /// (RustCrypto with SHA-NI) and a little more wall time in headless
-/// Chromium, so level 3 costs a native solver about 1.2 CPU-seconds per
+/// Chromium, so level 3 costs a native solver about 1.4 CPU-seconds per
 /// challenge on average while the widget's median solve stays under 3 s
 /// (see the README's calibration table).
 ///
@@ -541,9 +541,9 @@ impl Default for PowPolicy {
         PowPolicy {
             levels: vec![
                 PowLevel::NONE,
-                PowLevel::new(8, 1_250),
-                PowLevel::new(11, 1_250),
-                PowLevel::new(13, 1_250),
+                PowLevel::new(8, 1_500),
+                PowLevel::new(11, 1_500),
+                PowLevel::new(13, 1_500),
             ],
             failure_thresholds: vec![3.0, 6.0, 12.0],
             client_rate_thresholds: vec![12.0, 30.0, 60.0],
