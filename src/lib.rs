@@ -29,8 +29,9 @@
 //! deep, by concern: [`picture`] (the type table, alphabet and size
 //! limits), and with the service [`api`] (requests, codes, lifetimes),
 //! [`sign`] (v2 signatures, both sides), [`tokens`] (sealed challenges and
-//! tickets, keys), [`store`] (replay stores) and [`widget`] (the
-//! JavaScript widget and its routes).
+//! tickets, keys), [`store`] (replay stores), [`pow`] (proof of work that
+//! rises under attack) and [`widget`] (the JavaScript widget and its
+//! routes).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -128,6 +129,20 @@ pub mod tokens {
     };
 }
 
+/// Proof of work that rises under attack: the puzzle sealed in each
+/// challenge (PBKDF2-HMAC-SHA-256 over the whole token, after ALTCHA's PoW
+/// v2), the server's check, the native solver, and the policy that picks
+/// the level from the pressure.
+#[cfg(feature = "service")]
+pub mod pow {
+    pub use crate::service::pow::{
+        client_key, derive, leading_zero_bits, solve, solve_from, verify, PowError, PowLevel,
+        PowPolicy, Pressure, PressureEvent, PressureSource, PressureTracker, Puzzle,
+        DEFAULT_FAILURE_HALF_LIFE_SECS, DEFAULT_MAX_CLIENTS, DEFAULT_RATE_HALF_LIFE_SECS, MAX_BITS,
+        MAX_ITERATIONS, SALT_LEN,
+    };
+}
+
 /// Replay stores: what a store must do, and the memory store's bounds.
 #[cfg(feature = "service")]
 pub mod store {
@@ -142,8 +157,8 @@ pub mod widget {
     pub use crate::service::errors::ChallengeError;
     pub use crate::service::handlers::Widget;
     pub use crate::service::widget::{
-        callback_script, js_literal, widget_script, BaseUrlError, Routes, WidgetParams,
-        IMAGE_ROUTE, MAX_BASE_URL_LEN, REFRESH_ROUTE, VERIFY_ROUTE,
+        callback_script, js_literal, puzzle_value, widget_script, BaseUrlError, Routes,
+        WidgetParams, IMAGE_ROUTE, MAX_BASE_URL_LEN, REFRESH_ROUTE, VERIFY_ROUTE,
     };
 }
 

@@ -23,6 +23,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use qcaptcha::axum::{router, serve, RouterConfig, ServeConfig};
 use qcaptcha::picture::DEFAULT_HEIGHT;
 use qcaptcha::picture::DEFAULT_WIDTH;
+use qcaptcha::pow::{PowLevel, PowPolicy};
 use qcaptcha::{CaptchaService, Credentials, KeyRing};
 use serde_json::{json, Value};
 
@@ -243,7 +244,18 @@ async fn connect(webdriver: &str, profile: &Path) -> Client {
 
 /// Polls `script` until it returns something other than `null`.
 async fn wait_js(client: &Client, what: &str, script: &str, args: Vec<Value>) -> Value {
-    let deadline = Instant::now() + WAIT;
+    wait_js_for(client, what, script, args, WAIT).await
+}
+
+/// [`wait_js`] with its own time limit.
+async fn wait_js_for(
+    client: &Client,
+    what: &str,
+    script: &str,
+    args: Vec<Value>,
+    limit: Duration,
+) -> Value {
+    let deadline = Instant::now() + limit;
     loop {
         let v = client
             .execute(script, args.clone())
@@ -561,4 +573,196 @@ fn signup_in_headless_chromium() {
     let _ = stop.send(());
     let stopped = runtime.block_on(server).expect("server task");
     assert!(stopped.is_ok(), "server: {stopped:?}");
+}
+
+// ---------------------------------------------------------------- proof of work
+
+/// Longest wait for one proof in the browser (the top default level
+/// averages a few seconds; this leaves room for a very unlucky one on a
+/// loaded machine).
+const POW_WAIT: Duration = Duration::from_secs(120);
+
+fn median_ms(v: &mut [f64]) -> f64 {
+    if v.is_empty() {
+        return 0.0;
+    }
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+/// Waits for the widget's proof of the current challenge:
+/// `(milliseconds, derivations)`.
+async fn proof_time(client: &Client) -> (f64, f64) {
+    let v = wait_js_for(
+        client,
+        "the proof of work",
+        r##"const r = document.querySelector("#captcha .qcaptcha");
+           const ms = r && r.getAttribute("data-pow-ms");
+           return ms === null || ms === undefined ? null
+             : [Number(ms), Number(r.getAttribute("data-pow-tries"))];"##,
+        vec![],
+        POW_WAIT,
+    )
+    .await;
+    (v[0].as_f64().unwrap(), v[1].as_f64().unwrap())
+}
+
+async fn start_pow_server(
+    level: PowLevel,
+) -> (
+    String,
+    Arc<CaptchaService>,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<std::io::Result<()>>,
+) {
+    let credentials = Credentials::new("AKIDbrowser", "browser-secret");
+    let service = Arc::new(
+        CaptchaService::builder("/captcha")
+            .keys(KeyRing::generate(1).expect("OS random key"))
+            .credentials(credentials.clone())
+            .pow(PowPolicy::fixed(level))
+            .build()
+            .expect("service"),
+    );
+    let (stop, stopped) = tokio::sync::oneshot::channel();
+    let (base, server) = start_server(service.clone(), credentials, stopped).await;
+    (base, service, stop, server)
+}
+
+/// The widget at each default proof-of-work level, under the demo page's
+/// strict CSP: the right answer typed and submitted at once yields a
+/// ticket (the widget pays the proof first, the server checks it), and
+/// the time the widget takes to solve is measured. With
+/// `QCAPTCHA_POW_SAMPLES=N` (default 3) it solves N challenges per level
+/// and prints the calibration table of the README. Then, at a level that
+/// cannot finish during the test, a submit shows the progress.
+#[test]
+fn proof_of_work_in_headless_chromium() {
+    require_browser();
+    let samples: usize = std::env::var("QCAPTCHA_POW_SAMPLES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
+    let scratch = TempDir::new("browser-pow");
+    let (_driver, webdriver) = start_chromedriver(&scratch.0);
+    let profile = scratch.0.join("chromium-profile");
+    std::fs::create_dir_all(&profile).expect("profile dir");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let levels = PowPolicy::default().levels;
+    let rows = runtime.block_on(async {
+        let client = connect(&webdriver, &profile).await;
+        let mut rows = Vec::new();
+        for (i, level) in levels.iter().enumerate() {
+            let (base, oracle, stop, server) = start_pow_server(*level).await;
+            client
+                .goto(&format!("{base}/"))
+                .await
+                .expect("open the page");
+            let pic = loaded_picture(&client, "").await;
+            // End to end: answer at once; the ticket comes once the proof
+            // is found and checked.
+            let right = oracle
+                .answer_for_challenge(&token_of(pic["src"].as_str().unwrap()))
+                .expect("open the challenge");
+            answer(&client, right.as_str()).await;
+            let t0 = Instant::now();
+            click(&client, "#captcha button[type=submit]").await;
+            let ticket = wait_js_for(
+                &client,
+                "the ticket",
+                r#"const t = document.getElementById("ticket").value;
+                   return t ? t : null;"#,
+                vec![],
+                POW_WAIT,
+            )
+            .await;
+            let e2e_ms = t0.elapsed().as_secs_f64() * 1000.0;
+            assert!(ticket.as_str().is_some_and(|t| !t.is_empty()));
+            let msg = widget_message(&client).await;
+            assert!(msg.contains("Verified"), "level {i}: {msg:?}");
+            // The solve time, challenge after challenge (refresh starts a
+            // new proof and cancels the old one).
+            let (mut ms, mut tries) = (Vec::new(), 0.0);
+            if !level.is_none() {
+                client.goto(&format!("{base}/")).await.expect("reopen");
+                let mut src = loaded_picture(&client, "").await["src"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned();
+                for n in 0..samples {
+                    let (t, d) = proof_time(&client).await;
+                    ms.push(t);
+                    tries += d;
+                    if n + 1 < samples {
+                        click(&client, "#captcha button[type=button]").await;
+                        src = loaded_picture(&client, &src).await["src"]
+                            .as_str()
+                            .unwrap()
+                            .to_owned();
+                    }
+                }
+            }
+            let n = ms.len().max(1) as f64;
+            let mean = ms.iter().fold(0.0, |a, b| a + b) / n;
+            rows.push(format!(
+                "| {i} | {} | {} | {} | {:.0} ms | {:.0} ms | {:.0} | {:.0} µs | {:.0} ms |",
+                level.bits,
+                level.iterations,
+                ms.len(),
+                median_ms(&mut ms),
+                mean,
+                tries / n,
+                if tries > 0.0 {
+                    mean * n * 1000.0 / tries
+                } else {
+                    0.0
+                },
+                e2e_ms,
+            ));
+            let _ = stop.send(());
+            let _ = server.await;
+        }
+
+        // Progress: 2^22 derivations cannot finish during the test.
+        let (base, oracle, stop, server) = start_pow_server(PowLevel::new(22, 1_000)).await;
+        client
+            .goto(&format!("{base}/"))
+            .await
+            .expect("open the page");
+        let pic = loaded_picture(&client, "").await;
+        let right = oracle
+            .answer_for_challenge(&token_of(pic["src"].as_str().unwrap()))
+            .expect("open the challenge");
+        answer(&client, right.as_str()).await;
+        click(&client, "#captcha button[type=submit]").await;
+        let progress = wait_js(
+            &client,
+            "the progress message",
+            r##"const m = document.querySelector("#captcha [role=status]").textContent;
+               return /Checking this device.* \d+%$/.test(m) ? m : null;"##,
+            vec![],
+        )
+        .await;
+        assert!(progress.as_str().is_some());
+        client.close().await.expect("close the browser session");
+        let _ = stop.send(());
+        let _ = server.await;
+        rows
+    });
+    eprintln!(
+        "| level | bits | iterations | solves | median solve | mean solve | mean derivations | per derivation | answer at once -> ticket |"
+    );
+    eprintln!("|---|---|---|---|---|---|---|---|---|");
+    for r in rows {
+        eprintln!("{r}");
+    }
 }

@@ -7,6 +7,7 @@
 
 use std::process::Command;
 
+use qcaptcha::pow::{self, PowLevel, PowPolicy, Puzzle};
 use qcaptcha::{ApiRequest, CaptchaService};
 use serde_json::{json, Value};
 
@@ -27,8 +28,13 @@ fn node() -> Option<&'static str> {
 /// Serves a fresh widget script and runs the harness scenario `mode` on it:
 /// the harness's JSON output and the challenge token the script embeds.
 fn run_harness(mode: &str) -> (Value, String) {
+    run_harness_with(mode, PowPolicy::default())
+}
+
+/// [`run_harness`] with a proof-of-work policy.
+fn run_harness_with(mode: &str, policy: PowPolicy) -> (Value, String) {
     let node = node().expect("Node.js is required for this test: apt-get install nodejs");
-    let service = CaptchaService::builder("/cap").build().unwrap();
+    let service = CaptchaService::builder("/cap").pow(policy).build().unwrap();
     let resp = service.handle_query(ApiRequest::from_params(
         "userIp=1.2.3.4&businessId=1&captchaType=1&script=1&registerTime=0",
     ));
@@ -50,8 +56,14 @@ fn run_harness(mode: &str) -> (Value, String) {
         "node failed ({mode}): {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["mode"], mode);
+    // The puzzle the script embeds, for the proof-of-work scenarios.
+    if let Some(i) = js.find("\"pow\":{") {
+        let obj = &js[i + 6..];
+        let obj = &obj[..=obj.find('}').unwrap()];
+        v["config"] = serde_json::from_str(obj).unwrap();
+    }
     let start = js.find("\"challenge\":\"").unwrap() + 13;
     let token = js[start..start + js[start..].find('"').unwrap()].to_owned();
     // Shown at twice the bitmap's size on a 1x screen: a 2x bitmap.
@@ -142,4 +154,62 @@ fn widget_recovers_from_unreachable_refresh() {
     );
     assert_eq!(v["log"], json!([{"ret": 0, "ticket": "TICKET3"}]));
     assert_eq!(v["destroyed"], 0);
+}
+
+/// The puzzle in a widget script's config (`"pow":{...}`).
+fn puzzle_in(v: &Value) -> Puzzle {
+    let salt = v["salt"].as_str().unwrap();
+    let mut bytes = [0u8; 16];
+    for (i, b) in bytes.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&salt[i * 2..i * 2 + 2], 16).unwrap();
+    }
+    Puzzle::new(
+        v["bits"].as_u64().unwrap() as u8,
+        v["iterations"].as_u64().unwrap() as u32,
+        bytes,
+    )
+}
+
+#[test]
+fn widget_solves_the_proof_of_work_with_webcrypto() {
+    let level = PowLevel::new(7, 50);
+    let (v, token) = run_harness_with("pow", PowPolicy::fixed(level));
+    // Submitted before the proof was found: progress, controls locked.
+    assert!(
+        v["progress"]
+            .as_str()
+            .unwrap()
+            .starts_with("Checking this device"),
+        "{v}"
+    );
+    assert_busy(&v["whileSolving"]);
+    let reqs = v["requests"].as_array().unwrap();
+    assert_eq!(reqs.len(), 1, "{v}");
+    let body: Vec<(String, String)> =
+        form_urlencoded::parse(reqs[0]["body"].as_str().unwrap().as_bytes())
+            .into_owned()
+            .collect();
+    let field = |k: &str| body.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    assert_eq!(field("c").as_deref(), Some(token.as_str()));
+    assert_eq!(field("answer").as_deref(), Some("abcd"));
+    // The counter the browser code found solves this challenge's puzzle,
+    // as the server checks it.
+    let counter: u32 = field("pow").expect("a pow field").parse().unwrap();
+    let puzzle = puzzle_in(&v["config"]);
+    assert_eq!(puzzle.level(), level);
+    assert!(pow::verify(&token, &puzzle, counter));
+    assert_eq!(v["ticket"], json!({"ret": 0, "ticket": "TICKETP"}));
+}
+
+#[test]
+fn refresh_cancels_the_proof_of_work() {
+    // A level no test could finish (2^24 derivations): the submit goes
+    // out with the new challenge, and Node exits only because the old
+    // proof's calls stopped (were they still running, the test would hang).
+    let (v, _) = run_harness_with("pow-refresh", PowPolicy::fixed(PowLevel::new(24, 1_000)));
+    let reqs = v["requests"].as_array().unwrap();
+    assert_eq!(reqs.len(), 2, "{v}");
+    assert_eq!(reqs[0]["url"], "/cap/refresh");
+    assert_eq!(reqs[1]["body"], "c=CALM&answer=abcd");
+    assert_eq!(v["ticket"], json!({"ret": 0, "ticket": "TICKETR"}));
 }

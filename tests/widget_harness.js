@@ -11,6 +11,7 @@ function el(tag) {
     appendChild(c) { c.parentNode = this; this.children.push(c); return c; },
     removeChild(c) { this.children = this.children.filter(x => x !== c); c.parentNode = null; },
     setAttribute(k, v) { this.attrs[k] = String(v); },
+    removeAttribute(k) { delete this.attrs[k]; },
     addEventListener(t, f) { this.listeners[t] = f; },
     removeEventListener(t, f) { if (this.listeners[t] === f) delete this.listeners[t]; },
     focus() {},
@@ -81,6 +82,27 @@ const scenarios = {
   // The refresh button's request cannot reach the server; the widget still
   // answers with the picture it has.
   "refresh-offline": () => offlineThenRetry(() => refreshBtn.listeners.click(), "TICKET3"),
+  // A challenge with a proof of work (WebCrypto of Node): submitted at
+  // once, the widget shows its progress, then posts the counter it found.
+  async pow() {
+    replies = [{ code: 0, message: "No Error", ticket: "TICKETP" }];
+    submit("abcd");
+    out.progress = msg.textContent;
+    out.whileSolving = view();
+    for (let i = 0; i < 1000 && !requests.length; i++) { await tick(); }
+    await tick();
+  },
+  // Refresh while solving: the new challenge (level 0) cancels the old
+  // proof; the submit goes out at once, without a counter.
+  async "pow-refresh"() {
+    replies = [{ code: 0, message: "No Error", challenge: "CALM", ttl: 300, pow: null },
+               { code: 0, message: "No Error", ticket: "TICKETR" }];
+    refreshBtn.listeners.click();
+    await tick();
+    submit("abcd");
+    await tick();
+    await tick();
+  },
 };
 
 (async () => {

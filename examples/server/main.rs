@@ -3,6 +3,7 @@
 //! ```text
 //! cargo run --release --features axum --example server -- [--port 8080] [--key HEX]
 //!     [--secret-id ID --secret-key KEY | --unsigned-api] [--captcha-type 1..8] [--redis URL]
+//!     [--pow default|off|BITS]
 //! ```
 //!
 //! Then open <http://127.0.0.1:8080/>, solve the captcha and sign up.
@@ -29,6 +30,10 @@
 //!   comma-separated URLs are the seed nodes of a Redis Cluster.
 //! - With `--features prometheus`, `GET /metrics` serves the service's
 //!   metrics (see the README's runbook) in the Prometheus text format.
+//! - `--pow default|off|BITS`: the proof-of-work policy: the library's
+//!   default (none while calm, rising under pressure), none ever, or every
+//!   challenge at BITS leading zero bits of 1,500 PBKDF2 iterations (to see
+//!   the widget solve: 13 is the default top level).
 //!
 //! Ctrl-C (or SIGTERM) stops accepting and exits. One log line per request
 //! goes to stderr (never the query string: it carries tokens).
@@ -42,6 +47,7 @@ use axum::extract::{ConnectInfo, Request};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use qcaptcha::axum::{router, serve, ClientAddr, RouterConfig, ServeConfig};
+use qcaptcha::pow::{PowLevel, PowPolicy, MAX_BITS};
 use qcaptcha::{CaptchaService, Credentials, KeyRing, MemoryStore, ReplayStore, ServiceError};
 use rand::TryRngCore;
 
@@ -53,7 +59,8 @@ const WIDGET_BASE: &str = "/captcha";
 const STORE_CAPACITY: usize = 200_000;
 
 const USAGE: &str = "usage: server [--port N] [--key HEX64] \
-[--secret-id ID --secret-key KEY | --unsigned-api] [--captcha-type 1..8] [--redis URL]";
+[--secret-id ID --secret-key KEY | --unsigned-api] [--captcha-type 1..8] [--redis URL] \
+[--pow default|off|BITS]";
 
 struct Options {
     port: u16,
@@ -62,6 +69,7 @@ struct Options {
     unsigned_api: bool,
     captcha_type: u8,
     redis: Option<String>,
+    pow: PowPolicy,
 }
 
 fn parse_key(hex: &str) -> Result<[u8; 32], String> {
@@ -88,6 +96,7 @@ fn parse_options() -> Result<Options, String> {
         unsigned_api: false,
         captcha_type: 5,
         redis: None,
+        pow: PowPolicy::default(),
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -104,6 +113,16 @@ fn parse_options() -> Result<Options, String> {
                 _ => return Err("--captcha-type must be 1..=8".into()),
             },
             "--redis" => opts.redis = Some(value()?),
+            "--pow" => {
+                opts.pow = match value()?.as_str() {
+                    "default" => PowPolicy::default(),
+                    "off" => PowPolicy::off(),
+                    bits => match bits.parse::<u8>() {
+                        Ok(b) if b <= MAX_BITS => PowPolicy::fixed(PowLevel::new(b, 1_500)),
+                        _ => return Err("--pow: default, off or 0..=24 bits".into()),
+                    },
+                }
+            }
             other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
         }
     }
@@ -163,7 +182,10 @@ fn build(opts: &Options) -> Result<(Arc<CaptchaService>, Option<Credentials>), S
         (None, true) => None,
     };
     let credentials = secret.map(|(id, key)| Credentials::new(id, key.into_bytes()));
-    let mut builder = CaptchaService::builder(WIDGET_BASE).keys(keys).store(store);
+    let mut builder = CaptchaService::builder(WIDGET_BASE)
+        .keys(keys)
+        .store(store)
+        .pow(opts.pow.clone());
     if let Some(creds) = &credentials {
         builder = builder.credentials(creds.clone());
     }

@@ -7,6 +7,7 @@ use crate::service::clock::Clock;
 use crate::service::errors::ConfigError;
 use crate::service::handlers::CaptchaService;
 use crate::service::keys::KeyRing;
+use crate::service::pow::{PowPolicy, PressureSource};
 use crate::service::signature::Credentials;
 use crate::service::store::{MemoryStore, ReplayStore};
 use crate::service::widget::Routes;
@@ -21,6 +22,8 @@ pub struct ServiceBuilder {
     pub(crate) challenge_ttl_secs: u64,
     pub(crate) session_ttl_secs: u64,
     pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) pow: PowPolicy,
+    pub(crate) pressure: Option<Arc<dyn PressureSource>>,
 }
 
 impl std::fmt::Debug for ServiceBuilder {
@@ -74,6 +77,22 @@ impl ServiceBuilder {
         self
     }
 
+    /// The proof-of-work policy (default [`PowPolicy::default`]: none
+    /// while calm, up to about one native CPU-second per ticket under
+    /// attack; [`PowPolicy::off`] for none ever).
+    pub fn pow(mut self, policy: PowPolicy) -> Self {
+        self.pow = policy;
+        self
+    }
+
+    /// Where the proof-of-work policy reads the pressure (default: a
+    /// [`crate::pow::PressureTracker`] in this process, with the policy's half-lives
+    /// and bound: [`PowPolicy::tracker`]).
+    pub fn pressure(mut self, source: Arc<dyn PressureSource>) -> Self {
+        self.pressure = Some(source);
+        self
+    }
+
     /// The clock (default [`crate::SystemClock`]).
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
@@ -86,6 +105,7 @@ impl ServiceBuilder {
         if self.challenge_ttl_secs == 0 || self.challenge_ttl_secs > self.session_ttl_secs {
             return Err(ConfigError::Lifetimes);
         }
+        self.pow.validate()?;
         let keys = match self.keys {
             Some(k) => k,
             None => KeyRing::generate(1)?,
@@ -93,6 +113,10 @@ impl ServiceBuilder {
         let store = self
             .store
             .unwrap_or_else(|| Arc::new(MemoryStore::default()));
+        let pressure = match self.pressure {
+            Some(p) => p,
+            None => Arc::new(self.pow.tracker()),
+        };
         Ok(CaptchaService {
             routes,
             keys: RwLock::new(keys),
@@ -102,6 +126,8 @@ impl ServiceBuilder {
             challenge_ttl_secs: self.challenge_ttl_secs,
             session_ttl_secs: self.session_ttl_secs,
             clock: self.clock,
+            pow: self.pow,
+            pressure,
         })
     }
 }

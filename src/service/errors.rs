@@ -6,6 +6,7 @@ use crate::service::check::CheckFailure;
 use crate::service::codes::ErrorCode;
 use crate::service::keys::KeyError;
 use crate::service::params::ParamError;
+use crate::service::pow::PowError;
 use crate::service::signature::SignError;
 use crate::service::store::StoreError;
 use crate::service::tokens::TokenError;
@@ -24,6 +25,9 @@ pub enum ConfigError {
     /// A time-to-live is zero or the challenge one exceeds the session.
     #[error("invalid lifetimes: need 0 < challenge_ttl <= session_ttl")]
     Lifetimes,
+    /// The proof-of-work policy is not acceptable.
+    #[error(transparent)]
+    Pow(#[from] PowError),
 }
 
 /// Why a widget request (image, refresh, verify) failed.
@@ -48,6 +52,10 @@ pub enum ChallengeError {
     /// The answer is wrong.
     #[error("wrong answer")]
     WrongAnswer,
+    /// The challenge asks for a proof of work and the `pow` counter is
+    /// missing, malformed or does not solve it (the attempt is burnt).
+    #[error("missing or wrong proof of work")]
+    WrongProof,
 }
 
 /// Every way a request can fail, for the host's logs. Only the
@@ -95,9 +103,9 @@ impl ServiceError {
             ServiceError::Challenge(ChallengeError::Expired | ChallengeError::SessionOver) => {
                 ErrorCode::RequestExpired
             }
-            ServiceError::Challenge(ChallengeError::Used | ChallengeError::WrongAnswer) => {
-                ErrorCode::CheckFailed
-            }
+            ServiceError::Challenge(
+                ChallengeError::Used | ChallengeError::WrongAnswer | ChallengeError::WrongProof,
+            ) => ErrorCode::CheckFailed,
             ServiceError::Store(_) | ServiceError::Seal(_) | ServiceError::Render(_) => {
                 ErrorCode::Internal
             }
@@ -121,6 +129,9 @@ impl ServiceError {
                 }
             }
             ServiceError::Challenge(ChallengeError::WrongAnswer) => "wrong answer".into(),
+            ServiceError::Challenge(ChallengeError::WrongProof) => {
+                "missing or wrong proof of work".into()
+            }
             ServiceError::Challenge(ChallengeError::Used) => "challenge already used".into(),
             ServiceError::Challenge(ChallengeError::Expired) => "challenge expired".into(),
             ServiceError::Challenge(ChallengeError::SessionOver) => {

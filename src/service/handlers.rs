@@ -38,7 +38,8 @@ use crate::service::keys::{KeyError, KeyRing, KEY_LEN};
 use crate::service::metrics::{self, Answered};
 use crate::service::params::{parse_pairs, ParamError};
 use crate::service::pictures;
-use crate::service::random::{random_id, random_seed};
+use crate::service::pow::{self, PowPolicy, PressureEvent, PressureSource, Puzzle, SALT_LEN};
+use crate::service::random::{os_random, random_id, random_seed};
 use crate::service::requests::{failure_callback, CaptchaCheck, CaptchaQuery, ScriptMode};
 use crate::service::signature::{self, Credentials, RequestLine, SignError};
 use crate::service::store::ReplayStore;
@@ -87,6 +88,8 @@ pub struct CaptchaService {
     pub(crate) challenge_ttl_secs: u64,
     pub(crate) session_ttl_secs: u64,
     pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) pow: PowPolicy,
+    pub(crate) pressure: Arc<dyn PressureSource>,
 }
 
 impl std::fmt::Debug for CaptchaService {
@@ -97,6 +100,7 @@ impl std::fmt::Debug for CaptchaService {
             .field("ticket_mode", &self.ticket_mode)
             .field("challenge_ttl_secs", &self.challenge_ttl_secs)
             .field("session_ttl_secs", &self.session_ttl_secs)
+            .field("pow", &self.pow)
             .finish_non_exhaustive()
     }
 }
@@ -114,6 +118,8 @@ impl CaptchaService {
             challenge_ttl_secs: DEFAULT_CHALLENGE_TTL_SECS,
             session_ttl_secs: DEFAULT_SESSION_TTL_SECS,
             clock: Arc::new(SystemClock),
+            pow: PowPolicy::default(),
+            pressure: None,
         }
     }
 
@@ -125,6 +131,38 @@ impl CaptchaService {
     /// Whether API calls must carry v2 signatures (credentials are set).
     pub fn requires_signatures(&self) -> bool {
         self.credentials.is_some()
+    }
+
+    /// The proof-of-work policy in force.
+    pub fn pow_policy(&self) -> &PowPolicy {
+        &self.pow
+    }
+
+    /// Records a pressure event for the client of `binding` (its userIp),
+    /// unless proof of work is off.
+    fn pressure_event(&self, binding: &Binding, event: PressureEvent) {
+        if !self.pow.is_off() {
+            self.pressure.record(binding.user_ip, event, self.now());
+        }
+    }
+
+    /// The puzzle for a new challenge of `binding`'s client: the policy's
+    /// level for the pressure now, with a fresh salt (none at level 0).
+    fn new_puzzle(&self, binding: &Binding, now: u64) -> Result<Puzzle, ServiceError> {
+        if self.pow.is_off() {
+            return Ok(Puzzle::NONE);
+        }
+        let level = self
+            .pow
+            .level_for(&self.pressure.pressure(binding.user_ip, now));
+        self.pressure
+            .record(binding.user_ip, PressureEvent::Challenge, now);
+        if level.is_none() {
+            return Ok(Puzzle::NONE);
+        }
+        let mut salt = [0u8; SALT_LEN];
+        os_random(&mut salt).map_err(ServiceError::Seal)?;
+        Ok(Puzzle::new(level.bits, level.iterations, salt))
     }
 
     /// The ticket rule in force.
@@ -195,10 +233,11 @@ impl CaptchaService {
         &self,
         binding: Binding,
         session_expires_at: Option<u64>,
-    ) -> Result<(String, u64), ServiceError> {
+    ) -> Result<(String, u64, Puzzle), ServiceError> {
         let now = self.now();
         let session = session_expires_at.unwrap_or(now.saturating_add(self.session_ttl_secs));
         let expires_at = now.saturating_add(self.challenge_ttl_secs).min(session);
+        let puzzle = self.new_puzzle(&binding, now)?;
         let challenge = Challenge {
             id: random_id().map_err(ServiceError::Seal)?,
             seed: random_seed().map_err(ServiceError::Seal)?,
@@ -206,28 +245,31 @@ impl CaptchaService {
             expires_at,
             session_expires_at: session,
             binding,
+            puzzle,
         };
         let token = self
             .keys()
             .seal_challenge(&challenge)
             .map_err(ServiceError::Seal)?;
-        Ok((token, expires_at.saturating_sub(now)))
+        Ok((token, expires_at.saturating_sub(now), puzzle))
     }
 
     /// CaptchaQuery, typed: a new widget session for a validated query
     /// (signature checks are the HTTP handler's job): its JavaScript, and
     /// the first challenge it embeds as a value of its own.
     pub fn widget(&self, query: &CaptchaQuery) -> Result<Widget, ServiceError> {
-        let (challenge, ttl_secs) = self.new_challenge(query.user.binding(), None)?;
+        let (challenge, ttl_secs, puzzle) = self.new_challenge(query.user.binding(), None)?;
         let script = widget::widget_script(WidgetParams {
             challenge: &challenge,
             ttl_secs,
             routes: &self.routes,
+            puzzle: &puzzle,
         });
         Ok(Widget {
             script,
             challenge,
             ttl_secs,
+            puzzle,
         })
     }
 
@@ -373,15 +415,25 @@ impl CaptchaService {
     }
 
     fn open_challenge_param(&self, params: &str) -> Result<Challenge, ChallengeError> {
-        let pairs = parse_pairs(params);
+        self.open_challenge_pairs(&parse_pairs(params))
+            .map(|(_, c)| c)
+    }
+
+    /// The `c` parameter, and the challenge it opens to.
+    fn open_challenge_pairs<'p>(
+        &self,
+        pairs: &'p [(String, String)],
+    ) -> Result<(&'p str, Challenge), ChallengeError> {
         let mut tokens = pairs.iter().filter(|(k, _)| k == "c");
         let token = match (tokens.next(), tokens.next()) {
             (Some((_, t)), None) if !t.is_empty() => t,
             _ => return Err(ChallengeError::Missing),
         };
-        self.keys()
+        let challenge = self
+            .keys()
             .open_challenge(token)
-            .map_err(ChallengeError::Invalid)
+            .map_err(ChallengeError::Invalid)?;
+        Ok((token, challenge))
     }
 
     /// `GET {base}/image?c=<challenge>[&s=1|2|3]`: the PNG of the
@@ -417,12 +469,14 @@ impl CaptchaService {
         if self.now() >= old.session_expires_at {
             return Err(ChallengeError::SessionOver.into());
         }
-        let (token, ttl) = self.new_challenge(old.binding.clone(), Some(old.session_expires_at))?;
+        let (token, ttl, puzzle) =
+            self.new_challenge(old.binding.clone(), Some(old.session_expires_at))?;
         Ok(HttpResponse::json(&json!({
             "code": code.code(),
             "message": message,
             "challenge": token,
             "ttl": ttl,
+            "pow": widget::puzzle_value(&puzzle),
         })))
     }
 
@@ -433,6 +487,12 @@ impl CaptchaService {
         old: &Challenge,
         why: ChallengeError,
     ) -> Result<HttpResponse, ServiceError> {
+        if matches!(
+            why,
+            ChallengeError::WrongAnswer | ChallengeError::WrongProof | ChallengeError::Used
+        ) {
+            self.pressure_event(&old.binding, PressureEvent::Failure);
+        }
         let why = ServiceError::from(why);
         self.next_challenge_json(old, why.code(), &why.public_message())
             .map(|r| r.with_error(why))
@@ -462,9 +522,12 @@ impl CaptchaService {
         result.unwrap_or_else(CaptchaService::widget_error)
     }
 
-    /// `POST {base}/verify` with form `c=<challenge>&answer=<text>`.
+    /// `POST {base}/verify` with form `c=<challenge>&answer=<text>`, and
+    /// `&pow=<counter>` when the challenge asks for a proof of work.
     /// One attempt per challenge, recorded in the replay store before the
-    /// answer is compared (in constant time):
+    /// proof is checked (one derivation, see [`crate::pow`]) and the
+    /// answer compared (in constant time); a missing or wrong proof burns
+    /// the challenge like a wrong answer:
     /// - right: `{"code":0,"message":"No Error","ticket":..}`;
     /// - wrong, or the challenge already used: `{"code":5100,..,
     ///   "challenge":<next>,"ttl":..}`;
@@ -476,7 +539,8 @@ impl CaptchaService {
     }
 
     fn verify(&self, form: &str) -> Result<HttpResponse, ServiceError> {
-        let challenge = self.open_challenge_param(form)?;
+        let pairs = parse_pairs(form);
+        let (token, challenge) = self.open_challenge_pairs(&pairs)?;
         let now = self.now();
         if now >= challenge.expires_at {
             metrics::answered(Answered::Expired);
@@ -489,7 +553,16 @@ impl CaptchaService {
             metrics::answered(Answered::Reused);
             return self.next_after(&challenge, ChallengeError::Used);
         }
-        let pairs = parse_pairs(form);
+        if !challenge.puzzle.is_none() {
+            let mut proofs = pairs.iter().filter(|(k, _)| k == "pow");
+            let counter = match (proofs.next(), proofs.next()) {
+                (Some((_, v)), None) => parse_counter(v),
+                _ => None,
+            };
+            if !counter.is_some_and(|c| pow::verify(token, &challenge.puzzle, c)) {
+                return self.next_after(&challenge, ChallengeError::WrongProof);
+            }
+        }
         let answer = pairs
             .iter()
             .find(|(k, _)| k == "answer")
@@ -502,6 +575,7 @@ impl CaptchaService {
             metrics::answered(Answered::Wrong);
             return self.next_after(&challenge, ChallengeError::WrongAnswer);
         }
+        self.pressure_event(&challenge.binding, PressureEvent::Success);
         let ticket = Ticket {
             id: random_id().map_err(ServiceError::Seal)?,
             issued_at: now,
@@ -533,6 +607,17 @@ pub struct Widget {
     pub challenge: String,
     /// Seconds that challenge stays answerable.
     pub ttl_secs: u64,
+    /// The proof of work that challenge asks for ([`Puzzle::NONE`]: none).
+    pub puzzle: Puzzle,
+}
+
+/// A proof-of-work counter as the widget sends it: 1 to 10 ASCII digits,
+/// at most `u32::MAX`; anything else is no proof.
+fn parse_counter(v: &str) -> Option<u32> {
+    if v.is_empty() || v.len() > 10 || !v.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    v.parse().ok()
 }
 
 /// A failed API call: the code and public message in the API's JSON.

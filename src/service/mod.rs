@@ -13,6 +13,7 @@ pub mod keys;
 pub mod metrics;
 pub mod params;
 pub mod pictures;
+pub mod pow;
 pub mod random;
 pub mod requests;
 pub mod signature;

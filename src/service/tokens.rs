@@ -13,7 +13,7 @@
 //!
 //! | bytes | content |
 //! |---|---|
-//! | 1 | format version (1) |
+//! | 1 | format version: 2 for challenges (1 before they carried a proof-of-work puzzle, now refused as [`TokenError::Outdated`]), 1 for tickets |
 //! | 1 | kind: 1 challenge, 2 ticket |
 //! | 4 | key id, big endian |
 //! | 24 | random nonce |
@@ -32,6 +32,7 @@ use chacha20poly1305::aead::{Aead, Payload};
 use chacha20poly1305::XNonce;
 
 use crate::service::keys::KeyRing;
+use crate::service::pow::Puzzle;
 use crate::service::random::os_random;
 use crate::CaptchaType;
 
@@ -40,7 +41,8 @@ pub const MAX_TOKEN_LEN: usize = 2048;
 /// The longest `uid` a binding holds, in bytes.
 pub const MAX_UID_LEN: usize = 128;
 
-const VERSION: u8 = 1;
+const CHALLENGE_VERSION: u8 = 2;
+const TICKET_VERSION: u8 = 1;
 const HEADER_LEN: usize = 1 + 1 + 4;
 const NONCE_LEN: usize = 24;
 const TAG_LEN: usize = 16;
@@ -64,6 +66,13 @@ impl TokenKind {
         }
     }
 
+    fn version(self) -> u8 {
+        match self {
+            TokenKind::Challenge => CHALLENGE_VERSION,
+            TokenKind::Ticket => TICKET_VERSION,
+        }
+    }
+
     fn domain(self) -> &'static [u8] {
         match self {
             TokenKind::Challenge => DOMAIN_CHALLENGE,
@@ -80,6 +89,10 @@ pub enum TokenError {
     /// version or kind, or a payload that does not decode.
     #[error("malformed token")]
     Malformed,
+    /// A token of an older format (a challenge sealed before challenges
+    /// carried a proof-of-work puzzle): the page must fetch a new widget.
+    #[error("token of an older format (version {0})")]
+    Outdated(u8),
     /// The token names a key id that the key ring does not hold (never
     /// issued here, or retired).
     #[error("token sealed with unknown key id {0}")]
@@ -107,7 +120,7 @@ impl KeyRing {
             .cipher(self.current_key_id())
             .ok_or(TokenError::UnknownKey(self.current_key_id()))?;
         let mut out = Vec::with_capacity(HEADER_LEN + NONCE_LEN + plaintext.len() + TAG_LEN);
-        out.push(VERSION);
+        out.push(kind.version());
         out.push(kind.byte());
         out.extend_from_slice(&self.current_key_id().to_be_bytes());
         let mut nonce = [0u8; NONCE_LEN];
@@ -134,11 +147,15 @@ impl KeyRing {
         let raw = URL_SAFE_NO_PAD
             .decode(token.as_bytes())
             .map_err(|_| TokenError::Malformed)?;
-        if raw.len() < HEADER_LEN + NONCE_LEN + TAG_LEN
-            || raw[0] != VERSION
-            || raw[1] != kind.byte()
-        {
+        if raw.len() < HEADER_LEN + NONCE_LEN + TAG_LEN || raw[1] != kind.byte() {
             return Err(TokenError::Malformed);
+        }
+        if raw[0] != kind.version() {
+            return Err(if raw[0] >= 1 && raw[0] < kind.version() {
+                TokenError::Outdated(raw[0])
+            } else {
+                TokenError::Malformed
+            });
         }
         let key_id = u32::from_be_bytes([raw[2], raw[3], raw[4], raw[5]]);
         let cipher = self.cipher(key_id).ok_or(TokenError::UnknownKey(key_id))?;
@@ -164,6 +181,14 @@ impl KeyRing {
         w.u64(challenge.expires_at);
         w.u64(challenge.session_expires_at);
         challenge.binding.write(&mut w)?;
+        challenge
+            .puzzle
+            .level()
+            .validate()
+            .map_err(|_| TokenError::TooLarge("puzzle"))?;
+        w.u8(challenge.puzzle.bits);
+        w.u32(challenge.puzzle.iterations);
+        w.bytes(&challenge.puzzle.salt);
         self.seal(TokenKind::Challenge, &w.0)
     }
 
@@ -179,6 +204,15 @@ impl KeyRing {
             expires_at: r.u64()?,
             session_expires_at: r.u64()?,
             binding: Binding::read(&mut r)?,
+            puzzle: {
+                let (bits, iterations) = (r.u8()?, r.u32()?);
+                let puzzle = Puzzle::new(bits, iterations, r.array()?);
+                puzzle
+                    .level()
+                    .validate()
+                    .map_err(|_| TokenError::Malformed)?;
+                puzzle
+            },
         };
         r.finish()?;
         Ok(challenge)
@@ -360,6 +394,8 @@ pub struct Challenge {
     /// The CaptchaQuery fields the ticket will be bound to; its
     /// `captcha_type` is the picture type.
     pub binding: Binding,
+    /// The proof of work this challenge asks for ([`Puzzle::NONE`]: none).
+    pub puzzle: Puzzle,
 }
 
 impl Challenge {
@@ -399,6 +435,9 @@ impl Writer {
     fn u8(&mut self, v: u8) {
         self.0.push(v);
     }
+    fn u32(&mut self, v: u32) {
+        self.0.extend_from_slice(&v.to_be_bytes());
+    }
     fn u64(&mut self, v: u64) {
         self.0.extend_from_slice(&v.to_be_bytes());
     }
@@ -425,6 +464,9 @@ impl<'a> Reader<'a> {
     }
     fn u8(&mut self) -> Result<u8, TokenError> {
         Ok(self.take(1)?[0])
+    }
+    fn u32(&mut self) -> Result<u32, TokenError> {
+        Ok(u32::from_be_bytes(self.array()?))
     }
     fn u64(&mut self) -> Result<u64, TokenError> {
         Ok(u64::from_be_bytes(self.array()?))
@@ -460,6 +502,7 @@ pub(crate) mod tests {
             expires_at: 1300,
             session_expires_at: 2800,
             binding: binding(),
+            puzzle: Puzzle::new(9, 500, [5; 16]),
         }
     }
 
@@ -496,6 +539,7 @@ pub(crate) mod tests {
         // Even with the kind byte rewritten, the domain in the associated
         // data keeps a challenge from opening as a ticket.
         let mut raw = URL_SAFE_NO_PAD.decode(&c).unwrap();
+        raw[0] = TokenKind::Ticket.version();
         raw[1] = TokenKind::Ticket.byte();
         let relabelled = URL_SAFE_NO_PAD.encode(&raw);
         assert_eq!(ring.open_ticket(&relabelled), Err(TokenError::Forged));
@@ -523,6 +567,55 @@ pub(crate) mod tests {
             ring.open_ticket(&"A".repeat(MAX_TOKEN_LEN + 4)),
             Err(TokenError::Malformed)
         );
+    }
+
+    #[test]
+    fn old_format_challenges_are_refused_typed() {
+        let ring = KeyRing::new(7, [1; 32]);
+        // A version-1 challenge (before puzzles), sealed as it was then.
+        let mut w = Writer::default();
+        let c = challenge();
+        w.bytes(&c.id);
+        for v in [c.seed, c.issued_at, c.expires_at, c.session_expires_at] {
+            w.u64(v);
+        }
+        c.binding.write(&mut w).unwrap();
+        let mut raw = URL_SAFE_NO_PAD
+            .decode(ring.seal(TokenKind::Challenge, &w.0).unwrap())
+            .unwrap();
+        raw[0] = 1; // the header as version 1 wrote it (not authentic now,
+                    // but the version is read before the tag)
+        let old = URL_SAFE_NO_PAD.encode(&raw);
+        assert_eq!(ring.open_challenge(&old), Err(TokenError::Outdated(1)));
+        raw[0] = 3;
+        let future = URL_SAFE_NO_PAD.encode(&raw);
+        assert_eq!(ring.open_challenge(&future), Err(TokenError::Malformed));
+    }
+
+    #[test]
+    fn the_sealed_puzzle_cannot_be_lowered() {
+        let ring = KeyRing::new(7, [1; 32]);
+        let c = challenge();
+        let token = ring.seal_challenge(&c).unwrap();
+        assert_eq!(ring.open_challenge(&token).unwrap().puzzle, c.puzzle);
+        // The puzzle sits at the end of the payload, just before the tag:
+        // flipping any bit of it (bits to 0, fewer iterations) is forgery.
+        let raw = URL_SAFE_NO_PAD.decode(&token).unwrap();
+        let end = raw.len() - TAG_LEN;
+        for i in end - (1 + 4 + 16)..end {
+            let mut bad = raw.clone();
+            bad[i] ^= 0xff;
+            let bad = URL_SAFE_NO_PAD.encode(&bad);
+            assert_eq!(
+                ring.open_challenge(&bad),
+                Err(TokenError::Forged),
+                "byte {i}"
+            );
+        }
+        // An out-of-bounds puzzle is refused when sealing.
+        let mut huge = c.clone();
+        huge.puzzle = Puzzle::new(40, 1, [0; 16]);
+        assert!(ring.seal_challenge(&huge).is_err());
     }
 
     #[test]

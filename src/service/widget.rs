@@ -24,12 +24,29 @@
 //! - `GET {base}/image?c=<challenge>`: the PNG;
 //! - `POST {base}/refresh` with `c=<challenge>`: `{code, message,
 //!   challenge, ttl}`;
-//! - `POST {base}/verify` with `c=<challenge>&answer=<text>`: `{code: 0,
-//!   message, ticket}` or `{code: 5100, message, challenge, ttl}`.
+//! - `POST {base}/verify` with `c=<challenge>&answer=<text>` (and
+//!   `&pow=<counter>` when the challenge asks for a proof of work):
+//!   `{code: 0, message, ticket}` or `{code: 5100, message, challenge,
+//!   ttl, pow}`.
+//!
+//! **Proof of work.** The embedded config and every new challenge carry
+//! `pow`: `null` (level 0: nothing to do, no delay) or `{bits, iterations,
+//! salt}` (see [`crate::pow`]). The widget starts solving as soon as a
+//! challenge arrives, while the person reads the picture, with a few
+//! `crypto.subtle.deriveBits` calls in flight at once (native PBKDF2, run
+//! off the main thread by the browser; the page's thread only starts the
+//! next call), so no Web Worker and no CSP change is needed. If the
+//! person submits first, the message line shows the progress until the
+//! proof is found. A refresh, a new picture or `capDestroy()` cancels the
+//! solving. WebCrypto needs a secure context (HTTPS, or `localhost`); on a
+//! plain-HTTP page a non-zero level cannot be solved and the widget says
+//! so. The server reads the level from the sealed token, never from the
+//! client.
 
 use serde_json::{json, Value};
 
 use crate::service::callback::Callback;
+use crate::service::pow::Puzzle;
 use crate::ErrorCode;
 
 /// Path of the image route under the base URL.
@@ -131,6 +148,26 @@ pub struct WidgetParams<'a> {
     pub ttl_secs: u64,
     /// The routes.
     pub routes: &'a Routes,
+    /// The proof of work the challenge asks for.
+    pub puzzle: &'a Puzzle,
+}
+
+/// The `pow` value of the widget's config and JSON answers: `null` for
+/// level 0, else `{"bits", "iterations", "salt"}` (salt in hex).
+///
+/// ```
+/// use qcaptcha::pow::Puzzle;
+/// let v = qcaptcha::widget::puzzle_value(&Puzzle::new(10, 1000, [0xab; 16]));
+/// assert_eq!(v["bits"], 10);
+/// assert_eq!(v["salt"], "ab".repeat(16));
+/// assert!(qcaptcha::widget::puzzle_value(&Puzzle::NONE).is_null());
+/// ```
+pub fn puzzle_value(puzzle: &Puzzle) -> Value {
+    if puzzle.is_none() {
+        return Value::Null;
+    }
+    let salt: String = puzzle.salt.iter().map(|b| format!("{b:02x}")).collect();
+    json!({ "bits": puzzle.bits, "iterations": puzzle.iterations, "salt": salt })
 }
 
 /// The widget JavaScript for one page view.
@@ -141,6 +178,7 @@ pub fn widget_script(params: WidgetParams<'_>) -> String {
         "image": params.routes.image(),
         "refresh": params.routes.refresh(),
         "verify": params.routes.verify(),
+        "pow": puzzle_value(params.puzzle),
     });
     WIDGET_JS.replace("__QCAPTCHA_CONFIG__", &js_literal(&config))
 }
@@ -174,6 +212,8 @@ const WIDGET_JS: &str = r##"(function () {
       expired: "The picture expired. Here is a new one.",
       ended: "This captcha has expired. Please reload the page.",
       network: "Could not reach the server. Please try again.",
+      working: "Checking this device\u2026 ",
+      nocrypto: "This browser cannot run the check on this page (it needs HTTPS).",
       ok: "Verified."
     },
     zh: {
@@ -185,6 +225,8 @@ const WIDGET_JS: &str = r##"(function () {
       expired: "\u56fe\u7247\u5df2\u8fc7\u671f\uff0c\u5df2\u6362\u4e00\u5f20\u3002",
       ended: "\u9a8c\u8bc1\u7801\u5df2\u8fc7\u671f\uff0c\u8bf7\u5237\u65b0\u9875\u9762\u3002",
       network: "\u65e0\u6cd5\u8fde\u63a5\u670d\u52a1\u5668\uff0c\u8bf7\u91cd\u8bd5\u3002",
+      working: "\u6b63\u5728\u68c0\u67e5\u672c\u8bbe\u5907\u2026\u2026 ",
+      nocrypto: "\u6b64\u6d4f\u89c8\u5668\u65e0\u6cd5\u5728\u672c\u9875\u9762\u5b8c\u6210\u68c0\u67e5\uff08\u9700\u8981 HTTPS\uff09\u3002",
       ok: "\u9a8c\u8bc1\u6210\u529f\u3002"
     }
   };
@@ -192,6 +234,91 @@ const WIDGET_JS: &str = r##"(function () {
   var serial = 0;
   var deadline = Date.now() + CFG.ttl * 1000;
   var state = null;
+  var CANCELLED = {};
+  var UNSUPPORTED = {};
+  // The proof of work of the current challenge: {gen, puzzle, tries,
+  // started, counter, result (a promise)}; a new challenge or capDestroy
+  // bumps gen, which stops the old one.
+  var gen = 0;
+  var job = null;
+
+  function hexBytes(h) {
+    var a = new Uint8Array(h.length >> 1);
+    for (var i = 0; i < a.length; i++) { a[i] = parseInt(h.substr(i * 2, 2), 16); }
+    return a;
+  }
+  function zeroBits(buf, bits) {
+    var b = new Uint8Array(buf);
+    var i = 0;
+    for (; bits >= 8; bits -= 8) { if (b[i++] !== 0) { return false; } }
+    return bits === 0 || (b[i] >> (8 - bits)) === 0;
+  }
+  // Derives PBKDF2-HMAC-SHA-256(token || counter, salt, iterations) for
+  // counters 0, 1, 2, ... with a few calls in flight, until a key starts
+  // with `bits` zero bits.
+  function startProof(t, p) {
+    gen += 1;
+    var me = { gen: gen, puzzle: p, tries: 0, started: Date.now(), counter: null };
+    job = me;
+    if (state) {
+      // For tests and diagnostics: set once this challenge's proof is found.
+      state.root.removeAttribute("data-pow-ms");
+      state.root.removeAttribute("data-pow-tries");
+    }
+    if (!p || !p.bits) {
+      me.result = Promise.resolve(null);
+      return;
+    }
+    var subtle = window.crypto && window.crypto.subtle;
+    if (!subtle || typeof TextEncoder !== "function") {
+      me.result = Promise.reject(UNSUPPORTED);
+      me.result.catch(function () {});
+      return;
+    }
+    var head = new TextEncoder().encode(t);
+    var salt = hexBytes(p.salt);
+    var cores = (window.navigator && window.navigator.hardwareConcurrency) || 2;
+    var lanes = Math.max(2, Math.min(8, cores));
+    var next = 0;
+    me.result = new Promise(function (resolve, reject) {
+      var over = false;
+      function fail(e) { if (!over) { over = true; reject(e); } }
+      function lane() {
+        if (over) { return; }
+        if (me.gen !== gen) { fail(CANCELLED); return; }
+        if (next > 0xffffffff) { fail(UNSUPPORTED); return; }
+        var c = next;
+        next += 1;
+        var pw = new Uint8Array(head.length + 4);
+        pw.set(head);
+        new DataView(pw.buffer).setUint32(head.length, c, false);
+        subtle.importKey("raw", pw, "PBKDF2", false, ["deriveBits"]).then(function (key) {
+          return subtle.deriveBits(
+            { name: "PBKDF2", hash: "SHA-256", salt: salt, iterations: p.iterations }, key, 256);
+        }).then(function (bits) {
+          me.tries += 1;
+          if (over) { return; }
+          if (zeroBits(bits, p.bits)) {
+            over = true;
+            me.counter = c;
+            if (state && me.gen === gen) {
+              state.root.setAttribute("data-pow-ms", String(Date.now() - me.started));
+              state.root.setAttribute("data-pow-tries", String(me.tries));
+            }
+            resolve(c);
+          } else {
+            lane();
+          }
+        }, function () { fail(UNSUPPORTED); });
+      }
+      for (var i = 0; i < lanes; i++) { lane(); }
+    });
+    me.result.catch(function () {});
+  }
+  function cancelProof() {
+    gen += 1;
+    job = null;
+  }
 
   function make(tag, text) {
     var e = document.createElement(tag);
@@ -222,9 +349,10 @@ const WIDGET_JS: &str = r##"(function () {
     state.refresh.disabled = on || state.done;
     state.input.disabled = on || state.done;
   }
-  function setChallenge(t, ttl) {
+  function setChallenge(t, ttl, p) {
     token = t;
     deadline = Date.now() + ttl * 1000;
+    startProof(t, p);
     if (!state) { return; }
     state.img.src = imageUrl(t);
     state.input.value = "";
@@ -260,7 +388,7 @@ const WIDGET_JS: &str = r##"(function () {
       if (!state) { return; }
       busy(false);
       if (r && r.code === 0 && r.challenge) {
-        setChallenge(r.challenge, r.ttl);
+        setChallenge(r.challenge, r.ttl, r.pow);
         say(message || "", !!message);
         state.input.focus();
       } else {
@@ -275,8 +403,41 @@ const WIDGET_JS: &str = r##"(function () {
     if (!answer) { state.input.focus(); return; }
     if (Date.now() >= deadline) { refresh(state.text.expired); return; }
     busy(true);
-    post(CFG.verify, { c: token, answer: answer }).then(function (r) {
-      if (!state) { return; }
+    var mine = job;
+    var timer = null;
+    if (mine && mine.puzzle && mine.counter === null) {
+      // Still solving: show how far (attempts against the expected
+      // 2^bits), in steps of 10 so that a screen reader is not flooded.
+      var shown = -1;
+      var show = function () {
+        var pct = Math.min(90, 10 * Math.floor(10 * mine.tries / Math.pow(2, mine.puzzle.bits)));
+        if (pct !== shown) {
+          shown = pct;
+          say(state.text.working + pct + "%", false);
+        }
+      };
+      show();
+      timer = setInterval(function () { if (state && mine.gen === gen) { show(); } }, 250);
+    }
+    var stop = function () { if (timer !== null) { clearInterval(timer); timer = null; } };
+    (mine ? mine.result : Promise.resolve(null)).then(function (counter) {
+      stop();
+      if (!state || !mine || mine.gen !== gen) {
+        if (state) { busy(false); }
+        return null;
+      }
+      say("", false);
+      var fields = { c: token, answer: answer };
+      if (counter !== null) { fields.pow = String(counter); }
+      return post(CFG.verify, fields);
+    }, function (e) {
+      stop();
+      if (!state) { return null; }
+      busy(false);
+      if (e === UNSUPPORTED) { say(state.text.nocrypto, true); }
+      return null;
+    }).then(function (r) {
+      if (!state || r === null) { return; }
       busy(false);
       if (r && r.code === 0 && r.ticket) {
         state.ticket = r.ticket;
@@ -287,7 +448,7 @@ const WIDGET_JS: &str = r##"(function () {
           state.callback({ ret: 0, ticket: r.ticket });
         }
       } else if (r && r.challenge) {
-        setChallenge(r.challenge, r.ttl);
+        setChallenge(r.challenge, r.ttl, r.pow);
         say(r.code === 5100 ? state.text.wrong : state.text.expired, true);
         state.input.focus();
       } else {
@@ -297,6 +458,7 @@ const WIDGET_JS: &str = r##"(function () {
   }
 
   function capDestroy() {
+    cancelProof();
     if (state) {
       state.refresh.removeEventListener("click", state.onRefresh);
       state.form.removeEventListener("submit", submit);
@@ -385,6 +547,7 @@ const WIDGET_JS: &str = r##"(function () {
       refresh(text.expired);
     } else {
       img.src = imageUrl(token);
+      startProof(token, CFG.pow);
     }
   }
   window.capInit = capInit;
@@ -447,7 +610,10 @@ mod tests {
             challenge: "TOKEN-abc_1",
             ttl_secs: 300,
             routes: &routes,
+            puzzle: &Puzzle::new(4, 100, [1; 16]),
         });
+        assert!(js.contains(r#""pow":{"bits":4,"iterations":100,"salt":"01010101"#));
+        assert!(js.contains("deriveBits"));
         assert!(!js.contains("__QCAPTCHA_CONFIG__"));
         assert!(js.contains(r#""challenge":"TOKEN-abc_1""#));
         assert!(js.contains(r#""ttl":300"#));
