@@ -1,8 +1,12 @@
 //! Writes sample captchas as PNG files plus an `answers.tsv`.
 //!
 //! ```text
-//! cargo run --release --example samples -- --out DIR [--type T] [--count N] [--seed S]
+//! cargo run --release --example samples -- --out DIR [--type T] [--count N] [--seed S] [--audio]
 //! ```
+//!
+//! With `--audio` it also writes each captcha's spoken version, the WAV file
+//! of the same type and seed, next to its picture (`type5_000.wav`), and
+//! their answers (the pictures' answers) to `audio.tsv`.
 //!
 //! Without `--type` it writes every type 1..=8. `--count` is per type
 //! (default 10). Without `--seed` a random one is taken from the OS and
@@ -12,7 +16,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use qcaptcha::{generate, CaptchaType};
+use qcaptcha::{generate, generate_audio, CaptchaType};
 use rand::TryRngCore;
 
 struct Args {
@@ -20,6 +24,7 @@ struct Args {
     kinds: Vec<CaptchaType>,
     count: u64,
     seed: u64,
+    audio: bool,
 }
 
 fn parse() -> Result<Args, String> {
@@ -27,6 +32,7 @@ fn parse() -> Result<Args, String> {
     let mut kinds = CaptchaType::ALL.to_vec();
     let mut count = 10;
     let mut seed = None;
+    let mut audio = false;
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or(format!("{flag} needs a value"));
@@ -38,6 +44,7 @@ fn parse() -> Result<Args, String> {
             }
             "--count" => count = value()?.parse().map_err(|e| format!("--count: {e}"))?,
             "--seed" => seed = Some(value()?.parse().map_err(|e| format!("--seed: {e}"))?),
+            "--audio" => audio = true,
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other}")),
         }
@@ -53,12 +60,14 @@ fn parse() -> Result<Args, String> {
         kinds,
         count,
         seed,
+        audio,
     })
 }
 
 fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     std::fs::create_dir_all(&args.out)?;
     let mut answers = String::new();
+    let mut audio_answers = String::new();
     for &kind in &args.kinds {
         for i in 0..args.count {
             let seed = args.seed.wrapping_add(i);
@@ -66,9 +75,18 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
             let name = format!("type{}_{:03}.png", kind.code(), i);
             std::fs::write(args.out.join(&name), captcha.png())?;
             writeln!(answers, "{name}\t{}", captcha.answer())?;
+            if args.audio {
+                let clip = generate_audio(kind, seed)?;
+                let name = format!("type{}_{:03}.wav", kind.code(), i);
+                std::fs::write(args.out.join(&name), clip.wav())?;
+                writeln!(audio_answers, "{name}\t{}", clip.answer())?;
+            }
         }
     }
     std::fs::write(args.out.join("answers.tsv"), answers)?;
+    if args.audio {
+        std::fs::write(args.out.join("audio.tsv"), audio_answers)?;
+    }
     Ok(())
 }
 
@@ -79,7 +97,7 @@ fn main() -> ExitCode {
             if !e.is_empty() {
                 eprintln!("error: {e}");
             }
-            eprintln!("usage: samples --out DIR [--type 1..8] [--count N] [--seed S]");
+            eprintln!("usage: samples --out DIR [--type 1..8] [--count N] [--seed S] [--audio]");
             return ExitCode::from(2);
         }
     };
@@ -87,8 +105,13 @@ fn main() -> ExitCode {
     match run(&args) {
         Ok(()) => {
             let n = args.kinds.len() as u64 * args.count;
+            let audio = if args.audio {
+                ", their WAV files and audio.tsv"
+            } else {
+                ""
+            };
             println!(
-                "wrote {n} captchas and answers.tsv to {}",
+                "wrote {n} captchas{audio} and answers.tsv to {}",
                 args.out.display()
             );
             ExitCode::SUCCESS

@@ -9,6 +9,8 @@
 //!   any process, so a server can re-create a picture from a sealed seed
 //!   instead of storing it. For many pictures keep a [`Generator`] per
 //!   worker: it renders into a caller's buffer without allocating.
+//!   [`generate_audio`] speaks the same answer as a WAV clip, for people
+//!   who cannot see the picture (see [`audio`]).
 //! - **the service** (feature `service`, on by default):
 //!   [`CaptchaService`] answers CaptchaQuery (the widget JavaScript),
 //!   CaptchaCheck (is this ticket good) and the widget's own routes, as
@@ -36,6 +38,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod audio;
 mod render;
 #[cfg(feature = "service")]
 mod service;
@@ -48,6 +51,7 @@ pub mod axum;
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
+pub use audio::{generate_audio, AudioCaptcha, AudioGenerator};
 pub use render::{
     generate, random_seed, Answer, Captcha, CaptchaType, Compression, Error, Generator, Options,
 };

@@ -28,4 +28,7 @@ pub enum Error {
     /// The PNG encoder failed (this indicates a bug, not bad input).
     #[error("PNG encoding failed: {0}")]
     Encode(String),
+    /// The WAV writer failed (this indicates a bug, not bad input).
+    #[error("WAV encoding failed: {0}")]
+    Wav(String),
 }
