@@ -4,13 +4,14 @@
 //! Run with `cargo bench --bench audio`.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use qcaptcha::{AudioGenerator, CaptchaType, MAX_AUDIO_SAMPLES};
+use qcaptcha::audio::MAX_SAMPLES;
+use qcaptcha::{AudioGenerator, CaptchaType};
 
 fn audio(c: &mut Criterion) {
     let mut group = c.benchmark_group("audio");
     group.throughput(Throughput::Elements(1));
     let mut audio = AudioGenerator::new();
-    let mut wav = Vec::with_capacity(44 + 2 * MAX_AUDIO_SAMPLES);
+    let mut wav = Vec::with_capacity(44 + 2 * MAX_SAMPLES);
     for kind in CaptchaType::ALL {
         let mut seed = 0u64;
         group.bench_function(BenchmarkId::new("type", kind.code()), |b| {
