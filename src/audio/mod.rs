@@ -6,10 +6,10 @@
 //! together (resampling), space the letters by random gaps, vary their level
 //! a little, and lay under them babble made from the same voice (letters
 //! played backwards, slowed down or sped up, in three overlapping streams)
-//! and a little white noise: what makes a speech recogniser fail while a
-//! person, who hears the forward voice stand out of the reversed one, still
-//! follows. The levels are in [`mix`]; the README's Audio section has the
-//! figures against PocketSphinx.
+//! and a little white noise: meant to make a speech recogniser fail while a
+//! person, who hears the forward voice stand out of the reversed ones,
+//! still follows (not yet tested with people). The babble level is [`BABBLE_SNR_DB`]; the README's Audio
+//! section has the figures against PocketSphinx.
 //!
 //! Like the picture, a clip is a pure function of its type and seed, and an
 //! [`AudioGenerator`] renders into a caller's buffer without allocating.
@@ -61,7 +61,7 @@ impl AudioCaptcha {
     }
 
     /// Whether `input` is the answer (case-insensitive, trimmed, look-alikes
-    /// folded, constant time; see [`crate::answer_matches`]).
+    /// folded, constant time; see [`crate::picture::answer_matches`]).
     pub fn matches(&self, input: &str) -> bool {
         self.answer.matches(input)
     }

@@ -33,11 +33,12 @@ const RECORDINGS: [&[u8]; 17] = [
     include_bytes!("../../voice/Z.ul"),
 ];
 
-/// Playback rates of the babble copies: a reversed letter is slowed down
-/// (and so lowered in pitch) by one of these, 2 to 5.5 semitones, while the
-/// spoken letters play at 0.9 to 1.25: a difference of pitch is what lets a
-/// listener follow one voice among others of the same talker.
-pub(crate) const BABBLE_RATES: [f32; 3] = [0.73, 0.8, 0.89];
+/// Playback rates of the babble copies: a reversed letter is slowed down or
+/// sped up (and so lowered or raised in pitch, by 3 semitones) by one of
+/// these, around the letters' own 0.8 to 1.25. (Babble always lower than
+/// the letters, at 0.73 to 0.89, let PocketSphinx read twice as many
+/// letters: see the README.)
+pub(crate) const BABBLE_RATES: [f32; 3] = [0.84, 1.0, 1.19];
 
 /// Length of the noise table (a power of two), about 0.74 s.
 pub(crate) const NOISE_LEN: usize = 8192;
