@@ -1,0 +1,55 @@
+//! After warm-up, `AudioGenerator::render_into` allocates nothing: proven
+//! with a counting global allocator, as `tests/alloc.rs` does for pictures.
+//! (Its own test binary, so no other test's allocations, nor the test
+//! harness's notices about a slow test of the other, are counted.)
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use qcaptcha::audio::MAX_SAMPLES;
+use qcaptcha::{AudioGenerator, CaptchaType};
+
+struct Counting;
+
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
+        System.alloc(layout)
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        System.dealloc(ptr, layout)
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
+        System.realloc(ptr, layout, new_size)
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+#[test]
+fn audio_after_warm_up_allocates_nothing() {
+    let mut audio = AudioGenerator::new();
+    // The caller's buffer, grown once to the longest clip.
+    let mut wav = Vec::with_capacity(44 + 2 * MAX_SAMPLES);
+    // Warm-up: the voice tables are built on first use.
+    for kind in CaptchaType::ALL {
+        audio.render_into(kind, 0, &mut wav).unwrap();
+    }
+    let before = ALLOCATIONS.load(Ordering::SeqCst);
+    let mut bytes = 0;
+    for seed in 1..60 {
+        for kind in CaptchaType::ALL {
+            let answer = audio.render_into(kind, seed, &mut wav).unwrap();
+            bytes += wav.len() + answer.len();
+        }
+    }
+    let after = ALLOCATIONS.load(Ordering::SeqCst);
+    assert!(bytes > 0);
+    assert_eq!(after - before, 0, "audio: {} allocations", after - before);
+}
