@@ -92,7 +92,7 @@ pub mod api {
         DEFAULT_CHALLENGE_TTL_SECS, DEFAULT_SESSION_TTL_SECS, MAX_ANSWER_LEN,
     };
     pub use crate::service::http::{
-        CONTENT_TYPE_JS, CONTENT_TYPE_JSON, CONTENT_TYPE_PNG, CONTENT_TYPE_TEXT,
+        CONTENT_TYPE_JS, CONTENT_TYPE_JSON, CONTENT_TYPE_PNG, CONTENT_TYPE_TEXT, CONTENT_TYPE_WAV,
     };
     pub use crate::service::params::{ParamError, MAX_PARAMS};
     pub use crate::service::requests::{
@@ -162,7 +162,7 @@ pub mod widget {
     pub use crate::service::handlers::Widget;
     pub use crate::service::widget::{
         callback_script, js_literal, puzzle_value, widget_script, BaseUrlError, Routes,
-        WidgetParams, IMAGE_ROUTE, MAX_BASE_URL_LEN, REFRESH_ROUTE, VERIFY_ROUTE,
+        WidgetParams, AUDIO_ROUTE, IMAGE_ROUTE, MAX_BASE_URL_LEN, REFRESH_ROUTE, VERIFY_ROUTE,
     };
 }
 

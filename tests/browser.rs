@@ -359,6 +359,107 @@ async fn heading(client: &Client) -> String {
     v.as_str().unwrap_or_default().to_owned()
 }
 
+// ---------------------------------------------------------------- keyboard
+
+const TAB: &str = "\u{E004}";
+const ENTER: &str = "\u{E007}";
+
+/// The class (or id) of the focused element.
+async fn focused(client: &Client) -> String {
+    let v = client
+        .execute(
+            "const e = document.activeElement; return e ? (e.className || e.id || e.tagName) : '';",
+            vec![],
+        )
+        .await
+        .expect("focused element");
+    v.as_str().unwrap_or_default().to_owned()
+}
+
+/// Presses `keys` on whatever has the focus.
+async fn press(client: &Client, keys: &str) {
+    client
+        .active_element()
+        .await
+        .expect("an element has the focus")
+        .send_keys(keys)
+        .await
+        .expect("press keys");
+}
+
+async fn keyboard_only_flow(client: &Client, base: &str, oracle: &CaptchaService) {
+    client
+        .goto(&format!("{base}/"))
+        .await
+        .expect("open the page");
+    let picture = loaded_picture(client, "").await;
+    // Tab from the top of the page to the Listen button.
+    let mut tabs = 0;
+    while focused(client).await != "qcaptcha-listen" {
+        tabs += 1;
+        assert!(
+            tabs <= 8,
+            "Listen not reached by Tab; focus on {}",
+            focused(client).await
+        );
+        press(client, TAB).await;
+    }
+    // Its focus is visible: the browser draws an outline around it.
+    let outline = client
+        .execute(
+            "const s = getComputedStyle(document.activeElement); \
+             return s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0;",
+            vec![],
+        )
+        .await
+        .expect("focus style");
+    assert_eq!(outline, json!(true), "no visible focus on Listen");
+    press(client, ENTER).await;
+    let clip = wait_js(
+        client,
+        "the clip to load and play",
+        r##"const a = document.querySelector("#captcha audio");
+           if (!a || !(a.duration > 1) || !(a.currentTime > 0)) return null;
+           return { src: a.currentSrc, duration: a.duration, at: a.currentTime,
+                    paused: a.paused };"##,
+        vec![],
+    )
+    .await;
+    assert!(
+        clip["src"]
+            .as_str()
+            .unwrap_or("")
+            .contains("/captcha/audio?c="),
+        "{clip}"
+    );
+    assert!(clip["duration"].as_f64() < Some(8.0), "{clip}");
+    // It plays: its time runs.
+    assert!(
+        clip["at"].as_f64() > Some(0.0),
+        "the clip did not play: {clip}"
+    );
+    // On to the answer box, type what was heard, and Enter.
+    press(client, TAB).await;
+    let answer_box = focused(client).await;
+    assert!(
+        answer_box.ends_with("-input"),
+        "Tab after Listen went to {answer_box}"
+    );
+    let heard = oracle
+        .answer_for_challenge(&token_of(picture["src"].as_str().unwrap()))
+        .expect("open the challenge");
+    press(client, heard.as_str()).await;
+    press(client, ENTER).await;
+    let ticket = wait_js(
+        client,
+        "the ticket after a keyboard-only answer",
+        r#"const t = document.getElementById("ticket").value; return t ? t : null;"#,
+        vec![],
+    )
+    .await;
+    assert!(ticket.as_str().is_some_and(|t| t.len() > 20), "{ticket}");
+}
+
 // ---------------------------------------------------------------- the test
 
 #[test]
@@ -460,7 +561,7 @@ fn signup_in_headless_chromium() {
         );
 
         // 2. Refresh shows a different picture.
-        click(&client, "#captcha button[type=button]").await;
+        click(&client, "#captcha .qcaptcha-refresh").await;
         let second = loaded_picture(&client, first["src"].as_str().unwrap()).await;
         assert_size(&second);
         assert_ne!(
@@ -555,6 +656,10 @@ fn signup_in_headless_chromium() {
         click(&client, "#signup-submit").await;
         let h1 = heading(&client).await;
         assert_eq!(h1, "Sign-up refused", "a replayed ticket was accepted");
+
+        // 7. With the keyboard alone: tab to Listen, play the clip, tab
+        //    on to the answer box, type what was heard, Enter: a ticket.
+        keyboard_only_flow(&client, &base, &oracle).await;
 
         client.close().await.expect("close the browser session");
         shot
@@ -703,7 +808,7 @@ fn proof_of_work_in_headless_chromium() {
                     ms.push(t);
                     tries += d;
                     if n + 1 < samples {
-                        click(&client, "#captcha button[type=button]").await;
+                        click(&client, "#captcha .qcaptcha-refresh").await;
                         src = loaded_picture(&client, &src).await["src"]
                             .as_str()
                             .unwrap()

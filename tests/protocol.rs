@@ -609,3 +609,34 @@ fn one_api_path_dispatches_on_action() {
     let twice = format!("Action=CaptchaQuery&Action=CaptchaCheck&{QUERY}");
     assert_eq!(call(&twice)["code"], 4000);
 }
+
+#[test]
+fn the_audio_route_speaks_the_same_challenge_and_takes_no_attempt() {
+    let f = fixture();
+    let challenge = query_challenge(&f, QUERY);
+    let q = format!("c={}", urlencode(&challenge));
+    let clip = f.service.handle_audio(&q);
+    assert_eq!(clip.status, 200);
+    assert_eq!(clip.content_type, "audio/wav");
+    assert_eq!(&clip.body[..4], b"RIFF");
+    // The clip of the sealed seed and type, with the picture's answer.
+    let sealed = f.ring.open_challenge(&challenge).unwrap();
+    let audio = qcaptcha::generate_audio(sealed.binding.captcha_type, sealed.seed).unwrap();
+    assert_eq!(clip.body, audio.wav());
+    let picture = qcaptcha::generate(sealed.binding.captcha_type, sealed.seed).unwrap();
+    assert_eq!(audio.answer(), picture.answer());
+    // Listening twice uses nothing: the one attempt is still there.
+    assert_eq!(f.service.handle_audio(&q).body, clip.body);
+    let ticket = solve(&f, &challenge);
+    assert_eq!(json(&check(&f, &ticket, CHECK_FIELDS))["code"], 0);
+    // Once answered, the challenge is used, heard or seen alike.
+    let again = json(
+        &f.service
+            .handle_verify(&form(&challenge, audio.answer().as_str())),
+    );
+    assert_eq!(again["code"], 5100);
+    // Broken and expired challenges, as for the picture.
+    assert_eq!(f.service.handle_audio("c=garbage").status, 400);
+    f.clock.advance(3600);
+    assert_eq!(f.service.handle_audio(&q).status, 410);
+}

@@ -148,7 +148,7 @@ fn page(status: StatusCode, title: &str, body: &str, script_nonce: Option<&str>)
     };
     let csp = format!(
         "default-src 'none'; {script_src}; style-src 'self'; img-src 'self'; \
-         connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+         media-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
     );
     let mut resp = (status, html).into_response();
     let h = resp.headers_mut();

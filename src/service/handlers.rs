@@ -23,7 +23,6 @@ use std::sync::{Arc, PoisonError, RwLock};
 
 use serde_json::json;
 
-use crate::generate;
 use crate::picture::answer_matches;
 use crate::service::builder::ServiceBuilder;
 use crate::service::check::{self, CheckFailure, TicketMode};
@@ -32,7 +31,7 @@ use crate::service::codes::{self, ErrorCode};
 use crate::service::errors::{ChallengeError, ServiceError};
 use crate::service::http::{
     http_status, ApiRequest, HttpResponse, Route, CONTENT_TYPE_JS, CONTENT_TYPE_JSON,
-    CONTENT_TYPE_PNG, CONTENT_TYPE_TEXT,
+    CONTENT_TYPE_PNG, CONTENT_TYPE_TEXT, CONTENT_TYPE_WAV,
 };
 use crate::service::keys::{KeyError, KeyRing, KEY_LEN};
 use crate::service::metrics::{self, Answered};
@@ -47,6 +46,7 @@ use crate::service::tokens::{Binding, Challenge, Ticket};
 use crate::service::widget::{self, Routes, WidgetParams};
 #[cfg(feature = "test-util")]
 use crate::Answer;
+use crate::{generate, generate_audio};
 
 /// Default seconds a challenge (one picture) stays answerable: 5 minutes.
 pub const DEFAULT_CHALLENGE_TTL_SECS: u64 = 5 * 60;
@@ -458,6 +458,28 @@ impl CaptchaService {
         let png = pictures::render(challenge.binding.captcha_type, challenge.seed, scale)?;
         metrics::picture_served(challenge.binding.captcha_type);
         Ok(HttpResponse::new(200, CONTENT_TYPE_PNG, png))
+    }
+
+    /// `GET {base}/audio?c=<challenge>`: the same challenge spoken, a WAV
+    /// rendered from the sealed seed like the picture, with the picture's
+    /// answer. Listening takes no attempt: the challenge's one attempt is
+    /// its answer, whether read or heard. 400 for a bad token, 410 once
+    /// expired.
+    pub fn handle_audio(&self, query: &str) -> HttpResponse {
+        self.audio(query).unwrap_or_else(|e| {
+            let status = http_status(Route::Picture, e.code());
+            HttpResponse::new(status, CONTENT_TYPE_TEXT, e.public_message().into_bytes())
+                .with_error(e)
+        })
+    }
+
+    fn audio(&self, query: &str) -> Result<HttpResponse, ServiceError> {
+        let challenge = self.open_challenge_param(query)?;
+        if self.now() >= challenge.expires_at {
+            return Err(ChallengeError::Expired.into());
+        }
+        let clip = generate_audio(challenge.binding.captcha_type, challenge.seed)?;
+        Ok(HttpResponse::new(200, CONTENT_TYPE_WAV, clip.into_wav()))
     }
 
     fn next_challenge_json(

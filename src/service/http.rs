@@ -10,6 +10,8 @@ pub const CONTENT_TYPE_JSON: &str = "application/json; charset=utf-8";
 pub const CONTENT_TYPE_JS: &str = "application/javascript; charset=utf-8";
 /// `image/png`.
 pub const CONTENT_TYPE_PNG: &str = "image/png";
+/// `audio/wav`.
+pub const CONTENT_TYPE_WAV: &str = "audio/wav";
 /// `text/plain; charset=utf-8`.
 pub const CONTENT_TYPE_TEXT: &str = "text/plain; charset=utf-8";
 

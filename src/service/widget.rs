@@ -51,6 +51,8 @@ use crate::ErrorCode;
 
 /// Path of the image route under the base URL.
 pub const IMAGE_ROUTE: &str = "image";
+/// Path of the audio route under the base URL.
+pub const AUDIO_ROUTE: &str = "audio";
 /// Path of the refresh route under the base URL.
 pub const REFRESH_ROUTE: &str = "refresh";
 /// Path of the verify route under the base URL.
@@ -102,6 +104,11 @@ impl Routes {
     /// `{base}/image`.
     pub fn image(&self) -> String {
         format!("{}/{IMAGE_ROUTE}", self.base)
+    }
+
+    /// `{base}/audio`.
+    pub fn audio(&self) -> String {
+        format!("{}/{AUDIO_ROUTE}", self.base)
     }
 
     /// `{base}/refresh`.
@@ -176,6 +183,7 @@ pub fn widget_script(params: WidgetParams<'_>) -> String {
         "challenge": params.challenge,
         "ttl": params.ttl_secs,
         "image": params.routes.image(),
+        "audio": params.routes.audio(),
         "refresh": params.routes.refresh(),
         "verify": params.routes.verify(),
         "pow": puzzle_value(params.puzzle),
@@ -205,7 +213,9 @@ const WIDGET_JS: &str = r##"(function () {
   var TEXT = {
     en: {
       prompt: "Type the letters in the picture",
-      alt: "Captcha picture: type its letters in the box below.",
+      alt: "Captcha picture: type its letters in the box below, or press Listen to hear them.",
+      listen: "Listen",
+      noAudio: "The sound could not be played. Please try again.",
       refresh: "New picture",
       submit: "Verify",
       wrong: "Wrong answer. Please try this new picture.",
@@ -218,7 +228,9 @@ const WIDGET_JS: &str = r##"(function () {
     },
     zh: {
       prompt: "\u8bf7\u8f93\u5165\u56fe\u4e2d\u7684\u5b57\u6bcd",
-      alt: "\u9a8c\u8bc1\u7801\u56fe\u7247\uff1a\u8bf7\u5728\u4e0b\u65b9\u8f93\u5165\u6846\u4e2d\u8f93\u5165\u56fe\u4e2d\u7684\u5b57\u6bcd\u3002",
+      alt: "\u9a8c\u8bc1\u7801\u56fe\u7247\uff1a\u8bf7\u5728\u4e0b\u65b9\u8f93\u5165\u6846\u4e2d\u8f93\u5165\u56fe\u4e2d\u7684\u5b57\u6bcd\uff0c\u6216\u6309\u201c\u6536\u542c\u201d\u542c\u53d6\u3002",
+      listen: "\u6536\u542c",
+      noAudio: "\u65e0\u6cd5\u64ad\u653e\u58f0\u97f3\uff0c\u8bf7\u91cd\u8bd5\u3002",
       refresh: "\u6362\u4e00\u5f20",
       submit: "\u9a8c\u8bc1",
       wrong: "\u7b54\u6848\u9519\u8bef\uff0c\u8bf7\u8f93\u5165\u65b0\u56fe\u7247\u4e2d\u7684\u5b57\u6bcd\u3002",
@@ -333,9 +345,30 @@ const WIDGET_JS: &str = r##"(function () {
     var dpr = window.devicePixelRatio || 1;
     return Math.max(1, Math.min(3, Math.ceil(SHOWN * dpr)));
   }
+  function routeUrl(route, t) {
+    return route + (route.indexOf("?") < 0 ? "?" : "&") + "c=" + encodeURIComponent(t);
+  }
   function imageUrl(t) {
-    return CFG.image + (CFG.image.indexOf("?") < 0 ? "?" : "&") + "c=" + encodeURIComponent(t) +
-      "&s=" + scale();
+    return routeUrl(CFG.image, t) + "&s=" + scale();
+  }
+  // The same challenge spoken: its letters one by one. The audio element
+  // has no controls (the Listen button is the control), so it is made on
+  // first use and kept out of sight.
+  function listen() {
+    if (!state || state.done) { return; }
+    var a = state.audio;
+    if (!a) {
+      a = state.audio = make("audio");
+      a.preload = "none";
+      state.root.appendChild(a);
+    }
+    var url = routeUrl(CFG.audio, token);
+    if (a.getAttribute("src") !== url) { a.setAttribute("src", url); }
+    try { a.currentTime = 0; } catch (e) { /* not loaded yet */ }
+    var playing = a.play();
+    if (playing && typeof playing.catch === "function") {
+      playing.catch(function () { say(state && state.text.noAudio, true); });
+    }
   }
   function say(text, bad) {
     if (!state) { return; }
@@ -347,6 +380,7 @@ const WIDGET_JS: &str = r##"(function () {
     state.busy = on;
     state.submit.disabled = on || state.done;
     state.refresh.disabled = on || state.done;
+    state.listen.disabled = on || state.done;
     state.input.disabled = on || state.done;
   }
   function setChallenge(t, ttl, p) {
@@ -354,6 +388,7 @@ const WIDGET_JS: &str = r##"(function () {
     deadline = Date.now() + ttl * 1000;
     startProof(t, p);
     if (!state) { return; }
+    if (state.audio) { state.audio.pause(); }
     state.img.src = imageUrl(t);
     state.input.value = "";
   }
@@ -461,6 +496,8 @@ const WIDGET_JS: &str = r##"(function () {
     cancelProof();
     if (state) {
       state.refresh.removeEventListener("click", state.onRefresh);
+      state.listen.removeEventListener("click", listen);
+      if (state.audio) { state.audio.pause(); }
       state.form.removeEventListener("submit", submit);
       if (state.root.parentNode) { state.root.parentNode.removeChild(state.root); }
     }
@@ -503,6 +540,11 @@ const WIDGET_JS: &str = r##"(function () {
     var refreshBtn = make("button", text.refresh);
     refreshBtn.type = "button";
     refreshBtn.className = "qcaptcha-refresh";
+    var listenBtn = make("button", text.listen);
+    listenBtn.type = "button";
+    listenBtn.className = "qcaptcha-listen";
+    listenBtn.style.display = "block";
+    listenBtn.style.marginBottom = "0.25em";
     var input = make("input");
     input.type = "text";
     input.id = id + "-input";
@@ -526,6 +568,7 @@ const WIDGET_JS: &str = r##"(function () {
     msg.style.minHeight = "1.2em";
     form.appendChild(label);
     form.appendChild(img);
+    form.appendChild(listenBtn);
     form.appendChild(input);
     form.appendChild(document.createTextNode(" "));
     form.appendChild(submitBtn);
@@ -535,12 +578,13 @@ const WIDGET_JS: &str = r##"(function () {
     root.appendChild(form);
     state = {
       root: root, form: form, img: img, input: input, msg: msg,
-      submit: submitBtn, refresh: refreshBtn, text: text,
+      submit: submitBtn, refresh: refreshBtn, listen: listenBtn, audio: null, text: text,
       callback: opts.callback, onError: opts.onError,
       busy: false, done: false, ticket: "",
       onRefresh: function () { refresh(""); }
     };
     refreshBtn.addEventListener("click", state.onRefresh);
+    listenBtn.addEventListener("click", listen);
     form.addEventListener("submit", submit);
     host.appendChild(root);
     if (Date.now() >= deadline) {
