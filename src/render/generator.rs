@@ -3,6 +3,7 @@
 //! rendering many captchas costs no allocation after the first.
 
 use std::cell::RefCell;
+use std::f32::consts::PI;
 
 use rand::Rng;
 use rand_chacha::ChaCha20Rng;
@@ -11,10 +12,10 @@ use crate::render::answer::{draw_word, Answer, MAX_LETTERS};
 use crate::render::glyphs::{Glyph, GlyphSet, FONT_COUNT};
 use crate::render::png::{Compression, PngEncoder};
 use crate::render::policy::{CaptchaType, ALPHABET};
-use crate::render::raster::{Canvas, MAX_POINTS};
-use crate::render::strokes::{Paint, Stroke};
+use crate::render::raster::{Canvas, FillRule, MAX_POINTS};
+use crate::render::strokes::Stroke;
 use crate::render::style::{
-    word_style, WordStyle, CAP_SHARE, CLEAR, CUT, INK_REACH, INK_STROKE, INTERFERENCE,
+    word_style, WordStyle, BANDS, CAP_SHARE, CLEAR, INK_REACH, INK_STROKE, INTERFERENCE,
 };
 use crate::render::warp::{Field, Warp};
 use crate::Error;
@@ -367,6 +368,12 @@ impl Generator {
             slot.letter = ALPHABET.iter().position(|a| a == letter).unwrap_or(0);
         }
 
+        // Interference reverses contrast under its bands: even-odd.
+        self.canvas.set_rule(if kind.policy().interference {
+            FillRule::EvenOdd
+        } else {
+            FillRule::NonZero
+        });
         if kind.policy().interference {
             self.render_interference(&mut rng, count);
         } else {
@@ -402,8 +409,9 @@ impl Generator {
     }
 
     /// Interference types: a font, scale, rotation and shear per glyph,
-    /// neighbours that touch, one warp of the whole word, an ink stroke
-    /// and a cut (see [`crate::render::style`] for why each).
+    /// neighbours that touch, one warp of the whole word, an ink stroke,
+    /// and bands of reversed contrast over everything (see
+    /// [`crate::render::style`] for why each).
     fn render_interference(&mut self, rng: &mut ChaCha20Rng, count: usize) {
         let h = self.canvas.height as f32;
         let row = self.place_word(rng, count, word_style(count));
@@ -428,22 +436,53 @@ impl Generator {
                 row.right + INK_STROKE.overhang * span,
             )
         };
-        Stroke::sample(&INK_STROKE, rng, from, to, h, stem).draw(
-            &mut self.canvas,
-            &mut self.points,
-            Paint::Ink,
-        );
+        Stroke::sample(&INK_STROKE, rng, from, to, h, stem)
+            .draw(&mut self.canvas, &mut self.points);
 
-        let overhang = CUT.overhang * span;
-        Stroke::sample(
-            &CUT,
-            rng,
-            row.left - overhang,
-            row.right + overhang,
-            h,
-            stem,
-        )
-        .draw(&mut self.canvas, &mut self.points, Paint::Cut);
+        // No cut: under the bands a background-coloured line would show as
+        // an ink line across the whole picture, and the band edges already
+        // split every letter into pieces.
+        self.draw_bands(rng, word_style(count).band_period.clone());
+    }
+
+    /// Draws the bands of reversed contrast (see [`BANDS`]) over the whole
+    /// canvas: parallel wavy strokes half a period wide, a period apart
+    /// across their direction, at a random offset. `period` is a share of
+    /// the picture height.
+    fn draw_bands(&mut self, rng: &mut ChaCha20Rng, period: std::ops::Range<f32>) {
+        let (w, h) = (self.canvas.width as f32, self.canvas.height as f32);
+        let period = rng.random_range(period) * h;
+        let mut tilt = rng.random_range(BANDS.tilt);
+        if rng.random() {
+            tilt = -tilt;
+        }
+        let amplitude = rng.random_range(BANDS.amplitude) * h;
+        let frequency = 2.0 * PI / (rng.random_range(BANDS.wavelength) * h);
+        let phase = rng.random_range(0.0..2.0 * PI);
+        let (from, to) = (-BANDS.overhang * h, w + BANDS.overhang * h);
+        let slope = tilt.tan();
+        let fall = slope * (to - from);
+        // Centre lines a period apart across the bands, from the one whose
+        // lower edge just reaches the top of the picture to the one whose
+        // upper edge just reaches its bottom.
+        let spacing = period / tilt.cos();
+        let top = -amplitude - fall.max(0.0) - period;
+        let bottom = h + amplitude - fall.min(0.0) + period;
+        let mut base = top + rng.random_range(0.0..spacing);
+        while base < bottom {
+            Stroke {
+                from,
+                to,
+                base,
+                slope,
+                amplitude,
+                frequency,
+                phase,
+                width: 0.5 * period,
+            }
+            .draw(&mut self.canvas, &mut self.points);
+            base += spacing;
+        }
     }
 
     /// Draws each glyph's font and scale, lays the word out with
@@ -552,5 +591,26 @@ mod tests {
         let row = Row::lay_out(&[30.0; 4], &[0.0; 4], 100.0, 0.9);
         assert!((row.squeeze - 0.75).abs() < 1e-6);
         assert!((row.left - 5.0).abs() < 1e-4 && (row.right - 95.0).abs() < 1e-4);
+    }
+
+    #[test]
+    fn interference_letters_are_at_least_55_percent_of_the_height() {
+        // Measured on the placed outlines (before the warp, which moves
+        // points by a few percent either way), since the bands cover the
+        // whole picture and hide the letters' extent from the pixels.
+        let mut generator = Generator::new(Options::default().size(160, 60)).unwrap();
+        let mut png = Vec::new();
+        for kind in [CaptchaType::Interference4, CaptchaType::Interference6] {
+            for seed in 0..200 {
+                let answer = generator.render_into(kind, seed, &mut png).unwrap();
+                for slot in &generator.slots[..answer.len()] {
+                    let glyph = generator.glyphs.get(slot.font, slot.letter);
+                    let ys = glyph.points.iter().map(|&p| slot.placement.apply(p)[1]);
+                    let (lo, hi) =
+                        ys.fold((f32::MAX, f32::MIN), |(lo, hi), y| (lo.min(y), hi.max(y)));
+                    assert!(hi - lo >= 0.55 * 60.0, "{kind:?} seed {seed}: {}", hi - lo);
+                }
+            }
+        }
     }
 }

@@ -66,7 +66,7 @@ pub(crate) struct GlyphSet {
     glyphs: Vec<Glyph>,
     /// Mean vertical stem width of the fonts at this size, in pixels, as
     /// the fonts are designed (before `FONT_WIDEN`): the unit the crossing
-    /// stroke and the cut are measured in.
+    /// stroke is measured in.
     pub stem_width: f32,
 }
 

@@ -8,7 +8,7 @@
 //! - `glyphs`: embedded fonts and the outline glyph cache;
 //! - `raster`: the exact-area polygon rasterizer (ink and erase);
 //! - `warp`: the smooth global warp (tabulated Perlin noise);
-//! - `strokes`: the crossing ink stroke and the cut;
+//! - `strokes`: the crossing ink stroke and the bands of reversed contrast;
 //! - `png`: 2-bit indexed PNG output;
 //! - `generator`: options, [`Generator`] and [`generate`]: the pipeline;
 //! - `error`: the renderer's error type.

@@ -6,8 +6,12 @@
 //! `0..=1`. Polygons wound clockwise on screen (positive shoelace area with
 //! y down) add ink, so glyphs and strokes that overlap merge into one shape
 //! of one colour: that is what makes segmentation hard. Polygons wound the
-//! other way erase one layer of ink and never paint the background: that is
-//! how a cut is drawn through the letters.
+//! other way erase one layer of ink and never paint the background.
+//!
+//! The interference types resolve with the even-odd rule instead
+//! ([`FillRule::EvenOdd`]): coverage then folds back every second layer,
+//! so a shape drawn over another reverses the contrast under it. That is
+//! how letters are drawn light on dark where a band crosses them.
 //!
 //! Edges are walked in integers: points are converted once to fixed point
 //! (1/32 pixel), a piece of edge within one pixel on a scanline costs two
@@ -59,6 +63,19 @@ pub(crate) struct Canvas {
     /// Scratch for `resolve`: per output byte column of a band, its byte
     /// in each of the band's rows.
     columns: Vec<[u16; BAND]>,
+    /// How `resolve` turns windings into coverage.
+    rule: FillRule,
+}
+
+/// How an accumulated winding becomes coverage.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum FillRule {
+    /// Ink where the winding is positive, clamped to one layer: overlapping
+    /// shapes merge, counter-wound ones erase.
+    NonZero,
+    /// Ink where an odd number of layers lie: a shape over another reverses
+    /// it (light on dark), with exact anti-aliasing at every edge.
+    EvenOdd,
 }
 
 const UNTOUCHED: [usize; 4] = [usize::MAX, usize::MAX, 0, 0];
@@ -75,7 +92,13 @@ impl Canvas {
             touched: UNTOUCHED,
             fixed: Vec::with_capacity(MAX_POINTS),
             columns: vec![[0; BAND]; width.div_ceil(4)],
+            rule: FillRule::NonZero,
         }
+    }
+
+    /// Sets the rule the next `resolve` uses (it stays until set again).
+    pub fn set_rule(&mut self, rule: FillRule) {
+        self.rule = rule;
     }
 
     /// Fills the closed polygons `points[..ends[0]]`, `points[ends[0]..ends[1]]`, ...
@@ -251,6 +274,16 @@ impl Canvas {
     /// cells for the next picture. Only bytes the picture touched are
     /// written: the caller passes zeroed rows.
     pub fn resolve(&mut self, out: &mut [u8], row_bytes: usize) {
+        // One copy of the loop per rule, so the rule costs no branch per pixel.
+        match self.rule {
+            FillRule::NonZero => self.resolve_with::<false>(out, row_bytes),
+            FillRule::EvenOdd => self.resolve_with::<true>(out, row_bytes),
+        }
+    }
+
+    /// [`Canvas::resolve`] with the even-odd rule or the nonzero one.
+    #[inline(always)]
+    fn resolve_with<const EVEN_ODD: bool>(&mut self, out: &mut [u8], row_bytes: usize) {
         let [x0, y0, x1, y1] = std::mem::replace(&mut self.touched, UNTOUCHED);
         if x0 >= x1 || y0 >= y1 {
             return;
@@ -269,7 +302,12 @@ impl Canvas {
                 for column in cells[g * 4 * BAND..][..4 * BAND].chunks_exact_mut(BAND) {
                     for k in 0..BAND {
                         sum[k] = sum[k].wrapping_add(column[k]);
-                        packed[k] = packed[k] << 2 | level(sum[k]);
+                        let level = if EVEN_ODD {
+                            level_even_odd(sum[k])
+                        } else {
+                            level(sum[k])
+                        };
+                        packed[k] = packed[k] << 2 | level;
                     }
                     column.fill(0);
                 }
@@ -310,6 +348,18 @@ fn add(cell: &mut i16, v: i32) {
 #[inline(always)]
 fn level(sum: i16) -> u16 {
     let cover = sum.clamp(0, FULL as i16) as u16;
+    (cover * 3 + FULL as u16 / 2) >> 11
+}
+
+/// [`level`] by the even-odd rule: the winding folds back every second
+/// layer (a triangle wave of period two layers), so one layer is ink, two
+/// are background again, three ink, and a half-covered edge pixel of any
+/// layer is half ink. `2 * FULL` is a power of two, so the fold is a mask
+/// (which also reads a negative winding, an erasing shape over nothing, as ink).
+#[inline(always)]
+fn level_even_odd(sum: i16) -> u16 {
+    let phase = (sum as u16) & (2 * FULL as u16 - 1);
+    let cover = phase.min(2 * FULL as u16 - phase);
     (cover * 3 + FULL as u16 / 2) >> 11
 }
 
@@ -370,6 +420,26 @@ pub(crate) mod tests {
         // layer where two overlap, paints nothing where none is.
         c.fill(&[[3.0, 0.0], [3.0, 4.0], [11.0, 4.0], [11.0, 0.0]], &[4]);
         assert_eq!(&levels(&mut c)[..12], &[0, 3, 3, 0, 0, 3, 3, 0, 0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn even_odd_reverses_ink_under_a_second_layer() {
+        let mut c = Canvas::new(12, 4);
+        c.set_rule(FillRule::EvenOdd);
+        // A "letter" from 1 to 7 and a band from 4 to 10 over it: the
+        // letter is ink outside the band, background inside it, where the
+        // band is ink; a half-covered edge pixel is half ink either way.
+        c.fill(&[[1.0, 0.0], [7.0, 0.0], [7.0, 4.0], [1.0, 4.0]], &[4]);
+        c.fill(&[[4.0, 0.0], [10.5, 0.0], [10.5, 4.0], [4.0, 4.0]], &[4]);
+        assert_eq!(&levels(&mut c)[..12], &[0, 3, 3, 3, 0, 0, 0, 3, 3, 3, 2, 0]);
+        // The rule stays until set again; nonzero merges the same shapes.
+        c.fill(&[[1.0, 0.0], [7.0, 0.0], [7.0, 4.0], [1.0, 4.0]], &[4]);
+        c.fill(&[[4.0, 0.0], [10.5, 0.0], [10.5, 4.0], [4.0, 4.0]], &[4]);
+        assert_eq!(&levels(&mut c)[..12], &[0, 3, 3, 3, 0, 0, 0, 3, 3, 3, 2, 0]);
+        c.set_rule(FillRule::NonZero);
+        c.fill(&[[1.0, 0.0], [7.0, 0.0], [7.0, 4.0], [1.0, 4.0]], &[4]);
+        c.fill(&[[4.0, 0.0], [10.5, 0.0], [10.5, 4.0], [4.0, 4.0]], &[4]);
+        assert_eq!(&levels(&mut c)[..12], &[0, 3, 3, 3, 3, 3, 3, 3, 3, 3, 2, 0]);
     }
 
     #[test]

@@ -1,9 +1,8 @@
-//! Crossing strokes: smooth curves drawn through the text. An ink stroke
-//! has the colour of the glyphs and about half their stem width: a solver
+//! Wavy strokes: smooth curves drawn through the text. An ink stroke has
+//! the colour of the glyphs and about half their stem width: a solver
 //! cannot remove it by colour, and it joins letters so that they cannot be
-//! cut apart along empty columns. A cut is a thin stroke of background
-//! colour: it splits letters into pieces that OCR reads as separate marks,
-//! while a person's eye closes the gap.
+//! cut apart along empty columns. The bands of reversed contrast are the
+//! same curves, wider, laid over the whole picture.
 
 use crate::render::glyphs::polygon_area;
 use std::f32::consts::PI;
@@ -13,15 +12,6 @@ use rand_chacha::ChaCha20Rng;
 
 use crate::render::raster::Canvas;
 use crate::render::style::StrokeStyle;
-
-/// What a stroke does to the picture.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Paint {
-    /// Adds ink, merging with the glyphs it crosses.
-    Ink,
-    /// Erases one layer of ink; never paints the background.
-    Cut,
-}
 
 /// One stroke: `y(x) = base + slope * (x - from) + amplitude * sin(x * frequency + phase)`
 /// for `x` in `from..to`.
@@ -80,7 +70,7 @@ impl Stroke {
     /// Fills the stroke as a polygon: the curve offset by half the width to
     /// either side along its normal, so the thickness across it is constant.
     /// `points` is scratch space.
-    pub fn draw(&self, canvas: &mut Canvas, points: &mut Vec<[f32; 2]>, paint: Paint) {
+    pub fn draw(&self, canvas: &mut Canvas, points: &mut Vec<[f32; 2]>) {
         let steps = ((self.to - self.from) / STEP).ceil().clamp(1.0, 4096.0) as usize;
         let half = self.width * 0.5;
         points.clear();
@@ -96,8 +86,8 @@ impl Stroke {
                 points.push([x - dy * norm, y + norm]);
             }
         }
-        // Clockwise on screen (positive area) is ink, the other way erases.
-        if (polygon_area(points) > 0.0) != (paint == Paint::Ink) {
+        // Clockwise on screen (positive area) is ink; the other way would erase.
+        if polygon_area(points) < 0.0 {
             points.reverse();
         }
         canvas.fill(points, &[points.len()]);
@@ -125,7 +115,7 @@ mod tests {
     fn flat_stroke_has_its_width_and_stays_in_bounds() {
         let mut c = Canvas::new(40, 20);
         let mut scratch = Vec::new();
-        flat(5.0, 35.0, 10.0, 4.0).draw(&mut c, &mut scratch, Paint::Ink);
+        flat(5.0, 35.0, 10.0, 4.0).draw(&mut c, &mut scratch);
         let cov = crate::render::raster::tests::levels(&mut c);
         // Levels run 0..=3: a 4 px stroke sums to 12 down a column.
         let column: u32 = (0..20).map(|y| u32::from(cov[y * 40 + 20])).sum();
@@ -139,22 +129,6 @@ mod tests {
             phase: 1.0,
             ..flat(-10.0, 100.0, -5.0, 3.0)
         }
-        .draw(&mut c, &mut scratch, Paint::Ink);
-    }
-
-    #[test]
-    fn a_cut_erases_ink_across_its_width_only() {
-        let mut c = Canvas::new(40, 20);
-        let mut scratch = Vec::new();
-        flat(5.0, 35.0, 10.0, 8.0).draw(&mut c, &mut scratch, Paint::Ink);
-        assert!(polygon_area(&scratch) > 0.0);
-        flat(0.0, 40.0, 10.0, 2.0).draw(&mut c, &mut scratch, Paint::Cut);
-        assert!(polygon_area(&scratch) < 0.0);
-        let cov = crate::render::raster::tests::levels(&mut c);
-        // Down column 20: ink 6..9, cut 9..11, ink 11..14; nothing else.
-        let column: Vec<u8> = (0..20).map(|y| cov[y * 40 + 20]).collect();
-        assert_eq!(&column[5..15], &[0, 3, 3, 3, 0, 0, 3, 3, 3, 0]);
-        // Outside the ink the cut paints nothing.
-        assert!((0..20).all(|y| cov[y * 40 + 2] == 0));
+        .draw(&mut c, &mut scratch);
     }
 }
