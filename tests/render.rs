@@ -170,13 +170,13 @@ fn output_is_pinned() {
             CaptchaType::Interference5,
             7,
             "JJARZ",
-            "c11d87850ad8847d54080e2e8792aa295829dfac706b5da11446718a401e582b",
+            "a2addaa3afc350210cc4dfc6bf718f8ba540176a59710895272b552c49a3c140",
         ),
         (
             CaptchaType::InterferenceRandom,
             u64::MAX,
             "NVDXEM",
-            "4d862bcc6ef8400dcb90cc55811c1a83e2b565a0cbffaa600f74b20a8ee18b97",
+            "a3bf917620941e1d21a95c48174d620f02023079074bcf1c3d812bb9a029a20c",
         ),
     ];
     let mut mismatches = Vec::new();

@@ -14,9 +14,7 @@ use crate::render::png::{Compression, PngEncoder};
 use crate::render::policy::{CaptchaType, ALPHABET};
 use crate::render::raster::{Canvas, FillRule, MAX_POINTS};
 use crate::render::strokes::Stroke;
-use crate::render::style::{
-    word_style, WordStyle, BANDS, CAP_SHARE, CLEAR, INK_REACH, INK_STROKE, INTERFERENCE,
-};
+use crate::render::style::{word_style, WordStyle, BANDS, CAP_SHARE, CLEAR, INTERFERENCE};
 use crate::render::warp::{Field, Warp};
 use crate::Error;
 
@@ -227,17 +225,10 @@ fn draw_glyph(
 struct Row {
     /// Horizontal centre of each glyph.
     centers: [f32; MAX_LETTERS],
-    /// Where glyph `i - 1` and glyph `i` meet, for `i` from 1 (the middle
-    /// of the gap or of the overlap between them).
-    joins: [f32; MAX_LETTERS],
     /// The factor all glyphs are narrowed by to fit (at most 1).
     squeeze: f32,
-    /// Left end of the first glyph.
-    left: f32,
     /// Right end of the last glyph.
     right: f32,
-    /// How many glyphs the row holds.
-    len: usize,
 }
 
 impl Row {
@@ -252,32 +243,17 @@ impl Row {
         let left = (width - natural * squeeze) * 0.5;
         let mut row = Row {
             centers: [0.0; MAX_LETTERS],
-            joins: [0.0; MAX_LETTERS],
             squeeze,
-            left,
             right: left,
-            len: widths.len(),
         };
         for (i, (w, gap)) in widths.iter().zip(gaps).enumerate() {
             if i > 0 {
-                let end_before = row.right;
                 row.right += gap * squeeze;
-                row.joins[i] = 0.5 * (end_before + row.right);
             }
             row.centers[i] = row.right + w * squeeze * 0.5;
             row.right += w * squeeze;
         }
         row
-    }
-
-    /// The join between two glyphs of the row nearest to `x` (`x` itself
-    /// for a single glyph).
-    fn join_near(&self, x: f32) -> f32 {
-        self.joins[1..self.len.max(1)]
-            .iter()
-            .copied()
-            .min_by(|a, b| (a - x).abs().total_cmp(&(b - x).abs()))
-            .unwrap_or(x)
     }
 }
 
@@ -409,39 +385,22 @@ impl Generator {
     }
 
     /// Interference types: a font, scale, rotation and shear per glyph,
-    /// neighbours that touch, one warp of the whole word, an ink stroke,
-    /// and bands of reversed contrast over everything (see
+    /// neighbours that touch, one warp of the whole word, and bands of
+    /// reversed contrast over everything (see
     /// [`crate::render::style`] for why each).
     fn render_interference(&mut self, rng: &mut ChaCha20Rng, count: usize) {
         let h = self.canvas.height as f32;
-        let row = self.place_word(rng, count, word_style(count));
+        self.place_word(rng, count, word_style(count));
         self.field.fill(&Warp {
             phase: [rng.random(), rng.random(), rng.random(), rng.random()],
             amplitude: INTERFERENCE.warp_amplitude * h,
         });
         self.draw_glyphs(count, true);
 
-        let stem = self.glyphs.stem_width;
-        let span = row.right - row.left;
-        let from_left: bool = rng.random();
-        let reach = rng.random_range(INK_REACH) * span;
-        let (from, to) = if from_left {
-            (
-                row.left - INK_STROKE.overhang * span,
-                row.join_near(row.left + reach),
-            )
-        } else {
-            (
-                row.join_near(row.right - reach),
-                row.right + INK_STROKE.overhang * span,
-            )
-        };
-        Stroke::sample(&INK_STROKE, rng, from, to, h, stem)
-            .draw(&mut self.canvas, &mut self.points);
-
-        // No cut: under the bands a background-coloured line would show as
-        // an ink line across the whole picture, and the band edges already
-        // split every letter into pieces.
+        // No crossing ink stroke and no cut, as the earlier design had:
+        // under the even-odd bands either shows as a line across letters and
+        // background alike, which our blind reading took for an extra letter (a `J`
+        // or `Z`), and the band edges already split every letter.
         self.draw_bands(rng, word_style(count).band_period.clone());
     }
 
@@ -487,7 +446,7 @@ impl Generator {
 
     /// Draws each glyph's font and scale, lays the word out with
     /// overlapping neighbours and turns, shears and lifts each glyph.
-    fn place_word(&mut self, rng: &mut ChaCha20Rng, count: usize, style: &WordStyle) -> Row {
+    fn place_word(&mut self, rng: &mut ChaCha20Rng, count: usize, style: &WordStyle) {
         let w = self.canvas.width as f32;
         let h = self.canvas.height as f32;
         let mut widths = [0f32; MAX_LETTERS];
@@ -521,7 +480,6 @@ impl Generator {
                 ],
             };
         }
-        row
     }
 
     /// Fills the first `count` placed glyphs, through the warp if `warped`.
@@ -579,18 +537,12 @@ mod tests {
         // Fits: 10 + 2 + 10 - 1 + 10 = 31 of 100, centred, not narrowed.
         let row = Row::lay_out(&[10.0, 10.0, 10.0], &[0.0, 2.0, -1.0], 100.0, 0.9);
         assert_eq!(row.squeeze, 1.0);
-        assert_eq!((row.left, row.right), (34.5, 65.5));
+        assert_eq!(row.right, 65.5);
         assert_eq!(&row.centers[..3], &[39.5, 51.5, 60.5]);
-        // Joins sit mid-gap and mid-overlap.
-        assert_eq!(&row.joins[1..3], &[45.5, 56.0]);
-        assert_eq!(row.join_near(58.0), 56.0);
-        assert_eq!(row.join_near(0.0), 45.5);
-        let single = Row::lay_out(&[10.0], &[0.0], 100.0, 0.9);
-        assert_eq!(single.join_near(7.0), 7.0);
         // Too wide: 4 x 30 = 120 narrowed to 90 % of 100, still centred.
         let row = Row::lay_out(&[30.0; 4], &[0.0; 4], 100.0, 0.9);
         assert!((row.squeeze - 0.75).abs() < 1e-6);
-        assert!((row.left - 5.0).abs() < 1e-4 && (row.right - 95.0).abs() < 1e-4);
+        assert!((row.centers[0] - 16.25).abs() < 1e-4 && (row.right - 95.0).abs() < 1e-4);
     }
 
     #[test]

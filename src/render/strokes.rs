@@ -1,17 +1,9 @@
-//! Wavy strokes: smooth curves drawn through the text. An ink stroke has
-//! the colour of the glyphs and about half their stem width: a solver
-//! cannot remove it by colour, and it joins letters so that they cannot be
-//! cut apart along empty columns. The bands of reversed contrast are the
-//! same curves, wider, laid over the whole picture.
+//! Wavy strokes: the bands of reversed contrast laid over the whole
+//! picture are parallel strokes of this shape, each a tilted line bent by
+//! a sine, of constant thickness across the curve.
 
 use crate::render::glyphs::polygon_area;
-use std::f32::consts::PI;
-
-use rand::Rng;
-use rand_chacha::ChaCha20Rng;
-
 use crate::render::raster::Canvas;
-use crate::render::style::StrokeStyle;
 
 /// One stroke: `y(x) = base + slope * (x - from) + amplitude * sin(x * frequency + phase)`
 /// for `x` in `from..to`.
@@ -39,34 +31,6 @@ pub(crate) struct Stroke {
 const STEP: f32 = 8.0;
 
 impl Stroke {
-    /// Draws a stroke of `style` from column `from` to `to` in a picture
-    /// `height` high whose font has stems `stem` wide.
-    pub fn sample(
-        style: &StrokeStyle,
-        rng: &mut ChaCha20Rng,
-        from: f32,
-        to: f32,
-        height: f32,
-        stem: f32,
-    ) -> Stroke {
-        let h = height;
-        let length = to - from;
-        let mut rise = rng.random_range(style.rise.clone()) * h;
-        if style.either_way && !rng.random::<bool>() {
-            rise = -rise;
-        }
-        Stroke {
-            from,
-            to,
-            base: h * 0.5 - rise * 0.5 + rng.random_range(-style.lift..style.lift) * h,
-            slope: rise / length,
-            amplitude: rng.random_range(style.amplitude.clone()) * h,
-            frequency: 2.0 * PI / (rng.random_range(style.wavelength.clone()) * length),
-            phase: rng.random_range(0.0..2.0 * PI),
-            width: (stem * rng.random_range(style.width.clone())).max(style.min_width),
-        }
-    }
-
     /// Fills the stroke as a polygon: the curve offset by half the width to
     /// either side along its normal, so the thickness across it is constant.
     /// `points` is scratch space.

@@ -122,46 +122,6 @@ pub(crate) const INTERFERENCE: InterferenceStyle = InterferenceStyle {
     warp_wavelength: 0.9,
 };
 
-/// A wavy stroke through the word: `y = base + slope x + amplitude sin(...)`.
-pub(crate) struct StrokeStyle {
-    /// How far the stroke starts (or ends) outside the word, share of its span.
-    pub overhang: f32,
-    /// Rise from one end to the other, share of `h`.
-    pub rise: Range<f32>,
-    /// Whether the rise is then turned downwards half of the time.
-    pub either_way: bool,
-    /// Largest offset of its middle from the picture's middle, share of `h`.
-    pub lift: f32,
-    /// Wave height, share of `h`.
-    pub amplitude: Range<f32>,
-    /// Wavelength, share of the stroke's length.
-    pub wavelength: Range<f32>,
-    /// Thickness, share of the font's stem width.
-    pub width: Range<f32>,
-    /// Least thickness in pixels.
-    pub min_width: f32,
-}
-
-/// One ink stroke through half or more of the word (`reach`), under half
-/// the stem width, diagonal so that it reads as a line rather than as a
-/// crossbar. Wider strokes turned letters into others (C into G, P into R)
-/// for people more than they slowed OCR down.
-pub(crate) const INK_STROKE: StrokeStyle = StrokeStyle {
-    overhang: 0.05,
-    rise: 0.4..0.7,
-    either_way: true,
-    lift: 0.06,
-    amplitude: 0.03..0.08,
-    wavelength: 0.6..1.2,
-    width: 0.4..0.5,
-    min_width: 0.0,
-};
-
-/// How much of the word the ink stroke crosses, from the side it enters:
-/// it ends where two letters meet, 50-70 % along, since a stroke ending
-/// inside a letter grows it a spur (strangers read B as R, D as Q).
-pub(crate) const INK_REACH: Range<f32> = 0.5..0.7;
-
 /// Bands of reversed contrast across the whole picture (types 5-8): wavy,
 /// tilted stripes drawn over everything with the even-odd rule, so letters
 /// are dark on light between bands and light on dark inside them. Generic
