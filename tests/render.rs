@@ -170,13 +170,13 @@ fn output_is_pinned() {
             CaptchaType::Interference5,
             7,
             "JJARZ",
-            "a2addaa3afc350210cc4dfc6bf718f8ba540176a59710895272b552c49a3c140",
+            "74139340a704c6f1eb71a8c832ed81ab36dc412955451e88f41b63876a562842",
         ),
         (
             CaptchaType::InterferenceRandom,
             u64::MAX,
             "NVDXEM",
-            "a3bf917620941e1d21a95c48174d620f02023079074bcf1c3d812bb9a029a20c",
+            "9370b2596b49f6e7cfaddb01157ad43ad12d62c6b319ae8c3cc94fd41f0c429b",
         ),
     ];
     let mut mismatches = Vec::new();

@@ -289,6 +289,8 @@ pub struct Generator {
     slots: [Slot; MAX_LETTERS],
     /// Scratch space for transformed outlines.
     points: Vec<[f32; 2]>,
+    /// Scratch for the outline of one band, moved down for each band.
+    outline: Vec<[f32; 2]>,
 }
 
 impl Generator {
@@ -304,6 +306,7 @@ impl Generator {
             encoder: PngEncoder::new(w, h, options.background, options.ink, options.compression),
             slots: [EMPTY_SLOT; MAX_LETTERS],
             points: Vec::with_capacity(MAX_POINTS),
+            outline: Vec::with_capacity(MAX_POINTS),
             options,
         })
     }
@@ -427,21 +430,25 @@ impl Generator {
         let spacing = period / tilt.cos();
         let top = -amplitude - fall.max(0.0) - period;
         let bottom = h + amplitude - fall.min(0.0) + period;
-        let mut base = top + rng.random_range(0.0..spacing);
-        while base < bottom {
-            Stroke {
-                from,
-                to,
-                base,
-                slope,
-                amplitude,
-                frequency,
-                phase,
-                width: 0.5 * period,
-            }
-            .draw(&mut self.canvas, &mut self.points);
-            base += spacing;
+        let base = top + rng.random_range(0.0..spacing);
+        let count = ((bottom - base) / spacing).ceil().max(0.0) as usize;
+        Stroke {
+            from,
+            to,
+            base,
+            slope,
+            amplitude,
+            frequency,
+            phase,
+            width: 0.5 * period,
         }
+        .draw_repeated(
+            &mut self.canvas,
+            &mut self.points,
+            &mut self.outline,
+            count,
+            spacing,
+        );
     }
 
     /// Draws each glyph's font and scale, lays the word out with

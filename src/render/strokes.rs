@@ -31,13 +31,23 @@ pub(crate) struct Stroke {
 const STEP: f32 = 8.0;
 
 impl Stroke {
-    /// Fills the stroke as a polygon: the curve offset by half the width to
-    /// either side along its normal, so the thickness across it is constant.
-    /// `points` is scratch space.
-    pub fn draw(&self, canvas: &mut Canvas, points: &mut Vec<[f32; 2]>) {
+    /// Fills `count` copies of the stroke, each `spacing` pixels below the
+    /// one before, as polygons: the curve offset by half the width to
+    /// either side along its normal, so the thickness across it is
+    /// constant. The outline (its sines and normals) is computed once into
+    /// `outline` and moved down for each copy; copies wholly above or below
+    /// the canvas are skipped. `points` and `outline` are scratch space.
+    pub fn draw_repeated(
+        &self,
+        canvas: &mut Canvas,
+        points: &mut Vec<[f32; 2]>,
+        outline: &mut Vec<[f32; 2]>,
+        count: usize,
+        spacing: f32,
+    ) {
         let steps = ((self.to - self.from) / STEP).ceil().clamp(1.0, 4096.0) as usize;
         let half = self.width * 0.5;
-        points.clear();
+        outline.clear();
         for side in [-1.0f32, 1.0] {
             for i in 0..=steps {
                 // Out along one side, back along the other.
@@ -47,14 +57,26 @@ impl Stroke {
                 let y = self.base + self.slope * (x - self.from) + self.amplitude * sin;
                 let dy = self.slope + self.amplitude * self.frequency * cos;
                 let norm = half * side / (1.0 + dy * dy).sqrt();
-                points.push([x - dy * norm, y + norm]);
+                outline.push([x - dy * norm, y + norm]);
             }
         }
         // Clockwise on screen (positive area) is ink; the other way would erase.
-        if polygon_area(points) < 0.0 {
-            points.reverse();
+        if polygon_area(outline) < 0.0 {
+            outline.reverse();
         }
-        canvas.fill(points, &[points.len()]);
+        let (top, bottom) = outline.iter().fold((f32::MAX, f32::MIN), |(lo, hi), p| {
+            (lo.min(p[1]), hi.max(p[1]))
+        });
+        let height = canvas.height as f32;
+        for k in 0..count {
+            let down = k as f32 * spacing;
+            if bottom + down <= 0.0 || top + down >= height {
+                continue;
+            }
+            points.clear();
+            points.extend(outline.iter().map(|p| [p[0], p[1] + down]));
+            canvas.fill(points, &[points.len()]);
+        }
     }
 }
 
@@ -78,8 +100,8 @@ mod tests {
     #[test]
     fn flat_stroke_has_its_width_and_stays_in_bounds() {
         let mut c = Canvas::new(40, 20);
-        let mut scratch = Vec::new();
-        flat(5.0, 35.0, 10.0, 4.0).draw(&mut c, &mut scratch);
+        let (mut scratch, mut outline) = (Vec::new(), Vec::new());
+        flat(5.0, 35.0, 10.0, 4.0).draw_repeated(&mut c, &mut scratch, &mut outline, 1, 0.0);
         let cov = crate::render::raster::tests::levels(&mut c);
         // Levels run 0..=3: a 4 px stroke sums to 12 down a column.
         let column: u32 = (0..20).map(|y| u32::from(cov[y * 40 + 20])).sum();
@@ -93,6 +115,6 @@ mod tests {
             phase: 1.0,
             ..flat(-10.0, 100.0, -5.0, 3.0)
         }
-        .draw(&mut c, &mut scratch);
+        .draw_repeated(&mut c, &mut scratch, &mut outline, 1, 0.0);
     }
 }

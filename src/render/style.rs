@@ -146,7 +146,8 @@ pub(crate) struct BandStyle {
     /// stays a smooth line the eye does not mistake for a letter's stroke.
     pub wavelength: Range<f32>,
     /// How far the bands run past the picture's sides, share of `h`, so
-    /// that their ends never show.
+    /// that their ends, cut square across a band at most 0.19 h wide and
+    /// turned at most 50 degrees, never show; further costs edge walking.
     pub overhang: f32,
 }
 
@@ -155,5 +156,5 @@ pub(crate) const BANDS: BandStyle = BandStyle {
     tilt: 0.2..0.45,
     amplitude: 0.06..0.1,
     wavelength: 1.0..1.6,
-    overhang: 0.2,
+    overhang: 0.08,
 };
