@@ -13,7 +13,6 @@ use crate::render::glyphs::{Glyph, GlyphSet, FONT_COUNT};
 use crate::render::png::{Compression, PngEncoder};
 use crate::render::policy::{CaptchaType, ALPHABET};
 use crate::render::raster::{Canvas, FillRule, MAX_POINTS};
-use crate::render::strokes::Stroke;
 use crate::render::style::{word_style, WordStyle, BANDS, CAP_SHARE, CLEAR, INTERFERENCE};
 use crate::render::warp::{Field, Warp};
 use crate::Error;
@@ -289,8 +288,6 @@ pub struct Generator {
     slots: [Slot; MAX_LETTERS],
     /// Scratch space for transformed outlines.
     points: Vec<[f32; 2]>,
-    /// Scratch for the outline of one band, moved down for each band.
-    outline: Vec<[f32; 2]>,
 }
 
 impl Generator {
@@ -306,7 +303,6 @@ impl Generator {
             encoder: PngEncoder::new(w, h, options.background, options.ink, options.compression),
             slots: [EMPTY_SLOT; MAX_LETTERS],
             points: Vec::with_capacity(MAX_POINTS),
-            outline: Vec::with_capacity(MAX_POINTS),
             options,
         })
     }
@@ -347,7 +343,9 @@ impl Generator {
             slot.letter = ALPHABET.iter().position(|a| a == letter).unwrap_or(0);
         }
 
-        // Interference reverses contrast under its bands: even-odd.
+        // Interference reverses contrast under its bands: even-odd, and
+        // the bands are laid after the glyphs.
+        self.canvas.clear_bands();
         self.canvas.set_rule(if kind.policy().interference {
             FillRule::EvenOdd
         } else {
@@ -407,12 +405,12 @@ impl Generator {
         self.draw_bands(rng, word_style(count).band_period.clone());
     }
 
-    /// Draws the bands of reversed contrast (see [`BANDS`]) over the whole
-    /// canvas: parallel wavy strokes half a period wide, a period apart
-    /// across their direction, at a random offset. `period` is a share of
-    /// the picture height.
+    /// Lays the bands of reversed contrast (see [`BANDS`]) over the whole
+    /// canvas: parallel wavy stripes half a period thick, a period apart
+    /// across their direction, at a random offset, computed per pixel when
+    /// the canvas resolves. `period` is a share of the picture height.
     fn draw_bands(&mut self, rng: &mut ChaCha20Rng, period: std::ops::Range<f32>) {
-        let (w, h) = (self.canvas.width as f32, self.canvas.height as f32);
+        let h = self.canvas.height as f32;
         let period = rng.random_range(period) * h;
         let mut tilt = rng.random_range(BANDS.tilt);
         if rng.random() {
@@ -421,34 +419,14 @@ impl Generator {
         let amplitude = rng.random_range(BANDS.amplitude) * h;
         let frequency = 2.0 * PI / (rng.random_range(BANDS.wavelength) * h);
         let phase = rng.random_range(0.0..2.0 * PI);
-        let (from, to) = (-BANDS.overhang * h, w + BANDS.overhang * h);
         let slope = tilt.tan();
-        let fall = slope * (to - from);
-        // Centre lines a period apart across the bands, from the one whose
-        // lower edge just reaches the top of the picture to the one whose
-        // upper edge just reaches its bottom.
+        // Band edges a period apart across the bands, so `spacing` apart
+        // down a column; where the set starts is random.
         let spacing = period / tilt.cos();
-        let top = -amplitude - fall.max(0.0) - period;
-        let bottom = h + amplitude - fall.min(0.0) + period;
-        let base = top + rng.random_range(0.0..spacing);
-        let count = ((bottom - base) / spacing).ceil().max(0.0) as usize;
-        Stroke {
-            from,
-            to,
-            base,
-            slope,
-            amplitude,
-            frequency,
-            phase,
-            width: 0.5 * period,
-        }
-        .draw_repeated(
-            &mut self.canvas,
-            &mut self.points,
-            &mut self.outline,
-            count,
-            spacing,
-        );
+        let offset = rng.random_range(0.0..spacing);
+        self.canvas.set_bands(spacing, |x| {
+            offset + slope * x + amplitude * (x * frequency + phase).sin()
+        });
     }
 
     /// Draws each glyph's font and scale, lays the word out with

@@ -145,10 +145,6 @@ pub(crate) struct BandStyle {
     /// Wavelength, share of `h`: longer than a letter, so that a band edge
     /// stays a smooth line the eye does not mistake for a letter's stroke.
     pub wavelength: Range<f32>,
-    /// How far the bands run past the picture's sides, share of `h`, so
-    /// that their ends, cut square across a band at most 0.19 h wide and
-    /// turned at most 50 degrees, never show; further costs edge walking.
-    pub overhang: f32,
 }
 
 /// The bands of the interference types.
@@ -156,5 +152,4 @@ pub(crate) const BANDS: BandStyle = BandStyle {
     tilt: 0.2..0.45,
     amplitude: 0.06..0.1,
     wavelength: 1.0..1.6,
-    overhang: 0.08,
 };
