@@ -5,11 +5,8 @@
 //! Outlines rather than bitmaps: the generator rotates, shears, scales and
 //! warps each glyph, and transforming ~60 outline points then rasterizing
 //! them exactly is both faster and sharper than resampling a bitmap. The
-//! outlines come from `ttf-parser` (the parser fontdue itself is built on);
-//! fontdue rasterizes the reference `H` that sizes the fonts and measures
-//! their stems.
-
-use std::sync::OnceLock;
+//! outlines come from `ttf-parser`; the bounding box of each font's `H`
+//! sizes it.
 
 use crate::render::policy::ALPHABET;
 use crate::render::style::FONT_WIDEN;
@@ -36,20 +33,6 @@ const MAX_SEGMENT: f32 = 16.0;
 /// replace it.
 const FLATNESS: f32 = 0.3;
 
-/// Parsed fonts, shared by every generator of the process.
-fn fonts() -> &'static [fontdue::Font] {
-    static FONTS: OnceLock<Vec<fontdue::Font>> = OnceLock::new();
-    FONTS.get_or_init(|| {
-        FONT_FILES
-            .iter()
-            .map(|bytes| {
-                fontdue::Font::from_bytes(*bytes, fontdue::FontSettings::default())
-                    .expect("embedded font parses")
-            })
-            .collect()
-    })
-}
-
 /// One letter as closed polygons, in pixels, y down, with the origin at the
 /// centre of its capital-height box.
 pub(crate) struct Glyph {
@@ -64,18 +47,13 @@ pub(crate) struct Glyph {
 /// All letters of [`ALPHABET`] in all fonts at one cap height.
 pub(crate) struct GlyphSet {
     glyphs: Vec<Glyph>,
-    /// Mean vertical stem width of the fonts at this size, in pixels, as
-    /// the fonts are designed (before `FONT_WIDEN`): the unit the crossing
-    /// stroke and the cut are measured in.
-    pub stem_width: f32,
 }
 
 impl GlyphSet {
     /// Builds the outlines so that a capital `H` is `cap_height` pixels tall.
     pub fn new(cap_height: f32) -> GlyphSet {
         let mut glyphs = Vec::with_capacity(FONT_COUNT * ALPHABET.len());
-        let mut stems = 0.0;
-        for ((bytes, font), widen) in FONT_FILES.iter().zip(fonts()).zip(FONT_WIDEN) {
+        for (bytes, widen) in FONT_FILES.iter().zip(FONT_WIDEN) {
             let face = ttf_parser::Face::parse(bytes, 0).expect("embedded font parses");
             let cap_units = face
                 .glyph_index('H')
@@ -88,13 +66,8 @@ impl GlyphSet {
             for &letter in ALPHABET {
                 glyphs.push(outline(&face, char::from(letter), scales, cap_height));
             }
-            let px = cap_height * f32::from(face.units_per_em()) / cap_units;
-            stems += stem_width(font, px);
         }
-        GlyphSet {
-            glyphs,
-            stem_width: stems / FONT_COUNT as f32,
-        }
+        GlyphSet { glyphs }
     }
 
     /// The glyph of `ALPHABET[letter]` in font number `font`.
@@ -263,20 +236,6 @@ pub(crate) fn polygon_area(points: &[[f32; 2]]) -> f32 {
         .sum()
 }
 
-/// Measures the left stem of `H` a quarter of the way down (above the bar)
-/// on fontdue's rasterization.
-fn stem_width(font: &fontdue::Font, px: f32) -> f32 {
-    let (m, bitmap) = font.rasterize('H', px);
-    let row = &bitmap[(m.height / 4) * m.width..][..m.width];
-    let ink: u32 = row
-        .iter()
-        .skip_while(|&&c| c == 0)
-        .take_while(|&&c| c > 0)
-        .map(|&c| u32::from(c))
-        .sum();
-    ink as f32 / 255.0
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -312,10 +271,5 @@ mod tests {
                 }
             }
         }
-        assert!(
-            set.stem_width > 3.0 && set.stem_width < 9.0,
-            "{}",
-            set.stem_width
-        );
     }
 }

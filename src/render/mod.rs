@@ -6,9 +6,9 @@
 //! - `seed`: seeds from the OS CSPRNG;
 //! - `answer`: the word a seed draws, and the constant-time check of input;
 //! - `glyphs`: embedded fonts and the outline glyph cache;
-//! - `raster`: the exact-area polygon rasterizer (ink and erase);
+//! - `raster`: the exact-area polygon rasterizer (ink and erase; even-odd,
+//!   and the bands of reversed contrast computed per pixel);
 //! - `warp`: the smooth global warp (tabulated Perlin noise);
-//! - `strokes`: the crossing ink stroke and the cut;
 //! - `png`: 2-bit indexed PNG output;
 //! - `generator`: options, [`Generator`] and [`generate`]: the pipeline;
 //! - `error`: the renderer's error type.
@@ -21,7 +21,6 @@ mod png;
 mod policy;
 pub(crate) mod raster;
 mod seed;
-mod strokes;
 mod style;
 mod warp;
 

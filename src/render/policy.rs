@@ -67,7 +67,7 @@ pub struct Policy {
     /// Most letters (inclusive); equal to `min_letters` for fixed types.
     pub max_letters: u8,
     /// Whether the picture is drawn against segmentation (warp, crowding,
-    /// crossing strokes, per-glyph fonts) rather than for a glance.
+    /// bands of reversed contrast, per-glyph fonts) rather than for a glance.
     pub interference: bool,
 }
 

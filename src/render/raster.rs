@@ -6,8 +6,12 @@
 //! `0..=1`. Polygons wound clockwise on screen (positive shoelace area with
 //! y down) add ink, so glyphs and strokes that overlap merge into one shape
 //! of one colour: that is what makes segmentation hard. Polygons wound the
-//! other way erase one layer of ink and never paint the background: that is
-//! how a cut is drawn through the letters.
+//! other way erase one layer of ink and never paint the background.
+//!
+//! The interference types resolve with the even-odd rule instead
+//! ([`FillRule::EvenOdd`]): coverage then folds back every second layer,
+//! so a shape drawn over another reverses the contrast under it. That is
+//! how letters are drawn light on dark where a band crosses them.
 //!
 //! Edges are walked in integers: points are converted once to fixed point
 //! (1/32 pixel), a piece of edge within one pixel on a scanline costs two
@@ -59,6 +63,41 @@ pub(crate) struct Canvas {
     /// Scratch for `resolve`: per output byte column of a band, its byte
     /// in each of the band's rows.
     columns: Vec<[u16; BAND]>,
+    /// How `resolve` turns windings into coverage.
+    rule: FillRule,
+    /// Whether `resolve` adds the bands below (even-odd): stripes whose
+    /// coverage is computed per pixel instead of rasterized.
+    bands: bool,
+    /// Per column: the phase of the bands' top edge there, in 1/65536 of
+    /// the band period (wrapping).
+    band_columns: Vec<u16>,
+    /// Per row: the phase of the row's middle, the same way.
+    band_rows: Vec<u16>,
+    /// Coverage (in `FULL` units) per unit of phase, times 65536 and
+    /// divided by `2^band_shift` to fit 16 bits (the resolve loop works in
+    /// 16-bit lanes, whose high-half multiply SSE2 has): how sharp a band's
+    /// edge is, one pixel of anti-aliasing.
+    band_gain: i16,
+    /// See `band_gain`.
+    band_shift: u32,
+    /// One pixel in phase units: the edge ramp's half-width, beyond which
+    /// a pixel is wholly in or out.
+    band_ramp: i16,
+}
+
+/// Phase units in one band period: phases are 16-bit and wrap, so that
+/// "which band" is free and "where in the band" is the phase itself.
+const PERIOD: f32 = 65536.0;
+
+/// How an accumulated winding becomes coverage.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum FillRule {
+    /// Ink where the winding is positive, clamped to one layer: overlapping
+    /// shapes merge, counter-wound ones erase.
+    NonZero,
+    /// Ink where an odd number of layers lie: a shape over another reverses
+    /// it (light on dark), with exact anti-aliasing at every edge.
+    EvenOdd,
 }
 
 const UNTOUCHED: [usize; 4] = [usize::MAX, usize::MAX, 0, 0];
@@ -75,7 +114,62 @@ impl Canvas {
             touched: UNTOUCHED,
             fixed: Vec::with_capacity(MAX_POINTS),
             columns: vec![[0; BAND]; width.div_ceil(4)],
+            rule: FillRule::NonZero,
+            bands: false,
+            band_columns: vec![0; stride],
+            band_rows: vec![0; height.next_multiple_of(BAND)],
+            band_gain: 0,
+            band_shift: 0,
+            band_ramp: 0,
         }
+    }
+
+    /// Sets the rule the next `resolve` uses (it stays until set again).
+    pub fn set_rule(&mut self, rule: FillRule) {
+        self.rule = rule;
+    }
+
+    /// Lays bands of reversed contrast over the whole canvas for the next
+    /// `resolve` (and sets the even-odd rule): stripes `spacing` pixels
+    /// apart down each column, half of it thick, the top edge of one of
+    /// them at `top(x)` in column `x` (given the column's middle). Computing
+    /// them per pixel in the resolve costs a few operations a pixel; as
+    /// polygons, their long shallow edges cost more than all the glyphs.
+    pub fn set_bands(&mut self, spacing: f32, top: impl Fn(f32) -> f32) {
+        let per_pixel = PERIOD / spacing;
+        // Wrapping conversion: only the phase within a period matters.
+        let phase = |y: f32| (y * per_pixel) as i64 as u16;
+        for (x, column) in self.band_columns[..self.width].iter_mut().enumerate() {
+            *column = phase(top(x as f32 + 0.5));
+        }
+        for (y, row) in self.band_rows.iter_mut().enumerate() {
+            *row = phase(y as f32 + 0.5);
+        }
+        let mut gain = FULL as f32 * 65536.0 / per_pixel;
+        self.band_shift = 0;
+        while gain >= f32::from(i16::MAX) {
+            gain *= 0.5;
+            self.band_shift += 1;
+        }
+        self.band_gain = gain as i16;
+        // A band is at least a few pixels thick at every accepted size, so
+        // one pixel is well under a quarter period.
+        self.band_ramp = per_pixel.ceil().min(16384.0) as i16;
+        self.bands = true;
+        self.rule = FillRule::EvenOdd;
+        // Bands cover everything.
+        self.touch(
+            [0, 0],
+            [
+                (self.width as i32) << SUB_BITS,
+                (self.height as i32) << SUB_BITS,
+            ],
+        );
+    }
+
+    /// Removes the bands (the rule stays as it is).
+    pub fn clear_bands(&mut self) {
+        self.bands = false;
     }
 
     /// Fills the closed polygons `points[..ends[0]]`, `points[ends[0]..ends[1]]`, ...
@@ -251,6 +345,22 @@ impl Canvas {
     /// cells for the next picture. Only bytes the picture touched are
     /// written: the caller passes zeroed rows.
     pub fn resolve(&mut self, out: &mut [u8], row_bytes: usize) {
+        // One copy of the loop per rule, so the rule costs no branch per pixel.
+        match (self.rule, self.bands) {
+            (FillRule::NonZero, _) => self.resolve_with::<false, false>(out, row_bytes),
+            (FillRule::EvenOdd, false) => self.resolve_with::<true, false>(out, row_bytes),
+            (FillRule::EvenOdd, true) => self.resolve_with::<true, true>(out, row_bytes),
+        }
+    }
+
+    /// [`Canvas::resolve`] with the even-odd rule or the nonzero one, and
+    /// with or without the bands.
+    #[inline(always)]
+    fn resolve_with<const EVEN_ODD: bool, const BANDS: bool>(
+        &mut self,
+        out: &mut [u8],
+        row_bytes: usize,
+    ) {
         let [x0, y0, x1, y1] = std::mem::replace(&mut self.touched, UNTOUCHED);
         if x0 >= x1 || y0 >= y1 {
             return;
@@ -261,15 +371,38 @@ impl Canvas {
             let cells = &mut self.cells[band * self.stride * BAND..][..self.stride * BAND];
             let rows = (self.height - band * BAND).min(BAND);
             let mut sum = [0i16; BAND];
+            let mut band_rows = [0u16; BAND];
+            band_rows.copy_from_slice(&self.band_rows[band * BAND..][..BAND]);
+            // Copied out of `self` so that the loop keeps them in registers.
+            // The shift as a multiplier: a variable 16-bit shift does not
+            // vectorize with SSE2 (its shift counts do not wrap as Rust's do).
+            let (gain, scale, ramp) = (self.band_gain, 1i16 << self.band_shift, self.band_ramp);
             // Byte columns are gathered for the whole band first and spread
             // to the rows after: reading a lane back right after storing the
             // vector would stall on store forwarding.
             for (g, slot) in groups.clone().zip(&mut self.columns[groups.clone()]) {
                 let mut packed = [0u16; BAND];
-                for column in cells[g * 4 * BAND..][..4 * BAND].chunks_exact_mut(BAND) {
+                let columns = cells[g * 4 * BAND..][..4 * BAND].chunks_exact_mut(BAND);
+                for (column, &band_column) in columns.zip(&self.band_columns[g * 4..][..4]) {
+                    // The bands' coverage of the column, lane by lane first,
+                    // so that it vectorizes apart from the running sums.
+                    let mut cover = [0i16; BAND];
+                    if BANDS {
+                        for k in 0..BAND {
+                            let phase = band_rows[k].wrapping_sub(band_column);
+                            cover[k] = band_cover(phase, gain, scale, ramp);
+                        }
+                    }
                     for k in 0..BAND {
                         sum[k] = sum[k].wrapping_add(column[k]);
-                        packed[k] = packed[k] << 2 | level(sum[k]);
+                        let level = if BANDS {
+                            level_even_odd(sum[k].wrapping_add(cover[k]))
+                        } else if EVEN_ODD {
+                            level_even_odd(sum[k])
+                        } else {
+                            level(sum[k])
+                        };
+                        packed[k] = packed[k] << 2 | level;
                     }
                     column.fill(0);
                 }
@@ -311,6 +444,35 @@ fn add(cell: &mut i16, v: i32) {
 fn level(sum: i16) -> u16 {
     let cover = sum.clamp(0, FULL as i16) as u16;
     (cover * 3 + FULL as u16 / 2) >> 11
+}
+
+/// [`level`] by the even-odd rule: the winding folds back every second
+/// layer (a triangle wave of period two layers), so one layer is ink, two
+/// are background again, three ink, and a half-covered edge pixel of any
+/// layer is half ink. `2 * FULL` is a power of two, so the fold is a mask
+/// (which also reads a negative winding, an erasing shape over nothing, as ink).
+#[inline(always)]
+fn level_even_odd(sum: i16) -> u16 {
+    let phase = (sum as u16) & (2 * FULL as u16 - 1);
+    let cover = phase.min(2 * FULL as u16 - phase);
+    (cover * 3 + FULL as u16 / 2) >> 11
+}
+
+/// How much of a pixel a band covers, `0..=FULL`, from the pixel's phase
+/// (`0..PERIOD / 2` is inside the band) and the edge sharpness `gain`: a
+/// triangle wave of the distance to the nearest band edge, clamped to one
+/// pixel (`ramp` phase units) either side, where the ramp is done.
+#[inline(always)]
+fn band_cover(phase: u16, gain: i16, scale: i16, ramp: i16) -> i16 {
+    // Distance from the band's middle (a quarter period) and so from its
+    // edges: positive inside, negative outside, all within 16 bits (the
+    // wrapping subtraction maps the gap's middle, 32768, to -16384).
+    let centred = phase.wrapping_sub(16384) as i16;
+    let sign = centred >> 15;
+    let from_middle = (centred ^ sign).wrapping_sub(sign) as u16;
+    let inside = (16384u16.wrapping_sub(from_middle) as i16).clamp(-ramp, ramp);
+    let ramped = ((i32::from(inside) * i32::from(gain)) >> 16) as i16;
+    (FULL as i16 / 2 + ramped.wrapping_mul(scale)).clamp(0, FULL as i16)
 }
 
 #[cfg(test)]
@@ -370,6 +532,52 @@ pub(crate) mod tests {
         // layer where two overlap, paints nothing where none is.
         c.fill(&[[3.0, 0.0], [3.0, 4.0], [11.0, 4.0], [11.0, 0.0]], &[4]);
         assert_eq!(&levels(&mut c)[..12], &[0, 3, 3, 0, 0, 3, 3, 0, 0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn even_odd_reverses_ink_under_a_second_layer() {
+        let mut c = Canvas::new(12, 4);
+        c.set_rule(FillRule::EvenOdd);
+        // A "letter" from 1 to 7 and a band from 4 to 10 over it: the
+        // letter is ink outside the band, background inside it, where the
+        // band is ink; a half-covered edge pixel is half ink either way.
+        c.fill(&[[1.0, 0.0], [7.0, 0.0], [7.0, 4.0], [1.0, 4.0]], &[4]);
+        c.fill(&[[4.0, 0.0], [10.5, 0.0], [10.5, 4.0], [4.0, 4.0]], &[4]);
+        assert_eq!(&levels(&mut c)[..12], &[0, 3, 3, 3, 0, 0, 0, 3, 3, 3, 2, 0]);
+        // The rule stays until set again; nonzero merges the same shapes.
+        c.fill(&[[1.0, 0.0], [7.0, 0.0], [7.0, 4.0], [1.0, 4.0]], &[4]);
+        c.fill(&[[4.0, 0.0], [10.5, 0.0], [10.5, 4.0], [4.0, 4.0]], &[4]);
+        assert_eq!(&levels(&mut c)[..12], &[0, 3, 3, 3, 0, 0, 0, 3, 3, 3, 2, 0]);
+        c.set_rule(FillRule::NonZero);
+        c.fill(&[[1.0, 0.0], [7.0, 0.0], [7.0, 4.0], [1.0, 4.0]], &[4]);
+        c.fill(&[[4.0, 0.0], [10.5, 0.0], [10.5, 4.0], [4.0, 4.0]], &[4]);
+        assert_eq!(&levels(&mut c)[..12], &[0, 3, 3, 3, 3, 3, 3, 3, 3, 3, 2, 0]);
+    }
+
+    #[test]
+    fn computed_bands_reverse_contrast_with_one_pixel_edges() {
+        let mut c = Canvas::new(8, 16);
+        // Horizontal bands 8 px apart, the top edge of one at y = 2: rows
+        // 2..6 and 10..14 are band. A "letter" over columns 2..5, all rows.
+        c.fill(&[[2.0, 0.0], [5.0, 0.0], [5.0, 16.0], [2.0, 16.0]], &[4]);
+        c.set_bands(8.0, |_| 2.0);
+        let cov = levels(&mut c);
+        for y in 0..16 {
+            let band = (2..6).contains(&y) || (10..14).contains(&y);
+            for x in 0..8 {
+                let letter = (2..5).contains(&x);
+                let want = if band != letter { 3 } else { 0 };
+                assert_eq!(cov[y * 8 + x], want, "({x},{y})");
+            }
+        }
+        // Half a pixel off: the edge rows are half covered.
+        c.set_bands(8.0, |_| 2.5);
+        let cov = levels(&mut c);
+        assert_eq!(cov[2 * 8], 2);
+        assert_eq!(cov[6 * 8], 2);
+        // Bands stay until cleared; without them the canvas is blank.
+        c.clear_bands();
+        assert!(levels(&mut c).iter().all(|&v| v == 0));
     }
 
     #[test]

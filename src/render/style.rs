@@ -53,6 +53,8 @@ pub(crate) struct WordStyle {
     pub tilt: f32,
     /// Largest horizontal shear.
     pub shear: f32,
+    /// Period of the bands of reversed contrast ([`BANDS`]), share of `h`.
+    pub band_period: Range<f32>,
 }
 
 /// Four letters: room to overlap a little. A variable overlap defeats
@@ -62,6 +64,9 @@ pub(crate) const SHORT_WORD: WordStyle = WordStyle {
     overlap: -0.01..0.05,
     tilt: 0.1,
     shear: 0.07,
+    // The letters are largest here: narrower bands, or ddddocr still read
+    // one four-letter word in ten.
+    band_period: 0.28..0.34,
 };
 
 /// Five letters: less room, so they only just overlap.
@@ -70,6 +75,7 @@ pub(crate) const MEDIUM_WORD: WordStyle = WordStyle {
     overlap: -0.02..0.05,
     tilt: 0.1,
     shear: 0.06,
+    band_period: 0.3..0.37,
 };
 
 /// Six letters fill the picture, so they are drawn smaller (never below
@@ -81,6 +87,7 @@ pub(crate) const LONG_WORD: WordStyle = WordStyle {
     overlap: -0.05..0.01,
     tilt: 0.08,
     shear: 0.05,
+    band_period: 0.31..0.38,
 };
 
 /// The word style for a word of `count` letters.
@@ -115,58 +122,34 @@ pub(crate) const INTERFERENCE: InterferenceStyle = InterferenceStyle {
     warp_wavelength: 0.9,
 };
 
-/// A wavy stroke through the word: `y = base + slope x + amplitude sin(...)`.
-pub(crate) struct StrokeStyle {
-    /// How far the stroke starts (or ends) outside the word, share of its span.
-    pub overhang: f32,
-    /// Rise from one end to the other, share of `h`.
-    pub rise: Range<f32>,
-    /// Whether the rise is then turned downwards half of the time.
-    pub either_way: bool,
-    /// Largest offset of its middle from the picture's middle, share of `h`.
-    pub lift: f32,
-    /// Wave height, share of `h`.
+/// Bands of reversed contrast across the whole picture (types 5-8): wavy,
+/// tilted stripes drawn over everything with the even-odd rule, so letters
+/// are dark on light between bands and light on dark inside them. Generic
+/// captcha models read solid dark letters on a plain ground; with the
+/// contrast reversing two or three times across every letter they read
+/// almost nothing (ddddocr from about 90 % to under 5 %), while the eye
+/// follows the letter's edges across the reversals.
+///
+/// The period (one dark band and one light gap, share of `h`) is set per
+/// word length in [`WordStyle::band_period`]: about half the letter height,
+/// so that every letter is crossed by two or three band edges (at 0.36-0.44
+/// of `h` whole letters fell inside one band, and a model reads a letter
+/// inverted as well as upright: ddddocr read one word in ten).
+pub(crate) struct BandStyle {
+    /// Tilt from the horizontal, radians, either way: tilted so that no
+    /// row or column flip undoes the bands from the picture's margins.
+    pub tilt: Range<f32>,
+    /// Wave height, share of `h`: bent so that no straight line through
+    /// the margins finds the band edges inside the word either.
     pub amplitude: Range<f32>,
-    /// Wavelength, share of the stroke's length.
+    /// Wavelength, share of `h`: longer than a letter, so that a band edge
+    /// stays a smooth line the eye does not mistake for a letter's stroke.
     pub wavelength: Range<f32>,
-    /// Thickness, share of the font's stem width.
-    pub width: Range<f32>,
-    /// Least thickness in pixels.
-    pub min_width: f32,
 }
 
-/// One ink stroke through half or more of the word (`reach`), under half
-/// the stem width, diagonal so that it reads as a line rather than as a
-/// crossbar. Wider strokes turned letters into others (C into G, P into R)
-/// for people more than they slowed OCR down.
-pub(crate) const INK_STROKE: StrokeStyle = StrokeStyle {
-    overhang: 0.05,
-    rise: 0.4..0.7,
-    either_way: true,
-    lift: 0.06,
-    amplitude: 0.03..0.08,
-    wavelength: 0.6..1.2,
-    width: 0.4..0.5,
-    min_width: 0.0,
-};
-
-/// How much of the word the ink stroke crosses, from the side it enters:
-/// it ends where two letters meet, 50-70 % along, since a stroke ending
-/// inside a letter grows it a spur (strangers read B as R, D as Q).
-pub(crate) const INK_REACH: Range<f32> = 0.5..0.7;
-
-/// One thin cut of background colour along the whole word, near its
-/// middle: each letter falls apart into pieces for OCR, while a person
-/// reads straight across the gap. At least one pixel wide; a cut of 0.35
-/// stem or more survives a 3x3 closing but strangers misread twice as often.
-pub(crate) const CUT: StrokeStyle = StrokeStyle {
-    overhang: 0.05,
-    rise: -0.1..0.1,
-    either_way: false,
-    lift: 0.05,
-    amplitude: 0.04..0.07,
-    wavelength: 0.4..0.7,
-    width: 0.2..0.3,
-    // A thinner cut vanishes in the anti-aliasing.
-    min_width: 1.0,
+/// The bands of the interference types.
+pub(crate) const BANDS: BandStyle = BandStyle {
+    tilt: 0.2..0.45,
+    amplitude: 0.06..0.1,
+    wavelength: 1.0..1.6,
 };
