@@ -1,9 +1,9 @@
-//! A bot simulator: plays the demo sign-up page of `examples/server.rs`
+//! A bot simulator: plays the demo sign-up page of `examples/server/`
 //! from many loopback addresses at once, for a fixed time, and reports what
 //! the bots got and what a human-like client saw meanwhile.
 //!
 //! ```text
-//! cargo run --release --example server -- --key HEX64 2>/dev/null &
+//! cargo run --release --features axum --example server -- --key HEX64 2>/dev/null &
 //! cargo run --release --example botsim -- --server 127.0.0.1:8080 --key HEX64 \
 //!     [--addresses K] [--p 0.95] [--secs 60] [--no-human] [--flood]
 //! ```
