@@ -29,7 +29,8 @@
 //!
 //! The pieces are separate so others can be swapped in: [`http`] (a
 //! minimal HTTP/1.1 client over a bound `TcpStream`), [`Solver`] (how a
-//! bot answers; a proof-of-work solver can sit beside it), [`Stats`].
+//! bot answers, and the proof of work it pays with the native solver when
+//! a challenge asks for one), [`Stats`].
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
@@ -38,6 +39,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use qcaptcha::picture::ALPHABET;
+use qcaptcha::pow::{self, Puzzle};
 use qcaptcha::{generate, KeyRing};
 use rand::{Rng, SeedableRng};
 
@@ -320,6 +322,14 @@ impl Solver {
         Some(captcha.answer().as_str().to_owned())
     }
 
+    /// The proof of work `challenge` asks for (`None`: none). A real bot
+    /// reads it from the widget's config or the verify answer; the
+    /// simulator opens the challenge, which says the same.
+    fn puzzle(&self, challenge: &str) -> Option<Puzzle> {
+        let c = self.keys.open_challenge(challenge).ok()?;
+        (!c.puzzle.is_none()).then_some(c.puzzle)
+    }
+
     /// An answer: right with probability `p`, otherwise a wrong word of the
     /// same length (blind guessing when `p` is 0).
     fn answer(&self, challenge: &str, rng: &mut impl Rng) -> (String, bool) {
@@ -482,7 +492,18 @@ impl Player {
                 self.sleep(Duration::from_millis(ms)).await;
             }
             let (answer, right) = self.solver.answer(&challenge, &mut self.rng);
-            let form = format!("c={}&answer={}", urlencode(&challenge), urlencode(&answer));
+            let mut form = format!("c={}&answer={}", urlencode(&challenge), urlencode(&answer));
+            // The proof of work the challenge asks for, if any, paid with
+            // the native solver off the async thread (its CPU counts).
+            if let Some(puzzle) = self.solver.puzzle(&challenge) {
+                let token = challenge.clone();
+                let solving = tokio::task::spawn_blocking(move || pow::solve(&token, &puzzle));
+                match tokio::time::timeout_at(self.deadline.into(), solving).await {
+                    Ok(Ok(Ok(counter))) => form.push_str(&format!("&pow={counter}")),
+                    Ok(_) => return Outcome::Refused,
+                    Err(_) => return Outcome::Stopped, // the run is over
+                }
+            }
             let Some(resp) = self.send("POST", "/captcha/verify", Some(&form)).await else {
                 return Outcome::Stopped;
             };
@@ -721,5 +742,7 @@ fn main() -> ExitCode {
             eprintln!("botsim: did not finish in time");
         }
     });
+    // Proofs of work still being solved when the run ended are dropped.
+    runtime.shutdown_timeout(Duration::from_millis(100));
     ExitCode::SUCCESS
 }
