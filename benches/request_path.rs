@@ -20,21 +20,28 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use std::net::{IpAddr, Ipv4Addr};
+
 use qcaptcha::pow::PowPolicy;
-use qcaptcha::{ApiRequest, CaptchaService, KeyRing, MemoryStore};
+use qcaptcha::{ApiRequest, CaptchaService, KeyRing, Limits, MemoryStore};
 
 const USER_IP: &str = "121.14.96.121";
+/// The widget's client address.
+const CLIENT: IpAddr = IpAddr::V4(Ipv4Addr::new(121, 14, 96, 121));
 
 fn service() -> CaptchaService {
     CaptchaService::builder("/captcha")
         .keys(KeyRing::new(1, [0x42; 32]))
-        // Each solved captcha leaves two live entries (the challenge's
-        // attempt and the ticket's use) for their lifetime.
+        // Each solved captcha leaves two live entries (the session's
+        // counter and the ticket's use) for their lifetime.
         .store(Arc::new(MemoryStore::new(4_000_000)))
         // One userIp solving thousands a second would climb the default
         // proof-of-work levels; this bench measures the path without it
         // (see benches/pow.rs for the check and the tracker).
         .pow(PowPolicy::off())
+        // One client solving millions of captchas: the rate limits are off
+        // (with them on each step costs one more counter in the store).
+        .limits(Limits::unlimited())
         .build()
         .expect("service")
 }
@@ -64,14 +71,17 @@ fn solve_once(service: &CaptchaService, query: &str, kind: &str) -> Duration {
     let t0 = Instant::now();
     let q = service.handle_query(ApiRequest::from_params(query));
     let challenge = challenge_of(&q.body);
-    let image = service.handle_image(&encode(&[("c", &challenge)]));
+    let image = service.handle_image(&encode(&[("c", &challenge)]), CLIENT);
     assert_eq!(image.status, 200);
     let first = t0.elapsed();
 
     let answer = service.answer_for_challenge(&challenge).expect("answer");
 
     let t1 = Instant::now();
-    let verify = service.handle_verify(&encode(&[("c", &challenge), ("answer", answer.as_str())]));
+    let verify = service.handle_verify(
+        &encode(&[("c", &challenge), ("answer", answer.as_str())]),
+        CLIENT,
+    );
     let json: serde_json::Value = serde_json::from_slice(&verify.body).expect("JSON");
     let ticket = json["ticket"].as_str().expect("ticket");
     let check = service.handle_check(ApiRequest::from_params(&encode(&[
@@ -129,7 +139,9 @@ fn request_path(c: &mut Criterion) {
     });
     let challenge = challenge_of(&service.handle_query(ApiRequest::from_params(&query)).body);
     let image_query = encode(&[("c", &challenge)]);
-    group.bench_function("image", |b| b.iter(|| service.handle_image(&image_query)));
+    group.bench_function("image", |b| {
+        b.iter(|| service.handle_image(&image_query, CLIENT))
+    });
     group.finish();
 }
 

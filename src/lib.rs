@@ -75,6 +75,7 @@ pub use service::{
     handlers::CaptchaService,
     http::{ApiRequest, HttpResponse},
     keys::KeyRing,
+    limits::Limits,
     signature::Credentials,
     store::{MemoryStore, ReplayStore},
 };
@@ -83,7 +84,8 @@ pub use service::{
 pub use service::store::redis::RedisStore;
 
 /// CaptchaQuery and CaptchaCheck on the wire: the validated requests, their
-/// parameters, the result bodies and the service's lifetimes and limits.
+/// parameters, the result bodies, the service's lifetimes and the limit
+/// errors.
 #[cfg(feature = "service")]
 pub mod api {
     pub use crate::service::callback::Callback;
@@ -94,6 +96,7 @@ pub mod api {
     pub use crate::service::http::{
         CONTENT_TYPE_JS, CONTENT_TYPE_JSON, CONTENT_TYPE_PNG, CONTENT_TYPE_TEXT, CONTENT_TYPE_WAV,
     };
+    pub use crate::service::limits::{LimitError, RATE_WINDOW_SECS};
     pub use crate::service::params::{ParamError, MAX_PARAMS};
     pub use crate::service::requests::{
         AccountType, CaptchaCheck, CaptchaQuery, CommonParams, ScriptMode, UserFields,
@@ -129,7 +132,8 @@ pub mod tokens {
     pub use crate::service::check::check_ticket;
     pub use crate::service::keys::{KeyError, KEY_LEN};
     pub use crate::service::tokens::{
-        Binding, BindingField, Challenge, Ticket, TokenError, MAX_TOKEN_LEN, MAX_UID_LEN,
+        Binding, BindingField, Challenge, Ticket, TokenError, MAX_CLOCK_SKEW_SECS, MAX_TOKEN_LEN,
+        MAX_UID_LEN,
     };
 }
 
@@ -147,12 +151,17 @@ pub mod pow {
     };
 }
 
-/// Replay stores: what a store must do, and the memory store's bounds.
+/// Replay stores: what a store must do, the kinds of records, and the
+/// memory store's bounds.
 #[cfg(feature = "service")]
 pub mod store {
+    #[cfg(feature = "redis")]
+    pub use crate::service::store::redis::Persistence;
     #[cfg(feature = "redis-tls")]
     pub use crate::service::store::redis::RedisTls;
-    pub use crate::service::store::{StoreError, UseRecord, DEFAULT_MEMORY_CAPACITY, MAX_ID_LEN};
+    pub use crate::service::store::{
+        RateCount, RecordKind, StoreError, UseRecord, DEFAULT_MEMORY_CAPACITY, MAX_ID_LEN,
+    };
 }
 
 /// The JavaScript widget and its routes.

@@ -11,12 +11,12 @@ use metrics::{
     Counter, CounterFn, Gauge, Histogram, HistogramFn, Key, KeyName, Metadata, Recorder,
     SharedString, Unit,
 };
-use qcaptcha::store::{StoreError, UseRecord};
+use qcaptcha::store::{RateCount, RecordKind, StoreError, UseRecord};
 use qcaptcha::testing::ManualClock;
-use qcaptcha::{ApiRequest, CaptchaService, ReplayStore};
+use qcaptcha::{ApiRequest, CaptchaService, Limits, ReplayStore};
 
 mod common;
-use common::{challenge_in, check, form, json, solve, urlencode, CHECK_FIELDS, QUERY, T0};
+use common::{challenge_in, check, form, json, solve, urlencode, CHECK_FIELDS, CLIENT, QUERY, T0};
 
 /// Counts every counter increment and histogram sample by rendered key
 /// (`name{label=value,...}`, labels sorted).
@@ -101,12 +101,41 @@ struct Flaky {
     down: std::sync::atomic::AtomicBool,
 }
 
-impl ReplayStore for Flaky {
-    fn record_use(&self, id: &str, exp: u64, max: u64, now: u64) -> Result<UseRecord, StoreError> {
+impl Flaky {
+    fn up(&self) -> Result<(), StoreError> {
         if self.down.load(Ordering::Relaxed) {
             return Err(StoreError::Unavailable("switched off".into()));
         }
-        self.inner.record_use(id, exp, max, now)
+        Ok(())
+    }
+}
+
+impl ReplayStore for Flaky {
+    fn record_use(
+        &self,
+        kind: RecordKind,
+        id: &str,
+        exp: u64,
+        max: u64,
+        now: u64,
+    ) -> Result<UseRecord, StoreError> {
+        self.up()?;
+        self.inner.record_use(kind, id, exp, max, now)
+    }
+    fn advance(
+        &self,
+        kind: RecordKind,
+        id: &str,
+        from: u64,
+        exp: u64,
+        now: u64,
+    ) -> Result<bool, StoreError> {
+        self.up()?;
+        self.inner.advance(kind, id, from, exp, now)
+    }
+    fn count_hit(&self, id: &str, window: u64, now: u64) -> Result<RateCount, StoreError> {
+        self.up()?;
+        self.inner.count_hit(id, window, now)
     }
 }
 
@@ -118,6 +147,9 @@ fn every_handler_records_what_it_did() {
     let service = CaptchaService::builder("https://captcha.example/cap")
         .store(store.clone())
         .clock(clock.clone())
+        // One address answers many times in one frozen minute: the rate
+        // limits (tested on their own below) would refuse it.
+        .limits(Limits::unlimited().session_pictures(10))
         .build()
         .unwrap();
     let query = || {
@@ -132,12 +164,12 @@ fn every_handler_records_what_it_did() {
         // again, then a right answer on a new one.
         let c1 = query();
         for _ in 0..2 {
-            let img = service.handle_image(&format!("c={}", urlencode(&c1)));
+            let img = service.handle_image(&format!("c={}", urlencode(&c1)), CLIENT);
             assert_eq!(img.status, 200);
         }
-        let wrong = json(&service.handle_verify(&form(&c1, "XXXX")));
+        let wrong = json(&service.handle_verify(&form(&c1, "XXXX"), CLIENT));
         assert_eq!(wrong["code"], 5100);
-        service.handle_verify(&form(&c1, "XXXX"));
+        service.handle_verify(&form(&c1, "XXXX"), CLIENT);
         let ticket = solve(&service, &query());
 
         // Checks: pass, reused, forged, mismatch, bad request.
@@ -158,7 +190,7 @@ fn every_handler_records_what_it_did() {
         // An expired challenge.
         let c2 = query();
         clock.advance(301);
-        service.handle_verify(&form(&c2, "XXXX"));
+        service.handle_verify(&form(&c2, "XXXX"), CLIENT);
 
         // The store fails: the check fails closed and the error counts.
         let third = solve(&service, &query());
@@ -185,8 +217,9 @@ fn every_handler_records_what_it_did() {
             "qcaptcha_store_errors_total{error=unavailable,kind=ticket}",
             1,
         ),
-        // 5 answers that reached the store (the expired one did not) ...
-        ("qcaptcha_store_seconds{kind=challenge}", 5),
+        // 6 answers, each moving its session's counter (the expired one
+        // too: it uses its picture up) ...
+        ("qcaptcha_store_seconds{kind=session}", 6),
         // ... and 3 ticket checks (pass, reused, the failed one).
         ("qcaptcha_store_seconds{kind=ticket}", 3),
     ];
@@ -204,6 +237,30 @@ fn every_handler_records_what_it_did() {
     }
 }
 
+#[test]
+fn a_limit_that_refuses_is_counted_by_name() {
+    let counts = Counts::default();
+    let clock = Arc::new(ManualClock::new(T0));
+    let service = CaptchaService::builder("/cap")
+        .clock(clock)
+        .limits(Limits::default().client_answers_per_minute(1))
+        .build()
+        .unwrap();
+    metrics::with_local_recorder(&counts, || {
+        for _ in 0..3 {
+            let body = json(&service.handle_query(ApiRequest::from_params(QUERY)));
+            let c = challenge_in(body["script"].as_str().unwrap());
+            service.handle_verify(&form(&c, "XXXX"), CLIENT);
+        }
+    });
+    assert_eq!(
+        counts.get("qcaptcha_limits_triggered_total{limit=client_answers}"),
+        2,
+        "{:?}",
+        counts.names()
+    );
+}
+
 /// The names as a Prometheus scrape shows them (feature `prometheus`, the
 /// exporter the example server uses for `/metrics`).
 #[cfg(feature = "prometheus")]
@@ -216,7 +273,7 @@ fn a_prometheus_scrape_lists_every_metric() {
         qcaptcha::metrics::describe();
         let body = json(&service.handle_query(ApiRequest::from_params(QUERY)));
         let c = challenge_in(body["script"].as_str().unwrap());
-        service.handle_image(&format!("c={}", urlencode(&c)));
+        service.handle_image(&format!("c={}", urlencode(&c)), CLIENT);
         let ticket = solve(&service, &c);
         check(&service, &ticket, CHECK_FIELDS);
         check(&service, &ticket, CHECK_FIELDS);
@@ -232,7 +289,10 @@ fn a_prometheus_scrape_lists_every_metric() {
         "qcaptcha_checks_total{outcome=\"fail\",reason=\"reused\"} 1",
         "# HELP qcaptcha_store_seconds Replay store call latency in seconds, by kind.",
         "qcaptcha_store_seconds_count{kind=\"ticket\"} 2",
-        "qcaptcha_store_seconds_count{kind=\"challenge\"} 1",
+        "qcaptcha_store_seconds_count{kind=\"session\"} 1",
+        // The limits: CaptchaQuery's userIp and businessId, the answer
+        // (the picture's is counted in the process).
+        "qcaptcha_store_seconds_count{kind=\"rate\"} 3",
     ] {
         assert!(text.lines().any(|l| l == line), "no `{line}` in:\n{text}");
     }

@@ -13,7 +13,7 @@ use qcaptcha::{CaptchaService, HttpResponse, KeyRing, MemoryStore, ServiceError}
 use serde_json::Value;
 
 mod common;
-use common::{form, json, race, wins, CHECK_FIELDS, QUERY, T0};
+use common::{form, json, race, wins, CHECK_FIELDS, CLIENT, QUERY, T0};
 
 /// Small enough for debug builds: 2^6 attempts of 20 iterations.
 const LEVEL: PowLevel = PowLevel::new(6, 20);
@@ -26,6 +26,10 @@ fn service(policy: PowPolicy) -> (CaptchaService, KeyRing, Arc<ManualClock>) {
         .store(Arc::new(MemoryStore::new(10_000)))
         .clock(clock.clone())
         .pow(policy)
+        // Many tries from one address in a frozen minute, many pictures in
+        // one session: the limits are
+        // tested elsewhere.
+        .limits(qcaptcha::Limits::unlimited())
         .build()
         .unwrap();
     (service, ring, clock)
@@ -81,11 +85,14 @@ fn level_zero_needs_no_proof() {
     assert!(w.puzzle.is_none());
     assert!(sealed(&ring, &w.challenge).is_none());
     assert!(w.script.contains("\"pow\":null"));
-    let body = json(&s.handle_verify(&form(&w.challenge, &answer(&s, &w.challenge))));
+    let body = json(&s.handle_verify(&form(&w.challenge, &answer(&s, &w.challenge)), CLIENT));
     assert_eq!(body["code"], 0, "{body}");
     // A stray pow field at level 0 is ignored.
     let w = s.widget(&query()).unwrap();
-    let body = json(&s.handle_verify(&with_pow(&w.challenge, &answer(&s, &w.challenge), "junk")));
+    let body = json(&s.handle_verify(
+        &with_pow(&w.challenge, &answer(&s, &w.challenge), "junk"),
+        CLIENT,
+    ));
     assert_eq!(body["code"], 0, "{body}");
 }
 
@@ -97,11 +104,14 @@ fn a_proof_and_the_answer_yield_a_ticket() {
     assert_eq!(sealed(&ring, &w.challenge), w.puzzle);
     // The script carries the same puzzle for the widget.
     let counter = pow::solve(&w.challenge, &w.puzzle).unwrap();
-    let body = json(&s.handle_verify(&with_pow(
-        &w.challenge,
-        &answer(&s, &w.challenge),
-        &counter.to_string(),
-    )));
+    let body = json(&s.handle_verify(
+        &with_pow(
+            &w.challenge,
+            &answer(&s, &w.challenge),
+            &counter.to_string(),
+        ),
+        CLIENT,
+    ));
     assert_eq!(body["code"], 0, "{body}");
     let ticket = body["ticket"].as_str().unwrap();
     assert_eq!(json(&common::check(&s, ticket, CHECK_FIELDS))["code"], 0);
@@ -126,7 +136,7 @@ fn a_missing_or_wrong_proof_burns_the_challenge() {
             None => form(&w.challenge, &right),
             Some(p) => with_pow(&w.challenge, &right, p),
         };
-        let resp = s.handle_verify(&f);
+        let resp = s.handle_verify(&f, CLIENT);
         assert!(proof_error(&resp), "{bad:?}: {:?}", resp.error);
         let body = json(&resp);
         assert_eq!(body["code"], 5100);
@@ -135,7 +145,10 @@ fn a_missing_or_wrong_proof_burns_the_challenge() {
         assert_eq!(puzzle_of(&body["pow"]).level(), LEVEL);
         // Burnt: the right answer with a valid proof is now too late.
         let counter = pow::solve(&w.challenge, &w.puzzle).unwrap();
-        let again = s.handle_verify(&with_pow(&w.challenge, &right, &counter.to_string()));
+        let again = s.handle_verify(
+            &with_pow(&w.challenge, &right, &counter.to_string()),
+            CLIENT,
+        );
         assert!(
             matches!(
                 again.error,
@@ -151,11 +164,10 @@ fn a_missing_or_wrong_proof_burns_the_challenge() {
     let wrong = (0..)
         .find(|&c| !pow::verify(&w.challenge, &w.puzzle, c))
         .unwrap();
-    let resp = s.handle_verify(&with_pow(
-        &w.challenge,
-        &answer(&s, &w.challenge),
-        &wrong.to_string(),
-    ));
+    let resp = s.handle_verify(
+        &with_pow(&w.challenge, &answer(&s, &w.challenge), &wrong.to_string()),
+        CLIENT,
+    );
     assert!(proof_error(&resp));
     // Two pow fields: refused, not "the first one wins".
     let w = s.widget(&query()).unwrap();
@@ -164,7 +176,7 @@ fn a_missing_or_wrong_proof_burns_the_challenge() {
         "{}&pow=999999&pow={c}",
         form(&w.challenge, &answer(&s, &w.challenge))
     );
-    assert!(proof_error(&s.handle_verify(&f)));
+    assert!(proof_error(&s.handle_verify(&f, CLIENT)));
 }
 
 #[test]
@@ -179,25 +191,34 @@ fn a_proof_is_worth_nothing_for_another_challenge() {
         .map(|_| s.widget(&query()).unwrap())
         .find(|b| !pow::verify(&b.challenge, &b.puzzle, counter))
         .unwrap();
-    let resp = s.handle_verify(&with_pow(
-        &b.challenge,
-        &answer(&s, &b.challenge),
-        &counter.to_string(),
-    ));
+    let resp = s.handle_verify(
+        &with_pow(
+            &b.challenge,
+            &answer(&s, &b.challenge),
+            &counter.to_string(),
+        ),
+        CLIENT,
+    );
     assert!(proof_error(&resp), "{:?}", resp.error);
     // The proof still works for its own challenge.
-    let body = json(&s.handle_verify(&with_pow(
-        &a.challenge,
-        &answer(&s, &a.challenge),
-        &counter.to_string(),
-    )));
+    let body = json(&s.handle_verify(
+        &with_pow(
+            &a.challenge,
+            &answer(&s, &a.challenge),
+            &counter.to_string(),
+        ),
+        CLIENT,
+    ));
     assert_eq!(body["code"], 0, "{body}");
     // And only once: the same proof and answer again is a used challenge.
-    let resp = s.handle_verify(&with_pow(
-        &a.challenge,
-        &answer(&s, &a.challenge),
-        &counter.to_string(),
-    ));
+    let resp = s.handle_verify(
+        &with_pow(
+            &a.challenge,
+            &answer(&s, &a.challenge),
+            &counter.to_string(),
+        ),
+        CLIENT,
+    );
     assert!(matches!(
         resp.error,
         Some(ServiceError::Challenge(ChallengeError::Used))
@@ -212,12 +233,12 @@ fn the_level_is_read_from_the_token_not_the_client() {
     let (hard, _, _) = service(PowPolicy::fixed(LEVEL));
     let (calm, _, _) = service(PowPolicy::off());
     let w = hard.widget(&query()).unwrap();
-    let resp = calm.handle_verify(&form(&w.challenge, &answer(&calm, &w.challenge)));
+    let resp = calm.handle_verify(&form(&w.challenge, &answer(&calm, &w.challenge)), CLIENT);
     assert!(proof_error(&resp), "{:?}", resp.error);
     // And the other way round: a level-0 challenge needs nothing on the
     // hard node.
     let w = calm.widget(&query()).unwrap();
-    let body = json(&hard.handle_verify(&form(&w.challenge, &answer(&hard, &w.challenge))));
+    let body = json(&hard.handle_verify(&form(&w.challenge, &answer(&hard, &w.challenge)), CLIENT));
     assert_eq!(body["code"], 0);
 }
 
@@ -225,7 +246,7 @@ fn the_level_is_read_from_the_token_not_the_client() {
 fn refresh_reports_the_level() {
     let (s, ring, _) = service(PowPolicy::fixed(LEVEL));
     let w = s.widget(&query()).unwrap();
-    let body = json(&s.handle_refresh(&form(&w.challenge, "")));
+    let body = json(&s.handle_refresh(&form(&w.challenge, ""), CLIENT));
     assert_eq!(body["code"], 0);
     let next = body["challenge"].as_str().unwrap();
     assert_eq!(puzzle_of(&body["pow"]), sealed(&ring, next));
@@ -237,7 +258,7 @@ fn refresh_reports_the_level() {
 fn attempt(s: &CaptchaService, c: &str, p: &Puzzle, right: bool) -> Value {
     let a = if right { answer(s, c) } else { "WRONGX".into() };
     let counter = pow::solve(c, p).unwrap();
-    json(&s.handle_verify(&with_pow(c, &a, &counter.to_string())))
+    json(&s.handle_verify(&with_pow(c, &a, &counter.to_string()), CLIENT))
 }
 
 #[test]
@@ -328,7 +349,7 @@ fn racing_proofs_for_one_challenge_yield_one_ticket() {
         );
         let s2 = Arc::clone(&s);
         let results = race(8, move |_| {
-            json(&s2.handle_verify(&f)).get("ticket").is_some()
+            json(&s2.handle_verify(&f, CLIENT)).get("ticket").is_some()
         });
         assert_eq!(wins(results), 1);
     }

@@ -5,17 +5,19 @@ use std::sync::Arc;
 
 use qcaptcha::api::CaptchaQuery;
 use qcaptcha::sign::SignatureMethod;
+use qcaptcha::store::RecordKind;
 use qcaptcha::testing::ManualClock;
 use qcaptcha::tokens::BindingField;
-use qcaptcha::tokens::KeyError;
+use qcaptcha::tokens::{KeyError, MAX_CLOCK_SKEW_SECS};
+use qcaptcha::widget::ChallengeError;
 use qcaptcha::{
-    ApiRequest, CaptchaService, CheckFailure, Credentials, HttpResponse, KeyRing, MemoryStore,
-    TicketMode,
+    ApiRequest, CaptchaService, CheckFailure, Credentials, HttpResponse, KeyRing, Limits,
+    MemoryStore, ServiceError, TicketMode,
 };
 
 mod common;
 use common::{
-    challenge_in, check_error, form, json, race, urlencode, wins, CHECK_FIELDS, QUERY, T0,
+    challenge_in, check_error, form, json, race, urlencode, wins, CHECK_FIELDS, CLIENT, QUERY, T0,
 };
 
 struct Fixture {
@@ -32,6 +34,9 @@ fn fixture_with(mode: TicketMode, store: Arc<MemoryStore>) -> Fixture {
         .store(store)
         .ticket_mode(mode)
         .clock(clock.clone())
+        // The protocol tests make many requests from one address within one
+        // (frozen) minute: no rate limits here; `limits_*` tests them.
+        .limits(Limits::unlimited().session_pictures(10))
         .build()
         .unwrap();
     Fixture {
@@ -65,7 +70,7 @@ fn round_trip_query_image_verify_check() {
 
     let img = f
         .service
-        .handle_image(&format!("c={}", urlencode(&challenge)));
+        .handle_image(&format!("c={}", urlencode(&challenge)), CLIENT);
     assert_eq!(img.status, 200);
     assert_eq!(img.content_type, "image/png");
     assert_eq!(&img.body[..8], b"\x89PNG\r\n\x1a\n");
@@ -178,7 +183,7 @@ fn one_attempt_per_challenge() {
     let answer = f.service.answer_for_challenge(&challenge).unwrap();
 
     // A wrong answer burns the challenge and hands over the next one.
-    let resp = f.service.handle_verify(&form(&challenge, "WRONGX"));
+    let resp = f.service.handle_verify(&form(&challenge, "WRONGX"), CLIENT);
     let body = json(&resp);
     assert_eq!(body["code"], 5100);
     assert!(body.get("ticket").is_none());
@@ -187,7 +192,9 @@ fn one_attempt_per_challenge() {
     assert!(body["ttl"].as_u64().unwrap() > 0);
 
     // The right answer is now too late for the burnt challenge.
-    let resp = f.service.handle_verify(&form(&challenge, answer.as_str()));
+    let resp = f
+        .service
+        .handle_verify(&form(&challenge, answer.as_str()), CLIENT);
     let body = json(&resp);
     assert_eq!(body["code"], 5100);
     assert!(body.get("ticket").is_none());
@@ -197,10 +204,13 @@ fn one_attempt_per_challenge() {
     assert_eq!(json(&check(&f, &ticket, CHECK_FIELDS))["code"], 0);
 
     // A right answer burns it too.
-    let resp = f.service.handle_verify(&form(
-        &next,
-        f.service.answer_for_challenge(&next).unwrap().as_str(),
-    ));
+    let resp = f.service.handle_verify(
+        &form(
+            &next,
+            f.service.answer_for_challenge(&next).unwrap().as_str(),
+        ),
+        CLIENT,
+    );
     assert!(json(&resp).get("ticket").is_none());
 }
 
@@ -210,7 +220,7 @@ fn refresh_and_expiry() {
     let challenge = query_challenge(&f, QUERY);
     let resp = f
         .service
-        .handle_refresh(&format!("c={}", urlencode(&challenge)));
+        .handle_refresh(&format!("c={}", urlencode(&challenge)), CLIENT);
     let body = json(&resp);
     assert_eq!(body["code"], 0);
     let fresh = body["challenge"].as_str().unwrap().to_owned();
@@ -223,10 +233,15 @@ fn refresh_and_expiry() {
 
     // After 5 minutes the picture is gone and answering hands a new one.
     f.clock.advance(300);
-    let img = f.service.handle_image(&format!("c={}", urlencode(&fresh)));
+    let img = f
+        .service
+        .handle_image(&format!("c={}", urlencode(&fresh)), CLIENT);
     assert_eq!(img.status, 410);
     let answer = f.service.answer_for_challenge(&fresh).unwrap();
-    let body = json(&f.service.handle_verify(&form(&fresh, answer.as_str())));
+    let body = json(
+        &f.service
+            .handle_verify(&form(&fresh, answer.as_str()), CLIENT),
+    );
     assert_eq!(body["code"], 4200);
     assert!(body.get("ticket").is_none());
     assert!(body["challenge"].is_string());
@@ -235,7 +250,7 @@ fn refresh_and_expiry() {
     f.clock.advance(1500);
     let resp = f
         .service
-        .handle_refresh(&format!("c={}", urlencode(&challenge)));
+        .handle_refresh(&format!("c={}", urlencode(&challenge)), CLIENT);
     let body = json(&resp);
     assert_eq!(body["code"], 4200);
     assert!(body.get("challenge").is_none());
@@ -250,21 +265,21 @@ fn bad_challenges_are_refused() {
         let mut bad = raw.clone();
         bad[i] ^= 0x01;
         let bad = base64_encode(&bad);
-        let resp = f.service.handle_image(&format!("c={bad}"));
+        let resp = f.service.handle_image(&format!("c={bad}"), CLIENT);
         assert_eq!(resp.status, 400, "byte {i}");
-        let resp = f.service.handle_verify(&form(&bad, "ABCD"));
+        let resp = f.service.handle_verify(&form(&bad, "ABCD"), CLIENT);
         assert_eq!(resp.status, 400);
         assert_eq!(json(&resp)["code"], 4000);
     }
     for q in ["", "c=", "c=a&c=b", "c=%00"] {
-        assert_eq!(f.service.handle_image(q).status, 400, "{q}");
-        assert_eq!(f.service.handle_refresh(q).status, 400, "{q}");
+        assert_eq!(f.service.handle_image(q, CLIENT).status, 400, "{q}");
+        assert_eq!(f.service.handle_refresh(q, CLIENT).status, 400, "{q}");
     }
     // A ticket is not a challenge.
     let ticket = solve(&f, &query_challenge(&f, QUERY));
     assert_eq!(
         f.service
-            .handle_image(&format!("c={}", urlencode(&ticket)))
+            .handle_image(&format!("c={}", urlencode(&ticket)), CLIENT)
             .status,
         400
     );
@@ -399,7 +414,7 @@ fn concurrent_answers_to_one_challenge_yield_one_ticket() {
     let body = form(&challenge, answer.as_str());
     let service = f.service.clone();
     let tickets = wins(race(8, move |_| {
-        let resp = service.handle_verify(&body);
+        let resp = service.handle_verify(&body, CLIENT);
         json(&resp).get("ticket").is_some()
     }));
     assert_eq!(tickets, 1);
@@ -467,42 +482,194 @@ fn solve_with_ring(f: &Fixture, challenge: &str) -> Option<String> {
     let answer = qcaptcha::generate(answer.binding.captcha_type, answer.seed).ok()?;
     let body = json(
         &f.service
-            .handle_verify(&form(challenge, answer.answer().as_str())),
+            .handle_verify(&form(challenge, answer.answer().as_str()), CLIENT),
     );
     body["ticket"].as_str().map(str::to_owned)
 }
 
 #[test]
-fn a_full_store_fails_closed() {
+fn a_full_table_fails_closed_for_its_own_kind_only() {
+    // Two entries per kind.
     let store = Arc::new(MemoryStore::new(2));
     let f = fixture_with(TicketMode::SingleUse, store.clone());
     let c1 = query_challenge(&f, QUERY);
-    let t1 = solve(&f, &c1); // entry 1: challenge c1
+    let t1 = solve(&f, &c1); // session 1
     let c2 = query_challenge(&f, QUERY);
-    let resp = f.service.handle_verify(&form(&c2, "XXXX")); // entry 2
+    let resp = f.service.handle_verify(&form(&c2, "XXXX"), CLIENT); // session 2
     assert_eq!(json(&resp)["code"], 5100);
-    // Full of live entries: a new challenge cannot be answered ...
+    let c2_next = json(&resp)["challenge"].as_str().unwrap().to_owned();
+    // Sessions full of live entries: a third session cannot be answered,
+    // rather than a live one be forgotten ...
     let c3 = query_challenge(&f, QUERY);
     let answer = f.service.answer_for_challenge(&c3).unwrap();
-    let resp = f.service.handle_verify(&form(&c3, answer.as_str()));
+    let resp = f.service.handle_verify(&form(&c3, answer.as_str()), CLIENT);
     assert_eq!(resp.status, 500);
     assert_eq!(json(&resp)["code"], 6000);
     assert!(json(&resp).get("ticket").is_none());
-    // ... and a ticket cannot be checked, rather than be forgotten.
-    let resp = check(&f, &t1, CHECK_FIELDS);
-    assert_eq!(json(&resp)["code"], 6000);
     assert!(matches!(
-        check_error(&resp),
-        Some(CheckFailure::Store(
-            qcaptcha::store::StoreError::Full { .. }
-        ))
+        resp.error,
+        Some(ServiceError::Store(qcaptcha::store::StoreError::Full {
+            kind: RecordKind::Session,
+            capacity: 2
+        }))
     ));
-    assert_eq!(store.len(), 2);
-    // Once the challenge entries expire there is room again.
-    f.clock.advance(300);
-    assert_eq!(json(&check(&f, &t1, CHECK_FIELDS))["code"], 5100); // t1 expired too
-    let c4 = query_challenge(&f, QUERY);
-    let _ = solve(&f, &c4);
+    // ... but the sessions already held go on, and tickets have their own
+    // room: the flood of sessions cannot make a valid ticket fail.
+    let t2 = solve(&f, &c2_next);
+    assert_eq!(json(&check(&f, &t1, CHECK_FIELDS))["code"], 0);
+    assert_eq!(json(&check(&f, &t2, CHECK_FIELDS))["code"], 0);
+    assert_eq!(store.len_of(RecordKind::Session), 2);
+    assert_eq!(store.len_of(RecordKind::Ticket), 2);
+}
+
+#[test]
+fn wrong_answers_keep_one_record_per_session() {
+    let store = Arc::new(MemoryStore::new(1000));
+    let f = fixture_with(TicketMode::SingleUse, store.clone());
+    let before = solve(&f, &query_challenge(&f, QUERY));
+    // 5 sessions, every picture answered wrong until the session ends.
+    for _ in 0..5 {
+        let mut c = query_challenge(&f, QUERY);
+        let mut answered = 0;
+        loop {
+            let body = json(&f.service.handle_verify(&form(&c, "XXXX"), CLIENT));
+            answered += 1;
+            match body["challenge"].as_str() {
+                Some(next) => c = next.to_owned(),
+                None => {
+                    assert_eq!(body["code"], 4400, "{body}");
+                    break;
+                }
+            }
+        }
+        assert_eq!(answered, 10, "the default: 10 pictures per session");
+    }
+    // 50 wrong answers, 6 session records (the solved one included).
+    assert_eq!(store.len_of(RecordKind::Session), 6);
+    assert_eq!(json(&check(&f, &before, CHECK_FIELDS))["code"], 0);
+}
+
+#[test]
+fn limits_with_the_memory_store() {
+    let make = |clock: &Arc<ManualClock>, limits: Limits| {
+        CaptchaService::builder("/cap")
+            .keys(KeyRing::new(1, [0x42; 32]))
+            .store(Arc::new(MemoryStore::new(10_000)))
+            .clock(clock.clone())
+            .limits(limits)
+            // The scenarios answer without proofs of work (tests/pow.rs).
+            .pow(qcaptcha::pow::PowPolicy::off())
+            .build()
+            .unwrap()
+    };
+    common::scenario_session_pictures(&make);
+    common::scenario_client_answers(&make);
+    common::scenario_client_pictures(&make);
+    common::scenario_query_sessions(&make);
+    for _ in 0..5 {
+        common::scenario_racing_limit(&make);
+    }
+    // A limit of 0 is refused.
+    assert_eq!(
+        CaptchaService::builder("/cap")
+            .limits(Limits::default().session_pictures(0))
+            .build()
+            .unwrap_err(),
+        qcaptcha::ConfigError::Limits
+    );
+}
+
+#[test]
+fn a_used_ticket_stays_used_when_the_wall_clock_jumps() {
+    let f = fixture();
+    let t1 = solve(&f, &query_challenge(&f, QUERY));
+    f.clock.advance(10);
+    assert_eq!(json(&check(&f, &t1, CHECK_FIELDS))["code"], 0);
+    // The clock jumps an hour ahead; a check there purges what the store
+    // thinks expired ...
+    f.clock.advance(3600);
+    let t2 = solve(&f, &query_challenge(&f, QUERY));
+    assert_eq!(json(&check(&f, &t2, CHECK_FIELDS))["code"], 0);
+    assert_eq!(
+        check_error(&check(&f, &t1, CHECK_FIELDS)),
+        Some(CheckFailure::Expired)
+    );
+    // ... and jumps back: t1 looks unexpired again, and must stay used.
+    f.clock.set(T0 + 20);
+    let again = check(&f, &t1, CHECK_FIELDS);
+    assert_eq!(check_error(&again), Some(CheckFailure::Reused));
+}
+
+#[test]
+fn tokens_from_the_future_are_refused() {
+    let f = fixture();
+    // A node sharing the key ring whose clock runs ahead.
+    let ahead = Arc::new(ManualClock::new(T0 + MAX_CLOCK_SKEW_SECS + 1));
+    let other = CaptchaService::builder("/cap")
+        .keys(KeyRing::new(1, [0x42; 32]))
+        .clock(ahead.clone())
+        .build()
+        .unwrap();
+    let js = json(&other.handle_query(ApiRequest::from_params(QUERY)));
+    let c = challenge_in(js["script"].as_str().unwrap());
+    let img = f
+        .service
+        .handle_image(&format!("c={}", urlencode(&c)), CLIENT);
+    assert_eq!(img.status, 400);
+    assert_eq!(
+        img.error,
+        Some(ServiceError::Challenge(ChallengeError::IssuedInFuture))
+    );
+    let resp = f.service.handle_verify(
+        &form(&c, other.answer_for_challenge(&c).unwrap().as_str()),
+        CLIENT,
+    );
+    assert_eq!(
+        (resp.status, json(&resp)["code"].as_u64()),
+        (400, Some(4000))
+    );
+    let ticket = common::solve(&other, &c);
+    assert_eq!(
+        check_error(&check(&f, &ticket, CHECK_FIELDS)),
+        Some(CheckFailure::IssuedInFuture)
+    );
+    // Within the skew: accepted.
+    ahead.set(T0 + MAX_CLOCK_SKEW_SECS);
+    let js = json(&other.handle_query(ApiRequest::from_params(QUERY)));
+    let c = challenge_in(js["script"].as_str().unwrap());
+    let ticket = common::solve(&other, &c);
+    assert_eq!(json(&check(&f, &ticket, CHECK_FIELDS))["code"], 0);
+}
+
+#[test]
+fn invalid_utf8_is_refused_naming_the_parameter() {
+    let f = fixture();
+    // A ticket for uid %C0%AF would have matched uid %FF%FE once both
+    // were "repaired" to U+FFFD.
+    for bad in ["%C0%AF", "%FF%FE"] {
+        let q = QUERY.replace("uid=u1", &format!("uid={bad}"));
+        let body = json(&f.service.handle_query(ApiRequest::from_params(&q)));
+        assert_eq!(body["code"], 4000);
+        assert_eq!(body["message"], "parameter uid is not valid UTF-8");
+    }
+    let ticket = solve(&f, &query_challenge(&f, QUERY));
+    let fields = CHECK_FIELDS.replace("uid=u1", "uid=u1%FF");
+    let resp = check(&f, &ticket, &fields);
+    assert_eq!(json(&resp)["code"], 4000);
+    assert!(json(&resp)["message"].as_str().unwrap().contains("uid"));
+    // The ticket was not used by the refused check.
+    assert_eq!(json(&check(&f, &ticket, CHECK_FIELDS))["code"], 0);
+    // The widget routes too.
+    let c = query_challenge(&f, QUERY);
+    let resp = f
+        .service
+        .handle_verify(&format!("c={}&answer=%FF", urlencode(&c)), CLIENT);
+    assert_eq!(resp.status, 400);
+    assert_eq!(
+        json(&resp)["message"],
+        "parameter answer is not valid UTF-8"
+    );
+    assert_eq!(f.service.handle_image("c=%FE", CLIENT).status, 400);
 }
 
 #[test]
@@ -615,7 +782,7 @@ fn the_audio_route_speaks_the_same_challenge_and_takes_no_attempt() {
     let f = fixture();
     let challenge = query_challenge(&f, QUERY);
     let q = format!("c={}", urlencode(&challenge));
-    let clip = f.service.handle_audio(&q);
+    let clip = f.service.handle_audio(&q, CLIENT);
     assert_eq!(clip.status, 200);
     assert_eq!(clip.content_type, "audio/wav");
     assert_eq!(&clip.body[..4], b"RIFF");
@@ -626,17 +793,17 @@ fn the_audio_route_speaks_the_same_challenge_and_takes_no_attempt() {
     let picture = qcaptcha::generate(sealed.binding.captcha_type, sealed.seed).unwrap();
     assert_eq!(audio.answer(), picture.answer());
     // Listening twice uses nothing: the one attempt is still there.
-    assert_eq!(f.service.handle_audio(&q).body, clip.body);
+    assert_eq!(f.service.handle_audio(&q, CLIENT).body, clip.body);
     let ticket = solve(&f, &challenge);
     assert_eq!(json(&check(&f, &ticket, CHECK_FIELDS))["code"], 0);
     // Once answered, the challenge is used, heard or seen alike.
     let again = json(
         &f.service
-            .handle_verify(&form(&challenge, audio.answer().as_str())),
+            .handle_verify(&form(&challenge, audio.answer().as_str()), CLIENT),
     );
     assert_eq!(again["code"], 5100);
     // Broken and expired challenges, as for the picture.
-    assert_eq!(f.service.handle_audio("c=garbage").status, 400);
+    assert_eq!(f.service.handle_audio("c=garbage", CLIENT).status, 400);
     f.clock.advance(3600);
-    assert_eq!(f.service.handle_audio(&q).status, 410);
+    assert_eq!(f.service.handle_audio(&q, CLIENT).status, 410);
 }

@@ -15,7 +15,7 @@ use axum::body::{to_bytes, Body};
 use axum::extract::connect_info::MockConnectInfo;
 use axum::http::{header, Request, StatusCode};
 use qcaptcha::axum::{router, RouterConfig};
-use qcaptcha::{CaptchaService, KeyRing};
+use qcaptcha::{CaptchaService, KeyRing, Limits};
 use tower::ServiceExt;
 
 mod common;
@@ -37,6 +37,15 @@ fn a_frozen_redis_does_not_slow_pictures_down() {
         CaptchaService::builder("https://captcha.example/cap")
             .keys(KeyRing::new(1, [7; 32]))
             .store(store)
+            // Every request comes from one address. The picture limit stays
+            // on (counted in the process, it must not slow pictures down)
+            // but out of reach; the answers' limit is off, so the answers
+            // reach the frozen store.
+            .limits(
+                Limits::default()
+                    .client_pictures_per_minute(1_000_000)
+                    .client_answers_per_minute(u32::MAX),
+            )
             .build()
             .unwrap(),
     );

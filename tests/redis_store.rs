@@ -17,17 +17,18 @@ use qcaptcha::api::CaptchaQuery;
 use qcaptcha::pow::PowPolicy;
 use qcaptcha::sign::SignError;
 use qcaptcha::sign::SignatureMethod;
-use qcaptcha::store::StoreError;
+use qcaptcha::store::RecordKind::{Nonce, Session, Ticket};
+use qcaptcha::store::{RateCount, StoreError};
 use qcaptcha::testing::ManualClock;
 use qcaptcha::{
-    ApiRequest, CaptchaService, CheckFailure, Credentials, HttpResponse, KeyRing, RedisStore,
-    ReplayStore, ServiceError, TicketMode,
+    ApiRequest, CaptchaService, CheckFailure, Credentials, HttpResponse, KeyRing, Limits,
+    RedisStore, ReplayStore, ServiceError, TicketMode,
 };
 
 mod common;
 #[path = "common/servers.rs"]
 mod servers;
-use common::{check_error, form, json, race, urlencode, wins, CHECK_FIELDS, QUERY, T0};
+use common::{check_error, form, json, race, urlencode, wins, CHECK_FIELDS, CLIENT, QUERY, T0};
 use servers::{free_port, Kind, Persistence, Redis};
 
 // ---- service nodes ----
@@ -46,6 +47,17 @@ fn ring() -> KeyRing {
 }
 
 fn node_with(store: Arc<dyn ReplayStore>, mode: TicketMode, creds: Option<Credentials>) -> Node {
+    // Many answers from one address in one frozen minute: no rate limits
+    // here (`limits_with_redis` tests them).
+    node_with_limits(store, mode, creds, Limits::unlimited().session_pictures(10))
+}
+
+fn node_with_limits(
+    store: Arc<dyn ReplayStore>,
+    mode: TicketMode,
+    creds: Option<Credentials>,
+    limits: Limits,
+) -> Node {
     let clock = Arc::new(ManualClock::new(T0));
     let mut builder = CaptchaService::builder("https://captcha.example/cap")
         .keys(ring())
@@ -55,7 +67,8 @@ fn node_with(store: Arc<dyn ReplayStore>, mode: TicketMode, creds: Option<Creden
         // These tests are about the store: the clock stands still while
         // they mint hundreds of challenges for one userIp, which the
         // default policy rightly meets with proofs of work (tests/pow.rs).
-        .pow(PowPolicy::off());
+        .pow(PowPolicy::off())
+        .limits(limits);
     if let Some(creds) = creds {
         builder = builder.credentials(creds);
     }
@@ -85,7 +98,7 @@ fn right_answer(n: &Node, challenge: &str) -> String {
 fn solve(n: &Node, challenge: &str) -> String {
     let resp = n
         .service
-        .handle_verify(&form(challenge, &right_answer(n, challenge)));
+        .handle_verify(&form(challenge, &right_answer(n, challenge)), CLIENT);
     let body = json(&resp);
     assert_eq!(body["code"], 0, "{body}");
     body["ticket"].as_str().unwrap().to_owned()
@@ -137,6 +150,8 @@ on_every_deployment!(
     redis_down_fails_closed_and_recovers_by_itself,
     keys_carry_the_prefix_and_a_hash_tag_and_live_as_long_as_their_token,
     signed_request_nonces_are_shared_across_nodes,
+    limits_with_redis,
+    racing_counters_and_advances_count_once_each,
 );
 
 fn a_ticket_used_on_one_node_is_refused_on_the_other(kind: Kind) {
@@ -150,7 +165,7 @@ fn a_ticket_used_on_one_node_is_refused_on_the_other(kind: Kind) {
     let challenge = query_challenge(&a);
     let img = b
         .service
-        .handle_image(&format!("c={}", urlencode(&challenge)));
+        .handle_image(&format!("c={}", urlencode(&challenge)), CLIENT);
     assert_eq!(img.status, 200);
     let ticket = solve(&b, &challenge);
 
@@ -162,11 +177,11 @@ fn a_ticket_used_on_one_node_is_refused_on_the_other(kind: Kind) {
 
     // One answer attempt per challenge, across nodes too.
     let challenge = query_challenge(&a);
-    let wrong = json(&a.service.handle_verify(&form(&challenge, "XXXX")));
+    let wrong = json(&a.service.handle_verify(&form(&challenge, "XXXX"), CLIENT));
     assert_eq!(wrong["code"], 5100);
     let resp = b
         .service
-        .handle_verify(&form(&challenge, &right_answer(&b, &challenge)));
+        .handle_verify(&form(&challenge, &right_answer(&b, &challenge)), CLIENT);
     assert_eq!(json(&resp)["code"], 5100);
     assert!(json(&resp).get("ticket").is_none());
 
@@ -221,7 +236,7 @@ fn threads_racing_on_one_ticket_across_two_nodes(kind: Kind) {
     let challenge = query_challenge(&nodes[0]);
     let body = form(&challenge, &right_answer(&nodes[0], &challenge));
     let tickets = wins(race(8, move |i| {
-        json(&nodes[i % 2].service.handle_verify(&body))
+        json(&nodes[i % 2].service.handle_verify(&body, CLIENT))
             .get("ticket")
             .is_some()
     }));
@@ -234,7 +249,9 @@ fn the_store_counts_every_racing_use_once(kind: Kind) {
     let stores = [store(), store()];
     let threads = 24;
     let mut seen = race(threads, move |i| {
-        let r = stores[i % 2].record_use("t:race", T0 + 60, 2, T0).unwrap();
+        let r = stores[i % 2]
+            .record_use(Ticket, "race", T0 + 60, 2, T0)
+            .unwrap();
         assert_eq!(r.allowed, r.uses <= 2);
         r.uses
     });
@@ -253,7 +270,9 @@ fn redis_down_fails_closed_and_recovers_by_itself(kind: Kind) {
     server.stop();
 
     let started = Instant::now();
-    let err = store.record_use("t:direct", T0 + 60, 1, T0).unwrap_err();
+    let err = store
+        .record_use(Ticket, "direct", T0 + 60, 1, T0)
+        .unwrap_err();
     assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
     assert!(err.to_string().contains("unavailable"), "{err}");
     assert!(started.elapsed() < Duration::from_secs(2));
@@ -269,7 +288,7 @@ fn redis_down_fails_closed_and_recovers_by_itself(kind: Kind) {
     // The widget's verify: HTTP 500, 6000, no ticket.
     let resp = n
         .service
-        .handle_verify(&form(&pending, &right_answer(&n, &pending)));
+        .handle_verify(&form(&pending, &right_answer(&n, &pending)), CLIENT);
     assert_eq!(resp.status, 500);
     assert_eq!(json(&resp)["code"], 6000);
     assert!(json(&resp).get("ticket").is_none());
@@ -277,7 +296,7 @@ fn redis_down_fails_closed_and_recovers_by_itself(kind: Kind) {
     // Pictures need no store: still served.
     let img = n
         .service
-        .handle_image(&format!("c={}", urlencode(&pending)));
+        .handle_image(&format!("c={}", urlencode(&pending)), CLIENT);
     assert_eq!(img.status, 200);
 
     // Redis back on the same port: the same store and service work again.
@@ -288,7 +307,7 @@ fn redis_down_fails_closed_and_recovers_by_itself(kind: Kind) {
     assert_eq!(check_error(&check(&n, &ticket)), Some(CheckFailure::Reused));
     let resp = json(
         &n.service
-            .handle_verify(&form(&pending, &right_answer(&n, &pending))),
+            .handle_verify(&form(&pending, &right_answer(&n, &pending)), CLIENT),
     );
     assert_eq!(resp["code"], 0, "{resp}");
 
@@ -296,7 +315,7 @@ fn redis_down_fails_closed_and_recovers_by_itself(kind: Kind) {
     // servers: the first call afterwards already succeeds.
     server.stop();
     server.restart();
-    let r = store.record_use("t:after", T0 + 60, 1, T0).unwrap();
+    let r = store.record_use(Ticket, "after", T0 + 60, 1, T0).unwrap();
     assert_eq!((r.uses, r.allowed), (1, true));
 }
 
@@ -307,7 +326,7 @@ fn a_hung_redis_times_out_and_the_store_stays_in_sync() {
     let server = Redis::start(Kind::Plain);
     let store = server.store().with_timeout(Duration::from_millis(200));
     assert_eq!(store.timeout(), Duration::from_millis(200));
-    store.record_use("t:warm", T0 + 60, 1, T0).unwrap();
+    store.record_use(Ticket, "warm", T0 + 60, 1, T0).unwrap();
 
     // Redis stops answering every client for 1.5 s.
     let mut admin = server.admin();
@@ -318,7 +337,9 @@ fn a_hung_redis_times_out_and_the_store_stays_in_sync() {
         .query::<()>(&mut *admin)
         .unwrap();
     let paused = Instant::now();
-    let err = store.record_use("t:slow", T0 + 60, 1, T0).unwrap_err();
+    let err = store
+        .record_use(Ticket, "slow", T0 + 60, 1, T0)
+        .unwrap_err();
     assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
     assert!(
         paused.elapsed() < Duration::from_millis(1200),
@@ -329,9 +350,9 @@ fn a_hung_redis_times_out_and_the_store_stays_in_sync() {
     // After the pause: the late answer to the timed-out call must not be
     // read as the answer to a later one (that connection was dropped).
     std::thread::sleep(Duration::from_millis(1600).saturating_sub(paused.elapsed()));
-    let r = store.record_use("t:fresh", T0 + 60, 1, T0).unwrap();
+    let r = store.record_use(Ticket, "fresh", T0 + 60, 1, T0).unwrap();
     assert_eq!((r.uses, r.allowed), (1, true));
-    let r = store.record_use("t:fresh", T0 + 60, 1, T0).unwrap();
+    let r = store.record_use(Ticket, "fresh", T0 + 60, 1, T0).unwrap();
     assert_eq!((r.uses, r.allowed), (2, false));
 
     // A frozen server (SIGSTOP): a store with no pooled connection gives
@@ -339,7 +360,9 @@ fn a_hung_redis_times_out_and_the_store_stays_in_sync() {
     server.nodes[0].freeze(true);
     let fresh = server.store().with_timeout(Duration::from_millis(200));
     let started = Instant::now();
-    let err = fresh.record_use("t:frozen", T0 + 60, 1, T0).unwrap_err();
+    let err = fresh
+        .record_use(Ticket, "frozen", T0 + 60, 1, T0)
+        .unwrap_err();
     let waited = started.elapsed();
     server.nodes[0].freeze(false);
     assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
@@ -356,7 +379,7 @@ fn a_hung_redis_times_out_and_the_store_stays_in_sync() {
         .with_timeout(Duration::from_millis(200));
     let started = Instant::now();
     assert!(matches!(
-        store.record_use("t:x", T0 + 60, 1, T0),
+        store.record_use(Ticket, "x", T0 + 60, 1, T0),
         Err(StoreError::Unavailable(_))
     ));
     assert!(started.elapsed() < Duration::from_secs(2));
@@ -370,17 +393,53 @@ fn keys_carry_the_prefix_and_a_hash_tag_and_live_as_long_as_their_token(kind: Ki
     assert_eq!(store.prefix(), "qcaptcha:");
     let store = Arc::new(store.with_prefix("shop-a:"));
     assert_eq!(store.prefix(), "shop-a:");
-    let n = node_with(store.clone(), TicketMode::SingleUse, None);
+    let n = node_with_limits(
+        store.clone(),
+        TicketMode::SingleUse,
+        None,
+        Limits::default(),
+    );
     let ticket = solve(&n, &query_challenge(&n));
     assert_eq!(check(&n, &ticket).error, None);
 
     let all = keys(&mut admin);
-    assert_eq!(all.len(), 2, "{all:?}");
-    // prefix{id}: the id is the hash tag, so each key has its own slot.
-    assert!(all[0].starts_with("shop-a:{c:"), "{all:?}");
-    assert!(all[1].starts_with("shop-a:{t:"), "{all:?}");
-    assert!(all.iter().all(|k| k.ends_with('}')), "{all:?}");
-    // The challenge had 300 s to live, the ticket 300 s (node clock T0).
+    let of = |tag: &str| -> Vec<String> {
+        all.iter()
+            .filter(|k| k.starts_with(&format!("shop-a:{{{tag}:")))
+            .cloned()
+            .collect()
+    };
+    // One session counter, one ticket, and three rate counters (the
+    // CaptchaQuery's userIp and businessId, the client's answers): every
+    // key is `prefix{tag:id}`, a rate counter's minute after the braces.
+    let (sessions, tickets, rates) = (of("s"), of("t"), of("r"));
+    assert_eq!(
+        (sessions.len(), tickets.len(), rates.len(), all.len()),
+        (1, 1, 3, 5),
+        "{all:?}"
+    );
+    assert!(
+        sessions[0].ends_with('}') && tickets[0].ends_with('}'),
+        "{all:?}"
+    );
+    let window = T0 / 60;
+    for id in ["q:u:121.14.96.121", "q:b:1", "w:a:198.51.100.7"] {
+        let key = format!("shop-a:{{r:{id}}}:{window}");
+        assert!(rates.contains(&key), "{key} in {rates:?}");
+        // A counter lives to the end of the next minute (where it is the
+        // previous one), plus a second.
+        let ms = pttl(&mut admin, &key);
+        let left = (window + 1) * 60 - T0 + 60;
+        assert!(
+            ms > 0 && ms <= ((left + 1) * 1000) as i64,
+            "{key}: PTTL {ms}"
+        );
+    }
+    // The session lives as long as the widget session (1800 s), the
+    // ticket 300 s (node clock T0).
+    let ms = pttl(&mut admin, &sessions[0]);
+    assert!((1_795_000..=1_800_000).contains(&ms), "session PTTL {ms}");
+    let all = tickets.clone();
     for key in &all {
         let ms = pttl(&mut admin, key);
         assert!((295_000..=300_000).contains(&ms), "{key}: PTTL {ms}");
@@ -391,7 +450,7 @@ fn keys_carry_the_prefix_and_a_hash_tag_and_live_as_long_as_their_token(kind: Ki
     // nothing and a ticket checked 100 s later is still counted.
     n.clock.advance(100);
     assert_eq!(check_error(&check(&n, &ticket)), Some(CheckFailure::Reused));
-    let ms = pttl(&mut admin, &all[1]);
+    let ms = pttl(&mut admin, &all[0]);
     assert!((295_000..=300_000).contains(&ms), "PTTL {ms}");
 
     // Compatibility tickets live 20 minutes, and so do their keys.
@@ -411,22 +470,24 @@ fn keys_carry_the_prefix_and_a_hash_tag_and_live_as_long_as_their_token(kind: Ki
     assert!((1_195_000..=1_200_000).contains(&ms), "PTTL {ms}");
 
     // Direct: the later expiry wins, an earlier one never shortens.
-    store.record_use("x", T0 + 10, 5, T0).unwrap();
-    let ms = pttl(&mut admin, "shop-a:{x}");
+    store.record_use(Ticket, "x", T0 + 10, 5, T0).unwrap();
+    let ms = pttl(&mut admin, "shop-a:{t:x}");
     assert!((9_000..=10_000).contains(&ms), "PTTL {ms}");
-    store.record_use("x", T0 + 100, 5, T0).unwrap();
-    assert!(pttl(&mut admin, "shop-a:{x}") > 99_000);
-    let r = store.record_use("x", T0 + 5, 5, T0).unwrap();
+    store.record_use(Ticket, "x", T0 + 100, 5, T0).unwrap();
+    assert!(pttl(&mut admin, "shop-a:{t:x}") > 99_000);
+    let r = store.record_use(Ticket, "x", T0 + 5, 5, T0).unwrap();
     assert_eq!(r.uses, 3);
-    assert!(pttl(&mut admin, "shop-a:{x}") > 90_000);
+    assert!(pttl(&mut admin, "shop-a:{t:x}") > 90_000);
+    // Kinds do not meet: the same id as a Nonce is new.
+    assert_eq!(store.record_use(Nonce, "x", T0 + 5, 5, T0).unwrap().uses, 1);
 
     // Dead entries go: an already expired id is counted, then forgotten;
     // a one-second life ends after one second.
-    let r = store.record_use("gone", T0, 1, T0 + 1).unwrap();
+    let r = store.record_use(Ticket, "gone", T0, 1, T0 + 1).unwrap();
     assert_eq!((r.uses, r.allowed), (1, true));
-    store.record_use("short", T0 + 1, 1, T0).unwrap();
+    store.record_use(Ticket, "short", T0 + 1, 1, T0).unwrap();
     std::thread::sleep(Duration::from_millis(1100));
-    for key in ["shop-a:{gone}", "shop-a:{short}"] {
+    for key in ["shop-a:{t:gone}", "shop-a:{t:short}"] {
         let exists: i64 = redis::cmd("EXISTS").arg(key).query(&mut *admin).unwrap();
         assert_eq!(exists, 0, "{key} outlived its token");
     }
@@ -511,7 +572,7 @@ fn open_checks_the_url_but_does_not_connect() {
     let port = free_port();
     let store = RedisStore::open(&format!("redis://:hunter2@127.0.0.1:{port}/3")).unwrap();
     let started = Instant::now();
-    let err = store.record_use("t:x", T0 + 60, 1, T0).unwrap_err();
+    let err = store.record_use(Ticket, "x", T0 + 60, 1, T0).unwrap_err();
     assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
     assert!(started.elapsed() < Duration::from_secs(1));
     // Neither Debug nor the error shows the password.
@@ -523,11 +584,11 @@ fn open_checks_the_url_but_does_not_connect() {
     assert!(!debug.contains("hunter2") && !err.to_string().contains("hunter2"));
     // Ids are checked before any round trip.
     assert!(matches!(
-        store.record_use("", T0 + 60, 1, T0),
+        store.record_use(Ticket, "", T0 + 60, 1, T0),
         Err(StoreError::InvalidId { len: 0 })
     ));
     assert!(matches!(
-        store.record_use(&"x".repeat(257), T0 + 60, 1, T0),
+        store.record_use(Ticket, &"x".repeat(257), T0 + 60, 1, T0),
         Err(StoreError::InvalidId { len: 257 })
     ));
     // A zero timeout is raised to the 1 ms minimum.
@@ -546,7 +607,7 @@ fn a_cluster_store_names_its_seeds_but_not_the_password_and_fails_closed_without
     .with_timeout(Duration::from_millis(200));
     assert!(store.is_cluster());
     let started = Instant::now();
-    let err = store.record_use("t:x", T0 + 60, 1, T0).unwrap_err();
+    let err = store.record_use(Ticket, "x", T0 + 60, 1, T0).unwrap_err();
     assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
     assert!(started.elapsed() < Duration::from_secs(2));
     let debug = format!("{store:?}");
@@ -692,13 +753,15 @@ fn cluster_a_master_fails_over_to_its_replica_and_no_ticket_passes_twice() {
     // A store used only before the crash: its pooled connection still maps
     // the moved slots to the dead master afterwards.
     let moved_id = moved_key
-        .strip_prefix("qcaptcha:{")
+        .strip_prefix("qcaptcha:{t:")
         .and_then(|k| k.strip_suffix('}'))
         .unwrap()
         .to_owned();
     let warm = redis.store();
     assert_eq!(
-        warm.record_use("t:warm-up", T0 + 60, 1, T0).unwrap().uses,
+        warm.record_use(Ticket, "warm-up", T0 + 60, 1, T0)
+            .unwrap()
+            .uses,
         1
     );
     redis.wait_for_replication();
@@ -728,7 +791,7 @@ fn cluster_a_master_fails_over_to_its_replica_and_no_ticket_passes_twice() {
 
     // The stale pooled connection: the first call already succeeds, and
     // the use made before the crash is known.
-    let r = warm.record_use(&moved_id, T0 + 600, 1, T0).unwrap();
+    let r = warm.record_use(Ticket, &moved_id, T0 + 600, 1, T0).unwrap();
     assert_eq!((r.uses, r.allowed), (2, false));
 
     // The same store, through the redirects: every used ticket is known.
@@ -772,7 +835,7 @@ fn tls_trusts_only_the_configured_ca() {
     let other = servers::TempDir::new("other-ca");
     let other = servers::Certs::make(other.path());
     let wrong = RedisStore::open_tls(url, &other.tls()).unwrap();
-    let err = wrong.record_use("t:x", T0 + 60, 1, T0).unwrap_err();
+    let err = wrong.record_use(Ticket, "x", T0 + 60, 1, T0).unwrap_err();
     assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
     // The right CA but no client certificate: the server refuses.
     let ca_only = RedisStore::open_tls(
@@ -794,4 +857,140 @@ fn tls_trusts_only_the_configured_ca() {
     // Debug shows neither key nor certificate.
     let debug = format!("{:?}", other.tls());
     assert!(!debug.contains("BEGIN"), "{debug}");
+}
+
+// ---- limits, atomic counters and persistence ----
+
+fn limits_with_redis(kind: Kind) {
+    let server = Redis::start(kind);
+    let counter = std::sync::atomic::AtomicU32::new(0);
+    let make = |clock: &Arc<ManualClock>, limits: Limits| {
+        // Each service its own prefix: the counters of one scenario must
+        // not meet another's.
+        let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let store = server.store().with_prefix(format!("limits-{n}:"));
+        CaptchaService::builder("/cap")
+            .keys(ring())
+            .store(Arc::new(store))
+            .clock(clock.clone())
+            .limits(limits)
+            // The scenarios answer without proofs of work (tests/pow.rs).
+            .pow(qcaptcha::pow::PowPolicy::off())
+            .build()
+            .unwrap()
+    };
+    common::scenario_session_pictures(&make);
+    common::scenario_client_answers(&make);
+    common::scenario_client_pictures(&make);
+    common::scenario_query_sessions(&make);
+    for _ in 0..3 {
+        common::scenario_racing_limit(&make);
+    }
+    // Every key has an expiry and a hash tag: `prefix{tag:id}`, or
+    // `prefix{r:id}:minute` for a rate counter.
+    let mut admin = server.admin();
+    for key in keys(&mut admin) {
+        assert!(pttl(&mut admin, &key) > 0, "{key} has no expiry");
+        let tagged = key.ends_with('}') || key.contains("{r:") && key.contains("}:");
+        assert!(tagged && key.contains(":{"), "{key}: not a hash-tagged key");
+    }
+}
+
+fn racing_counters_and_advances_count_once_each(kind: Kind) {
+    let server = Redis::start(kind);
+    let stores = Arc::new([server.store(), server.store()]);
+    let threads = 24;
+    let s = stores.clone();
+    let mut hits = race(threads, move |i| {
+        s[i % 2].count_hit("ip", 60, T0).unwrap().current
+    });
+    hits.sort_unstable();
+    assert_eq!(hits, (1..=threads as u64).collect::<Vec<_>>());
+    // A new window starts again at 1 and sees the one before; the next
+    // one does not.
+    let next = T0 - T0 % 60 + 60;
+    assert_eq!(
+        stores[0].count_hit("ip", 60, next).unwrap(),
+        RateCount::new(1, 24)
+    );
+    assert_eq!(
+        stores[0].count_hit("ip", 60, next + 60).unwrap(),
+        RateCount::new(1, 1)
+    );
+    assert_eq!(
+        stores[0].count_hit("ip", 60, next + 180).unwrap(),
+        RateCount::new(1, 0)
+    );
+    // Compare-and-increment: of racing moves from 0, one wins; then only
+    // a move from 1 works.
+    let s = stores.clone();
+    let moved = wins(race(threads, move |i| {
+        s[i % 2].advance(Session, "sess", 0, T0 + 60, T0).unwrap()
+    }));
+    assert_eq!(moved, 1);
+    assert!(!stores[0].advance(Session, "sess", 0, T0 + 60, T0).unwrap());
+    assert!(!stores[1].advance(Session, "sess", 2, T0 + 60, T0).unwrap());
+    assert!(stores[1].advance(Session, "sess", 1, T0 + 60, T0).unwrap());
+    let mut admin = server.admin();
+    let ms = pttl(&mut admin, "qcaptcha:{s:sess}");
+    assert!((50_000..=60_000).contains(&ms), "PTTL {ms}"); // slack for a loaded machine
+    let value: u64 = redis::cmd("GET")
+        .arg("qcaptcha:{s:sess}")
+        .query(&mut *admin)
+        .unwrap();
+    assert_eq!(value, 2);
+}
+
+#[test]
+fn persistence_is_reported() {
+    use qcaptcha::store::Persistence as Found;
+    // Neither AOF nor snapshots (the test servers run with `save ""`).
+    let server = Redis::start(Kind::Plain);
+    let store = server.store();
+    assert_eq!(store.persistence().unwrap(), Found::None);
+    assert!(!store.persistence().unwrap().is_durable());
+    let mut admin = server.admin();
+    let config = |admin: &mut Admin, args: &[&str]| {
+        redis::cmd("CONFIG")
+            .arg(args)
+            .query::<redis::Value>(&mut **admin)
+            .unwrap();
+    };
+    config(&mut admin, &["SET", "save", "3600 1"]);
+    assert_eq!(
+        store.persistence().unwrap(),
+        Found::SnapshotsOnly {
+            snapshots: "3600 1".into()
+        }
+    );
+    // AOF, as a production server should run.
+    let aof = Redis::start_with(Kind::Plain, Persistence::Aof);
+    let found = aof.store().persistence().unwrap();
+    assert!(found.is_durable(), "{found}");
+    assert!(
+        matches!(&found, Found::AppendOnly { fsync, .. } if fsync == "always"),
+        "{found}"
+    );
+    // CONFIG refused, as managed services often do: Unknown, not an error.
+    let mut admin = aof.admin();
+    redis::cmd("ACL")
+        .arg(&["SETUSER", "app", "on", ">app-pw", "~*", "+@all", "-config"][..])
+        .query::<redis::Value>(&mut *admin)
+        .unwrap();
+    let url = aof.urls()[0].replacen("redis://", "redis://app:app-pw@", 1);
+    let limited = RedisStore::open(&url).unwrap();
+    limited.ping().unwrap();
+    assert!(
+        matches!(limited.persistence(), Ok(Found::Unknown(_))),
+        "{:?}",
+        limited.persistence()
+    );
+    // Unreachable: an error.
+    let mut gone = Redis::start(Kind::Plain);
+    let store = gone.store();
+    gone.stop();
+    assert!(matches!(
+        store.persistence(),
+        Err(StoreError::Unavailable(_))
+    ));
 }

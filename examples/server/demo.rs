@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use qcaptcha::sign::{sign_request, RequestLine, SignatureMethod};
-use qcaptcha::{ApiRequest, CaptchaService, Credentials, ServiceError};
+use qcaptcha::{ApiRequest, CaptchaService, Credentials, ErrorCode, ServiceError};
 use rand::TryRngCore;
 use serde_json::Value;
 
@@ -201,13 +201,24 @@ async fn signup_page(
     ];
     let (json, error) = demo.call_api("CaptchaQuery", params).await;
     let Some(widget_js) = json["script"].as_str().filter(|_| json["code"] == 0) else {
+        // 4400: this address opened too many captchas this minute.
+        let quota = json["code"] == ErrorCode::QuotaExceeded.code();
+        let status = if quota {
+            StatusCode::TOO_MANY_REQUESTS
+        } else {
+            StatusCode::SERVICE_UNAVAILABLE
+        };
         let mut r = page(
-            StatusCode::SERVICE_UNAVAILABLE,
+            status,
             "Sign-up unavailable",
             "<h1>Sign-up is unavailable</h1>\n<p>The captcha service could not start a \
              captcha for you. Please try again in a minute.</p>\n<p><a href=\"/\">Try again</a></p>",
             None,
         );
+        if let Some(secs) = json["retryAfter"].as_u64().filter(|_| quota) {
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         if let Some(e) = error {
             r.extensions_mut().insert(e);
         }

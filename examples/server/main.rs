@@ -55,7 +55,8 @@ mod demo;
 
 /// The widget routes' base path.
 const WIDGET_BASE: &str = "/captcha";
-/// Replay store capacity (a few hundred bytes an entry).
+/// Replay store capacity per kind of record (sessions, tickets, Nonces,
+/// rate counters; a few hundred bytes an entry).
 const STORE_CAPACITY: usize = 200_000;
 
 const USAGE: &str = "usage: server [--port N] [--key HEX64] \
@@ -149,6 +150,13 @@ fn redis_store(url: &str) -> Result<Arc<dyn ReplayStore>, String> {
     let store = store
         .map_err(|e| format!("--redis {url}: {e}"))?
         .with_prefix("qcaptcha-example:");
+    // Without AOF, a Redis restart forgets the uses it held and live
+    // tokens could be used once more: say so at start-up.
+    match store.persistence() {
+        Ok(p) if p.is_durable() => eprintln!("redis persistence: {p}"),
+        Ok(p) => eprintln!("warning: redis persistence: {p}; run Redis with appendonly yes"),
+        Err(e) => eprintln!("warning: cannot check redis persistence: {e}"),
+    }
     Ok(Arc::new(store))
 }
 

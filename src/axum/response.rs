@@ -19,8 +19,9 @@ impl IntoResponse for HttpResponse {
         let mut resp = Response::new(Body::from(self.body));
         *resp.status_mut() = status;
         for (name, value) in headers {
-            resp.headers_mut()
-                .insert(name, HeaderValue::from_static(value));
+            if let Ok(value) = HeaderValue::try_from(value.as_ref()) {
+                resp.headers_mut().insert(name, value);
+            }
         }
         if let Some(error) = self.error {
             resp.extensions_mut().insert(error);

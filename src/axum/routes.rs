@@ -1,6 +1,6 @@
 //! The routes: the API and the widget's three, on a [`Router`].
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use ::axum::body::to_bytes;
@@ -104,8 +104,9 @@ async fn api(State(app): State<AppState>, req: Request) -> Response {
 }
 
 /// The picture, or the same challenge spoken: rendered right away, on the
-/// async worker (neither needs the store; a picture takes microseconds, a
-/// clip a tenth of a millisecond).
+/// async worker (neither needs the store: their limit is counted in the
+/// process; a picture takes microseconds, a clip a tenth of a
+/// millisecond).
 async fn image(
     State(app): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -126,14 +127,14 @@ fn rendition(
     app: &Shared,
     peer: SocketAddr,
     req: &Request,
-    handle: fn(&CaptchaService, &str) -> HttpResponse,
+    handle: fn(&CaptchaService, &str, IpAddr) -> HttpResponse,
 ) -> Response {
     let client = app.config.client_ip.resolve(peer, req.headers());
     let query = req.uri().query().unwrap_or("");
     if query.len() > app.config.max_query_bytes {
         return too_long();
     }
-    let mut resp = handle(&app.service, query).into_response();
+    let mut resp = handle(&app.service, query, client).into_response();
     resp.extensions_mut().insert(ClientAddr(client));
     resp
 }
@@ -143,7 +144,10 @@ async fn refresh(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     req: Request,
 ) -> Response {
-    widget_post(app, peer, req, |service, form| service.handle_refresh(form)).await
+    widget_post(app, peer, req, |service, form, client| {
+        service.handle_refresh(form, client)
+    })
+    .await
 }
 
 async fn verify(
@@ -151,7 +155,10 @@ async fn verify(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     req: Request,
 ) -> Response {
-    widget_post(app, peer, req, |service, form| service.handle_verify(form)).await
+    widget_post(app, peer, req, |service, form, client| {
+        service.handle_verify(form, client)
+    })
+    .await
 }
 
 /// A widget POST: read the form, then run `handle` on the blocking pool.
@@ -159,14 +166,14 @@ async fn widget_post(
     app: AppState,
     peer: SocketAddr,
     req: Request,
-    handle: fn(&CaptchaService, &str) -> HttpResponse,
+    handle: fn(&CaptchaService, &str, IpAddr) -> HttpResponse,
 ) -> Response {
     let client = app.config.client_ip.resolve(peer, req.headers());
     let form = match read_form(req).await {
         Ok(form) => form,
         Err(resp) => return resp,
     };
-    let mut resp = run_blocking(&app, move |service, _| handle(service, &form)).await;
+    let mut resp = run_blocking(&app, move |service, _| handle(service, &form, client)).await;
     resp.extensions_mut().insert(ClientAddr(client));
     resp
 }

@@ -7,6 +7,7 @@ use crate::service::clock::Clock;
 use crate::service::errors::ConfigError;
 use crate::service::handlers::CaptchaService;
 use crate::service::keys::KeyRing;
+use crate::service::limits::Limits;
 use crate::service::pow::{PowPolicy, PressureSource};
 use crate::service::signature::Credentials;
 use crate::service::store::{MemoryStore, ReplayStore};
@@ -24,6 +25,7 @@ pub struct ServiceBuilder {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) pow: PowPolicy,
     pub(crate) pressure: Option<Arc<dyn PressureSource>>,
+    pub(crate) limits: Limits,
 }
 
 impl std::fmt::Debug for ServiceBuilder {
@@ -33,6 +35,7 @@ impl std::fmt::Debug for ServiceBuilder {
             .field("keys", &self.keys)
             .field("credentials", &self.credentials)
             .field("ticket_mode", &self.ticket_mode)
+            .field("limits", &self.limits)
             .finish_non_exhaustive()
     }
 }
@@ -93,6 +96,13 @@ impl ServiceBuilder {
         self
     }
 
+    /// How many tries a client gets (default [`Limits::default`]; see
+    /// there for the values and the reasons).
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
     /// The clock (default [`crate::SystemClock`]).
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
@@ -106,6 +116,9 @@ impl ServiceBuilder {
             return Err(ConfigError::Lifetimes);
         }
         self.pow.validate()?;
+        if !self.limits.is_valid() {
+            return Err(ConfigError::Limits);
+        }
         let keys = match self.keys {
             Some(k) => k,
             None => KeyRing::generate(1)?,
@@ -128,6 +141,8 @@ impl ServiceBuilder {
             clock: self.clock,
             pow: self.pow,
             pressure,
+            limits: self.limits,
+            local_rates: MemoryStore::default(),
         })
     }
 }

@@ -2,8 +2,8 @@
 //! request's fields and not used up.
 
 use crate::service::keys::KeyRing;
-use crate::service::store::{ReplayStore, StoreError};
-use crate::service::tokens::{Binding, BindingField, Ticket, TokenError};
+use crate::service::store::{RecordKind, ReplayStore, StoreError};
+use crate::service::tokens::{Binding, BindingField, Ticket, TokenError, MAX_CLOCK_SKEW_SECS};
 
 /// How tickets behave.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -51,6 +51,10 @@ pub enum CheckFailure {
     /// Past its expiry.
     #[error("expired ticket")]
     Expired,
+    /// Issued more than [`MAX_CLOCK_SKEW_SECS`] in the future: sealed by a
+    /// node whose clock is wrong, or with a stolen key.
+    #[error("ticket issued in the future")]
+    IssuedInFuture,
     /// Already checked as often as it may be.
     #[error("ticket already used")]
     Reused,
@@ -72,7 +76,8 @@ impl From<TokenError> for CheckFailure {
     }
 }
 
-/// Checks a ticket token: authentic, unexpired at `now`, bound to
+/// Checks a ticket token: authentic, issued no later than
+/// [`MAX_CLOCK_SKEW_SECS`] after `now`, unexpired at `now`, bound to
 /// `expected`, and (recorded in `store`) not used up. Mismatched or expired
 /// tickets are not counted as a use.
 pub fn check_ticket(
@@ -83,6 +88,9 @@ pub fn check_ticket(
     now: u64,
 ) -> Result<Ticket, CheckFailure> {
     let ticket = keys.open_ticket(token)?;
+    if ticket.issued_at > now.saturating_add(MAX_CLOCK_SKEW_SECS) {
+        return Err(CheckFailure::IssuedInFuture);
+    }
     if now >= ticket.expires_at {
         return Err(CheckFailure::Expired);
     }
@@ -91,6 +99,7 @@ pub fn check_ticket(
     }
     let record = store
         .record_use(
+            RecordKind::Ticket,
             &ticket.store_id(),
             ticket.expires_at,
             u64::from(ticket.max_uses),
@@ -132,6 +141,17 @@ mod tests {
             check_ticket(&ring, &store, &token, &other, 1000),
             Err(CheckFailure::Mismatch(BindingField::Uid))
         );
+        // Issued at 1000: a checker whose clock says 939 refuses it.
+        assert_eq!(
+            check_ticket(&ring, &store, &token, &b, 1000 - MAX_CLOCK_SKEW_SECS - 1),
+            Err(CheckFailure::IssuedInFuture)
+        );
+        assert!(check_ticket(&ring, &store, &token, &b, 1000 - MAX_CLOCK_SKEW_SECS).is_ok());
+        assert_eq!(
+            check_ticket(&ring, &store, &token, &b, 1100),
+            Err(CheckFailure::Reused)
+        );
+        let store = MemoryStore::new(16);
         assert!(check_ticket(&ring, &store, &token, &b, 1100).is_ok());
         assert_eq!(
             check_ticket(&ring, &store, &token, &b, 1101),

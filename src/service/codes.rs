@@ -8,6 +8,7 @@
 //! | 4100 | authentication failed | v2 signing is on and SecretId or Signature is wrong |
 //! | 4200 | request expired | a widget session past its end, or a challenge past its deadline |
 //! | 4300 | access denied | an unsigned call to an API that requires signatures |
+//! | 4400 | quota exceeded | a limit was reached: sessions per userIp or businessId at CaptchaQuery, pictures per widget session, requests per client address at the widget routes (HTTP 429 there) |
 //! | 4500 | replay | a signed request's `Nonce` was used before, or its `Timestamp` is more than 2 hours from the server clock |
 //! | 5000 | resource not found | an unknown `Action` or route |
 //! | 5100 | captcha check failed | CaptchaCheck: the ticket is forged, expired, used up or bound to other fields; widget: wrong answer |

@@ -5,6 +5,7 @@
 use crate::service::check::CheckFailure;
 use crate::service::codes::ErrorCode;
 use crate::service::keys::KeyError;
+use crate::service::limits::LimitError;
 use crate::service::params::ParamError;
 use crate::service::pow::PowError;
 use crate::service::signature::SignError;
@@ -28,6 +29,9 @@ pub enum ConfigError {
     /// The proof-of-work policy is not acceptable.
     #[error(transparent)]
     Pow(#[from] PowError),
+    /// A limit is zero.
+    #[error("invalid limits: every limit must be at least 1")]
+    Limits,
 }
 
 /// Why a widget request (image, refresh, verify) failed.
@@ -43,10 +47,16 @@ pub enum ChallengeError {
     /// The challenge is past its answer deadline.
     #[error("challenge expired")]
     Expired,
+    /// The challenge was issued more than
+    /// [`MAX_CLOCK_SKEW_SECS`](crate::tokens::MAX_CLOCK_SKEW_SECS) in the
+    /// future (a node's clock is wrong, or a key leaked).
+    #[error("challenge issued in the future")]
+    IssuedInFuture,
     /// The widget session is over; the page must fetch new JavaScript.
     #[error("captcha session over")]
     SessionOver,
-    /// The challenge had its one answer attempt already.
+    /// The challenge had its one attempt already (an answer or a refresh),
+    /// or a later picture of its session did.
     #[error("challenge already used")]
     Used,
     /// The answer is wrong.
@@ -87,6 +97,10 @@ pub enum ServiceError {
     /// The `Action` is neither CaptchaQuery nor CaptchaCheck (5000).
     #[error("unknown Action: expected CaptchaQuery or CaptchaCheck")]
     UnknownAction,
+    /// A limit was reached (4400; HTTP 429 on the widget routes for the
+    /// per-minute limits).
+    #[error(transparent)]
+    Limit(#[from] LimitError),
 }
 
 impl ServiceError {
@@ -97,9 +111,12 @@ impl ServiceError {
             ServiceError::Sign(e) => e.code(),
             ServiceError::Check(CheckFailure::Store(_)) => ErrorCode::Internal,
             ServiceError::Check(_) => ErrorCode::CheckFailed,
-            ServiceError::Challenge(ChallengeError::Missing | ChallengeError::Invalid(_)) => {
-                ErrorCode::InvalidParameter
-            }
+            ServiceError::Challenge(
+                ChallengeError::Missing
+                | ChallengeError::Invalid(_)
+                | ChallengeError::IssuedInFuture,
+            ) => ErrorCode::InvalidParameter,
+            ServiceError::Limit(_) => ErrorCode::QuotaExceeded,
             ServiceError::Challenge(ChallengeError::Expired | ChallengeError::SessionOver) => {
                 ErrorCode::RequestExpired
             }
@@ -113,6 +130,15 @@ impl ServiceError {
         }
     }
 
+    /// Seconds the client should wait before trying again: set for the
+    /// per-minute [`LimitError`]s only.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            ServiceError::Limit(l) => l.retry_after(),
+            _ => None,
+        }
+    }
+
     /// The message sent to the client: the parameter error for 4000 (it
     /// names the parameter), otherwise the code's generic message (the
     /// reason of a failed check stays in the logs).
@@ -122,12 +148,11 @@ impl ServiceError {
             ServiceError::Sign(SignError::Parameter(p)) => {
                 format!("missing or invalid parameter {p}")
             }
-            ServiceError::Challenge(e @ (ChallengeError::Missing | ChallengeError::Invalid(_))) => {
-                match e {
-                    ChallengeError::Missing => "missing challenge".into(),
-                    _ => "invalid challenge".into(),
-                }
-            }
+            ServiceError::Challenge(ChallengeError::Missing) => "missing challenge".into(),
+            ServiceError::Challenge(
+                ChallengeError::Invalid(_) | ChallengeError::IssuedInFuture,
+            ) => "invalid challenge".into(),
+            ServiceError::Limit(e) => e.public_message().into(),
             ServiceError::Challenge(ChallengeError::WrongAnswer) => "wrong answer".into(),
             ServiceError::Challenge(ChallengeError::WrongProof) => {
                 "missing or wrong proof of work".into()

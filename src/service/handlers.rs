@@ -16,9 +16,18 @@
 //!
 //! CaptchaQuery and CaptchaCheck always answer HTTP 200 with the result
 //! `code` in the body, as the original service does. The widget routes use
-//! HTTP status codes for broken requests (400 bad token, 410 expired, 500
-//! internal) and otherwise answer 200 with a JSON `code`.
+//! HTTP status codes for broken requests (400 bad token, 410 expired, 429
+//! too many requests, 500 internal) and otherwise answer 200 with a JSON
+//! `code`.
+//!
+//! The widget routes take the client's address, which the
+//! [`Limits`](crate::Limits) count. Pass the TCP peer address; behind a
+//! reverse proxy or load balancer, the address that proxy reports (for
+//! example the last entry of `X-Forwarded-For` that your own proxy wrote),
+//! and only if every request reaches you through that proxy: a header the
+//! client wrote itself lets a bot pick a new address per request.
 
+use std::net::IpAddr;
 use std::sync::{Arc, PoisonError, RwLock};
 
 use serde_json::json;
@@ -34,6 +43,7 @@ use crate::service::http::{
     CONTENT_TYPE_PNG, CONTENT_TYPE_TEXT, CONTENT_TYPE_WAV,
 };
 use crate::service::keys::{KeyError, KeyRing, KEY_LEN};
+use crate::service::limits::{self, LimitError, Limits, RATE_WINDOW_SECS};
 use crate::service::metrics::{self, Answered};
 use crate::service::params::{parse_pairs, ParamError};
 use crate::service::pictures;
@@ -41,8 +51,8 @@ use crate::service::pow::{self, PowPolicy, PressureEvent, PressureSource, Puzzle
 use crate::service::random::{os_random, random_id, random_seed};
 use crate::service::requests::{failure_callback, CaptchaCheck, CaptchaQuery, ScriptMode};
 use crate::service::signature::{self, Credentials, RequestLine, SignError};
-use crate::service::store::ReplayStore;
-use crate::service::tokens::{Binding, Challenge, Ticket};
+use crate::service::store::{MemoryStore, RecordKind, ReplayStore};
+use crate::service::tokens::{Binding, Challenge, Ticket, MAX_CLOCK_SKEW_SECS};
 use crate::service::widget::{self, Routes, WidgetParams};
 #[cfg(feature = "test-util")]
 use crate::Answer;
@@ -90,6 +100,9 @@ pub struct CaptchaService {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) pow: PowPolicy,
     pub(crate) pressure: Arc<dyn PressureSource>,
+    pub(crate) limits: Limits,
+    /// This process's counters of the picture limit.
+    pub(crate) local_rates: MemoryStore,
 }
 
 impl std::fmt::Debug for CaptchaService {
@@ -101,8 +114,16 @@ impl std::fmt::Debug for CaptchaService {
             .field("challenge_ttl_secs", &self.challenge_ttl_secs)
             .field("session_ttl_secs", &self.session_ttl_secs)
             .field("pow", &self.pow)
+            .field("limits", &self.limits)
             .finish_non_exhaustive()
     }
+}
+
+/// Where a new challenge goes: a new session, or the next picture of one.
+struct Slot {
+    session: [u8; 16],
+    picture: u32,
+    session_expires_at: u64,
 }
 
 impl CaptchaService {
@@ -120,7 +141,13 @@ impl CaptchaService {
             clock: Arc::new(SystemClock),
             pow: PowPolicy::default(),
             pressure: None,
+            limits: Limits::default(),
         }
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
     }
 
     /// The widget routes.
@@ -226,24 +253,34 @@ impl CaptchaService {
 
     // ---- typed, in-process API ----
 
-    /// A fresh sealed challenge for `binding`, answerable for the challenge
-    /// lifetime, refreshable until `session_expires_at` (`None`: a new
-    /// session starting now).
+    /// A fresh sealed challenge for `binding`: picture 0 of a new session
+    /// (`slot` `None`), or the given picture of a session. Returns the
+    /// token and its seconds to live.
     fn new_challenge(
         &self,
         binding: Binding,
-        session_expires_at: Option<u64>,
+        slot: Option<Slot>,
     ) -> Result<(String, u64, Puzzle), ServiceError> {
         let now = self.now();
-        let session = session_expires_at.unwrap_or(now.saturating_add(self.session_ttl_secs));
-        let expires_at = now.saturating_add(self.challenge_ttl_secs).min(session);
+        let slot = match slot {
+            Some(slot) => slot,
+            None => Slot {
+                session: random_id().map_err(ServiceError::Seal)?,
+                picture: 0,
+                session_expires_at: now.saturating_add(self.session_ttl_secs),
+            },
+        };
+        let expires_at = now
+            .saturating_add(self.challenge_ttl_secs)
+            .min(slot.session_expires_at);
         let puzzle = self.new_puzzle(&binding, now)?;
         let challenge = Challenge {
-            id: random_id().map_err(ServiceError::Seal)?,
+            session: slot.session,
+            picture: slot.picture,
             seed: random_seed().map_err(ServiceError::Seal)?,
             issued_at: now,
             expires_at,
-            session_expires_at: session,
+            session_expires_at: slot.session_expires_at,
             binding,
             puzzle,
         };
@@ -254,11 +291,46 @@ impl CaptchaService {
         Ok((token, expires_at.saturating_sub(now), puzzle))
     }
 
+    /// Counts one hit on the rate counter `id`; `Err` with the seconds to
+    /// wait once it is over `limit`. A limit of `u32::MAX` is off and costs
+    /// no store call.
+    fn hit(&self, id: &str, limit: u32) -> Result<Result<(), u64>, ServiceError> {
+        if limit == u32::MAX {
+            return Ok(Ok(()));
+        }
+        let now = self.now();
+        let count = self.store.count_hit(id, RATE_WINDOW_SECS, now)?;
+        Ok(limits::sliding_window(count, u64::from(limit), now))
+    }
+
+    /// The per-userIp and per-businessId session limits of CaptchaQuery.
+    fn admit_session(&self, binding: &Binding) -> Result<(), ServiceError> {
+        let l = &self.limits;
+        let user = format!("q:u:{}", limits::client_key(binding.user_ip));
+        if let Err(retry_after) = self.hit(&user, l.user_ip_sessions_per_minute)? {
+            return Err(refuse(LimitError::UserIpSessions {
+                limit: l.user_ip_sessions_per_minute,
+                retry_after,
+            }));
+        }
+        let business = format!("q:b:{}", binding.business_id);
+        if let Err(retry_after) = self.hit(&business, l.business_sessions_per_minute)? {
+            return Err(refuse(LimitError::BusinessSessions {
+                limit: l.business_sessions_per_minute,
+                retry_after,
+            }));
+        }
+        Ok(())
+    }
+
     /// CaptchaQuery, typed: a new widget session for a validated query
     /// (signature checks are the HTTP handler's job): its JavaScript, and
-    /// the first challenge it embeds as a value of its own.
+    /// the first challenge it embeds as a value of its own. The per-userIp
+    /// and per-businessId [`Limits`] apply (4400).
     pub fn widget(&self, query: &CaptchaQuery) -> Result<Widget, ServiceError> {
-        let (challenge, ttl_secs, puzzle) = self.new_challenge(query.user.binding(), None)?;
+        let binding = query.user.binding();
+        self.admit_session(&binding)?;
+        let (challenge, ttl_secs, puzzle) = self.new_challenge(binding, None)?;
         let script = widget::widget_script(WidgetParams {
             challenge: &challenge,
             ttl_secs,
@@ -332,7 +404,10 @@ impl CaptchaService {
     /// `Action` answers 4000 and any other 5000 (resource not found), in
     /// the API's JSON with HTTP 200.
     pub fn handle_api(&self, req: ApiRequest<'_>) -> HttpResponse {
-        let pairs = parse_pairs(req.params);
+        let pairs = match parse_pairs(req.params) {
+            Ok(p) => p,
+            Err(e) => return api_failure(e.into()),
+        };
         let mut actions = pairs.iter().filter(|(k, _)| k == "Action");
         match (actions.next(), actions.next()) {
             (Some((_, a)), None) if a == "CaptchaQuery" => self.handle_query(req),
@@ -350,7 +425,10 @@ impl CaptchaService {
     /// `{"code","message"}`, or, with `script=1` and a valid `callBack`,
     /// JavaScript calling `callBack({code, message})`.
     pub fn handle_query(&self, req: ApiRequest<'_>) -> HttpResponse {
-        let pairs = parse_pairs(req.params);
+        let pairs = match parse_pairs(req.params) {
+            Ok(p) => p,
+            Err(e) => return api_failure(e.into()),
+        };
         let result = self
             .verify_signature(&req, &pairs)
             .map_err(ServiceError::from)
@@ -378,11 +456,7 @@ impl CaptchaService {
                         CONTENT_TYPE_JS,
                         widget::callback_script(&cb, code, &message).into_bytes(),
                     ),
-                    None => HttpResponse::new(
-                        http_status(Route::Api, code),
-                        CONTENT_TYPE_JSON,
-                        codes::status_json(code, &message),
-                    ),
+                    None => api_failure(e.clone()),
                 };
                 resp.with_error(e)
             }
@@ -394,7 +468,10 @@ impl CaptchaService {
     /// Error"}`, or 5100 (the reason is in [`HttpResponse::error`]), or
     /// another code for a bad request.
     pub fn handle_check(&self, req: ApiRequest<'_>) -> HttpResponse {
-        let pairs = parse_pairs(req.params);
+        let pairs = match parse_pairs(req.params) {
+            Ok(p) => p,
+            Err(e) => return api_failure(e.into()),
+        };
         let result = self
             .verify_signature(&req, &pairs)
             .map_err(ServiceError::from)
@@ -414,44 +491,83 @@ impl CaptchaService {
         }
     }
 
-    fn open_challenge_param(&self, params: &str) -> Result<Challenge, ChallengeError> {
-        self.open_challenge_pairs(&parse_pairs(params))
-            .map(|(_, c)| c)
+    fn open_challenge_param(&self, pairs: &[(String, String)]) -> Result<Challenge, ServiceError> {
+        self.open_challenge_pairs(pairs).map(|(_, c)| c)
     }
 
-    /// The `c` parameter, and the challenge it opens to.
+    /// The `c` parameter, and the challenge it opens to: a challenge of
+    /// this ring, not issued in the future.
     fn open_challenge_pairs<'p>(
         &self,
         pairs: &'p [(String, String)],
-    ) -> Result<(&'p str, Challenge), ChallengeError> {
+    ) -> Result<(&'p str, Challenge), ServiceError> {
         let mut tokens = pairs.iter().filter(|(k, _)| k == "c");
         let token = match (tokens.next(), tokens.next()) {
             (Some((_, t)), None) if !t.is_empty() => t,
-            _ => return Err(ChallengeError::Missing),
+            _ => return Err(ChallengeError::Missing.into()),
         };
         let challenge = self
             .keys()
             .open_challenge(token)
             .map_err(ChallengeError::Invalid)?;
+        if challenge.issued_at > self.now().saturating_add(MAX_CLOCK_SKEW_SECS) {
+            return Err(ChallengeError::IssuedInFuture.into());
+        }
         Ok((token, challenge))
+    }
+
+    /// The per-client-address limits of the widget routes: attempts
+    /// (`verify` and `refresh`, each uses up a picture; counted in the
+    /// shared store, so every node counts together) or pictures (`image`,
+    /// counted in this process only: the limit guards this node's
+    /// rendering, and a picture never waits for the shared store).
+    fn admit_client(&self, client: IpAddr, attempt: bool) -> Result<(), ServiceError> {
+        let l = &self.limits;
+        let key = limits::client_key(client);
+        if attempt {
+            let limit = l.client_answers_per_minute;
+            return match self.hit(&format!("w:a:{key}"), limit)? {
+                Ok(()) => Ok(()),
+                Err(retry_after) => Err(refuse(LimitError::ClientAnswers { limit, retry_after })),
+            };
+        }
+        let limit = l.client_pictures_per_minute;
+        if limit == u32::MAX {
+            return Ok(());
+        }
+        let now = self.now();
+        // The local store never fails but when poisoned; then the picture
+        // is served uncounted (it needs no store).
+        let Ok(count) = self.local_rates.count_hit(&key, RATE_WINDOW_SECS, now) else {
+            return Ok(());
+        };
+        match limits::sliding_window(count, u64::from(limit), now) {
+            Ok(()) => Ok(()),
+            Err(retry_after) => Err(refuse(LimitError::ClientPictures { limit, retry_after })),
+        }
     }
 
     /// `GET {base}/image?c=<challenge>[&s=1|2|3]`: the PNG of the
     /// challenge, rendered from its sealed seed (stateless: any node with
     /// the key ring can serve it), at `s` times 130x53 (the widget asks for
-    /// its display size and the screen's density). 400 for a bad token or
-    /// scale, 410 once expired.
-    pub fn handle_image(&self, query: &str) -> HttpResponse {
-        self.image(query).unwrap_or_else(|e| {
+    /// its display size and the screen's density). `client` is the
+    /// client's address, for [`Limits::client_pictures_per_minute`]
+    /// (counted in this process, never in the shared store). 400
+    /// for a bad token or scale, 410 once expired, 429 (with
+    /// `Retry-After`) over the limit.
+    pub fn handle_image(&self, query: &str, client: IpAddr) -> HttpResponse {
+        self.image(query, client).unwrap_or_else(|e| {
             let status = http_status(Route::Picture, e.code());
             HttpResponse::new(status, CONTENT_TYPE_TEXT, e.public_message().into_bytes())
                 .with_error(e)
         })
     }
 
-    fn image(&self, query: &str) -> Result<HttpResponse, ServiceError> {
-        let challenge = self.open_challenge_param(query)?;
-        let scale = pictures::scale_param(&parse_pairs(query))?;
+    fn image(&self, query: &str, client: IpAddr) -> Result<HttpResponse, ServiceError> {
+        self.admit_client(client, false)?;
+        let pairs = parse_pairs(query)?;
+        let challenge = self.open_challenge_param(&pairs)?;
+        let scale = pictures::scale_param(&pairs)?;
         if self.now() >= challenge.expires_at {
             return Err(ChallengeError::Expired.into());
         }
@@ -463,18 +579,21 @@ impl CaptchaService {
     /// `GET {base}/audio?c=<challenge>`: the same challenge spoken, a WAV
     /// rendered from the sealed seed like the picture, with the picture's
     /// answer. Listening takes no attempt: the challenge's one attempt is
-    /// its answer, whether read or heard. 400 for a bad token, 410 once
-    /// expired.
-    pub fn handle_audio(&self, query: &str) -> HttpResponse {
-        self.audio(query).unwrap_or_else(|e| {
+    /// its answer, whether read or heard. `client` is the client's
+    /// address: a clip counts as a picture for
+    /// [`Limits::client_pictures_per_minute`]. 400 for a bad token, 410
+    /// once expired, 429 (with `Retry-After`) over the limit.
+    pub fn handle_audio(&self, query: &str, client: IpAddr) -> HttpResponse {
+        self.audio(query, client).unwrap_or_else(|e| {
             let status = http_status(Route::Picture, e.code());
             HttpResponse::new(status, CONTENT_TYPE_TEXT, e.public_message().into_bytes())
                 .with_error(e)
         })
     }
 
-    fn audio(&self, query: &str) -> Result<HttpResponse, ServiceError> {
-        let challenge = self.open_challenge_param(query)?;
+    fn audio(&self, query: &str, client: IpAddr) -> Result<HttpResponse, ServiceError> {
+        self.admit_client(client, false)?;
+        let challenge = self.open_challenge_param(&parse_pairs(query)?)?;
         if self.now() >= challenge.expires_at {
             return Err(ChallengeError::Expired.into());
         }
@@ -482,6 +601,30 @@ impl CaptchaService {
         Ok(HttpResponse::new(200, CONTENT_TYPE_WAV, clip.into_wav()))
     }
 
+    /// Uses picture `old` of its session: atomically moves the session's
+    /// counter from `old.picture` to the next, or fails with
+    /// [`ChallengeError::Used`] when the counter is elsewhere (this picture,
+    /// or a later one, was used already; a replay changes nothing). One
+    /// record per session.
+    fn use_picture(&self, old: &Challenge) -> Result<(), ServiceError> {
+        let moved = self.store.advance(
+            RecordKind::Session,
+            &old.session_id(),
+            u64::from(old.picture),
+            old.session_expires_at,
+            self.now(),
+        )?;
+        if moved {
+            Ok(())
+        } else {
+            Err(ChallengeError::Used.into())
+        }
+    }
+
+    /// The next picture of `old`'s session, as the widget JSON with `code`
+    /// and `message`; [`LimitError::SessionPictures`] when the session has
+    /// used all its pictures, [`ChallengeError::SessionOver`] after its
+    /// end.
     fn next_challenge_json(
         &self,
         old: &Challenge,
@@ -491,8 +634,18 @@ impl CaptchaService {
         if self.now() >= old.session_expires_at {
             return Err(ChallengeError::SessionOver.into());
         }
-        let (token, ttl, puzzle) =
-            self.new_challenge(old.binding.clone(), Some(old.session_expires_at))?;
+        let next = old.picture.saturating_add(1);
+        if next >= self.limits.session_pictures {
+            return Err(refuse(LimitError::SessionPictures {
+                limit: self.limits.session_pictures,
+            }));
+        }
+        let slot = Slot {
+            session: old.session,
+            picture: next,
+            session_expires_at: old.session_expires_at,
+        };
+        let (token, ttl, puzzle) = self.new_challenge(old.binding.clone(), Some(slot))?;
         Ok(HttpResponse::json(&json!({
             "code": code.code(),
             "message": message,
@@ -520,60 +673,84 @@ impl CaptchaService {
             .map(|r| r.with_error(why))
     }
 
+    /// A widget route's failure as JSON `{code, message}`, with
+    /// `retryAfter` for a per-minute limit (and `Retry-After` with the
+    /// 429).
     fn widget_error(e: ServiceError) -> HttpResponse {
+        let mut body = codes::status_value(e.code(), &e.public_message());
+        if let Some(secs) = e.retry_after() {
+            body["retryAfter"] = json!(secs);
+        }
         HttpResponse::new(
             http_status(Route::Widget, e.code()),
             CONTENT_TYPE_JSON,
-            codes::status_json(e.code(), &e.public_message()),
+            codes::to_bytes(&body),
         )
         .with_error(e)
     }
 
-    /// `POST {base}/refresh` with form `c=<challenge>`: a new challenge for
-    /// the same binding, `{"code":0,"message":"No Error","challenge":..,
-    /// "ttl":..}`, while the widget session lasts (then 4200: the page must
-    /// fetch new JavaScript). The old challenge is not burnt; it keeps its
-    /// single attempt until it expires.
-    pub fn handle_refresh(&self, form: &str) -> HttpResponse {
-        let result = self
-            .open_challenge_param(form)
-            .map_err(ServiceError::from)
-            .and_then(|c| {
-                self.next_challenge_json(&c, ErrorCode::Success, ErrorCode::Success.message())
-            });
-        result.unwrap_or_else(CaptchaService::widget_error)
+    /// `POST {base}/refresh` with form `c=<challenge>`: the next picture of
+    /// the session, `{"code":0,"message":"No Error","challenge":..,
+    /// "ttl":..}`. It uses up the old picture. The session ends when its
+    /// pictures are used up (4400, [`Limits::session_pictures`]) or its time
+    /// is over (4200); the page must then fetch new JavaScript. `client` is
+    /// the client's address, for [`Limits::client_answers_per_minute`]
+    /// (a refresh uses a picture up like an answer; 429 with `Retry-After`
+    /// over it, and the picture is then not used up).
+    pub fn handle_refresh(&self, form: &str, client: IpAddr) -> HttpResponse {
+        self.refresh(form, client)
+            .unwrap_or_else(CaptchaService::widget_error)
+    }
+
+    fn refresh(&self, form: &str, client: IpAddr) -> Result<HttpResponse, ServiceError> {
+        self.admit_client(client, true)?;
+        let challenge = self.open_challenge_param(&parse_pairs(form)?)?;
+        if self.now() >= challenge.session_expires_at {
+            return Err(ChallengeError::SessionOver.into());
+        }
+        self.use_picture(&challenge)?;
+        self.next_challenge_json(&challenge, ErrorCode::Success, ErrorCode::Success.message())
     }
 
     /// `POST {base}/verify` with form `c=<challenge>&answer=<text>`, and
     /// `&pow=<counter>` when the challenge asks for a proof of work.
-    /// One attempt per challenge, recorded in the replay store before the
-    /// proof is checked (one derivation, see [`crate::pow`]) and the
-    /// answer compared (in constant time); a missing or wrong proof burns
-    /// the challenge like a wrong answer:
-    /// - right: `{"code":0,"message":"No Error","ticket":..}`;
-    /// - wrong, or the challenge already used: `{"code":5100,..,
-    ///   "challenge":<next>,"ttl":..}`;
+    /// One attempt per picture, recorded in the replay store (the session's
+    /// counter moves past it) before the proof is checked (one derivation,
+    /// see [`crate::pow`]) and the answer compared (in constant time); a
+    /// missing or wrong proof uses the picture up like a wrong answer:
+    /// - right: `{"code":0,"message":"No Error","ticket":..}`; the session
+    ///   is then over (one ticket per session);
+    /// - wrong: `{"code":5100,..,"challenge":<next>,"ttl":..}`;
     /// - expired: `{"code":4200,..,"challenge":<next>,"ttl":..}`;
-    /// - session over: 4200 without a next challenge.
-    pub fn handle_verify(&self, form: &str) -> HttpResponse {
-        self.verify(form)
+    /// - the picture used already: 5100 without a next picture;
+    /// - the session's pictures used up: HTTP 429, 4400 without a next
+    ///   picture and without `retryAfter`;
+    /// - session over: 4200 without a next picture;
+    /// - over [`Limits::client_answers_per_minute`] for `client`: HTTP 429,
+    ///   `{"code":4400,..,"retryAfter":..}`, the picture not used up.
+    pub fn handle_verify(&self, form: &str, client: IpAddr) -> HttpResponse {
+        self.verify(form, client)
             .unwrap_or_else(CaptchaService::widget_error)
     }
 
-    fn verify(&self, form: &str) -> Result<HttpResponse, ServiceError> {
-        let pairs = parse_pairs(form);
+    fn verify(&self, form: &str, client: IpAddr) -> Result<HttpResponse, ServiceError> {
+        self.admit_client(client, true)?;
+        let pairs = parse_pairs(form)?;
         let (token, challenge) = self.open_challenge_pairs(&pairs)?;
         let now = self.now();
+        if now >= challenge.session_expires_at {
+            return Err(ChallengeError::SessionOver.into());
+        }
+        if let Err(e) = self.use_picture(&challenge) {
+            if matches!(e, ServiceError::Challenge(ChallengeError::Used)) {
+                metrics::answered(Answered::Reused);
+                self.pressure_event(&challenge.binding, PressureEvent::Failure);
+            }
+            return Err(e);
+        }
         if now >= challenge.expires_at {
             metrics::answered(Answered::Expired);
             return self.next_after(&challenge, ChallengeError::Expired);
-        }
-        let record = self
-            .store
-            .record_use(&challenge.store_id(), challenge.expires_at, 1, now)?;
-        if !record.allowed {
-            metrics::answered(Answered::Reused);
-            return self.next_after(&challenge, ChallengeError::Used);
         }
         if !challenge.puzzle.is_none() {
             let mut proofs = pairs.iter().filter(|(k, _)| k == "pow");
@@ -643,11 +820,23 @@ fn parse_counter(v: &str) -> Option<u32> {
 }
 
 /// A failed API call: the code and public message in the API's JSON.
+/// A limit refused a request: counted, then the error.
+fn refuse(e: LimitError) -> ServiceError {
+    metrics::limit_triggered(e.name());
+    e.into()
+}
+
+/// A 4400 from a per-minute limit also says when to try again:
+/// `"retryAfter"` (seconds), a field the original service does not have.
 fn api_failure(e: ServiceError) -> HttpResponse {
+    let mut body = codes::status_value(e.code(), &e.public_message());
+    if let Some(secs) = e.retry_after() {
+        body["retryAfter"] = json!(secs);
+    }
     HttpResponse::new(
         http_status(Route::Api, e.code()),
         CONTENT_TYPE_JSON,
-        codes::status_json(e.code(), &e.public_message()),
+        codes::to_bytes(&body),
     )
     .with_error(e)
 }

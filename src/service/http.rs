@@ -1,6 +1,8 @@
 //! What the service takes from and gives back to the host's web framework:
 //! plain requests and responses, no framework types.
 
+use std::borrow::Cow;
+
 use crate::service::codes::{to_bytes, ErrorCode};
 use crate::service::errors::ServiceError;
 
@@ -64,6 +66,9 @@ pub struct HttpResponse {
     pub body: Vec<u8>,
     /// Why the request failed, for logging (`None` on success).
     pub error: Option<ServiceError>,
+    /// Seconds the client should wait before trying again: set with HTTP
+    /// 429, sent as `Retry-After` by [`headers`](HttpResponse::headers).
+    pub retry_after: Option<u64>,
 }
 
 impl HttpResponse {
@@ -73,6 +78,7 @@ impl HttpResponse {
             content_type,
             body,
             error: None,
+            retry_after: None,
         }
     }
 
@@ -80,19 +86,30 @@ impl HttpResponse {
         HttpResponse::new(200, CONTENT_TYPE_JSON, to_bytes(value))
     }
 
+    /// Attaches the error for the logs; a 429 also takes its
+    /// `Retry-After` from it.
     pub(crate) fn with_error(mut self, error: ServiceError) -> HttpResponse {
+        if self.status == 429 {
+            self.retry_after = error.retry_after();
+        }
         self.error = Some(error);
         self
     }
 
     /// Every header to send: `Content-Type`, `Cache-Control: no-store`
-    /// (every answer is single-use) and `X-Content-Type-Options: nosniff`.
-    pub fn headers(&self) -> [(&'static str, &'static str); 3] {
-        [
-            ("Content-Type", self.content_type),
-            ("Cache-Control", "no-store"),
-            ("X-Content-Type-Options", "nosniff"),
-        ]
+    /// (every answer is single-use), `X-Content-Type-Options: nosniff`,
+    /// and `Retry-After` (seconds) when [`retry_after`](HttpResponse::retry_after)
+    /// is set.
+    pub fn headers(&self) -> Vec<(&'static str, Cow<'static, str>)> {
+        let mut h = vec![
+            ("Content-Type", Cow::Borrowed(self.content_type)),
+            ("Cache-Control", Cow::Borrowed("no-store")),
+            ("X-Content-Type-Options", Cow::Borrowed("nosniff")),
+        ];
+        if let Some(secs) = self.retry_after {
+            h.push(("Retry-After", Cow::Owned(secs.to_string())));
+        }
+        h
     }
 
     /// The body as text (lossy), handy in tests and logs.

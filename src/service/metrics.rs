@@ -16,7 +16,7 @@ use crate::service::check::CheckFailure;
 use crate::service::errors::ServiceError;
 use crate::service::store::ReplayStore;
 #[cfg(feature = "metrics")]
-use crate::service::store::{StoreError, UseRecord};
+use crate::service::store::{RateCount, RecordKind, StoreError, UseRecord};
 use crate::CaptchaType;
 
 /// Pictures rendered and served, by captcha type (label `type`, 1..8).
@@ -37,8 +37,8 @@ pub const LIMITS: &str = "qcaptcha_limits_triggered_total";
 /// Proof-of-work challenges handed out, by `level` (recorded by the
 /// proof-of-work step).
 pub const POW: &str = "qcaptcha_pow_challenges_total";
-/// Replay-store calls that failed, by `kind` (`challenge`, `ticket`,
-/// `nonce`, `other`) and `error` (`unavailable`, `full`, `invalid_id`,
+/// Replay-store calls that failed, by `kind` (`session`, `ticket`,
+/// `nonce`, `rate`) and `error` (`unavailable`, `full`, `invalid_id`,
 /// `config`). Each one refused a request (fail closed).
 pub const STORE_ERRORS: &str = "qcaptcha_store_errors_total";
 /// Replay-store call latency in seconds, by `kind`, failures included.
@@ -174,6 +174,7 @@ pub(crate) fn checked(result: Result<(), &ServiceError>) {
                 CheckFailure::UnknownKey(_) => ("fail", "unknown_key"),
                 CheckFailure::Forged => ("fail", "forged"),
                 CheckFailure::Expired => ("fail", "expired"),
+                CheckFailure::IssuedInFuture => ("fail", "future"),
                 CheckFailure::Reused => ("fail", "reused"),
                 CheckFailure::Mismatch(_) => ("fail", "mismatch"),
                 CheckFailure::Store(_) => ("error", "store"),
@@ -193,7 +194,6 @@ pub(crate) fn checked(result: Result<(), &ServiceError>) {
 /// A limit refused a request. For the per-client and per-session limits
 /// (issue 11): `limit` names which one.
 #[inline]
-#[allow(dead_code)] // called by the limiter once it lands
 pub(crate) fn limit_triggered(limit: &'static str) {
     #[cfg(feature = "metrics")]
     ::metrics::counter!(LIMITS, "limit" => limit).increment(1);
@@ -211,41 +211,71 @@ pub(crate) fn pow_issued(level: &'static str) {
     let _ = level;
 }
 
-/// The label of a replay-store id, from its prefix.
-#[cfg(feature = "metrics")]
-fn id_kind(id: &str) -> &'static str {
-    match id.as_bytes().get(..2) {
-        Some(b"c:") => "challenge",
-        Some(b"t:") => "ticket",
-        Some(b"n:") => "nonce",
-        _ => "other",
-    }
-}
-
 /// A [`ReplayStore`] that times every call of the store it wraps and
-/// counts its errors ([`STORE_SECONDS`], [`STORE_ERRORS`]). The builder
-/// wraps the service's store in it when the feature is on.
+/// counts its errors ([`STORE_SECONDS`], [`STORE_ERRORS`]), labelled by
+/// the kind of record (`session`, `ticket`, `nonce`, or `rate`). The
+/// builder wraps the service's store in it when the feature is on.
 #[cfg(feature = "metrics")]
 pub(crate) struct Metered(pub(crate) std::sync::Arc<dyn ReplayStore>);
 
 #[cfg(feature = "metrics")]
-impl ReplayStore for Metered {
-    fn record_use(
+impl Metered {
+    fn timed<T>(
         &self,
-        id: &str,
-        expires_at: u64,
-        max_uses: u64,
-        now: u64,
-    ) -> Result<UseRecord, StoreError> {
+        kind: &'static str,
+        call: impl FnOnce() -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         let started = Instant::now();
-        let result = self.0.record_use(id, expires_at, max_uses, now);
-        let kind = id_kind(id);
+        let result = call();
         ::metrics::histogram!(STORE_SECONDS, "kind" => kind)
             .record(started.elapsed().as_secs_f64());
         if let Err(e) = &result {
             store_failed(kind, e);
         }
         result
+    }
+}
+
+/// The metrics label of a record kind.
+#[cfg(feature = "metrics")]
+fn kind_label(kind: RecordKind) -> &'static str {
+    match kind {
+        RecordKind::Session => "session",
+        RecordKind::Ticket => "ticket",
+        RecordKind::Nonce => "nonce",
+    }
+}
+
+#[cfg(feature = "metrics")]
+impl ReplayStore for Metered {
+    fn record_use(
+        &self,
+        kind: RecordKind,
+        id: &str,
+        expires_at: u64,
+        max_uses: u64,
+        now: u64,
+    ) -> Result<UseRecord, StoreError> {
+        self.timed(kind_label(kind), || {
+            self.0.record_use(kind, id, expires_at, max_uses, now)
+        })
+    }
+
+    fn advance(
+        &self,
+        kind: RecordKind,
+        id: &str,
+        from: u64,
+        expires_at: u64,
+        now: u64,
+    ) -> Result<bool, StoreError> {
+        self.timed(kind_label(kind), || {
+            self.0.advance(kind, id, from, expires_at, now)
+        })
+    }
+
+    fn count_hit(&self, id: &str, window_secs: u64, now: u64) -> Result<RateCount, StoreError> {
+        self.timed("rate", || self.0.count_hit(id, window_secs, now))
     }
 }
 

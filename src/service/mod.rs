@@ -10,6 +10,7 @@ pub mod errors;
 pub mod handlers;
 pub mod http;
 pub mod keys;
+pub mod limits;
 pub mod metrics;
 pub mod params;
 pub mod pictures;

@@ -59,13 +59,20 @@ pub enum ParamError {
     /// `Action` names another API call.
     #[error("parameter Action must be {0}")]
     WrongAction(&'static str),
+    /// A name or value is not UTF-8 once percent-decoded. It is refused,
+    /// not repaired: two different byte strings must never read as the
+    /// same text (`%C0%AF` and `%FF%FE` would both become U+FFFD).
+    #[error("parameter {0} is not valid UTF-8")]
+    InvalidUtf8(String),
 }
 
 impl ParamError {
     /// The wire name of the parameter at fault (`""` for
-    /// [`ParamError::TooManyParameters`]).
-    pub fn parameter(&self) -> &'static str {
+    /// [`ParamError::TooManyParameters`]; for
+    /// [`ParamError::InvalidUtf8`] the name as far as it decodes).
+    pub fn parameter(&self) -> &str {
         match self {
+            ParamError::InvalidUtf8(n) => n,
             ParamError::Missing(n)
             | ParamError::Duplicate(n)
             | ParamError::NotANumber(n)
@@ -175,9 +182,106 @@ pub(crate) fn parse_int(name: &'static str, v: &str) -> Result<i64, ParamError> 
     v.parse().map_err(|_| ParamError::NotANumber(name))
 }
 
-/// Splits a URL query string or form body into decoded pairs.
-pub fn parse_pairs(query: &str) -> Vec<(String, String)> {
-    form_urlencoded::parse(query.trim_start_matches('?').as_bytes())
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect()
+/// The longest parameter name quoted in an [`ParamError::InvalidUtf8`].
+const MAX_QUOTED_NAME: usize = 64;
+
+/// Splits a URL query string or form body into decoded pairs
+/// (`application/x-www-form-urlencoded`: `&`-separated, `+` is a space,
+/// `%XX` a byte). A name or value whose bytes are not UTF-8 is refused
+/// with [`ParamError::InvalidUtf8`] naming the parameter.
+pub fn parse_pairs(query: &str) -> Result<Vec<(String, String)>, ParamError> {
+    let mut out = Vec::new();
+    for piece in query.trim_start_matches('?').split('&') {
+        if piece.is_empty() {
+            continue;
+        }
+        let (name, value) = piece.split_once('=').unwrap_or((piece, ""));
+        let name = percent_decode(name);
+        let quoted = || {
+            let lossy = String::from_utf8_lossy(&name);
+            lossy.chars().take(MAX_QUOTED_NAME).collect::<String>()
+        };
+        let name_text =
+            String::from_utf8(name.clone()).map_err(|_| ParamError::InvalidUtf8(quoted()))?;
+        let value = String::from_utf8(percent_decode(value))
+            .map_err(|_| ParamError::InvalidUtf8(quoted()))?;
+        out.push((name_text, value));
+    }
+    Ok(out)
+}
+
+/// Decodes `+` and `%XX`; a `%` not followed by two hex digits stays as it
+/// is (as browsers and `form_urlencoded` do).
+fn percent_decode(s: &str) -> Vec<u8> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len()
+                && hex(bytes[i + 1]).is_some()
+                && hex(bytes[i + 2]).is_some() =>
+            {
+                out.push(hex(bytes[i + 1]).unwrap_or(0) * 16 + hex(bytes[i + 2]).unwrap_or(0));
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    out
+}
+
+fn hex(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(q: &str) -> Vec<(String, String)> {
+        parse_pairs(q).unwrap()
+    }
+
+    #[test]
+    fn decodes_like_a_form() {
+        assert_eq!(
+            pairs("?a=1&b=x+y&c=%41%62%e4%b8%ad&&d&e=%zz&f=100%"),
+            [
+                ("a", "1"),
+                ("b", "x y"),
+                ("c", "Ab\u{4e2d}"),
+                ("d", ""),
+                ("e", "%zz"),
+                ("f", "100%"),
+            ]
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        );
+        // The same as form_urlencoded for valid input.
+        let q = "x=%2B%26%3D&y=%20+%25&z=a%2Fb";
+        let reference: Vec<(String, String)> =
+            form_urlencoded::parse(q.as_bytes()).into_owned().collect();
+        assert_eq!(pairs(q), reference);
+    }
+
+    #[test]
+    fn refuses_invalid_utf8_naming_the_parameter() {
+        for (q, name) in [
+            ("uid=%C0%AF", "uid"),
+            ("uid=%FF%FE", "uid"),
+            ("a=1&userIp=%ED%A0%80", "userIp"),
+            ("%FFx=1", "\u{fffd}x"),
+        ] {
+            let err = parse_pairs(q).unwrap_err();
+            assert_eq!(err, ParamError::InvalidUtf8(name.to_owned()), "{q}");
+            assert_eq!(err.parameter(), name);
+        }
+    }
 }

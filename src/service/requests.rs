@@ -279,7 +279,7 @@ impl CaptchaQuery {
     /// Parses and validates a URL query string (with or without the
     /// leading `?`).
     pub fn from_query_string(query: &str) -> Result<CaptchaQuery, ParamError> {
-        CaptchaQuery::from_pairs(parse_pairs(query))
+        CaptchaQuery::from_pairs(parse_pairs(query)?)
     }
 }
 
@@ -337,7 +337,7 @@ impl CaptchaCheck {
 
     /// Parses and validates a URL query string or form body.
     pub fn from_query_string(query: &str) -> Result<CaptchaCheck, ParamError> {
-        CaptchaCheck::from_pairs(parse_pairs(query))
+        CaptchaCheck::from_pairs(parse_pairs(query)?)
     }
 }
 

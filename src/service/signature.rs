@@ -10,7 +10,7 @@ use hmac::{Hmac, Mac};
 use subtle::ConstantTimeEq;
 
 use crate::service::params::parse_uint;
-use crate::service::store::{ReplayStore, StoreError};
+use crate::service::store::{RecordKind, ReplayStore, StoreError};
 
 /// How far a request's `Timestamp` may be from the server's clock, in
 /// seconds (2 hours).
@@ -295,9 +295,10 @@ pub fn verify_request(
     if now.abs_diff(timestamp) > TIMESTAMP_WINDOW_SECS {
         return Err(SignError::Expired);
     }
-    let id = format!("n:{}:{}", credentials.secret_id, nonce);
+    let id = format!("{}:{}", credentials.secret_id, nonce);
     let record = store
         .record_use(
+            RecordKind::Nonce,
             &id,
             timestamp.saturating_add(TIMESTAMP_WINDOW_SECS + 1),
             1,

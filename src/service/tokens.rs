@@ -13,7 +13,7 @@
 //!
 //! | bytes | content |
 //! |---|---|
-//! | 1 | format version: 2 for challenges (1 before they carried a proof-of-work puzzle, now refused as [`TokenError::Outdated`]), 1 for tickets |
+//! | 1 | format version: 3 for challenges (1 before they carried a proof-of-work puzzle, 2 before they named their session and picture; both refused as [`TokenError::Outdated`]), 1 for tickets |
 //! | 1 | kind: 1 challenge, 2 ticket |
 //! | 4 | key id, big endian |
 //! | 24 | random nonce |
@@ -40,8 +40,16 @@ use crate::CaptchaType;
 pub const MAX_TOKEN_LEN: usize = 2048;
 /// The longest `uid` a binding holds, in bytes.
 pub const MAX_UID_LEN: usize = 128;
+/// How far in the future a token's issue time may lie, in seconds, before
+/// it is refused: the clock difference tolerated between the nodes that
+/// share a key ring. A token from further ahead was sealed by a node whose
+/// clock is wrong (or with a stolen key), and would outlive its lifetime
+/// everywhere else.
+pub const MAX_CLOCK_SKEW_SECS: u64 = 60;
 
-const CHALLENGE_VERSION: u8 = 2;
+/// Challenge version 3: it names its widget session and picture number
+/// (version 1 had a challenge id of its own; 2 added the proof of work).
+const CHALLENGE_VERSION: u8 = 3;
 const TICKET_VERSION: u8 = 1;
 const HEADER_LEN: usize = 1 + 1 + 4;
 const NONCE_LEN: usize = 24;
@@ -175,7 +183,8 @@ impl KeyRing {
     /// Seals a challenge into a URL-safe token.
     pub fn seal_challenge(&self, challenge: &Challenge) -> Result<String, TokenError> {
         let mut w = Writer::default();
-        w.bytes(&challenge.id);
+        w.bytes(&challenge.session);
+        w.u32(challenge.picture);
         w.u64(challenge.seed);
         w.u64(challenge.issued_at);
         w.u64(challenge.expires_at);
@@ -198,7 +207,8 @@ impl KeyRing {
         let plain = self.open(TokenKind::Challenge, token)?;
         let mut r = Reader(&plain);
         let challenge = Challenge {
-            id: r.array()?,
+            session: r.array()?,
+            picture: r.u32()?,
             seed: r.u64()?,
             issued_at: r.u64()?,
             expires_at: r.u64()?,
@@ -380,8 +390,14 @@ fn normalize(uid: &Option<String>) -> Option<&str> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Challenge {
-    /// Random id; the replay store records the one answer attempt under it.
-    pub id: [u8; 16],
+    /// The widget session (one CaptchaQuery), random. The replay store
+    /// keeps one counter per session: how many of its pictures were used.
+    pub session: [u8; 16],
+    /// This picture's number in its session, from 0 (the picture
+    /// CaptchaQuery hands out). It can be answered or refreshed only while
+    /// the session's counter equals it, which makes it one attempt per
+    /// picture with one record per session.
+    pub picture: u32,
     /// The picture seed for [`crate::generate`].
     pub seed: u64,
     /// Issue time, Unix seconds.
@@ -399,9 +415,10 @@ pub struct Challenge {
 }
 
 impl Challenge {
-    /// The replay-store id of this challenge.
-    pub fn store_id(&self) -> String {
-        format!("c:{}", URL_SAFE_NO_PAD.encode(self.id))
+    /// The replay-store id of this challenge's session (a
+    /// [`RecordKind::Session`](crate::store::RecordKind::Session) record).
+    pub fn session_id(&self) -> String {
+        URL_SAFE_NO_PAD.encode(self.session)
     }
 }
 
@@ -422,9 +439,10 @@ pub struct Ticket {
 }
 
 impl Ticket {
-    /// The replay-store id of this ticket.
+    /// The replay-store id of this ticket (a
+    /// [`RecordKind::Ticket`](crate::store::RecordKind::Ticket) record).
     pub fn store_id(&self) -> String {
-        format!("t:{}", URL_SAFE_NO_PAD.encode(self.id))
+        URL_SAFE_NO_PAD.encode(self.id)
     }
 }
 
@@ -496,7 +514,8 @@ pub(crate) mod tests {
 
     pub(crate) fn challenge() -> Challenge {
         Challenge {
-            id: [9; 16],
+            session: [9; 16],
+            picture: 3,
             seed: 0xdead_beef,
             issued_at: 1000,
             expires_at: 1300,
@@ -575,7 +594,7 @@ pub(crate) mod tests {
         // A version-1 challenge (before puzzles), sealed as it was then.
         let mut w = Writer::default();
         let c = challenge();
-        w.bytes(&c.id);
+        w.bytes(&c.session); // version 1 had a 16-byte id here
         for v in [c.seed, c.issued_at, c.expires_at, c.session_expires_at] {
             w.u64(v);
         }
@@ -587,7 +606,10 @@ pub(crate) mod tests {
                     // but the version is read before the tag)
         let old = URL_SAFE_NO_PAD.encode(&raw);
         assert_eq!(ring.open_challenge(&old), Err(TokenError::Outdated(1)));
-        raw[0] = 3;
+        raw[0] = 2; // version 2: a challenge id and a puzzle, no session
+        let old = URL_SAFE_NO_PAD.encode(&raw);
+        assert_eq!(ring.open_challenge(&old), Err(TokenError::Outdated(2)));
+        raw[0] = 4;
         let future = URL_SAFE_NO_PAD.encode(&raw);
         assert_eq!(ring.open_challenge(&future), Err(TokenError::Malformed));
     }

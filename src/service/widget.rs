@@ -42,6 +42,12 @@
 //! plain-HTTP page a non-zero level cannot be solved and the widget says
 //! so. The server reads the level from the sealed token, never from the
 //! client.
+//!
+//! Over a limit the routes answer code 4400: with `retryAfter` (and HTTP
+//! 429) for the per-minute limits of one address, and the widget asks the
+//! user to wait that long, keeping the picture; without it when the
+//! session used all its pictures, and the widget asks for a page reload
+//! (and calls `onError({code: 4400, ...})`).
 
 use serde_json::{json, Value};
 
@@ -221,6 +227,8 @@ const WIDGET_JS: &str = r##"(function () {
       wrong: "Wrong answer. Please try this new picture.",
       expired: "The picture expired. Here is a new one.",
       ended: "This captcha has expired. Please reload the page.",
+      limit: "Too many tries with this captcha. Please reload the page.",
+      slow: "Too many tries from your network. Please wait {s} seconds and try again.",
       network: "Could not reach the server. Please try again.",
       working: "Checking this device\u2026 ",
       nocrypto: "This browser cannot run the check on this page (it needs HTTPS).",
@@ -236,6 +244,8 @@ const WIDGET_JS: &str = r##"(function () {
       wrong: "\u7b54\u6848\u9519\u8bef\uff0c\u8bf7\u8f93\u5165\u65b0\u56fe\u7247\u4e2d\u7684\u5b57\u6bcd\u3002",
       expired: "\u56fe\u7247\u5df2\u8fc7\u671f\uff0c\u5df2\u6362\u4e00\u5f20\u3002",
       ended: "\u9a8c\u8bc1\u7801\u5df2\u8fc7\u671f\uff0c\u8bf7\u5237\u65b0\u9875\u9762\u3002",
+      limit: "\u5c1d\u8bd5\u6b21\u6570\u8fc7\u591a\uff0c\u8bf7\u5237\u65b0\u9875\u9762\u3002",
+      slow: "\u60a8\u6240\u5728\u7f51\u7edc\u7684\u5c1d\u8bd5\u6b21\u6570\u8fc7\u591a\uff0c\u8bf7\u7b49\u5f85 {s} \u79d2\u540e\u518d\u8bd5\u3002",
       network: "\u65e0\u6cd5\u8fde\u63a5\u670d\u52a1\u5668\uff0c\u8bf7\u91cd\u8bd5\u3002",
       working: "\u6b63\u5728\u68c0\u67e5\u672c\u8bbe\u5907\u2026\u2026 ",
       nocrypto: "\u6b64\u6d4f\u89c8\u5668\u65e0\u6cd5\u5728\u672c\u9875\u9762\u5b8c\u6210\u68c0\u67e5\uff08\u9700\u8981 HTTPS\uff09\u3002",
@@ -406,10 +416,15 @@ const WIDGET_JS: &str = r##"(function () {
     if (!state) { return; }
     state.done = true;
     busy(false);
-    say(state.text.ended, true);
+    say(r && r.code === 4400 ? state.text.limit : state.text.ended, true);
     if (typeof state.onError === "function") {
       state.onError({ code: r && r.code ? r.code : 4200, message: r && r.message ? r.message : "expired" });
     }
+  }
+  function slow(r) {
+    if (!state) { return; }
+    busy(false);
+    say(state.text.slow.replace("{s}", String(r.retryAfter)), true);
   }
   function offline() {
     if (!state) { return; }
@@ -426,6 +441,8 @@ const WIDGET_JS: &str = r##"(function () {
         setChallenge(r.challenge, r.ttl, r.pow);
         say(message || "", !!message);
         state.input.focus();
+      } else if (r && r.retryAfter) {
+        slow(r);
       } else {
         end(r);
       }
@@ -482,6 +499,8 @@ const WIDGET_JS: &str = r##"(function () {
         if (typeof state.callback === "function") {
           state.callback({ ret: 0, ticket: r.ticket });
         }
+      } else if (r && r.retryAfter) {
+        slow(r);
       } else if (r && r.challenge) {
         setChallenge(r.challenge, r.ttl, r.pow);
         say(r.code === 5100 ? state.text.wrong : state.text.expired, true);

@@ -5,9 +5,14 @@
 // Each test binary uses a different subset.
 #![allow(dead_code)]
 
+use std::net::{IpAddr, Ipv4Addr};
+
 use qcaptcha::sign::{sign_request, RequestLine, SignatureMethod};
 use qcaptcha::{ApiRequest, CaptchaService, CheckFailure, Credentials, HttpResponse, ServiceError};
 use serde_json::Value;
+
+/// The widget's client address in the tests.
+pub const CLIENT: IpAddr = IpAddr::V4(Ipv4Addr::new(198, 51, 100, 7));
 
 /// The clock's start in every test.
 pub const T0: u64 = 1_700_000_000;
@@ -74,7 +79,7 @@ pub fn form(challenge: &str, answer: &str) -> String {
 /// and returns the ticket.
 pub fn solve(service: &CaptchaService, challenge: &str) -> String {
     let answer = service.answer_for_challenge(challenge).unwrap();
-    let body = json(&service.handle_verify(&form(challenge, answer.as_str())));
+    let body = json(&service.handle_verify(&form(challenge, answer.as_str()), CLIENT));
     assert_eq!(body["code"], 0, "{body}");
     body["ticket"].as_str().unwrap().to_owned()
 }
@@ -117,4 +122,299 @@ where
 /// How many of `results` are true.
 pub fn wins(results: Vec<bool>) -> usize {
     results.into_iter().filter(|won| *won).count()
+}
+
+// ---- the limits, against any store ----
+//
+// Each scenario takes `make(clock, limits)`, which builds a service on the
+// store under test with the test key ring, the given clock and limits; the
+// memory tests and the Redis tests run the same scenarios.
+
+use std::sync::Arc;
+
+use qcaptcha::api::LimitError;
+use qcaptcha::testing::ManualClock;
+use qcaptcha::{ErrorCode, Limits};
+
+/// Builds a service for a scenario.
+pub type Make<'a> = &'a dyn Fn(&Arc<ManualClock>, Limits) -> CaptchaService;
+
+/// A second client address, and one in the same IPv6 /64 as [`CLIENT6`].
+pub const OTHER: IpAddr = IpAddr::V4(Ipv4Addr::new(203, 0, 113, 9));
+/// An IPv6 client.
+pub const CLIENT6: IpAddr = IpAddr::V6(std::net::Ipv6Addr::new(0x2001, 0xdb8, 1, 2, 0, 0, 0, 1));
+/// Another host in [`CLIENT6`]'s /64.
+pub const CLIENT6_SAME_NET: IpAddr = IpAddr::V6(std::net::Ipv6Addr::new(
+    0x2001, 0xdb8, 1, 2, 0xffff, 0, 0, 9,
+));
+
+/// A clock at the first second of a minute (so a whole minute is left).
+pub fn minute_start() -> u64 {
+    T0 - T0 % 60 + 60
+}
+
+/// CaptchaQuery for `user_ip`: the first challenge, or the error body.
+pub fn query_for(service: &CaptchaService, user_ip: &str) -> Result<String, Value> {
+    let q = QUERY.replace("121.14.96.121", user_ip);
+    let query = qcaptcha::api::CaptchaQuery::from_query_string(&q).unwrap();
+    match service.widget(&query) {
+        Ok(w) => Ok(w.challenge),
+        Err(e) => {
+            Err(serde_json::json!({ "code": e.code().code(), "message": e.public_message() }))
+        }
+    }
+}
+
+/// A fresh session's first challenge.
+pub fn session(service: &CaptchaService) -> String {
+    query_for(service, "121.14.96.121").expect("CaptchaQuery")
+}
+
+fn refresh_form(challenge: &str) -> String {
+    format!("c={}", urlencode(challenge))
+}
+
+fn right(service: &CaptchaService, challenge: &str) -> String {
+    service
+        .answer_for_challenge(challenge)
+        .unwrap()
+        .as_str()
+        .to_owned()
+}
+
+/// Session limit: pictures used up -> 4400 without a next picture, one
+/// ticket per session, a replayed old picture changes nothing.
+pub fn scenario_session_pictures(make: Make<'_>) {
+    let clock = Arc::new(ManualClock::new(minute_start()));
+    let s = make(&clock, Limits::default().session_pictures(3));
+    let c0 = session(&s);
+    let r = json(&s.handle_verify(&form(&c0, "XXXX"), CLIENT));
+    assert_eq!(r["code"], 5100, "{r}");
+    let c1 = r["challenge"].as_str().unwrap().to_owned();
+    // A replay of picture 0 (even with the right answer) is refused and
+    // does not spoil picture 1.
+    let replay = s.handle_verify(&form(&c0, &right(&s, &c0)), CLIENT);
+    assert_eq!(json(&replay)["code"], 5100);
+    assert!(json(&replay).get("challenge").is_none());
+    let r = json(&s.handle_refresh(&refresh_form(&c1), CLIENT));
+    assert_eq!(r["code"], 0, "{r}");
+    let c2 = r["challenge"].as_str().unwrap().to_owned();
+    // Picture 1 was used by the refresh.
+    assert_eq!(
+        json(&s.handle_verify(&form(&c1, &right(&s, &c1)), CLIENT))["code"],
+        5100
+    );
+    // Picture 2 is the third and last: a wrong answer ends the session.
+    let last = s.handle_verify(&form(&c2, "XXXX"), CLIENT);
+    assert_eq!(last.status, 429);
+    assert_eq!(
+        last.retry_after, None,
+        "a used-up session has nothing to wait for"
+    );
+    assert!(!last.headers().iter().any(|(k, _)| *k == "Retry-After"));
+    let body = json(&last);
+    assert_eq!(body["code"], 4400, "{body}");
+    assert!(body.get("challenge").is_none() && body.get("retryAfter").is_none());
+    assert_eq!(
+        last.error,
+        Some(ServiceError::Limit(LimitError::SessionPictures {
+            limit: 3
+        }))
+    );
+    // Refreshing the last picture ends it too.
+    let d0 = session(&s);
+    let d1 = json(&s.handle_refresh(&refresh_form(&d0), CLIENT))["challenge"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let d2 = json(&s.handle_refresh(&refresh_form(&d1), CLIENT))["challenge"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        json(&s.handle_refresh(&refresh_form(&d2), CLIENT))["code"],
+        4400
+    );
+    // One ticket per session: after a right answer, nothing more.
+    let e0 = session(&s);
+    let r = json(&s.handle_verify(&form(&e0, "XXXX"), CLIENT));
+    let e1 = r["challenge"].as_str().unwrap().to_owned();
+    let ticket = json(&s.handle_verify(&form(&e1, &right(&s, &e1)), CLIENT));
+    assert!(ticket["ticket"].is_string(), "{ticket}");
+    for c in [&e0, &e1] {
+        assert_eq!(
+            json(&s.handle_refresh(&refresh_form(c), CLIENT))["code"],
+            5100
+        );
+        assert_eq!(
+            json(&s.handle_verify(&form(c, &right(&s, c)), CLIENT))["code"],
+            5100
+        );
+    }
+}
+
+/// Answers per client address per minute: 429 + Retry-After, the picture
+/// kept; other addresses unaffected; an IPv6 /64 counts as one; the next
+/// minute lets it in again.
+pub fn scenario_client_answers(make: Make<'_>) {
+    let start = minute_start() + 20; // 20 s into a minute
+    let clock = Arc::new(ManualClock::new(start));
+    let s = make(&clock, Limits::default().client_answers_per_minute(3));
+    for _ in 0..3 {
+        let c = session(&s);
+        assert_eq!(
+            json(&s.handle_verify(&form(&c, "XXXX"), CLIENT))["code"],
+            5100
+        );
+    }
+    let c = session(&s);
+    let over = s.handle_verify(&form(&c, &right(&s, &c)), CLIENT);
+    // 4 hits (the refused one counts) in this minute: one more passes in
+    // the next minute once 1 + 4 * (60 - e) / 60 <= 3, at e = 30.
+    assert_eq!(over.status, 429);
+    assert_eq!(over.retry_after, Some(70));
+    assert!(over
+        .headers()
+        .iter()
+        .any(|(k, v)| *k == "Retry-After" && v == "70"));
+    let body = json(&over);
+    assert_eq!(
+        (body["code"].as_u64(), body["retryAfter"].as_u64()),
+        (Some(4400), Some(70))
+    );
+    assert!(body.get("ticket").is_none());
+    assert_eq!(
+        over.error.as_ref().map(ServiceError::code),
+        Some(ErrorCode::QuotaExceeded)
+    );
+    // The picture was not used up: answered from another address it works.
+    let ok = json(&s.handle_verify(&form(&c, &right(&s, &c)), OTHER));
+    assert!(ok["ticket"].is_string(), "{ok}");
+    // IPv6: counted per /64.
+    for _ in 0..3 {
+        let c = session(&s);
+        assert_eq!(
+            json(&s.handle_verify(&form(&c, "XXXX"), CLIENT6))["code"],
+            5100
+        );
+    }
+    let c = session(&s);
+    assert_eq!(
+        s.handle_verify(&form(&c, "XXXX"), CLIENT6_SAME_NET).status,
+        429
+    );
+    // After Retry-After (the next minute alone would not do: the last
+    // minute's hits still weigh).
+    clock.advance(70);
+    let c = session(&s);
+    let ok = json(&s.handle_verify(&form(&c, &right(&s, &c)), CLIENT));
+    assert!(ok["ticket"].is_string(), "{ok}");
+}
+
+/// Pictures (image) per client address per minute, counted in the
+/// process; refreshes count with the answers.
+pub fn scenario_client_pictures(make: Make<'_>) {
+    let clock = Arc::new(ManualClock::new(minute_start()));
+    let s = make(
+        &clock,
+        Limits::default()
+            .client_pictures_per_minute(3)
+            .client_answers_per_minute(2),
+    );
+    let c = session(&s);
+    let q = format!("c={}", urlencode(&c));
+    for _ in 0..3 {
+        assert_eq!(s.handle_image(&q, CLIENT).status, 200);
+    }
+    let img = s.handle_image(&q, CLIENT);
+    // 4 hits: one more passes next minute once 1 + 4 * (60 - e) / 60 <= 3.
+    assert_eq!((img.status, img.retry_after), (429, Some(90)));
+    assert!(img
+        .headers()
+        .iter()
+        .any(|(k, v)| *k == "Retry-After" && v == "90"));
+    assert_eq!(s.handle_image(&q, OTHER).status, 200);
+    // Refreshes are attempts: two pass, the third is refused and does not
+    // use its picture up.
+    let r = json(&s.handle_refresh(&refresh_form(&c), CLIENT));
+    assert_eq!(r["code"], 0);
+    let next = r["challenge"].as_str().unwrap().to_owned();
+    let r = json(&s.handle_refresh(&refresh_form(&next), CLIENT));
+    assert_eq!(r["code"], 0);
+    let last = r["challenge"].as_str().unwrap().to_owned();
+    let refused = s.handle_refresh(&refresh_form(&last), CLIENT);
+    assert_eq!(refused.status, 429);
+    assert_eq!(
+        json(&s.handle_refresh(&refresh_form(&last), OTHER))["code"],
+        0
+    );
+    // Pictures again after their Retry-After.
+    clock.advance(90);
+    assert_eq!(s.handle_image(&q, CLIENT).status, 200);
+}
+
+/// Sessions per userIp and per businessId at CaptchaQuery: 4400 in the
+/// API's JSON (HTTP 200).
+pub fn scenario_query_sessions(make: Make<'_>) {
+    let clock = Arc::new(ManualClock::new(minute_start()));
+    let s = make(
+        &clock,
+        Limits::default()
+            .user_ip_sessions_per_minute(2)
+            .business_sessions_per_minute(3),
+    );
+    assert!(query_for(&s, "10.0.0.1").is_ok());
+    assert!(query_for(&s, "10.0.0.1").is_ok());
+    let resp = s.handle_query(ApiRequest::from_params(
+        &QUERY.replace("121.14.96.121", "10.0.0.1"),
+    ));
+    assert_eq!(resp.status, 200);
+    assert_eq!(json(&resp)["code"], 4400);
+    // 3 hits at the start of a minute: one more passes once
+    // 1 + 3 * (60 - e) / 60 <= 2 in the next minute, at e = 40.
+    assert_eq!(json(&resp)["retryAfter"], 100);
+    assert!(matches!(
+        resp.error,
+        Some(ServiceError::Limit(LimitError::UserIpSessions {
+            limit: 2,
+            ..
+        }))
+    ));
+    // Another userIp: one more for the business, then the business is full.
+    assert!(query_for(&s, "10.0.0.2").is_ok());
+    let body = query_for(&s, "10.0.0.3").unwrap_err();
+    assert_eq!(body["code"], 4400, "{body}");
+    // Another business is counted apart.
+    let other = QUERY
+        .replace("businessId=1", "businessId=2")
+        .replace("121.14.96.121", "10.0.0.3");
+    assert_eq!(
+        json(&s.handle_query(ApiRequest::from_params(&other)))["code"],
+        0
+    );
+    // The last minute's hits weigh until enough of them have slid out.
+    clock.advance(100);
+    assert!(query_for(&s, "10.0.0.1").is_ok());
+}
+
+/// `threads` answers from one address race; exactly `limit` get past the
+/// limit, whatever the interleaving.
+pub fn scenario_racing_limit(make: Make<'_>) {
+    let clock = Arc::new(ManualClock::new(minute_start()));
+    let limit = 5;
+    let s = Arc::new(make(
+        &clock,
+        Limits::default().client_answers_per_minute(limit),
+    ));
+    let challenges: Vec<String> = (0..16)
+        .map(|i| query_for(&s, &format!("10.1.0.{i}")).unwrap())
+        .collect();
+    let service = s.clone();
+    let admitted = wins(race(16, move |i| {
+        service
+            .handle_verify(&form(&challenges[i], "XXXX"), CLIENT)
+            .status
+            != 429
+    }));
+    assert_eq!(admitted, limit as usize);
 }

@@ -1,13 +1,20 @@
-//! Replay protection: the one piece of state the protocol layer shares
-//! between requests (and, with a networked store, between machines).
+//! Replay protection and rate counters: the state the protocol layer
+//! shares between requests (and, with a networked store, between
+//! machines).
 //!
-//! Every challenge, ticket and signed request carries a unique id. Before
-//! an id is honoured, the service asks a [`ReplayStore`] to record one use
-//! of it; the store answers how many uses it has now seen, atomically, so
-//! that two requests racing with the same id can never both be first.
+//! Every widget session, ticket and signed request carries a unique id.
+//! Before an id is honoured, the service asks a [`ReplayStore`] to record
+//! one use of it; the store answers how many uses it has now seen,
+//! atomically, so that two requests racing with the same id can never both
+//! be first. Each [`RecordKind`] is its own budget: a flood of one kind
+//! (wrong answers fill session counters) never takes room from another
+//! (tickets, Nonces).
+//!
+//! The limits count hits in fixed one-minute windows with
+//! [`ReplayStore::count_hit`].
 //!
 //! The trait is fallible on purpose: a store that cannot answer (a network
-//! backend that is down, a memory store that is full) returns a
+//! backend that is down, a memory table that is full) returns a
 //! [`StoreError`], and the service then refuses the request (it fails
 //! closed) instead of accepting a possible replay.
 //!
@@ -15,6 +22,54 @@
 //! `RedisStore` (cargo feature `redis`) is the networked one, for several
 //! nodes: one Lua script per use that `INCR`s the key and sets its expiry
 //! to the token's remaining life.
+
+/// What a record is for. Each kind has its own budget in a store (its own
+/// table and capacity in [`MemoryStore`], its own key space in Redis).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum RecordKind {
+    /// A widget session (one CaptchaQuery): how many of its pictures were
+    /// used (answered or refreshed). Kept until the session ends.
+    Session,
+    /// A ticket: how many times CaptchaCheck accepted it. Kept until the
+    /// ticket expires.
+    Ticket,
+    /// A signed request's `SecretId` and `Nonce`. Kept until its
+    /// `Timestamp` leaves the 2-hour window.
+    Nonce,
+}
+
+impl RecordKind {
+    /// Every kind.
+    pub const ALL: [RecordKind; 3] = [RecordKind::Session, RecordKind::Ticket, RecordKind::Nonce];
+
+    /// A short tag for keys: `s`, `t` or `n`.
+    pub fn tag(self) -> &'static str {
+        match self {
+            RecordKind::Session => "s",
+            RecordKind::Ticket => "t",
+            RecordKind::Nonce => "n",
+        }
+    }
+
+    pub(crate) fn index(self) -> usize {
+        match self {
+            RecordKind::Session => 0,
+            RecordKind::Ticket => 1,
+            RecordKind::Nonce => 2,
+        }
+    }
+}
+
+impl std::fmt::Display for RecordKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            RecordKind::Session => "session",
+            RecordKind::Ticket => "ticket",
+            RecordKind::Nonce => "nonce",
+        })
+    }
+}
 
 /// Why a [`ReplayStore`] could not record a use. Any such error makes the
 /// service refuse the request (fail closed).
@@ -24,9 +79,13 @@ pub enum StoreError {
     /// The store holds as many live entries as it may and none has expired
     /// yet. It refuses new ids rather than forget a live one (which would
     /// let that id be replayed).
-    #[error("replay store is full ({capacity} live entries); refusing new ids until some expire")]
+    #[error(
+        "replay store is full ({capacity} live {kind} entries); refusing new ids until some expire"
+    )]
     Full {
-        /// The configured capacity.
+        /// The kind whose table is full.
+        kind: RecordKind,
+        /// The configured capacity of that kind.
         capacity: usize,
     },
     /// The id is not acceptable to the store (empty or longer than
@@ -73,29 +132,77 @@ impl UseRecord {
     }
 }
 
-/// Records uses of one-time (or few-times) ids until they expire.
+/// Records uses of one-time (or few-times) ids until they expire, and
+/// counts hits for the rate limits.
 ///
 /// Contract for implementations:
-/// - [`record_use`](ReplayStore::record_use) is atomic per id: of `n`
-///   concurrent calls with the same id, exactly one sees `uses == 1`, one
-///   sees `uses == 2`, and so on.
+/// - [`record_use`](ReplayStore::record_use) is atomic per kind and id: of
+///   `n` concurrent calls with the same id, exactly one sees `uses == 1`,
+///   one sees `uses == 2`, and so on. Ids of different kinds never meet.
 /// - An entry is kept at least until `expires_at` (Unix seconds). A store
 ///   may drop it any time after. A store must never drop a live entry; if
 ///   it cannot keep a new one it returns an error instead.
+/// - [`count_hit`](ReplayStore::count_hit) is atomic per id, like
+///   `record_use`.
 /// - Errors are reported, never turned into "allowed".
 pub trait ReplayStore: Send + Sync {
-    /// Records one use of `id`, to be remembered until `expires_at` (Unix
-    /// seconds; when the id is already known the later of the two expiries
-    /// is kept). `now` is the caller's clock, which an in-process store
-    /// uses to drop expired entries (a networked store may use its own).
-    /// Returns the use count and whether it is at most `max_uses`.
+    /// Records one use of `id` of `kind`, to be remembered until
+    /// `expires_at` (Unix seconds; when the id is already known the later
+    /// of the two expiries is kept). `now` is the caller's clock, which an
+    /// in-process store uses to drop expired entries (a networked store may
+    /// use its own). Returns the use count and whether it is at most
+    /// `max_uses`.
     fn record_use(
         &self,
+        kind: RecordKind,
         id: &str,
         expires_at: u64,
         max_uses: u64,
         now: u64,
     ) -> Result<UseRecord, StoreError>;
+
+    /// Compare-and-increment: moves the counter `id` of `kind` from `from`
+    /// to `from + 1` if it is at `from` now (an unknown id is at 0), and
+    /// keeps it until at least `expires_at`; returns whether it moved. Of
+    /// racing calls with the same `from`, exactly one moves it. The widget
+    /// sessions use it: picture `n` may be used only while the session's
+    /// counter is at `n`, so each picture gets one attempt, a later
+    /// picture's attempt makes every earlier picture useless, and a replayed
+    /// old picture changes nothing.
+    fn advance(
+        &self,
+        kind: RecordKind,
+        id: &str,
+        from: u64,
+        expires_at: u64,
+        now: u64,
+    ) -> Result<bool, StoreError>;
+
+    /// Counts one hit on the rate counter `id` in the fixed window of
+    /// `window_secs` seconds that holds `now` (window `k` covers Unix
+    /// seconds `k * window_secs .. (k + 1) * window_secs`), and returns the
+    /// hits counted in this window, this one included, and in the window
+    /// before (the limits weigh both, a sliding window). A store that keeps
+    /// no counter for `id` (a full [`MemoryStore`] table: it lets new
+    /// clients through rather than lock everybody out) returns zeros.
+    fn count_hit(&self, id: &str, window_secs: u64, now: u64) -> Result<RateCount, StoreError>;
+}
+
+/// The answer of [`ReplayStore::count_hit`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct RateCount {
+    /// Hits in the current window, this one included.
+    pub current: u64,
+    /// Hits in the window before.
+    pub previous: u64,
+}
+
+impl RateCount {
+    /// A count (for stores implemented outside this crate).
+    pub fn new(current: u64, previous: u64) -> RateCount {
+        RateCount { current, previous }
+    }
 }
 
 /// Rejects an empty id or one longer than [`MAX_ID_LEN`]; every store

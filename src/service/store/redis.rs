@@ -52,7 +52,7 @@ use redis::{
     Client, Connection, ConnectionLike, IntoConnectionInfo, RedisError, RedisResult, Script,
 };
 
-use super::{check_id, ReplayStore, StoreError, UseRecord};
+use super::{check_id, RateCount, RecordKind, ReplayStore, StoreError, UseRecord};
 
 /// The default key prefix.
 const DEFAULT_PREFIX: &str = "qcaptcha:";
@@ -86,6 +86,96 @@ if redis.call('PTTL', KEYS[1]) < ttl then
 end
 return uses
 ";
+
+/// Compare-and-increment of `KEYS[1]`, atomically: if its value (0 when
+/// absent) is `ARGV[1]`, set it to one more, with an expiry of at least
+/// `ARGV[2]` milliseconds (the later of the old and the new), and return
+/// 1; else change nothing and return 0.
+const ADVANCE_LUA: &str = r"
+local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
+if cur ~= tonumber(ARGV[1]) then
+  return 0
+end
+local ttl = tonumber(ARGV[2])
+local old = redis.call('PTTL', KEYS[1])
+if old > ttl then
+  ttl = old
+end
+redis.call('SET', KEYS[1], cur + 1, 'PX', ttl)
+return 1
+";
+
+/// One hit on the rate counter `KEYS[1]` (this window), atomically: count
+/// it, give the key an expiry of `ARGV[1]` milliseconds if it has none (a
+/// new key: the rest of its window, the next window, in which it is the
+/// previous one, and a second), and return the count with the count of
+/// `KEYS[2]` (the window before). Both keys share a hash tag.
+const COUNT_HIT_LUA: &str = r"
+local hits = redis.call('INCR', KEYS[1])
+if redis.call('PTTL', KEYS[1]) < 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+end
+local before = tonumber(redis.call('GET', KEYS[2]) or '0')
+return {hits, before}
+";
+
+/// Whether, and how, a Redis server keeps its data across a restart, as
+/// [`RedisStore::persistence`] found it.
+///
+/// Why it matters: the store's records are what stops a ticket, a picture
+/// or a signed request from being used twice. A Redis that restarts without
+/// persistence forgets them, and every token still live at that moment
+/// (up to the ticket lifetime, 5 or 20 minutes, or the widget session, 30
+/// minutes) can be used once more. AOF (`appendonly yes`, fsync every
+/// second) loses at most about a second of records; RDB snapshots alone
+/// lose everything since the last snapshot (minutes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Persistence {
+    /// AOF is on (`appendonly yes`); `fsync` is the `appendfsync` policy
+    /// (`always`, `everysec` or `no`), and `snapshots` the `save` rules, if
+    /// any.
+    AppendOnly {
+        /// `appendfsync`.
+        fsync: String,
+        /// `save` (empty: no snapshots).
+        snapshots: String,
+    },
+    /// Only RDB snapshots (`save` rules, e.g. `3600 1 300 100 60 10000`):
+    /// a restart loses the records written since the last snapshot.
+    SnapshotsOnly {
+        /// `save`.
+        snapshots: String,
+    },
+    /// Neither AOF nor snapshots: a restart forgets every record.
+    None,
+    /// The server refused `CONFIG GET` (a managed Redis often disables or
+    /// renames it); the text is its answer. Check the provider's settings.
+    Unknown(String),
+}
+
+impl Persistence {
+    /// Whether a restart keeps (nearly) all records: AOF is on.
+    pub fn is_durable(&self) -> bool {
+        matches!(self, Persistence::AppendOnly { .. })
+    }
+}
+
+impl std::fmt::Display for Persistence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Persistence::AppendOnly { fsync, snapshots } => {
+                write!(f, "AOF on (appendfsync {fsync}), snapshots {snapshots:?}")
+            }
+            Persistence::SnapshotsOnly { snapshots } => write!(
+                f,
+                "RDB snapshots only (save {snapshots:?}): a restart forgets recent uses"
+            ),
+            Persistence::None => f.write_str("no persistence: a restart forgets every use"),
+            Persistence::Unknown(why) => write!(f, "unknown (CONFIG GET refused: {why})"),
+        }
+    }
+}
 
 /// TLS settings for [`RedisStore::open_tls`] and
 /// [`RedisStore::open_cluster_tls`] (cargo feature `redis-tls`): which CA
@@ -244,7 +334,8 @@ impl Conn {
 /// persistence, a failover to a replica that lagged) forgets the uses it
 /// held, so tokens still live then (at most the ticket or challenge
 /// lifetime, 5 to 30 minutes) could be used once more. Enable AOF
-/// (`appendonly yes`) where that matters.
+/// (`appendonly yes`) where that matters, and check it at start-up with
+/// [`persistence`](RedisStore::persistence).
 ///
 /// **Connections.** `RedisStore` is `Send + Sync`; share one per process
 /// (the service holds it in an `Arc`). It keeps up to 16 idle connections
@@ -282,6 +373,8 @@ pub struct RedisStore {
     prefix: String,
     timeout: Duration,
     script: Script,
+    advance_script: Script,
+    hit_script: Script,
     /// Connections not in use. A connection is taken out for one call and
     /// put back only if the call succeeded.
     idle: Mutex<Vec<Conn>>,
@@ -337,6 +430,8 @@ impl RedisStore {
             prefix: DEFAULT_PREFIX.to_owned(),
             timeout: DEFAULT_TIMEOUT,
             script: Script::new(RECORD_USE_LUA),
+            advance_script: Script::new(ADVANCE_LUA),
+            hit_script: Script::new(COUNT_HIT_LUA),
             idle: Mutex::new(Vec::new()),
         }
     }
@@ -426,9 +521,9 @@ impl RedisStore {
     }
 
     /// Sets the prefix of every key (default `qcaptcha:`); a key is the
-    /// prefix followed by the id in braces, its hash tag
-    /// (`qcaptcha:{t:<ticket id>}`, `qcaptcha:{c:<challenge id>}`,
-    /// `qcaptcha:{n:<SecretId>:<Nonce>}`). Nodes that must see each other's
+    /// prefix followed by the record in braces, its hash tag
+    /// (`qcaptcha:{t:<ticket id>}`, `qcaptcha:{s:<session id>}`,
+    /// `qcaptcha:{n:<SecretId>:<Nonce>}`, `qcaptcha:{r:<counter>}:<minute>`). Nodes that must see each other's
     /// uses need the same prefix and database; separate services sharing
     /// one Redis need different prefixes. Braces and `%` in the prefix are
     /// escaped (`%7B`, `%7D`, `%25`) so that they cannot become the hash
@@ -484,6 +579,60 @@ impl RedisStore {
         key.push('}');
         key.push_str(suffix);
         key
+    }
+
+    /// The key of record `id` of `kind`: `prefix{<tag>:<id>}`.
+    fn record_key(&self, kind: RecordKind, id: &str) -> String {
+        self.key(&format!("{}:{id}", kind.tag()), "")
+    }
+
+    /// The key of rate counter `id` in window `window`:
+    /// `prefix{r:<id>}:<window>`. The windows of one counter share the hash
+    /// tag, so the script that reads two of them touches one slot.
+    fn rate_key(&self, id: &str, window: u64) -> String {
+        self.key(&format!("r:{id}"), &format!(":{window}"))
+    }
+
+    /// What the server does to keep its data across a restart (`CONFIG GET
+    /// appendonly`, `appendfsync` and `save`; in a Cluster, as one node
+    /// answers). Call it at start-up, after [`ping`](RedisStore::ping), and
+    /// warn the operator unless [`Persistence::is_durable`]: without AOF a
+    /// Redis restart lets every token still live be used once more. A
+    /// server that refuses `CONFIG` gives [`Persistence::Unknown`], not an
+    /// error; an unreachable one gives [`StoreError::Unavailable`]. The
+    /// library logs nothing; what to do with the answer is the host's
+    /// choice.
+    pub fn persistence(&self) -> Result<Persistence, StoreError> {
+        self.run(|con| {
+            let get = |con: &mut dyn ConnectionLike, name: &str| -> RedisResult<Option<String>> {
+                let pairs: Vec<String> = redis::cmd("CONFIG").arg("GET").arg(name).query(con)?;
+                Ok(pairs.get(1).cloned())
+            };
+            let appendonly = match get(con, "appendonly") {
+                Ok(v) => v,
+                // The server answered, with an error (unknown command,
+                // no permission): it will not say.
+                Err(e)
+                    if !(e.is_io_error()
+                        || e.is_timeout()
+                        || e.is_connection_dropped()
+                        || e.is_connection_refusal()) =>
+                {
+                    return Ok(Persistence::Unknown(e.to_string()));
+                }
+                Err(e) => return Err(e),
+            };
+            let snapshots = get(con, "save")?.unwrap_or_default();
+            Ok(match appendonly.as_deref() {
+                Some("yes") => Persistence::AppendOnly {
+                    fsync: get(con, "appendfsync")?.unwrap_or_default(),
+                    snapshots,
+                },
+                Some(_) if !snapshots.trim().is_empty() => Persistence::SnapshotsOnly { snapshots },
+                Some(_) => Persistence::None,
+                None => Persistence::Unknown("no appendonly setting".into()),
+            })
+        })
     }
 
     /// Checks that Redis answers (`PING`; in a Cluster, every master), for
@@ -587,30 +736,79 @@ impl RedisStore {
 }
 
 impl ReplayStore for RedisStore {
-    /// Records one use of `prefix{id}` in Redis, kept for `expires_at -
-    /// now` seconds (at least 1 ms, so an already expired id is counted
-    /// against any live entry and then forgotten at once). `now` is the
-    /// caller's clock; the Redis server's clock is not used.
+    /// Records one use of `prefix{<tag>:<id>}` in Redis, kept for
+    /// `expires_at - now` seconds (at least 1 ms, so an already expired id
+    /// is counted against any live entry and then forgotten at once). `now`
+    /// is the caller's clock; the Redis server's clock is not used.
     fn record_use(
         &self,
+        kind: RecordKind,
         id: &str,
         expires_at: u64,
         max_uses: u64,
         now: u64,
     ) -> Result<UseRecord, StoreError> {
         check_id(id)?;
-        let ttl_ms = expires_at
-            .saturating_sub(now)
-            .min(MAX_TTL_SECS)
-            .saturating_mul(1000)
-            .max(1);
-        let key = self.key(id, "");
+        let key = self.record_key(kind, id);
+        let ttl_ms = ttl_ms(expires_at, now);
         let uses: u64 = self.run(|con| self.script.key(&key).arg(ttl_ms).invoke(con))?;
-        Ok(UseRecord {
-            uses,
-            allowed: uses <= max_uses,
-        })
+        Ok(UseRecord::new(uses, max_uses))
     }
+
+    /// Moves `prefix{<tag>:<id>}` from `from` to `from + 1` in one script
+    /// run (`GET`, compare, `SET ... PX`).
+    fn advance(
+        &self,
+        kind: RecordKind,
+        id: &str,
+        from: u64,
+        expires_at: u64,
+        now: u64,
+    ) -> Result<bool, StoreError> {
+        check_id(id)?;
+        let key = self.record_key(kind, id);
+        let ttl_ms = ttl_ms(expires_at, now);
+        let moved: u64 = self.run(|con| {
+            self.advance_script
+                .key(&key)
+                .arg(from)
+                .arg(ttl_ms)
+                .invoke(con)
+        })?;
+        Ok(moved == 1)
+    }
+
+    /// Counts one hit in `prefix{r:<id>}:<window index>` and reads the
+    /// window before; a window's key expires a second after the next
+    /// window ends (by the caller's clock).
+    fn count_hit(&self, id: &str, window_secs: u64, now: u64) -> Result<RateCount, StoreError> {
+        check_id(id)?;
+        let len = window_secs.clamp(1, MAX_TTL_SECS);
+        let window = now / len;
+        let left = (window + 1) * len - now;
+        let ttl_ms = (left + len + 1).saturating_mul(1000);
+        let current = self.rate_key(id, window);
+        // (Window 0 has no window before; any other key of the tag does.)
+        let previous = self.rate_key(id, window.checked_sub(1).unwrap_or(u64::MAX));
+        let (hits, before): (u64, u64) = self.run(|con| {
+            self.hit_script
+                .key(&current)
+                .key(&previous)
+                .arg(ttl_ms)
+                .invoke(con)
+        })?;
+        Ok(RateCount::new(hits, before))
+    }
+}
+
+/// Milliseconds from `now` to `expires_at` (at least 1, at most about 34
+/// years).
+fn ttl_ms(expires_at: u64, now: u64) -> u64 {
+    expires_at
+        .saturating_sub(now)
+        .min(MAX_TTL_SECS)
+        .saturating_mul(1000)
+        .max(1)
 }
 
 #[cfg(test)]
@@ -626,5 +824,13 @@ mod tests {
         let store = store.with_prefix("shop{1}%:");
         assert_eq!(store.prefix(), "shop%7B1%7D%25:");
         assert_eq!(store.key("t:x", ""), "shop%7B1%7D%25:{t:x}");
+        assert_eq!(
+            store.record_key(RecordKind::Session, "ab"),
+            "shop%7B1%7D%25:{s:ab}"
+        );
+        assert_eq!(
+            store.rate_key("w:a:1.2.3.4", 7),
+            "shop%7B1%7D%25:{r:w:a:1.2.3.4}:7"
+        );
     }
 }
