@@ -34,6 +34,9 @@
 //!   default (none while calm, rising under pressure), none ever, or every
 //!   challenge at BITS leading zero bits of 1,500 PBKDF2 iterations (to see
 //!   the widget solve: 13 is the default top level).
+//! - `--max-connections N`: connections open at once (default 1,000, under
+//!   the usual 1,024 open files; raise `ulimit -n` first to go higher).
+//!   One address may hold 32; a client has 5 s to send its headers.
 //!
 //! Ctrl-C (or SIGTERM) stops accepting and exits. One log line per request
 //! goes to stderr (never the query string: it carries tokens).
@@ -61,7 +64,7 @@ const STORE_CAPACITY: usize = 200_000;
 
 const USAGE: &str = "usage: server [--port N] [--key HEX64] \
 [--secret-id ID --secret-key KEY | --unsigned-api] [--captcha-type 1..8] [--redis URL] \
-[--pow default|off|BITS]";
+[--pow default|off|BITS] [--max-connections N]";
 
 struct Options {
     port: u16,
@@ -71,6 +74,7 @@ struct Options {
     captcha_type: u8,
     redis: Option<String>,
     pow: PowPolicy,
+    max_connections: usize,
 }
 
 fn parse_key(hex: &str) -> Result<[u8; 32], String> {
@@ -98,6 +102,7 @@ fn parse_options() -> Result<Options, String> {
         captcha_type: 5,
         redis: None,
         pow: PowPolicy::default(),
+        max_connections: 1000,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -114,6 +119,11 @@ fn parse_options() -> Result<Options, String> {
                 _ => return Err("--captcha-type must be 1..=8".into()),
             },
             "--redis" => opts.redis = Some(value()?),
+            "--max-connections" => {
+                opts.max_connections = value()?
+                    .parse()
+                    .map_err(|_| "--max-connections: a number")?
+            }
             "--pow" => {
                 opts.pow = match value()?.as_str() {
                     "default" => PowPolicy::default(),
@@ -318,7 +328,8 @@ async fn run(opts: Options) -> Result<(), String> {
         },
         opts.captcha_type,
     );
-    serve(listener, app, ServeConfig::default(), shutdown_signal())
+    let limits = ServeConfig::default().max_connections(opts.max_connections);
+    serve(listener, app, limits, shutdown_signal())
         .await
         .map_err(|e| e.to_string())
 }
