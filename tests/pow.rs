@@ -407,3 +407,37 @@ fn racing_clients_keep_their_own_levels() {
         }
     }
 }
+
+#[test]
+fn the_clip_asks_for_the_same_proof_and_does_not_spend_the_attempt() {
+    let (s, _, _) = service(PowPolicy::fixed(LEVEL));
+    let w = s.widget(&query()).unwrap();
+    let c = common::urlencode(&w.challenge);
+    let without = s.handle_audio(&format!("c={c}"), CLIENT);
+    assert_eq!(without.status, 400);
+    assert!(proof_error(&without));
+    assert!(proof_error(
+        &s.handle_audio(&format!("c={c}&pow=1x"), CLIENT)
+    ));
+    let counter = pow::solve(&w.challenge, &w.puzzle).unwrap();
+    let clip = s.handle_audio(&format!("c={c}&pow={counter}"), CLIENT);
+    assert_eq!((clip.status, clip.content_type), (200, "audio/wav"));
+    // Another challenge's proof is no good for this clip.
+    let other = s.widget(&query()).unwrap();
+    let theirs = pow::solve(&other.challenge, &other.puzzle).unwrap();
+    if !pow::verify(&w.challenge, &w.puzzle, theirs) {
+        assert!(proof_error(
+            &s.handle_audio(&format!("c={c}&pow={theirs}"), CLIENT)
+        ));
+    }
+    // Listening spent nothing: the answer with its proof still wins.
+    let body = json(&s.handle_verify(
+        &with_pow(
+            &w.challenge,
+            &answer(&s, &w.challenge),
+            &counter.to_string(),
+        ),
+        CLIENT,
+    ));
+    assert_eq!(body["code"], 0, "{body}");
+}

@@ -593,9 +593,16 @@ impl CaptchaService {
 
     fn audio(&self, query: &str, client: IpAddr) -> Result<HttpResponse, ServiceError> {
         self.admit_client(client, false)?;
-        let challenge = self.open_challenge_param(&parse_pairs(query)?)?;
+        let pairs = parse_pairs(query)?;
+        let (token, challenge) = self.open_challenge_pairs(&pairs)?;
         if self.now() >= challenge.expires_at {
             return Err(ChallengeError::Expired.into());
+        }
+        // A clip costs ten times a picture to render and is what a speech
+        // recogniser attacks: it asks for the same proof as the answer
+        // (checked, not spent: the attempt is the answer's).
+        if !proof_ok(token, &challenge, &pairs) {
+            return Err(ChallengeError::WrongProof.into());
         }
         let clip = generate_audio(challenge.binding.captcha_type, challenge.seed)?;
         Ok(HttpResponse::new(200, CONTENT_TYPE_WAV, clip.into_wav()))
@@ -752,15 +759,8 @@ impl CaptchaService {
             metrics::answered(Answered::Expired);
             return self.next_after(&challenge, ChallengeError::Expired);
         }
-        if !challenge.puzzle.is_none() {
-            let mut proofs = pairs.iter().filter(|(k, _)| k == "pow");
-            let counter = match (proofs.next(), proofs.next()) {
-                (Some((_, v)), None) => parse_counter(v),
-                _ => None,
-            };
-            if !counter.is_some_and(|c| pow::verify(token, &challenge.puzzle, c)) {
-                return self.next_after(&challenge, ChallengeError::WrongProof);
-            }
+        if !proof_ok(token, &challenge, &pairs) {
+            return self.next_after(&challenge, ChallengeError::WrongProof);
         }
         let answer = pairs
             .iter()
@@ -808,6 +808,21 @@ pub struct Widget {
     pub ttl_secs: u64,
     /// The proof of work that challenge asks for ([`Puzzle::NONE`]: none).
     pub puzzle: Puzzle,
+}
+
+/// Whether `pairs` carry the proof of work the sealed `challenge` (whose
+/// token is `token`) asks for: one `pow` counter that verifies, or nothing
+/// when it asks for none.
+fn proof_ok(token: &str, challenge: &Challenge, pairs: &[(String, String)]) -> bool {
+    if challenge.puzzle.is_none() {
+        return true;
+    }
+    let mut proofs = pairs.iter().filter(|(k, _)| k == "pow");
+    let counter = match (proofs.next(), proofs.next()) {
+        (Some((_, v)), None) => parse_counter(v),
+        _ => None,
+    };
+    counter.is_some_and(|c| pow::verify(token, &challenge.puzzle, c))
 }
 
 /// A proof-of-work counter as the widget sends it: 1 to 10 ASCII digits,

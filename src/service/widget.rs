@@ -373,11 +373,22 @@ const WIDGET_JS: &str = r##"(function () {
       state.root.appendChild(a);
     }
     var url = routeUrl(CFG.audio, token);
-    if (a.getAttribute("src") !== url) { a.setAttribute("src", url); }
-    try { a.currentTime = 0; } catch (e) { /* not loaded yet */ }
-    var playing = a.play();
-    if (playing && typeof playing.catch === "function") {
-      playing.catch(function () { say(state && state.text.noAudio, true); });
+    var mine = job;
+    function play(src) {
+      if (!state || mine !== job) { return; }
+      if (a.getAttribute("src") !== src) { a.setAttribute("src", src); }
+      try { a.currentTime = 0; } catch (e) { /* not loaded yet */ }
+      var playing = a.play();
+      if (playing && typeof playing.catch === "function") {
+        playing.catch(function () { say(state && state.text.noAudio, true); });
+      }
+    }
+    // Under pressure the clip asks for the challenge's proof of work too.
+    if (mine && mine.puzzle && mine.puzzle.bits) {
+      mine.result.then(function (c) { play(url + "&pow=" + c); },
+        function () { say(state && state.text.noAudio, true); });
+    } else {
+      play(url);
     }
   }
   function say(text, bad) {
