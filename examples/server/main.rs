@@ -34,8 +34,9 @@
 //!   default (none while calm, rising under pressure), none ever, or every
 //!   challenge at BITS leading zero bits of 1,500 PBKDF2 iterations (to see
 //!   the widget solve: 13 is the default top level).
-//! - `--max-connections N`: connections open at once (default 1,000, under
-//!   the usual 1,024 open files; raise `ulimit -n` first to go higher).
+//! - `--max-connections N`: connections open at once (default: the
+//!   process's open-file limit less 100, at most 10,000: raise `ulimit -n`
+//!   to afford more).
 //!   One address may hold 32; a client has 5 s to send its headers.
 //!
 //! Ctrl-C (or SIGTERM) stops accepting and exits. One log line per request
@@ -77,6 +78,20 @@ struct Options {
     max_connections: usize,
 }
 
+/// Connection slots the process can afford: its open-file limit less 100
+/// for everything else (read from `/proc/self/limits` on Linux), between
+/// 100 and 10,000; 1,000 where the limit cannot be read. More slots than
+/// slow clients is what keeps a slowloris from locking people out.
+fn default_max_connections() -> usize {
+    let limit = std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|text| {
+            let line = text.lines().find(|l| l.starts_with("Max open files"))?;
+            line.split_whitespace().nth(3)?.parse::<usize>().ok()
+        });
+    limit.map_or(1000, |n| n.saturating_sub(100).clamp(100, 10_000))
+}
+
 fn parse_key(hex: &str) -> Result<[u8; 32], String> {
     let hex = hex.trim();
     if hex.len() != 64 {
@@ -102,7 +117,7 @@ fn parse_options() -> Result<Options, String> {
         captcha_type: 5,
         redis: None,
         pow: PowPolicy::default(),
-        max_connections: 1000,
+        max_connections: default_max_connections(),
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
