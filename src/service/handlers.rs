@@ -418,6 +418,18 @@ impl CaptchaService {
         }
     }
 
+    /// An API call's parameters, its v2 signature checked first (when
+    /// credentials are set), then parsed into request `T` by `parse`.
+    fn signed<T>(
+        &self,
+        req: &ApiRequest<'_>,
+        pairs: &[(String, String)],
+        parse: impl FnOnce(&[(String, String)]) -> Result<T, ParamError>,
+    ) -> Result<T, ServiceError> {
+        self.verify_signature(req, pairs)?;
+        Ok(parse(pairs)?)
+    }
+
     /// CaptchaQuery. Verifies the v2 signature when credentials are
     /// configured, validates the parameters and answers with the widget:
     /// `script=0` JSON `{"code":0,"message":"No Error","script":"..."}`,
@@ -430,11 +442,8 @@ impl CaptchaService {
             Err(e) => return api_failure(e.into()),
         };
         let result = self
-            .verify_signature(&req, &pairs)
-            .map_err(ServiceError::from)
-            .and_then(|()| {
-                CaptchaQuery::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-                    .map_err(ServiceError::from)
+            .signed(&req, &pairs, |p| {
+                CaptchaQuery::from_pairs(p.iter().map(pair_ref))
             })
             .and_then(|q| Ok((q.script, self.widget(&q)?.script)));
         if result.is_ok() {
@@ -473,11 +482,8 @@ impl CaptchaService {
             Err(e) => return api_failure(e.into()),
         };
         let result = self
-            .verify_signature(&req, &pairs)
-            .map_err(ServiceError::from)
-            .and_then(|()| {
-                CaptchaCheck::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-                    .map_err(ServiceError::from)
+            .signed(&req, &pairs, |p| {
+                CaptchaCheck::from_pairs(p.iter().map(pair_ref))
             })
             .and_then(|c| self.check(&c).map_err(ServiceError::from));
         metrics::checked(result.as_ref().map(|_| ()));
@@ -854,4 +860,9 @@ fn api_failure(e: ServiceError) -> HttpResponse {
         codes::to_bytes(&body),
     )
     .with_error(e)
+}
+
+/// A parameter pair, borrowed.
+fn pair_ref((k, v): &(String, String)) -> (&str, &str) {
+    (k.as_str(), v.as_str())
 }
