@@ -32,7 +32,9 @@ use std::sync::{Arc, PoisonError, RwLock};
 
 use serde_json::json;
 
+use crate::generate_audio;
 use crate::picture::answer_matches;
+use crate::render::answer::draw_word;
 use crate::service::builder::ServiceBuilder;
 use crate::service::check::{self, CheckFailure, TicketMode};
 use crate::service::clock::{Clock, SystemClock};
@@ -56,7 +58,6 @@ use crate::service::tokens::{Binding, Challenge, Ticket, MAX_CLOCK_SKEW_SECS};
 use crate::service::widget::{self, Routes, WidgetParams};
 #[cfg(feature = "test-util")]
 use crate::Answer;
-use crate::{generate, generate_audio};
 
 /// Default seconds a challenge (one picture) stays answerable: 5 minutes.
 pub const DEFAULT_CHALLENGE_TTL_SECS: u64 = 5 * 60;
@@ -361,13 +362,13 @@ impl CaptchaService {
     #[cfg(feature = "test-util")]
     /// **For tests and admin tools only; never send the result to a
     /// client.** The answer of a challenge token, learnt the way only the
-    /// server can: by opening it with the service's keys and rendering.
+    /// server can: by opening it with the service's keys.
     pub fn answer_for_challenge(&self, challenge: &str) -> Result<Answer, ServiceError> {
         let c = self
             .keys()
             .open_challenge(challenge)
             .map_err(ChallengeError::Invalid)?;
-        Ok(*generate(c.binding.captcha_type, c.seed)?.answer())
+        Ok(draw_word(c.binding.captcha_type, c.seed).1)
     }
 
     fn verify_signature(
@@ -773,9 +774,9 @@ impl CaptchaService {
             .find(|(k, _)| k == "answer")
             .map(|(_, v)| v.as_str())
             .unwrap_or("");
-        let expected = generate(challenge.binding.captcha_type, challenge.seed)?;
-        let right =
-            answer.len() <= MAX_ANSWER_LEN && answer_matches(expected.answer().as_str(), answer);
+        // The seed draws the word; no need to render the picture for it.
+        let (_, expected) = draw_word(challenge.binding.captcha_type, challenge.seed);
+        let right = answer.len() <= MAX_ANSWER_LEN && answer_matches(expected.as_str(), answer);
         if !right {
             metrics::answered(Answered::Wrong);
             return self.next_after(&challenge, ChallengeError::WrongAnswer);
