@@ -606,6 +606,24 @@ fn signup_in_headless_chromium() {
         let right = oracle
             .answer_for_challenge(&token_of(third["src"].as_str().unwrap()))
             .expect("open the challenge");
+        // The prompt names this picture's letter count, and the box takes
+        // no more.
+        let prompt = client
+            .execute(
+                r##"const l = document.querySelector("#captcha label");
+                   const i = document.querySelector("#captcha input[type=text]");
+                   return [l.textContent, i.maxLength];"##,
+                vec![],
+            )
+            .await
+            .expect("read the prompt");
+        assert_eq!(
+            prompt,
+            json!([
+                format!("Type the {} letters in the picture", right.len()),
+                right.len()
+            ])
+        );
         answer(&client, right.as_str()).await;
         click(&client, "#captcha button[type=submit]").await;
         let ticket = wait_js(

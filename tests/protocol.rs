@@ -231,6 +231,27 @@ fn one_attempt_per_challenge() {
 }
 
 #[test]
+fn widget_tells_the_letter_count_of_each_picture() {
+    let f = fixture();
+    let mut counts = std::collections::BTreeSet::new();
+    for _ in 0..40 {
+        let q = QUERY.replace("captchaType=6", "captchaType=8");
+        let q = CaptchaQuery::from_pairs(form_urlencoded::parse(q.as_bytes())).unwrap();
+        let widget = f.service.widget(&q).unwrap();
+        let letters = f
+            .service
+            .answer_for_challenge(&widget.challenge)
+            .unwrap()
+            .len();
+        assert_eq!(widget.letters, letters);
+        assert!(widget.script.contains(&format!("\"letters\":{letters}")));
+        counts.insert(letters);
+    }
+    // Type 8 draws 4 to 6 letters: the count follows each picture.
+    assert_eq!(counts.len(), 3, "{counts:?}");
+}
+
+#[test]
 fn refresh_and_expiry() {
     let f = fixture();
     let challenge = query_challenge(&f, QUERY);
@@ -246,6 +267,9 @@ fn refresh_and_expiry() {
     assert_eq!(new.binding, old.binding);
     assert_eq!(new.session_expires_at, old.session_expires_at);
     assert_ne!(new.seed, old.seed);
+    // The widget is told the letter count of each picture, and only that.
+    let letters = |token: &str| f.service.answer_for_challenge(token).unwrap().len();
+    assert_eq!(body["letters"], letters(&fresh));
 
     // After 5 minutes the picture is gone and answering hands a new one.
     f.clock.advance(300);
@@ -260,7 +284,10 @@ fn refresh_and_expiry() {
     );
     assert_eq!(body["code"], 4200);
     assert!(body.get("ticket").is_none());
-    assert!(body["challenge"].is_string());
+    assert_eq!(
+        body["letters"],
+        letters(body["challenge"].as_str().unwrap())
+    );
 
     // After the 30-minute session nothing more: the page must reload.
     f.clock.advance(1500);

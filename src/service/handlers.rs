@@ -257,11 +257,7 @@ impl CaptchaService {
     /// A fresh sealed challenge for `binding`: picture 0 of a new session
     /// (`slot` `None`), or the given picture of a session. Returns the
     /// token and its seconds to live.
-    fn new_challenge(
-        &self,
-        binding: Binding,
-        slot: Option<Slot>,
-    ) -> Result<(String, u64, Puzzle), ServiceError> {
+    fn new_challenge(&self, binding: Binding, slot: Option<Slot>) -> Result<Issued, ServiceError> {
         let now = self.now();
         let slot = match slot {
             Some(slot) => slot,
@@ -275,10 +271,12 @@ impl CaptchaService {
             .saturating_add(self.challenge_ttl_secs)
             .min(slot.session_expires_at);
         let puzzle = self.new_puzzle(&binding, now)?;
+        let seed = random_seed().map_err(ServiceError::Seal)?;
+        let letters = draw_word(binding.captcha_type, seed).1.len();
         let challenge = Challenge {
             session: slot.session,
             picture: slot.picture,
-            seed: random_seed().map_err(ServiceError::Seal)?,
+            seed,
             issued_at: now,
             expires_at,
             session_expires_at: slot.session_expires_at,
@@ -289,7 +287,12 @@ impl CaptchaService {
             .keys()
             .seal_challenge(&challenge)
             .map_err(ServiceError::Seal)?;
-        Ok((token, expires_at.saturating_sub(now), puzzle))
+        Ok(Issued {
+            token,
+            ttl_secs: expires_at.saturating_sub(now),
+            puzzle,
+            letters,
+        })
     }
 
     /// Counts one hit on the rate counter `id`; `Err` with the seconds to
@@ -331,18 +334,20 @@ impl CaptchaService {
     pub fn widget(&self, query: &CaptchaQuery) -> Result<Widget, ServiceError> {
         let binding = query.user.binding();
         self.admit_session(&binding)?;
-        let (challenge, ttl_secs, puzzle) = self.new_challenge(binding, None)?;
+        let issued = self.new_challenge(binding, None)?;
         let script = widget::widget_script(WidgetParams {
-            challenge: &challenge,
-            ttl_secs,
+            challenge: &issued.token,
+            ttl_secs: issued.ttl_secs,
             routes: &self.routes,
-            puzzle: &puzzle,
+            puzzle: &issued.puzzle,
+            letters: issued.letters,
         });
         Ok(Widget {
             script,
-            challenge,
-            ttl_secs,
-            puzzle,
+            challenge: issued.token,
+            ttl_secs: issued.ttl_secs,
+            puzzle: issued.puzzle,
+            letters: issued.letters,
         })
     }
 
@@ -659,13 +664,14 @@ impl CaptchaService {
             picture: next,
             session_expires_at: old.session_expires_at,
         };
-        let (token, ttl, puzzle) = self.new_challenge(old.binding.clone(), Some(slot))?;
+        let issued = self.new_challenge(old.binding.clone(), Some(slot))?;
         Ok(HttpResponse::json(&json!({
             "code": code.code(),
             "message": message,
-            "challenge": token,
-            "ttl": ttl,
-            "pow": widget::puzzle_value(&puzzle),
+            "challenge": issued.token,
+            "ttl": issued.ttl_secs,
+            "pow": widget::puzzle_value(&issued.puzzle),
+            "letters": issued.letters,
         })))
     }
 
@@ -705,7 +711,7 @@ impl CaptchaService {
 
     /// `POST {base}/refresh` with form `c=<challenge>`: the next picture of
     /// the session, `{"code":0,"message":"No Error","challenge":..,
-    /// "ttl":..}`. It uses up the old picture. The session ends when its
+    /// "ttl":..,"pow":..,"letters":..}`. It uses up the old picture. The session ends when its
     /// pictures are used up (4400, [`Limits::session_pictures`]) or its time
     /// is over (4200); the page must then fetch new JavaScript. `client` is
     /// the client's address, for [`Limits::client_answers_per_minute`]
@@ -815,6 +821,17 @@ pub struct Widget {
     pub ttl_secs: u64,
     /// The proof of work that challenge asks for ([`Puzzle::NONE`]: none).
     pub puzzle: Puzzle,
+    /// How many letters that challenge's picture shows (the widget's
+    /// prompt says so).
+    pub letters: usize,
+}
+
+/// A challenge just sealed, with what the widget is told about it.
+struct Issued {
+    token: String,
+    ttl_secs: u64,
+    puzzle: Puzzle,
+    letters: usize,
 }
 
 /// Whether `pairs` carry the proof of work the sealed `challenge` (whose

@@ -23,11 +23,17 @@
 //! Routes, under the host-given base URL:
 //! - `GET {base}/image?c=<challenge>`: the PNG;
 //! - `POST {base}/refresh` with `c=<challenge>`: `{code, message,
-//!   challenge, ttl}`;
+//!   challenge, ttl, pow, letters}`;
 //! - `POST {base}/verify` with `c=<challenge>&answer=<text>` (and
 //!   `&pow=<counter>` when the challenge asks for a proof of work):
 //!   `{code: 0, message, ticket}` or `{code: 5100, message, challenge,
-//!   ttl, pow}`.
+//!   ttl, pow, letters}`.
+//!
+//! **Letter count.** The config and every new challenge carry `letters`,
+//! the number of letters in the picture: the prompt says "Type the 5
+//! letters in the picture" and the box takes no more. The picture shows
+//! the count anyway; said aloud, it stops the misread that blind readers
+//! made most (a letter too many or too few).
 //!
 //! **Proof of work.** The embedded config and every new challenge carry
 //! `pow`: `null` (level 0: nothing to do, no delay) or `{bits, iterations,
@@ -163,6 +169,11 @@ pub struct WidgetParams<'a> {
     pub routes: &'a Routes,
     /// The proof of work the challenge asks for.
     pub puzzle: &'a Puzzle,
+    /// How many letters the challenge's picture shows: the widget says so
+    /// in its prompt. Not a secret (the picture shows it), and in blind
+    /// readings most misreads of interference pictures were a letter too
+    /// many or too few.
+    pub letters: usize,
 }
 
 /// The `pow` value of the widget's config and JSON answers: `null` for
@@ -193,6 +204,7 @@ pub fn widget_script(params: WidgetParams<'_>) -> String {
         "refresh": params.routes.refresh(),
         "verify": params.routes.verify(),
         "pow": puzzle_value(params.puzzle),
+        "letters": params.letters,
     });
     WIDGET_JS.replace("__QCAPTCHA_CONFIG__", &js_literal(&config))
 }
@@ -218,7 +230,7 @@ const WIDGET_JS: &str = r##"(function () {
   var CFG = __QCAPTCHA_CONFIG__;
   var TEXT = {
     en: {
-      prompt: "Type the letters in the picture",
+      prompt: "Type the {n} letters in the picture",
       alt: "Captcha picture: type its letters in the box below, or press Listen to hear them.",
       listen: "Listen",
       noAudio: "The sound could not be played. Please try again.",
@@ -235,7 +247,7 @@ const WIDGET_JS: &str = r##"(function () {
       ok: "Verified."
     },
     zh: {
-      prompt: "\u8bf7\u8f93\u5165\u56fe\u4e2d\u7684\u5b57\u6bcd",
+      prompt: "\u8bf7\u8f93\u5165\u56fe\u4e2d\u7684 {n} \u4e2a\u5b57\u6bcd",
       alt: "\u9a8c\u8bc1\u7801\u56fe\u7247\uff1a\u8bf7\u5728\u4e0b\u65b9\u8f93\u5165\u6846\u4e2d\u8f93\u5165\u56fe\u4e2d\u7684\u5b57\u6bcd\uff0c\u6216\u6309\u201c\u6536\u542c\u201d\u542c\u53d6\u3002",
       listen: "\u6536\u542c",
       noAudio: "\u65e0\u6cd5\u64ad\u653e\u58f0\u97f3\uff0c\u8bf7\u91cd\u8bd5\u3002",
@@ -253,6 +265,7 @@ const WIDGET_JS: &str = r##"(function () {
     }
   };
   var token = CFG.challenge;
+  var letters = CFG.letters;
   var serial = 0;
   var deadline = Date.now() + CFG.ttl * 1000;
   var state = null;
@@ -404,14 +417,21 @@ const WIDGET_JS: &str = r##"(function () {
     state.listen.disabled = on || state.done;
     state.input.disabled = on || state.done;
   }
-  function setChallenge(t, ttl, p) {
+  // The prompt names the letter count, and the box takes no more.
+  function showCount() {
+    state.label.textContent = state.text.prompt.replace("{n}", String(letters));
+    state.input.maxLength = letters;
+  }
+  function setChallenge(t, ttl, p, n) {
     token = t;
     deadline = Date.now() + ttl * 1000;
+    letters = n || letters;
     startProof(t, p);
     if (!state) { return; }
     if (state.audio) { state.audio.pause(); }
     state.img.src = imageUrl(t);
     state.input.value = "";
+    showCount();
   }
   function post(url, fields) {
     var body = new URLSearchParams(fields).toString();
@@ -449,7 +469,7 @@ const WIDGET_JS: &str = r##"(function () {
       if (!state) { return; }
       busy(false);
       if (r && r.code === 0 && r.challenge) {
-        setChallenge(r.challenge, r.ttl, r.pow);
+        setChallenge(r.challenge, r.ttl, r.pow, r.letters);
         say(message || "", !!message);
         state.input.focus();
       } else if (r && r.retryAfter) {
@@ -513,7 +533,7 @@ const WIDGET_JS: &str = r##"(function () {
       } else if (r && r.retryAfter) {
         slow(r);
       } else if (r && r.challenge) {
-        setChallenge(r.challenge, r.ttl, r.pow);
+        setChallenge(r.challenge, r.ttl, r.pow, r.letters);
         say(r.code === 5100 ? state.text.wrong : state.text.expired, true);
         state.input.focus();
       } else {
@@ -554,7 +574,7 @@ const WIDGET_JS: &str = r##"(function () {
     root.style.fontFamily = "system-ui, sans-serif";
     var form = make("form");
     form.setAttribute("novalidate", "");
-    var label = make("label", text.prompt);
+    var label = make("label");
     label.id = id + "-label";
     label.htmlFor = id + "-input";
     label.style.display = "block";
@@ -584,7 +604,6 @@ const WIDGET_JS: &str = r##"(function () {
     input.setAttribute("autocapitalize", "characters");
     input.setAttribute("spellcheck", "false");
     input.setAttribute("aria-describedby", id + "-msg");
-    input.maxLength = 6;
     input.size = 8;
     input.style.fontSize = "1.25em";
     var submitBtn = make("button", text.submit);
@@ -607,12 +626,13 @@ const WIDGET_JS: &str = r##"(function () {
     form.appendChild(msg);
     root.appendChild(form);
     state = {
-      root: root, form: form, img: img, input: input, msg: msg,
+      root: root, form: form, label: label, img: img, input: input, msg: msg,
       submit: submitBtn, refresh: refreshBtn, listen: listenBtn, audio: null, text: text,
       callback: opts.callback, onError: opts.onError,
       busy: false, done: false, ticket: "",
       onRefresh: function () { refresh(""); }
     };
+    showCount();
     refreshBtn.addEventListener("click", state.onRefresh);
     listenBtn.addEventListener("click", listen);
     form.addEventListener("submit", submit);
@@ -685,8 +705,10 @@ mod tests {
             ttl_secs: 300,
             routes: &routes,
             puzzle: &Puzzle::new(4, 100, [1; 16]),
+            letters: 5,
         });
         assert!(js.contains(r#""pow":{"bits":4,"iterations":100,"salt":"01010101"#));
+        assert!(js.contains(r#""letters":5"#));
         assert!(js.contains("deriveBits"));
         assert!(!js.contains("__QCAPTCHA_CONFIG__"));
         assert!(js.contains(r#""challenge":"TOKEN-abc_1""#));
