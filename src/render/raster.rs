@@ -87,18 +87,19 @@ const PERIOD: f32 = 65536.0;
 /// A quarter of [`PERIOD`]: from a band's edge to its middle.
 const QUARTER: u16 = 16384;
 
-/// A column of the bands, as `resolve` reads it.
+/// A column of the bands, as `resolve` reads it: each value once per row
+/// of a band, so that the loop loads it as one vector rather than
+/// spreading a number to eight lanes (three or four instructions).
 #[derive(Clone, Copy, Debug, Default)]
 struct BandColumn {
     /// The phase of the bands' top edge in the column.
-    phase: u16,
+    phase: [u16; BAND],
     /// Minus [`Edge::gain`], the same in every column. Read per column,
-    /// the resolve loop spreads it to its eight lanes beside the multiply,
-    /// which LLVM then sees as 16 bits by 16 and makes one `pmulhw`; a
-    /// value from outside the loop is widened to 32 bits once, before it,
-    /// and the multiply emulated in 32-bit lanes, about ten instructions
-    /// more per column.
-    gain: i16,
+    /// the multiply has it as a 16-bit value loaded beside it, and LLVM
+    /// makes one `pmulhw`; a value from outside the loop is widened to 32
+    /// bits once, before it, and the multiply emulated in 32-bit lanes,
+    /// about ten instructions more per column.
+    gain: [i16; BAND],
 }
 
 /// How sharp a band's edge is, derived from the phase units per pixel:
@@ -179,7 +180,7 @@ impl Canvas {
         // Wrapping conversion: only the phase within a period matters.
         let phase = |y: f32| (y * per_pixel) as i64 as u16;
         for (x, column) in self.band_columns[..self.width].iter_mut().enumerate() {
-            column.phase = phase(top(x as f32 + 0.5));
+            column.phase = [phase(top(x as f32 + 0.5)); BAND];
         }
         for (y, row) in self.band_rows.iter_mut().enumerate() {
             // Centred on the band's middle here, once, rather than per pixel.
@@ -187,7 +188,7 @@ impl Canvas {
         }
         let edge = Edge::new(per_pixel);
         for column in &mut self.band_columns {
-            column.gain = -edge.gain;
+            column.gain = [-edge.gain; BAND];
         }
         self.band_shift = edge.shift;
         self.band_limit = ((FULL / 2) >> edge.shift) as i16;
@@ -417,18 +418,29 @@ impl Canvas {
             let (scale, limit) = (1i16 << self.band_shift, self.band_limit);
             // Byte columns are gathered for the whole band first and spread
             // to the rows after: reading a lane back right after storing the
-            // vector would stall on store forwarding.
-            for (g, slot) in groups.clone().zip(&mut self.columns[groups.clone()]) {
+            // vector would stall on store forwarding. Zipped arrays, so
+            // that the loop checks no bounds and unrolls the four columns.
+            let group_cells = cells[groups.start * 4 * BAND..groups.end * 4 * BAND]
+                .as_chunks_mut::<{ 4 * BAND }>()
+                .0;
+            let band_columns = self.band_columns[groups.start * 4..groups.end * 4]
+                .as_chunks::<4>()
+                .0;
+            for ((cells, band_columns), slot) in group_cells
+                .iter_mut()
+                .zip(band_columns)
+                .zip(&mut self.columns[groups.clone()])
+            {
                 let mut packed = [0u16; BAND];
-                let columns = cells[g * 4 * BAND..][..4 * BAND].chunks_exact_mut(BAND);
-                for (column, &band_column) in columns.zip(&self.band_columns[g * 4..][..4]) {
+                let columns = cells.as_chunks_mut::<BAND>().0;
+                for (column, band_column) in columns.iter_mut().zip(band_columns) {
                     // The bands' coverage of the column, lane by lane first,
                     // so that it vectorizes apart from the running sums.
                     let mut cover = [0i16; BAND];
                     if BANDS {
                         for k in 0..BAND {
-                            let centred = band_rows[k].wrapping_sub(band_column.phase) as i16;
-                            cover[k] = band_cover(centred, band_column.gain, limit, scale);
+                            let centred = band_rows[k].wrapping_sub(band_column.phase[k]) as i16;
+                            cover[k] = band_cover(centred, band_column.gain[k], limit, scale);
                         }
                     }
                     for k in 0..BAND {
@@ -659,7 +671,7 @@ pub(crate) mod tests {
             let edge = Edge::new(per_pixel);
             // The ramp as first written: one pixel either side of the edge.
             let ramp = per_pixel.ceil().min(16384.0) as i16;
-            let (gain, limit, scale) = (c.band_columns[0].gain, c.band_limit, 1 << c.band_shift);
+            let (gain, limit, scale) = (c.band_columns[0].gain[0], c.band_limit, 1 << c.band_shift);
             for phase in 0..=u16::MAX {
                 let centred = phase.wrapping_sub(QUARTER) as i16;
                 assert_eq!(
