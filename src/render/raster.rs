@@ -332,12 +332,11 @@ impl Canvas {
         };
         let (d_a, d_b) = (h_a * dir, (h - h_a) * dir);
         let (f_a, f_b) = ((lo - left) + (mid - left), hi - mid);
-        add(&mut self.cells[index], d_a * (2 * SUB - f_a));
-        add(
-            &mut self.cells[index + BAND],
-            d_a * f_a + d_b * (2 * SUB - f_b),
-        );
-        add(&mut self.cells[index + 2 * BAND], d_b * f_b);
+        // One bounds check for the three cells.
+        let cells = &mut self.cells[index..][..2 * BAND + 1];
+        add(&mut cells[0], d_a * (2 * SUB - f_a));
+        add(&mut cells[BAND], d_a * f_a + d_b * (2 * SUB - f_b));
+        add(&mut cells[2 * BAND], d_b * f_b);
     }
 
     /// [`Canvas::cover`] for a piece crossing several column boundaries,
