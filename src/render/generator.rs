@@ -213,10 +213,12 @@ fn draw_glyph(
     field: Option<&Field>,
 ) {
     points.clear();
-    points.extend(glyph.points.iter().map(|&p| {
-        let q = placement.apply(p);
-        field.map_or(q, |f| f.displace(q))
-    }));
+    // The field's branch taken once, outside the per-point loop.
+    let placed = glyph.points.iter().map(|&p| placement.apply(p));
+    match field {
+        Some(field) => points.extend(placed.map(|q| field.displace(q))),
+        None => points.extend(placed),
+    }
     canvas.fill(points, &glyph.contour_ends);
 }
 

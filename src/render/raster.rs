@@ -69,25 +69,66 @@ pub(crate) struct Canvas {
     /// coverage is computed per pixel instead of rasterized.
     bands: bool,
     /// Per column: the phase of the bands' top edge there, in 1/65536 of
-    /// the band period (wrapping).
-    band_columns: Vec<u16>,
-    /// Per row: the phase of the row's middle, the same way.
+    /// the band period (wrapping), and the edge gain.
+    band_columns: Vec<BandColumn>,
+    /// Per row: the phase of the row's middle, the same way, less a
+    /// quarter period (the middle of a band, which starts at phase 0).
     band_rows: Vec<u16>,
-    /// Coverage (in `FULL` units) per unit of phase, times 65536 and
-    /// divided by `2^band_shift` to fit 16 bits (the resolve loop works in
-    /// 16-bit lanes, whose high-half multiply SSE2 has): how sharp a band's
-    /// edge is, one pixel of anti-aliasing.
-    band_gain: i16,
-    /// See `band_gain`.
+    /// See [`Edge::shift`].
     band_shift: u32,
-    /// One pixel in phase units: the edge ramp's half-width, beyond which
-    /// a pixel is wholly in or out.
-    band_ramp: i16,
+    /// `(FULL / 2) >> band_shift`: where the edge ramp ends, before the
+    /// shift (see [`band_cover`]).
+    band_limit: i16,
 }
 
 /// Phase units in one band period: phases are 16-bit and wrap, so that
 /// "which band" is free and "where in the band" is the phase itself.
 const PERIOD: f32 = 65536.0;
+/// A quarter of [`PERIOD`]: from a band's edge to its middle.
+const QUARTER: u16 = 16384;
+
+/// A column of the bands, as `resolve` reads it: each value once per row
+/// of a band, so that the loop loads it as one vector rather than
+/// spreading a number to eight lanes (three or four instructions).
+#[derive(Clone, Copy, Debug, Default)]
+struct BandColumn {
+    /// The phase of the bands' top edge in the column.
+    phase: [u16; BAND],
+    /// Minus [`Edge::gain`], the same in every column. Read per column,
+    /// the multiply has it as a 16-bit value loaded beside it, and LLVM
+    /// makes one `pmulhw`; a value from outside the loop is widened to 32
+    /// bits once, before it, and the multiply emulated in 32-bit lanes,
+    /// about ten instructions more per column.
+    gain: [i16; BAND],
+}
+
+/// How sharp a band's edge is, derived from the phase units per pixel:
+/// one pixel of anti-aliasing, so the coverage ramps from none to a whole
+/// pixel over the pixel either side of the edge.
+#[derive(Clone, Copy, Debug)]
+struct Edge {
+    /// Coverage (in `FULL` units) per unit of phase, times 65536 and
+    /// divided by `2^shift` to fit 16 bits (the resolve loop works in
+    /// 16-bit lanes, whose high-half multiply SSE2 has).
+    gain: i16,
+    /// See `gain`.
+    shift: u32,
+}
+
+impl Edge {
+    fn new(per_pixel: f32) -> Edge {
+        let mut gain = FULL as f32 * 65536.0 / per_pixel;
+        let mut shift = 0;
+        while gain >= f32::from(i16::MAX) {
+            gain *= 0.5;
+            shift += 1;
+        }
+        Edge {
+            gain: gain as i16,
+            shift,
+        }
+    }
+}
 
 /// How an accumulated winding becomes coverage.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -116,11 +157,10 @@ impl Canvas {
             columns: vec![[0; BAND]; width.div_ceil(4)],
             rule: FillRule::NonZero,
             bands: false,
-            band_columns: vec![0; stride],
+            band_columns: vec![BandColumn::default(); stride],
             band_rows: vec![0; height.next_multiple_of(BAND)],
-            band_gain: 0,
             band_shift: 0,
-            band_ramp: 0,
+            band_limit: 0,
         }
     }
 
@@ -140,21 +180,18 @@ impl Canvas {
         // Wrapping conversion: only the phase within a period matters.
         let phase = |y: f32| (y * per_pixel) as i64 as u16;
         for (x, column) in self.band_columns[..self.width].iter_mut().enumerate() {
-            *column = phase(top(x as f32 + 0.5));
+            column.phase = [phase(top(x as f32 + 0.5)); BAND];
         }
         for (y, row) in self.band_rows.iter_mut().enumerate() {
-            *row = phase(y as f32 + 0.5);
+            // Centred on the band's middle here, once, rather than per pixel.
+            *row = phase(y as f32 + 0.5).wrapping_sub(QUARTER);
         }
-        let mut gain = FULL as f32 * 65536.0 / per_pixel;
-        self.band_shift = 0;
-        while gain >= f32::from(i16::MAX) {
-            gain *= 0.5;
-            self.band_shift += 1;
+        let edge = Edge::new(per_pixel);
+        for column in &mut self.band_columns {
+            column.gain = [-edge.gain; BAND];
         }
-        self.band_gain = gain as i16;
-        // A band is at least a few pixels thick at every accepted size, so
-        // one pixel is well under a quarter period.
-        self.band_ramp = per_pixel.ceil().min(16384.0) as i16;
+        self.band_shift = edge.shift;
+        self.band_limit = ((FULL / 2) >> edge.shift) as i16;
         self.bands = true;
         self.rule = FillRule::EvenOdd;
         // Bands cover everything.
@@ -295,12 +332,11 @@ impl Canvas {
         };
         let (d_a, d_b) = (h_a * dir, (h - h_a) * dir);
         let (f_a, f_b) = ((lo - left) + (mid - left), hi - mid);
-        add(&mut self.cells[index], d_a * (2 * SUB - f_a));
-        add(
-            &mut self.cells[index + BAND],
-            d_a * f_a + d_b * (2 * SUB - f_b),
-        );
-        add(&mut self.cells[index + 2 * BAND], d_b * f_b);
+        // One bounds check for the three cells.
+        let cells = &mut self.cells[index..][..2 * BAND + 1];
+        add(&mut cells[0], d_a * (2 * SUB - f_a));
+        add(&mut cells[BAND], d_a * f_a + d_b * (2 * SUB - f_b));
+        add(&mut cells[2 * BAND], d_b * f_b);
     }
 
     /// [`Canvas::cover`] for a piece crossing several column boundaries,
@@ -370,27 +406,40 @@ impl Canvas {
         for band in y0 / BAND..y1.div_ceil(BAND) {
             let cells = &mut self.cells[band * self.stride * BAND..][..self.stride * BAND];
             let rows = (self.height - band * BAND).min(BAND);
-            let mut sum = [0i16; BAND];
+            // With the bands, half a pixel of coverage is added to every
+            // pixel up front: `band_cover` leaves it out.
+            let mut sum = [if BANDS { FULL as i16 / 2 } else { 0 }; BAND];
             let mut band_rows = [0u16; BAND];
             band_rows.copy_from_slice(&self.band_rows[band * BAND..][..BAND]);
             // Copied out of `self` so that the loop keeps them in registers.
             // The shift as a multiplier: a variable 16-bit shift does not
             // vectorize with SSE2 (its shift counts do not wrap as Rust's do).
-            let (gain, scale, ramp) = (self.band_gain, 1i16 << self.band_shift, self.band_ramp);
+            let (scale, limit) = (1i16 << self.band_shift, self.band_limit);
             // Byte columns are gathered for the whole band first and spread
             // to the rows after: reading a lane back right after storing the
-            // vector would stall on store forwarding.
-            for (g, slot) in groups.clone().zip(&mut self.columns[groups.clone()]) {
+            // vector would stall on store forwarding. Zipped arrays, so
+            // that the loop checks no bounds and unrolls the four columns.
+            let group_cells = cells[groups.start * 4 * BAND..groups.end * 4 * BAND]
+                .as_chunks_mut::<{ 4 * BAND }>()
+                .0;
+            let band_columns = self.band_columns[groups.start * 4..groups.end * 4]
+                .as_chunks::<4>()
+                .0;
+            for ((cells, band_columns), slot) in group_cells
+                .iter_mut()
+                .zip(band_columns)
+                .zip(&mut self.columns[groups.clone()])
+            {
                 let mut packed = [0u16; BAND];
-                let columns = cells[g * 4 * BAND..][..4 * BAND].chunks_exact_mut(BAND);
-                for (column, &band_column) in columns.zip(&self.band_columns[g * 4..][..4]) {
+                let columns = cells.as_chunks_mut::<BAND>().0;
+                for (column, band_column) in columns.iter_mut().zip(band_columns) {
                     // The bands' coverage of the column, lane by lane first,
                     // so that it vectorizes apart from the running sums.
                     let mut cover = [0i16; BAND];
                     if BANDS {
                         for k in 0..BAND {
-                            let phase = band_rows[k].wrapping_sub(band_column);
-                            cover[k] = band_cover(phase, gain, scale, ramp);
+                            let centred = band_rows[k].wrapping_sub(band_column.phase[k]) as i16;
+                            cover[k] = band_cover(centred, band_column.gain[k], limit, scale);
                         }
                     }
                     for k in 0..BAND {
@@ -458,21 +507,38 @@ fn level_even_odd(sum: i16) -> u16 {
     (cover * 3 + FULL as u16 / 2) >> 11
 }
 
-/// How much of a pixel a band covers, `0..=FULL`, from the pixel's phase
-/// (`0..PERIOD / 2` is inside the band) and the edge sharpness `gain`: a
-/// triangle wave of the distance to the nearest band edge, clamped to one
-/// pixel (`ramp` phase units) either side, where the ramp is done.
+/// How much of a pixel a band covers, less half a pixel, `-FULL / 2..=FULL
+/// / 2`, from the pixel's phase less a quarter period, `centred`
+/// (`-PERIOD / 4..PERIOD / 4` is inside the band), minus the edge's gain,
+/// `limit` (`(FULL / 2) >> shift`) and `scale` (`1 << shift`): a triangle
+/// wave of the distance to the nearest band edge, times the gain, clamped
+/// where the ramp of one pixel either side of the edge is done.
+///
+/// Every step is one or two SSE2 instructions on eight 16-bit lanes: the
+/// loop in `resolve_with` runs this for every pixel of the interference
+/// types.
+///
+/// The result is the same as clamping the distance to the ramp first and
+/// the coverage to `0..=FULL` last: the coverage is monotonic in the
+/// distance and a ramp's worth of it is more than half a pixel, so past
+/// the ramp either way both give a whole pixel or none (the unit test
+/// checks every phase). Clamping the product once, before the shift,
+/// keeps the shift from overflowing as well.
 #[inline(always)]
-fn band_cover(phase: u16, gain: i16, scale: i16, ramp: i16) -> i16 {
-    // Distance from the band's middle (a quarter period) and so from its
-    // edges: positive inside, negative outside, all within 16 bits (the
-    // wrapping subtraction maps the gap's middle, 32768, to -16384).
-    let centred = phase.wrapping_sub(16384) as i16;
-    let sign = centred >> 15;
-    let from_middle = (centred ^ sign).wrapping_sub(sign) as u16;
-    let inside = (16384u16.wrapping_sub(from_middle) as i16).clamp(-ramp, ramp);
-    let ramped = ((i32::from(inside) * i32::from(gain)) >> 16) as i16;
-    (FULL as i16 / 2 + ramped.wrapping_mul(scale)).clamp(0, FULL as i16)
+fn band_cover(centred: i16, minus_gain: i16, limit: i16, scale: i16) -> i16 {
+    // The distance from the band's edges, positive outside it. `max` with
+    // the wrapping negation is the absolute value in 16 bits, except that
+    // -32768 (the gap's middle) stays -32768, which the wrapping
+    // subtraction maps to 16384 all the same.
+    let outside = centred
+        .max(centred.wrapping_neg())
+        .wrapping_sub(QUARTER as i16);
+    // The multiply rounds down: `outside * -gain` is exactly the inside
+    // distance times the gain, and so rounds as that would.
+    let ramped = ((i32::from(outside) * i32::from(minus_gain)) >> 16) as i16;
+    // `max` then `min` rather than `clamp`, whose compares do not all
+    // become `pmaxsw` / `pminsw`.
+    ramped.max(-limit).min(limit).wrapping_mul(scale)
 }
 
 #[cfg(test)]
@@ -578,6 +644,43 @@ pub(crate) mod tests {
         // Bands stay until cleared; without them the canvas is blank.
         c.clear_bands();
         assert!(levels(&mut c).iter().all(|&v| v == 0));
+    }
+
+    /// `band_cover` as first written, from the phase itself: the
+    /// reference that the faster form must match bit for bit.
+    fn band_cover_reference(phase: u16, gain: i16, scale: i16, ramp: i16) -> i16 {
+        let centred = phase.wrapping_sub(16384) as i16;
+        let sign = centred >> 15;
+        let from_middle = (centred ^ sign).wrapping_sub(sign) as u16;
+        let inside = (16384u16.wrapping_sub(from_middle) as i16).clamp(-ramp, ramp);
+        let ramped = ((i32::from(inside) * i32::from(gain)) >> 16) as i16;
+        (FULL as i16 / 2 + ramped.wrapping_mul(scale)).clamp(0, FULL as i16)
+    }
+
+    #[test]
+    fn band_cover_matches_its_reference_at_every_phase() {
+        // Band spacings from narrow to wider than the largest picture's,
+        // through every gain shift: every phase, with the parameters that
+        // `set_bands` derives.
+        let mut c = Canvas::new(8, 8);
+        let mut spacing = 3.0f32;
+        while spacing < 600.0 {
+            c.set_bands(spacing, |_| 0.0);
+            let per_pixel = PERIOD / spacing;
+            let edge = Edge::new(per_pixel);
+            // The ramp as first written: one pixel either side of the edge.
+            let ramp = per_pixel.ceil().min(16384.0) as i16;
+            let (gain, limit, scale) = (c.band_columns[0].gain[0], c.band_limit, 1 << c.band_shift);
+            for phase in 0..=u16::MAX {
+                let centred = phase.wrapping_sub(QUARTER) as i16;
+                assert_eq!(
+                    FULL as i16 / 2 + band_cover(centred, gain, limit, scale),
+                    band_cover_reference(phase, edge.gain, 1 << edge.shift, ramp),
+                    "spacing {spacing} phase {phase}"
+                );
+            }
+            spacing *= 1.07;
+        }
     }
 
     #[test]

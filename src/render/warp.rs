@@ -40,8 +40,9 @@ fn table() -> &'static [f32] {
 pub(crate) struct Field {
     grid_w: usize,
     grid_h: usize,
-    /// Grid spacing in pixels (one table step).
-    step: f32,
+    /// Grid nodes per pixel: one over the grid spacing in pixels (one
+    /// table step), divided once here rather than once per point.
+    inv_step: f32,
     /// Per grid cell and component, the bilinear form `a + b tx + (c + d tx) ty`
     /// of its four corners: one multiply-add chain per point.
     cells: Vec<[[f32; 4]; 2]>,
@@ -71,7 +72,7 @@ impl Field {
         Field {
             grid_w,
             grid_h,
-            step,
+            inv_step: 1.0 / step,
             cells: vec![[[0.0; 4]; 2]; (grid_w - 1) * (grid_h - 1)],
             max: [(grid_w - 1) as f32 - 1e-3, (grid_h - 1) as f32 - 1e-3],
         }
@@ -104,7 +105,7 @@ impl Field {
     #[inline]
     pub fn displace(&self, p: [f32; 2]) -> [f32; 2] {
         // max() maps NaN to 0, so any input indexes inside the grid.
-        let inv = 1.0 / self.step;
+        let inv = self.inv_step;
         let gx = (p[0] * inv).max(0.0).min(self.max[0]);
         let gy = (p[1] * inv).max(0.0).min(self.max[1]);
         let (cx, cy) = (gx as i32, gy as i32);
