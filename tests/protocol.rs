@@ -252,6 +252,23 @@ fn widget_tells_the_letter_count_of_each_picture() {
 }
 
 #[test]
+fn interference_answers_accept_v_for_y() {
+    let f = fixture();
+    // QUERY asks for type 6 (interference): find a picture with a Y in it.
+    let (challenge, answer) = (0..200)
+        .map(|_| {
+            let c = query_challenge(&f, QUERY);
+            let a = f.service.answer_for_challenge(&c).unwrap();
+            (c, a.as_str().to_owned())
+        })
+        .find(|(_, a)| a.contains('Y'))
+        .expect("a Y within 200 pictures");
+    let typed = answer.replace('Y', "v");
+    let resp = f.service.handle_verify(&form(&challenge, &typed), CLIENT);
+    assert!(json(&resp)["ticket"].is_string(), "{typed} for {answer}");
+}
+
+#[test]
 fn refresh_and_expiry() {
     let f = fixture();
     let challenge = query_challenge(&f, QUERY);

@@ -5,26 +5,31 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 use subtle::{ConditionallySelectable, ConstantTimeEq};
 
-use crate::render::policy::{CaptchaType, ALPHABET};
+use crate::render::policy::CaptchaType;
 
 /// The most letters any captcha type draws.
 pub const MAX_LETTERS: usize = 6;
 
 /// The text a person must type: 4 to 6 upper-case letters of
-/// [`crate::picture::ALPHABET`]. Stored inline (no heap), so rendering one captcha
+/// [`crate::picture::ALPHABET`] (of [`crate::picture::INTERFERENCE_ALPHABET`]
+/// for types 5-8). Stored inline (no heap), so rendering one captcha
 /// allocates nothing for it.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Answer {
     letters: [u8; MAX_LETTERS],
     len: u8,
+    /// Drawn for an interference type: checking also reads
+    /// [`INTERFERENCE_LOOK_ALIKES`].
+    interference: bool,
 }
 
 impl Answer {
-    pub(crate) fn from_letters(letters: &[u8]) -> Answer {
+    pub(crate) fn from_letters(letters: &[u8], interference: bool) -> Answer {
         debug_assert!(letters.len() <= MAX_LETTERS);
         let mut a = Answer {
             letters: [0; MAX_LETTERS],
             len: letters.len() as u8,
+            interference,
         };
         a.letters[..letters.len()].copy_from_slice(letters);
         a
@@ -53,9 +58,19 @@ impl Answer {
 
     /// Whether a person's `input` is this answer: case-insensitive, ignoring
     /// leading and trailing white space, in time that does not depend on
-    /// where the two differ. See [`answer_matches`].
+    /// where the two differ. See [`answer_matches`]; an answer of an
+    /// interference type (5-8) also reads a typed `V` as `Y` (see
+    /// [`crate::picture::INTERFERENCE_ALPHABET`], which has no `V`).
+    ///
+    /// ```
+    /// use qcaptcha::{generate, CaptchaType};
+    /// let seed = (0..).find(|&s| generate(CaptchaType::Interference4, s).unwrap()
+    ///     .answer().as_str().contains('Y')).unwrap();
+    /// let answer = *generate(CaptchaType::Interference4, seed).unwrap().answer();
+    /// assert!(answer.matches(&answer.as_str().replace('Y', "V")));
+    /// ```
     pub fn matches(&self, input: &str) -> bool {
-        answer_matches(self.as_str(), input)
+        matches_with(self.as_bytes(), input, self.interference)
     }
 }
 
@@ -71,12 +86,26 @@ pub(crate) fn draw_word(kind: CaptchaType, seed: u64) -> (ChaCha20Rng, Answer) {
     rng.set_stream(u64::from(kind.code()));
     let policy = kind.policy();
     let count = usize::from(rng.random_range(policy.min_letters..=policy.max_letters));
+    let alphabet = policy.alphabet;
     let mut letters = [0u8; MAX_LETTERS];
+    // Index of the previous letter; out of range before the first.
+    let mut previous = alphabet.len();
     for letter in &mut letters[..count] {
-        // random_range samples without modulo bias.
-        *letter = ALPHABET[rng.random_range(0..ALPHABET.len() as u32) as usize];
+        // random_range samples without modulo bias. With distinct
+        // neighbours, one fewer choice, and the previous letter's index is
+        // skipped over: still uniform over the letters left.
+        let choices = alphabet.len() - usize::from(policy.distinct_neighbours);
+        let mut index = rng.random_range(0..choices as u32) as usize;
+        if policy.distinct_neighbours && index >= previous {
+            index += 1;
+        }
+        previous = index;
+        *letter = alphabet[index];
     }
-    (rng, Answer::from_letters(&letters[..count]))
+    (
+        rng,
+        Answer::from_letters(&letters[..count], policy.interference),
+    )
 }
 
 /// Shows the length only: an answer must not end up in logs by accident
@@ -103,7 +132,8 @@ impl std::fmt::Display for Answer {
 /// A person does not know which letters answers are drawn from. In blind
 /// readings of interference pictures, strangers typed `Q` for a `D` whose
 /// corner a stroke crosses and `I` for a `T` whose bar a cut or stroke
-/// shortens; so `Q` and `O` count as `D`, `I` as `T` and `P` as `R` (the
+/// shortens, and `F` for an `E` whose foot lies along a band edge; so `Q`
+/// and `O` count as `D`, `I` as `T`, `P` as `R` and `F` as `E` (the
 /// reasons these letters are left out of [`crate::picture::ALPHABET`]). A bot gains
 /// nothing by it: every answer still has exactly one spelling within the
 /// alphabet.
@@ -114,29 +144,53 @@ impl std::fmt::Display for Answer {
 /// assert!(!qcaptcha::picture::answer_matches("KXPRA", "KXPR"));
 /// ```
 pub fn answer_matches(expected: &str, input: &str) -> bool {
+    matches_with(expected.as_bytes(), input, false)
+}
+
+/// [`answer_matches`], with [`INTERFERENCE_LOOK_ALIKES`] too when
+/// `interference`.
+fn matches_with(expected: &[u8], input: &str, interference: bool) -> bool {
     let input = input.trim().as_bytes();
-    let expected = expected.as_bytes();
     if input.len() != expected.len() || expected.is_empty() {
         return false;
     }
+    let interference = subtle::Choice::from(u8::from(interference));
     let mut same = subtle::Choice::from(1u8);
     for (&a, &b) in expected.iter().zip(input) {
-        same &= fold(a).ct_eq(&fold(b));
+        same &= fold(a, interference).ct_eq(&fold(b, interference));
     }
     same.into()
 }
 
 /// Look-alike letters answers never use, and the letter each is taken for.
-const LOOK_ALIKES: [(u8, u8); 4] = [(b'Q', b'D'), (b'O', b'D'), (b'I', b'T'), (b'P', b'R')];
+const LOOK_ALIKES: [(u8, u8); 5] = [
+    (b'Q', b'D'),
+    (b'O', b'D'),
+    (b'I', b'T'),
+    (b'P', b'R'),
+    (b'F', b'E'),
+];
+
+/// Look-alikes that only interference answers (types 5-8) fold: letters
+/// of [`crate::picture::ALPHABET`] that
+/// [`crate::picture::INTERFERENCE_ALPHABET`] leaves out. Strangers typed
+/// `V` for a `Y` whose stem a band edge hid.
+const INTERFERENCE_LOOK_ALIKES: [(u8, u8); 1] = [(b'V', b'Y')];
 
 /// What a byte of an answer or an input is compared as: upper case, with
-/// [`LOOK_ALIKES`] replaced. Selects rather than branches or table
-/// lookups, so that the time depends on neither the answer nor the input.
-fn fold(byte: u8) -> u8 {
+/// [`LOOK_ALIKES`] replaced, and [`INTERFERENCE_LOOK_ALIKES`] too when
+/// `interference` is set. Selects rather than branches or table lookups,
+/// so that the time depends on neither the answer nor the input.
+fn fold(byte: u8, interference: subtle::Choice) -> u8 {
     let upper = byte.to_ascii_uppercase();
-    LOOK_ALIKES.iter().fold(upper, |folded, &(seen, meant)| {
+    let common = LOOK_ALIKES.iter().fold(upper, |folded, &(seen, meant)| {
         u8::conditional_select(&folded, &meant, upper.ct_eq(&seen))
-    })
+    });
+    INTERFERENCE_LOOK_ALIKES
+        .iter()
+        .fold(common, |folded, &(seen, meant)| {
+            u8::conditional_select(&folded, &meant, upper.ct_eq(&seen) & interference)
+        })
 }
 
 #[cfg(test)]
@@ -145,7 +199,7 @@ mod tests {
 
     #[test]
     fn matching_ignores_case_and_outer_space() {
-        let a = Answer::from_letters(b"KXPRA");
+        let a = Answer::from_letters(b"KXPRA", false);
         assert!(a.matches("KXPRA"));
         assert!(a.matches("kxpra"));
         assert!(a.matches("\t kXpRa \n"));
@@ -159,21 +213,63 @@ mod tests {
     }
 
     #[test]
+    fn answers_follow_their_type_policy() {
+        for kind in CaptchaType::ALL {
+            let policy = kind.policy();
+            let mut doubled = 0;
+            for seed in 0..2000 {
+                let (_, answer) = draw_word(kind, seed);
+                let letters = answer.as_bytes();
+                let count = letters.len() as u8;
+                assert!((policy.min_letters..=policy.max_letters).contains(&count));
+                assert!(letters.iter().all(|c| policy.alphabet.contains(c)));
+                doubled += letters.windows(2).filter(|w| w[0] == w[1]).count();
+            }
+            // Clear words double a letter about once in 17 pairs.
+            if policy.distinct_neighbours {
+                assert_eq!(doubled, 0, "type {kind}");
+            } else {
+                assert!(doubled > 100, "type {kind}: {doubled}");
+            }
+        }
+    }
+
+    #[test]
     fn look_alikes_outside_the_alphabet_count_as_the_letter_taken_for() {
-        let a = Answer::from_letters(b"DTRDE");
+        let a = Answer::from_letters(b"DTRDE", false);
         assert!(a.matches("DTRDE"));
         assert!(a.matches("QIPOE"));
-        assert!(a.matches("qipoe"));
+        assert!(a.matches("qipof"));
         // Only those: other letters, and look-alikes in the wrong place, fail.
-        assert!(!a.matches("DTRDF"));
+        assert!(!a.matches("DTRDK"));
         assert!(!a.matches("TDRDE"));
-        assert!(!Answer::from_letters(b"LLLL").matches("IIII"));
+        assert!(!Answer::from_letters(b"LLLL", false).matches("IIII"));
         // Letters of the alphabet never fold: each answer has one spelling in it.
+        let (clear, interference) = (subtle::Choice::from(0), subtle::Choice::from(1));
         for (i, &a) in crate::picture::ALPHABET.iter().enumerate() {
             for &b in &crate::picture::ALPHABET[i + 1..] {
-                assert_ne!(fold(a), fold(b));
+                assert_ne!(fold(a, clear), fold(b, clear));
             }
-            assert_eq!(fold(a), a);
+            assert_eq!(fold(a, clear), a);
         }
+        let letters = crate::picture::INTERFERENCE_ALPHABET;
+        for (i, &a) in letters.iter().enumerate() {
+            for &b in &letters[i + 1..] {
+                assert_ne!(fold(a, interference), fold(b, interference));
+            }
+            assert_eq!(fold(a, interference), a);
+        }
+    }
+
+    #[test]
+    fn only_interference_answers_read_v_as_y() {
+        let clear = Answer::from_letters(b"YDKY", false);
+        let interference = Answer::from_letters(b"YDKY", true);
+        assert!(!clear.matches("VDKV"));
+        assert!(interference.matches("VDKV"));
+        assert!(interference.matches("vqky"));
+        assert!(!interference.matches("YDKN"));
+        // Clear answers keep V as V.
+        assert!(Answer::from_letters(b"VDKV", false).matches("vdkv"));
     }
 }

@@ -15,9 +15,21 @@ use crate::Error;
 /// beside a `V` or `N`, or the reverse, once neighbours touch): in blind
 /// readings of interference pictures these were the mix-ups people made
 /// most. Answers are upper case; checking is case-insensitive and reads a
-/// typed `Q` or `O` as `D`, `I` as `T` and `P` as `R` (see
+/// typed `Q` or `O` as `D`, `I` as `T`, `P` as `R` and `F` as `E` (see
 /// [`crate::picture::answer_matches`]).
 pub const ALPHABET: &[u8; 17] = b"ABDEJKLMNRSTUVXYZ";
+
+/// The letters interference answers (types 5-8) are drawn from: [`ALPHABET`]
+/// without `J`, `N` and `V`.
+///
+/// Under the bands of reversed contrast, the zig-zags `N` and `V` break into
+/// diagonal pieces that strangers in blind readings took for each other, for
+/// `Y`, `A` or `M`, or for an extra letter beside a neighbour; the narrow `J`
+/// was lost between its neighbours. Fourteen letters leave 14 x 13^3 = 30,758
+/// four-letter answers (with [`Policy::distinct_neighbours`]), which no
+/// guesser reaches with one attempt per challenge. A subset of [`ALPHABET`],
+/// so checking and the audio voice are the same for every type.
+pub const INTERFERENCE_ALPHABET: &[u8; 14] = b"ABDEKLMRSTUXYZ";
 
 /// One of the eight captcha picture types of the CaptchaQuery API
 /// (`captchaType` on the wire).
@@ -69,6 +81,13 @@ pub struct Policy {
     /// Whether the picture is drawn against segmentation (warp, crowding,
     /// bands of reversed contrast, per-glyph fonts) rather than for a glance.
     pub interference: bool,
+    /// The letters answers are drawn from: [`ALPHABET`] or
+    /// [`INTERFERENCE_ALPHABET`].
+    pub alphabet: &'static [u8],
+    /// Whether two neighbouring letters always differ: under interference a
+    /// doubled letter (`LL`, `NN`) was read as one letter, or as two
+    /// different ones, more than any other pair in blind readings.
+    pub distinct_neighbours: bool,
 }
 
 impl CaptchaType {
@@ -102,10 +121,17 @@ impl CaptchaType {
             Interference6 => (6, 6, true),
             InterferenceRandom => (4, 6, true),
         };
+        let alphabet: &'static [u8] = if interference {
+            INTERFERENCE_ALPHABET
+        } else {
+            ALPHABET
+        };
         Policy {
             min_letters,
             max_letters,
             interference,
+            alphabet,
+            distinct_neighbours: interference,
         }
     }
 }
@@ -200,5 +226,18 @@ mod tests {
         sorted.sort_unstable();
         sorted.dedup();
         assert_eq!(sorted.len(), ALPHABET.len());
+    }
+
+    #[test]
+    fn interference_letters_are_a_subset_without_the_zig_zags() {
+        assert!(INTERFERENCE_ALPHABET.iter().all(|c| ALPHABET.contains(c)));
+        for c in b"JNV" {
+            assert!(!INTERFERENCE_ALPHABET.contains(c));
+        }
+        for t in CaptchaType::ALL {
+            let p = t.policy();
+            assert_eq!(p.alphabet.len(), if p.interference { 14 } else { 17 });
+            assert_eq!(p.distinct_neighbours, p.interference);
+        }
     }
 }

@@ -33,7 +33,6 @@ use std::sync::{Arc, PoisonError, RwLock};
 use serde_json::json;
 
 use crate::generate_audio;
-use crate::picture::answer_matches;
 use crate::render::answer::draw_word;
 use crate::service::builder::ServiceBuilder;
 use crate::service::check::{self, CheckFailure, TicketMode};
@@ -782,7 +781,7 @@ impl CaptchaService {
             .unwrap_or("");
         // The seed draws the word; no need to render the picture for it.
         let (_, expected) = draw_word(challenge.binding.captcha_type, challenge.seed);
-        let right = answer.len() <= MAX_ANSWER_LEN && answer_matches(expected.as_str(), answer);
+        let right = answer.len() <= MAX_ANSWER_LEN && expected.matches(answer);
         if !right {
             metrics::answered(Answered::Wrong);
             return self.next_after(&challenge, ChallengeError::WrongAnswer);
