@@ -167,6 +167,12 @@ fn output_is_pinned() {
             "d65df8ab560f311e2535d4f7e0807c811e1c22bc819bf01d874ea82643c8da67",
         ),
         (
+            CaptchaType::Interference4,
+            3,
+            "DAEU",
+            "cd51e8949f2d43b9e5e76dfa9e8a00e9a23bca9bd96dca7f2c300b14fc3a0e42",
+        ),
+        (
             CaptchaType::Interference5,
             7,
             "EKASZ",
