@@ -59,8 +59,8 @@ impl Answer {
     /// Whether a person's `input` is this answer: case-insensitive, ignoring
     /// leading and trailing white space, in time that does not depend on
     /// where the two differ. See [`answer_matches`]; an answer of an
-    /// interference type (5-8) also reads a typed `V` as `Y` (see
-    /// [`crate::picture::INTERFERENCE_ALPHABET`], which has no `V`).
+    /// interference type (5-8) also reads a typed `V` as `Y` and `X` as `Z`
+    /// (see [`crate::picture::INTERFERENCE_ALPHABET`], which has neither).
     ///
     /// ```
     /// use qcaptcha::{generate, CaptchaType};
@@ -174,8 +174,9 @@ const LOOK_ALIKES: [(u8, u8); 5] = [
 /// Look-alikes that only interference answers (types 5-8) fold: letters
 /// of [`crate::picture::ALPHABET`] that
 /// [`crate::picture::INTERFERENCE_ALPHABET`] leaves out. Strangers typed
-/// `V` for a `Y` whose stem a band edge hid.
-const INTERFERENCE_LOOK_ALIKES: [(u8, u8); 1] = [(b'V', b'Y')];
+/// `V` for a `Y` whose stem a band edge hid, and `X` for a `Z` whose bars
+/// it hid.
+const INTERFERENCE_LOOK_ALIKES: [(u8, u8); 2] = [(b'V', b'Y'), (b'X', b'Z')];
 
 /// What a byte of an answer or an input is compared as: upper case, with
 /// [`LOOK_ALIKES`] replaced, and [`INTERFERENCE_LOOK_ALIKES`] too when
@@ -262,14 +263,15 @@ mod tests {
     }
 
     #[test]
-    fn only_interference_answers_read_v_as_y() {
-        let clear = Answer::from_letters(b"YDKY", false);
-        let interference = Answer::from_letters(b"YDKY", true);
-        assert!(!clear.matches("VDKV"));
-        assert!(interference.matches("VDKV"));
-        assert!(interference.matches("vqky"));
+    fn only_interference_answers_read_v_as_y_and_x_as_z() {
+        let clear = Answer::from_letters(b"YDKZ", false);
+        let interference = Answer::from_letters(b"YDKZ", true);
+        assert!(!clear.matches("VDKX"));
+        assert!(interference.matches("VDKX"));
+        assert!(interference.matches("vqkz"));
         assert!(!interference.matches("YDKN"));
-        // Clear answers keep V as V.
-        assert!(Answer::from_letters(b"VDKV", false).matches("vdkv"));
+        assert!(!interference.matches("ZDKY"));
+        // Clear answers keep V and X.
+        assert!(Answer::from_letters(b"VDKX", false).matches("vdkx"));
     }
 }
