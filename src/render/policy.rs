@@ -87,9 +87,9 @@ pub struct Policy {
     /// The letters answers are drawn from: [`ALPHABET`] or
     /// [`INTERFERENCE_ALPHABET`].
     pub alphabet: &'static [u8],
-    /// Whether two neighbouring letters always differ: under interference a
-    /// doubled letter (`LL`, `NN`) was read as one letter, or as two
-    /// different ones, more than any other pair in blind readings.
+    /// Whether two neighbouring letters always differ: under interference
+    /// blind readers read a doubled letter as one (`YXLLJ` as `YXLU`) or as
+    /// two different ones (`NN` as `NA`).
     pub distinct_neighbours: bool,
 }
 
