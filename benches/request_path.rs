@@ -1,11 +1,12 @@
 //! The whole request path in process, on one thread: CaptchaQuery (JSON,
 //! a fresh sealed challenge and the widget script) -> picture (open the
-//! challenge, render the PNG) -> verify (open, record the attempt, render
-//! to compare, seal a ticket) -> CaptchaCheck (open the ticket, check the
-//! binding, record the use). One iteration is one solved captcha; the
-//! elements/s figure is solved captchas per second on one core.
+//! challenge, render the PNG) -> verify (open, record the attempt, draw
+//! the answer from the seed to compare, seal a ticket) -> CaptchaCheck
+//! (open the ticket, check the binding, record the use). One iteration is
+//! one solved captcha; the elements/s figure is solved captchas per second
+//! on one core.
 //!
-//! Learning the answer (the test oracle, another render) is not timed.
+//! Learning the answer (the test oracle) is not timed.
 //! Every step goes through the framework-neutral HTTP handlers, so request
 //! parsing and validation are included; HTTP itself is not (see the `wrk`
 //! numbers in the README for that).
