@@ -3,7 +3,7 @@
 //! ```text
 //! cargo run --release --features axum --example server -- [--port 8080] [--key HEX]
 //!     [--secret-id ID --secret-key KEY | --unsigned-api] [--captcha-type 1..8] [--redis URL]
-//!     [--pow default|off|BITS]
+//!     [--pow default|off|BITS] [--limits default|off]
 //! ```
 //!
 //! Then open <http://127.0.0.1:8080/>, solve the captcha and sign up.
@@ -38,6 +38,9 @@
 //!   process's open-file limit less 100, at most 10,000: raise `ulimit -n`
 //!   to afford more).
 //!   One address may hold 32; a client has 5 s to send its headers.
+//! - `--limits default|off`: the library's per-client and per-session
+//!   limits, or none (for load tests from one address only: a bot gets
+//!   unlimited tries).
 //!
 //! Ctrl-C (or SIGTERM) stops accepting and exits. One log line per request
 //! goes to stderr (never the query string: it carries tokens).
@@ -52,7 +55,9 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use qcaptcha::axum::{router, serve, ClientAddr, RouterConfig, ServeConfig};
 use qcaptcha::pow::{PowLevel, PowPolicy, MAX_BITS};
-use qcaptcha::{CaptchaService, Credentials, KeyRing, MemoryStore, ReplayStore, ServiceError};
+use qcaptcha::{
+    CaptchaService, Credentials, KeyRing, Limits, MemoryStore, ReplayStore, ServiceError,
+};
 use rand::TryRngCore;
 
 mod demo;
@@ -65,7 +70,7 @@ const STORE_CAPACITY: usize = 200_000;
 
 const USAGE: &str = "usage: server [--port N] [--key HEX64] \
 [--secret-id ID --secret-key KEY | --unsigned-api] [--captcha-type 1..8] [--redis URL] \
-[--pow default|off|BITS] [--max-connections N]";
+[--pow default|off|BITS] [--limits default|off] [--max-connections N]";
 
 struct Options {
     port: u16,
@@ -75,6 +80,7 @@ struct Options {
     captcha_type: u8,
     redis: Option<String>,
     pow: PowPolicy,
+    limits: Limits,
     max_connections: usize,
 }
 
@@ -117,6 +123,7 @@ fn parse_options() -> Result<Options, String> {
         captcha_type: 5,
         redis: None,
         pow: PowPolicy::default(),
+        limits: Limits::default(),
         max_connections: default_max_connections(),
     };
     let mut args = std::env::args().skip(1);
@@ -147,6 +154,13 @@ fn parse_options() -> Result<Options, String> {
                         Ok(b) if b <= MAX_BITS => PowPolicy::fixed(PowLevel::new(b, 1_500)),
                         _ => return Err("--pow: default, off or 0..=24 bits".into()),
                     },
+                }
+            }
+            "--limits" => {
+                opts.limits = match value()?.as_str() {
+                    "default" => Limits::default(),
+                    "off" => Limits::unlimited(),
+                    _ => return Err("--limits: default or off".into()),
                 }
             }
             other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
@@ -218,7 +232,8 @@ fn build(opts: &Options) -> Result<(Arc<CaptchaService>, Option<Credentials>), S
     let mut builder = CaptchaService::builder(WIDGET_BASE)
         .keys(keys)
         .store(store)
-        .pow(opts.pow.clone());
+        .pow(opts.pow.clone())
+        .limits(opts.limits);
     if let Some(creds) = &credentials {
         builder = builder.credentials(creds.clone());
     }
