@@ -92,7 +92,8 @@ def margin_flip(g):
     right = dark[:, w - m:].mean(axis=1)
     ys, xs = np.mgrid[0:h, 0:w]
     best = None
-    for slope in np.linspace(-0.8, 0.8, 33):
+    # Slopes up to 1.2 (50 degrees): the bands tilt up to 46.
+    for slope in np.linspace(-1.2, 1.2, 49):
         # A band line through (x, y) meets the left margin at y - slope * x.
         yl = ys - slope * xs
         yr = ys + slope * (w - 1 - xs)
