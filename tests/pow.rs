@@ -13,7 +13,7 @@ use qcaptcha::{CaptchaService, HttpResponse, KeyRing, MemoryStore, ServiceError}
 use serde_json::Value;
 
 mod common;
-use common::{form, json, race, wins, CHECK_FIELDS, CLIENT, QUERY, T0};
+use common::{form, json, puzzle_from_json, race, wins, CHECK_FIELDS, CLIENT, QUERY, T0};
 
 /// Small enough for debug builds: 2^6 attempts of 20 iterations.
 const LEVEL: PowLevel = PowLevel::new(6, 20);
@@ -63,19 +63,6 @@ fn proof_error(resp: &HttpResponse) -> bool {
 /// same values from the `pow` JSON).
 fn sealed(ring: &KeyRing, c: &str) -> Puzzle {
     ring.open_challenge(c).unwrap().puzzle
-}
-
-fn puzzle_of(v: &Value) -> Puzzle {
-    let salt = v["salt"].as_str().unwrap();
-    let mut bytes = [0u8; 16];
-    for (i, b) in bytes.iter_mut().enumerate() {
-        *b = u8::from_str_radix(&salt[i * 2..i * 2 + 2], 16).unwrap();
-    }
-    Puzzle::new(
-        v["bits"].as_u64().unwrap() as u8,
-        v["iterations"].as_u64().unwrap() as u32,
-        bytes,
-    )
 }
 
 #[test]
@@ -142,7 +129,7 @@ fn a_missing_or_wrong_proof_burns_the_challenge() {
         assert_eq!(body["code"], 5100);
         assert!(body.get("ticket").is_none());
         // The next challenge comes with its puzzle.
-        assert_eq!(puzzle_of(&body["pow"]).level(), LEVEL);
+        assert_eq!(puzzle_from_json(&body["pow"]).level(), LEVEL);
         // Burnt: the right answer with a valid proof is now too late.
         let counter = pow::solve(&w.challenge, &w.puzzle).unwrap();
         let again = s.handle_verify(
@@ -249,7 +236,7 @@ fn refresh_reports_the_level() {
     let body = json(&s.handle_refresh(&form(&w.challenge, ""), CLIENT));
     assert_eq!(body["code"], 0);
     let next = body["challenge"].as_str().unwrap();
-    assert_eq!(puzzle_of(&body["pow"]), sealed(&ring, next));
+    assert_eq!(puzzle_from_json(&body["pow"]), sealed(&ring, next));
     // Fresh salt for each challenge.
     assert_ne!(sealed(&ring, next).salt, w.puzzle.salt);
 }
@@ -284,7 +271,7 @@ fn the_default_policy_climbs_for_a_failing_client_and_comes_down() {
         p = if body["pow"].is_null() {
             Puzzle::NONE
         } else {
-            puzzle_of(&body["pow"])
+            puzzle_from_json(&body["pow"])
         };
         bits.push(p.bits);
     }
@@ -386,7 +373,7 @@ fn racing_clients_keep_their_own_levels() {
                     if body["pow"].is_null() {
                         Puzzle::NONE
                     } else {
-                        puzzle_of(&body["pow"])
+                        puzzle_from_json(&body["pow"])
                     },
                 )
             } else {

@@ -622,13 +622,7 @@ fn limits_with_the_memory_store() {
             .build()
             .unwrap()
     };
-    common::scenario_session_pictures(&make);
-    common::scenario_client_answers(&make);
-    common::scenario_client_pictures(&make);
-    common::scenario_query_sessions(&make);
-    for _ in 0..5 {
-        common::scenario_racing_limit(&make);
-    }
+    common::scenario_every_limit(&make, 5);
     // A limit of 0 is refused.
     assert_eq!(
         CaptchaService::builder("/cap")

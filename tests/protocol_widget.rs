@@ -7,7 +7,9 @@
 
 use std::process::Command;
 
-use qcaptcha::pow::{self, PowLevel, PowPolicy, Puzzle};
+mod common;
+
+use qcaptcha::pow::{self, PowLevel, PowPolicy};
 use qcaptcha::{ApiRequest, CaptchaService};
 use serde_json::{json, Value};
 
@@ -156,20 +158,6 @@ fn widget_recovers_from_unreachable_refresh() {
     assert_eq!(v["destroyed"], 0);
 }
 
-/// The puzzle in a widget script's config (`"pow":{...}`).
-fn puzzle_in(v: &Value) -> Puzzle {
-    let salt = v["salt"].as_str().unwrap();
-    let mut bytes = [0u8; 16];
-    for (i, b) in bytes.iter_mut().enumerate() {
-        *b = u8::from_str_radix(&salt[i * 2..i * 2 + 2], 16).unwrap();
-    }
-    Puzzle::new(
-        v["bits"].as_u64().unwrap() as u8,
-        v["iterations"].as_u64().unwrap() as u32,
-        bytes,
-    )
-}
-
 #[test]
 fn widget_solves_the_proof_of_work_with_webcrypto() {
     let level = PowLevel::new(7, 50);
@@ -195,7 +183,7 @@ fn widget_solves_the_proof_of_work_with_webcrypto() {
     // The counter the browser code found solves this challenge's puzzle,
     // as the server checks it.
     let counter: u32 = field("pow").expect("a pow field").parse().unwrap();
-    let puzzle = puzzle_in(&v["config"]);
+    let puzzle = common::puzzle_from_json(&v["config"]);
     assert_eq!(puzzle.level(), level);
     assert!(pow::verify(&token, &puzzle, counter));
     assert_eq!(v["ticket"], json!({"ret": 0, "ticket": "TICKETP"}));

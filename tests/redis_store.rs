@@ -618,6 +618,39 @@ fn a_cluster_store_names_its_seeds_but_not_the_password_and_fails_closed_without
     assert!(!debug.contains("hunter2") && !err.to_string().contains("hunter2"));
 }
 
+/// The tickets a node let pass, and how often each: none may pass twice.
+#[derive(Default)]
+struct Ledger(std::collections::HashMap<String, u32>);
+
+impl Ledger {
+    /// Checks `ticket` on `n`, counting it if it passed.
+    fn check(&mut self, n: &Node, ticket: &str) -> HttpResponse {
+        let resp = check(n, ticket);
+        if resp.error.is_none() {
+            *self.0.entry(ticket.to_owned()).or_default() += 1;
+        }
+        resp
+    }
+
+    fn assert_each_passed_once<'a>(&self, tickets: impl IntoIterator<Item = &'a String>) {
+        for t in tickets {
+            let times = self.0.get(t);
+            assert_eq!(times, Some(&1), "{t} passed {times:?} times");
+        }
+    }
+}
+
+/// Twelve tickets solved and checked once (their keys spread over the
+/// masters), and twelve solved but not yet checked.
+fn used_and_fresh(n: &Node, ledger: &mut Ledger) -> (Vec<String>, Vec<String>) {
+    let used: Vec<String> = (0..12).map(|_| solve(n, &query_challenge(n))).collect();
+    for t in &used {
+        assert_eq!(ledger.check(n, t).error, None);
+    }
+    let fresh = (0..12).map(|_| solve(n, &query_challenge(n))).collect();
+    (used, fresh)
+}
+
 /// A three-master cluster with AOF; one master is killed (SIGKILL) while
 /// tickets are in use and then comes back. No ticket is ever accepted
 /// twice; checks that reach the dead master, and every check once the
@@ -628,22 +661,9 @@ fn cluster_a_master_killed_and_back_never_accepts_a_ticket_twice() {
     let mut redis = Redis::start_with(Kind::Cluster, Persistence::Aof);
     let store = Arc::new(redis.store().with_timeout(Duration::from_secs(1)));
     let n = node_with(store.clone(), TicketMode::SingleUse, None);
-    let mut accepted = std::collections::HashMap::<String, u32>::new();
-    let mut accept = |ticket: &str, resp: &HttpResponse| {
-        if resp.error.is_none() {
-            *accepted.entry(ticket.to_owned()).or_default() += 1;
-        }
-    };
+    let mut ledger = Ledger::default();
 
-    // Twelve tickets used once (their keys spread over the masters), and
-    // twelve solved but not yet checked.
-    let used: Vec<String> = (0..12).map(|_| solve(&n, &query_challenge(&n))).collect();
-    for t in &used {
-        let resp = check(&n, t);
-        assert_eq!(resp.error, None);
-        accept(t, &resp);
-    }
-    let fresh: Vec<String> = (0..12).map(|_| solve(&n, &query_challenge(&n))).collect();
+    let (used, fresh) = used_and_fresh(&n, &mut ledger);
     // Which master holds the keys: the ticket keys are the t: ones.
     let mut admin = redis.admin();
     let on_master: Vec<usize> = keys(&mut admin)
@@ -664,8 +684,7 @@ fn cluster_a_master_killed_and_back_never_accepts_a_ticket_twice() {
     // where their master is gone), never accepted.
     let mut unavailable = 0;
     for t in &used {
-        let resp = check(&n, t);
-        accept(t, &resp);
+        let resp = ledger.check(&n, t);
         match check_error(&resp) {
             Some(CheckFailure::Reused) => {}
             Some(CheckFailure::Store(StoreError::Unavailable(_))) => unavailable += 1,
@@ -677,13 +696,12 @@ fn cluster_a_master_killed_and_back_never_accepts_a_ticket_twice() {
     // refuses everything (CLUSTERDOWN): every check fails closed.
     redis.wait_for_cluster_state(1, "fail");
     for t in &fresh {
-        let resp = check(&n, t);
+        let resp = ledger.check(&n, t);
         assert_eq!(json(&resp)["code"], 6000, "a check during the outage");
         assert!(matches!(
             check_error(&resp),
             Some(CheckFailure::Store(StoreError::Unavailable(_)))
         ));
-        accept(t, &resp);
     }
 
     // The master comes back with its AOF: nothing used before is usable.
@@ -695,27 +713,11 @@ fn cluster_a_master_killed_and_back_never_accepts_a_ticket_twice() {
     }
     // Tickets refused during the outage were not burnt: each passes once.
     for t in fresh.iter().chain(&used) {
-        let resp = check(&n, t);
-        accept(t, &resp);
+        ledger.check(&n, t);
         let resp = check(&n, t);
         assert_eq!(check_error(&resp), Some(CheckFailure::Reused));
     }
-    for t in &fresh {
-        assert_eq!(
-            accepted.get(t),
-            Some(&1),
-            "fresh ticket accepted {:?} times",
-            accepted.get(t)
-        );
-    }
-    for t in &used {
-        assert_eq!(
-            accepted.get(t),
-            Some(&1),
-            "used ticket accepted {:?} times",
-            accepted.get(t)
-        );
-    }
+    ledger.assert_each_passed_once(fresh.iter().chain(&used));
 }
 
 /// Three masters with a replica each: a master is killed, its replica
@@ -728,20 +730,9 @@ fn cluster_a_master_fails_over_to_its_replica_and_no_ticket_passes_twice() {
     let mut redis = Redis::start_cluster_with_replicas(Persistence::None);
     let store = Arc::new(redis.store().with_timeout(Duration::from_secs(1)));
     let n = node_with(store.clone(), TicketMode::SingleUse, None);
-    let mut accepted = std::collections::HashMap::<String, u32>::new();
-    let mut accept = |ticket: &str, resp: &HttpResponse| {
-        if resp.error.is_none() {
-            *accepted.entry(ticket.to_owned()).or_default() += 1;
-        }
-    };
+    let mut ledger = Ledger::default();
 
-    let used: Vec<String> = (0..12).map(|_| solve(&n, &query_challenge(&n))).collect();
-    for t in &used {
-        let resp = check(&n, t);
-        assert_eq!(resp.error, None);
-        accept(t, &resp);
-    }
-    let fresh: Vec<String> = (0..12).map(|_| solve(&n, &query_challenge(&n))).collect();
+    let (used, fresh) = used_and_fresh(&n, &mut ledger);
     let mut admin = redis.admin();
     let ticket_keys: Vec<String> = keys(&mut admin)
         .into_iter()
@@ -769,8 +760,7 @@ fn cluster_a_master_fails_over_to_its_replica_and_no_ticket_passes_twice() {
     redis.nodes[victim].kill();
     // Until the replica takes over: refused (reused, or 6000), never passed.
     for t in &used {
-        let resp = check(&n, t);
-        accept(t, &resp);
+        let resp = ledger.check(&n, t);
         assert!(
             matches!(
                 check_error(&resp),
@@ -796,24 +786,15 @@ fn cluster_a_master_fails_over_to_its_replica_and_no_ticket_passes_twice() {
 
     // The same store, through the redirects: every used ticket is known.
     for t in &used {
-        let resp = check(&n, t);
-        accept(t, &resp);
+        let resp = ledger.check(&n, t);
         assert_eq!(check_error(&resp), Some(CheckFailure::Reused), "{t}");
     }
     for t in &fresh {
-        let resp = check(&n, t);
-        accept(t, &resp);
+        let resp = ledger.check(&n, t);
         assert_eq!(resp.error, None, "a fresh ticket after the failover");
         assert_eq!(check_error(&check(&n, t)), Some(CheckFailure::Reused));
     }
-    for t in fresh.iter().chain(&used) {
-        assert_eq!(
-            accepted.get(t),
-            Some(&1),
-            "accepted {:?} times",
-            accepted.get(t)
-        );
-    }
+    ledger.assert_each_passed_once(fresh.iter().chain(&used));
 }
 
 #[cfg(feature = "redis-tls")]
@@ -879,13 +860,7 @@ fn limits_with_redis(kind: Kind) {
             .build()
             .unwrap()
     };
-    common::scenario_session_pictures(&make);
-    common::scenario_client_answers(&make);
-    common::scenario_client_pictures(&make);
-    common::scenario_query_sessions(&make);
-    for _ in 0..3 {
-        common::scenario_racing_limit(&make);
-    }
+    common::scenario_every_limit(&make, 3);
     // Every key has an expiry and a hash tag: `prefix{tag:id}`, or
     // `prefix{r:id}:minute` for a rate counter.
     let mut admin = server.admin();

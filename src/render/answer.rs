@@ -82,10 +82,8 @@ impl Answer {
 /// One ChaCha20 stream per seed, and within it one stream per type: the same
 /// seed gives unrelated answers in different types.
 pub(crate) fn draw_word(kind: CaptchaType, seed: u64) -> (ChaCha20Rng, Answer) {
-    let mut rng = ChaCha20Rng::seed_from_u64(seed);
-    rng.set_stream(u64::from(kind.code()));
+    let (mut rng, count) = draw_length(kind, seed);
     let policy = kind.policy();
-    let count = usize::from(rng.random_range(policy.min_letters..=policy.max_letters));
     let alphabet = policy.alphabet;
     let mut letters = [0u8; MAX_LETTERS];
     // Index of the previous letter; out of range before the first.
@@ -106,6 +104,22 @@ pub(crate) fn draw_word(kind: CaptchaType, seed: u64) -> (ChaCha20Rng, Answer) {
         rng,
         Answer::from_letters(&letters[..count], policy.interference),
     )
+}
+
+/// The letter count of `(kind, seed)`'s word (what the widget is told),
+/// without drawing its letters.
+pub(crate) fn word_length(kind: CaptchaType, seed: u64) -> usize {
+    draw_length(kind, seed).1
+}
+
+/// The first draw of a word: the stream of `(kind, seed)` and, taken from
+/// it, the letter count.
+fn draw_length(kind: CaptchaType, seed: u64) -> (ChaCha20Rng, usize) {
+    let mut rng = ChaCha20Rng::seed_from_u64(seed);
+    rng.set_stream(u64::from(kind.code()));
+    let policy = kind.policy();
+    let count = usize::from(rng.random_range(policy.min_letters..=policy.max_letters));
+    (rng, count)
 }
 
 /// Shows the length only: an answer must not end up in logs by accident
@@ -225,6 +239,9 @@ mod tests {
                 assert!((policy.min_letters..=policy.max_letters).contains(&count));
                 assert!(letters.iter().all(|c| policy.alphabet.contains(c)));
                 doubled += letters.windows(2).filter(|w| w[0] == w[1]).count();
+            }
+            for seed in 0..200 {
+                assert_eq!(word_length(kind, seed), draw_word(kind, seed).1.len());
             }
             // Clear words double a letter about once in 17 pairs.
             if policy.distinct_neighbours {

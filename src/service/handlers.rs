@@ -33,7 +33,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 use serde_json::json;
 
 use crate::generate_audio;
-use crate::render::answer::draw_word;
+use crate::render::answer::{draw_word, word_length};
 use crate::service::builder::ServiceBuilder;
 use crate::service::check::{self, CheckFailure, TicketMode};
 use crate::service::clock::{Clock, SystemClock};
@@ -271,7 +271,7 @@ impl CaptchaService {
             .min(slot.session_expires_at);
         let puzzle = self.new_puzzle(&binding, now)?;
         let seed = random_seed().map_err(ServiceError::Seal)?;
-        let letters = draw_word(binding.captcha_type, seed).1.len();
+        let letters = word_length(binding.captcha_type, seed);
         let challenge = Challenge {
             session: slot.session,
             picture: slot.picture,

@@ -1,12 +1,14 @@
 //! Helpers shared by the protocol test binaries (`tests/protocol.rs`,
-//! `tests/redis_store.rs`): one request shape and the small steps of the
-//! query -> verify -> check flow.
+//! `tests/redis_store.rs`, `tests/pow.rs`, `tests/protocol_widget.rs`):
+//! one request shape and the small steps of the query -> verify -> check
+//! flow.
 
 // Each test binary uses a different subset.
 #![allow(dead_code)]
 
 use std::net::{IpAddr, Ipv4Addr};
 
+use qcaptcha::pow::Puzzle;
 use qcaptcha::sign::{sign_request, RequestLine, SignatureMethod};
 use qcaptcha::{ApiRequest, CaptchaService, CheckFailure, Credentials, HttpResponse, ServiceError};
 use serde_json::Value;
@@ -53,6 +55,21 @@ pub fn signed_query(method: SignatureMethod, timestamp: u64, nonce: u64, extra: 
 pub fn json(resp: &HttpResponse) -> Value {
     assert_eq!(resp.content_type, "application/json; charset=utf-8");
     serde_json::from_slice(&resp.body).expect("JSON body")
+}
+
+/// The proof-of-work puzzle in a `pow` JSON value (`{bits, iterations,
+/// salt}`, salt in hex), read as a client reads it.
+pub fn puzzle_from_json(v: &Value) -> Puzzle {
+    let salt = v["salt"].as_str().unwrap();
+    let mut bytes = [0u8; 16];
+    for (i, b) in bytes.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&salt[i * 2..i * 2 + 2], 16).unwrap();
+    }
+    Puzzle::new(
+        v["bits"].as_u64().unwrap() as u8,
+        v["iterations"].as_u64().unwrap() as u32,
+        bytes,
+    )
 }
 
 /// The challenge embedded in a widget script.
@@ -138,6 +155,18 @@ use qcaptcha::{ErrorCode, Limits};
 
 /// Builds a service for a scenario.
 pub type Make<'a> = &'a dyn Fn(&Arc<ManualClock>, Limits) -> CaptchaService;
+
+/// Every limit scenario below against services from `make`, the racing
+/// one `racing_runs` times (races are where a store's atomicity shows).
+pub fn scenario_every_limit(make: Make<'_>, racing_runs: usize) {
+    scenario_session_pictures(make);
+    scenario_client_answers(make);
+    scenario_client_pictures(make);
+    scenario_query_sessions(make);
+    for _ in 0..racing_runs {
+        scenario_racing_limit(make);
+    }
+}
 
 /// A second client address, and one in the same IPv6 /64 as [`CLIENT6`].
 pub const OTHER: IpAddr = IpAddr::V4(Ipv4Addr::new(203, 0, 113, 9));

@@ -290,10 +290,7 @@ impl ReplayStore for MemoryStore {
         let mut table = self.tables[kind.index()].lock().map_err(poisoned)?;
         table.purge(now, mono);
         let uses = table.bump(kind, self.capacity, id, expires_at, deadline, now)?;
-        Ok(UseRecord {
-            uses,
-            allowed: uses <= max_uses,
-        })
+        Ok(UseRecord::new(uses, max_uses))
     }
 
     fn advance(
