@@ -24,7 +24,7 @@ use qcaptcha::axum::{router, serve, RouterConfig, ServeConfig};
 use qcaptcha::picture::DEFAULT_HEIGHT;
 use qcaptcha::picture::DEFAULT_WIDTH;
 use qcaptcha::pow::{PowLevel, PowPolicy};
-use qcaptcha::{CaptchaService, Credentials, KeyRing};
+use qcaptcha::{Answer, CaptchaService, Credentials, KeyRing};
 use serde_json::{json, Value};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -309,6 +309,14 @@ fn assert_size(pic: &Value) {
 }
 
 /// The challenge token in a picture URL (`...?c=TOKEN`).
+/// The answer of the picture `pic` (from [`loaded_picture`]), learnt the
+/// way only the server can.
+fn answer_of(oracle: &CaptchaService, pic: &Value) -> Answer {
+    oracle
+        .answer_for_challenge(&token_of(pic["src"].as_str().unwrap()))
+        .expect("open the challenge")
+}
+
 fn token_of(src: &str) -> String {
     let query = src.split_once('?').expect("query in picture URL").1;
     form_urlencoded::parse(query.as_bytes())
@@ -445,9 +453,7 @@ async fn keyboard_only_flow(client: &Client, base: &str, oracle: &CaptchaService
         answer_box.ends_with("-input"),
         "Tab after Listen went to {answer_box}"
     );
-    let heard = oracle
-        .answer_for_challenge(&token_of(picture["src"].as_str().unwrap()))
-        .expect("open the challenge");
+    let heard = answer_of(oracle, &picture);
     press(client, heard.as_str()).await;
     press(client, ENTER).await;
     let ticket = wait_js(
@@ -570,9 +576,7 @@ fn signup_in_headless_chromium() {
         );
 
         // The screenshot for the docs: a fresh picture, its answer typed.
-        let right = oracle
-            .answer_for_challenge(&token_of(second["src"].as_str().unwrap()))
-            .expect("open the challenge");
+        let right = answer_of(&oracle, &second);
         answer(&client, right.as_str()).await;
         let shot = client
             .find(Locator::Css("#captcha"))
@@ -603,9 +607,7 @@ fn signup_in_headless_chromium() {
         );
 
         // 4. The right answer yields a ticket.
-        let right = oracle
-            .answer_for_challenge(&token_of(third["src"].as_str().unwrap()))
-            .expect("open the challenge");
+        let right = answer_of(&oracle, &third);
         // The prompt names this picture's letter count, and the box takes
         // no more.
         let prompt = client
@@ -793,9 +795,7 @@ fn proof_of_work_in_headless_chromium() {
             let pic = loaded_picture(&client, "").await;
             // End to end: answer at once; the ticket comes once the proof
             // is found and checked.
-            let right = oracle
-                .answer_for_challenge(&token_of(pic["src"].as_str().unwrap()))
-                .expect("open the challenge");
+            let right = answer_of(&oracle, &pic);
             answer(&client, right.as_str()).await;
             let t0 = Instant::now();
             click(&client, "#captcha button[type=submit]").await;
@@ -862,9 +862,7 @@ fn proof_of_work_in_headless_chromium() {
             .await
             .expect("open the page");
         let pic = loaded_picture(&client, "").await;
-        let right = oracle
-            .answer_for_challenge(&token_of(pic["src"].as_str().unwrap()))
-            .expect("open the challenge");
+        let right = answer_of(&oracle, &pic);
         answer(&client, right.as_str()).await;
         click(&client, "#captcha button[type=submit]").await;
         let progress = wait_js(

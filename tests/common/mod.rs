@@ -58,8 +58,11 @@ pub fn json(resp: &HttpResponse) -> Value {
 }
 
 /// The proof-of-work puzzle in a `pow` JSON value (`{bits, iterations,
-/// salt}`, salt in hex), read as a client reads it.
+/// salt}`, salt in hex; `null` at level 0), read as a client reads it.
 pub fn puzzle_from_json(v: &Value) -> Puzzle {
+    if v.is_null() {
+        return Puzzle::NONE;
+    }
     let salt = v["salt"].as_str().unwrap();
     let mut bytes = [0u8; 16];
     for (i, b) in bytes.iter_mut().enumerate() {
