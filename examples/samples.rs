@@ -1,8 +1,11 @@
 //! Writes sample captchas as PNG files plus an `answers.tsv`.
 //!
 //! ```text
-//! cargo run --release --example samples -- --out DIR [--type T] [--count N] [--seed S] [--audio]
+//! cargo run --release --example samples -- --out DIR [--type T] [--count N] [--seed S] [--scale S] [--audio]
 //! ```
+//!
+//! `--scale S` (1 to 3, default 1) renders at S times the default size, as
+//! the service's image route does for `s=S`: same answers, more pixels.
 //!
 //! With `--audio` it also writes each captcha's spoken version, the WAV file
 //! of the same type and seed, next to its picture (`type5_000.wav`), and
@@ -16,7 +19,11 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use qcaptcha::{generate, generate_audio, CaptchaType};
+use qcaptcha::{
+    generate_audio,
+    picture::{DEFAULT_HEIGHT, DEFAULT_WIDTH},
+    CaptchaType, Generator, Options,
+};
 use rand::TryRngCore;
 
 struct Args {
@@ -24,6 +31,7 @@ struct Args {
     kinds: Vec<CaptchaType>,
     count: u64,
     seed: u64,
+    scale: u32,
     audio: bool,
 }
 
@@ -32,6 +40,7 @@ fn parse() -> Result<Args, String> {
     let mut kinds = CaptchaType::ALL.to_vec();
     let mut count = 10;
     let mut seed = None;
+    let mut scale = 1;
     let mut audio = false;
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -44,6 +53,12 @@ fn parse() -> Result<Args, String> {
             }
             "--count" => count = value()?.parse().map_err(|e| format!("--count: {e}"))?,
             "--seed" => seed = Some(value()?.parse().map_err(|e| format!("--seed: {e}"))?),
+            "--scale" => {
+                scale = value()?.parse().map_err(|e| format!("--scale: {e}"))?;
+                if !(1..=3).contains(&scale) {
+                    return Err("--scale: 1, 2 or 3".into());
+                }
+            }
             "--audio" => audio = true,
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other}")),
@@ -60,6 +75,7 @@ fn parse() -> Result<Args, String> {
         kinds,
         count,
         seed,
+        scale,
         audio,
     })
 }
@@ -68,10 +84,12 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     std::fs::create_dir_all(&args.out)?;
     let mut answers = String::new();
     let mut audio_answers = String::new();
+    let size = (DEFAULT_WIDTH * args.scale, DEFAULT_HEIGHT * args.scale);
+    let mut generator = Generator::new(Options::default().size(size.0, size.1))?;
     for &kind in &args.kinds {
         for i in 0..args.count {
             let seed = args.seed.wrapping_add(i);
-            let captcha = generate(kind, seed)?;
+            let captcha = generator.render(kind, seed)?;
             let name = format!("type{}_{:03}.png", kind.code(), i);
             std::fs::write(args.out.join(&name), captcha.png())?;
             writeln!(answers, "{name}\t{}", captcha.answer())?;
@@ -97,7 +115,7 @@ fn main() -> ExitCode {
             if !e.is_empty() {
                 eprintln!("error: {e}");
             }
-            eprintln!("usage: samples --out DIR [--type 1..8] [--count N] [--seed S] [--audio]");
+            eprintln!("usage: samples --out DIR [--type 1..8] [--count N] [--seed S] [--scale 1..3] [--audio]");
             return ExitCode::from(2);
         }
     };
