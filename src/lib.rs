@@ -71,10 +71,10 @@ pub use service::{
     api::http::{ApiRequest, HttpResponse},
     api::signature::Credentials,
     builder::ServiceBuilder,
+    captcha_service::CaptchaService,
     clock::{Clock, SystemClock},
     defence::limits::Limits,
     errors::{ConfigError, ServiceError},
-    handlers::CaptchaService,
     store::{MemoryStore, ReplayStore},
     tokens::check::{CheckFailure, TicketMode},
     tokens::keys::KeyRing,
@@ -97,10 +97,11 @@ pub mod api {
     pub use crate::service::api::requests::{
         AccountType, CaptchaCheck, CaptchaQuery, CommonParams, ScriptMode, UserFields,
     };
-    pub use crate::service::defence::limits::{LimitError, RATE_WINDOW_SECS};
-    pub use crate::service::handlers::{
-        DEFAULT_CHALLENGE_TTL_SECS, DEFAULT_SESSION_TTL_SECS, MAX_ANSWER_LEN,
+    pub use crate::service::captcha_service::{
+        DEFAULT_CHALLENGE_TTL_SECS, DEFAULT_SESSION_TTL_SECS,
     };
+    pub use crate::service::defence::limits::{LimitError, RATE_WINDOW_SECS};
+    pub use crate::service::widget::routes::MAX_ANSWER_LEN;
 }
 
 /// v2 request signatures: the server's check and the client's signing.
@@ -168,11 +169,11 @@ pub mod store {
 #[cfg(feature = "service")]
 pub mod widget {
     pub use crate::service::errors::ChallengeError;
-    pub use crate::service::handlers::Widget;
     pub use crate::service::widget::script::{
         callback_script, js_literal, puzzle_value, widget_script, BaseUrlError, Routes,
         WidgetParams, AUDIO_ROUTE, IMAGE_ROUTE, MAX_BASE_URL_LEN, REFRESH_ROUTE, VERIFY_ROUTE,
     };
+    pub use crate::service::widget::session::Widget;
 }
 
 /// Helpers for tests of services that use qcaptcha (feature `test-util`):
