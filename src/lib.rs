@@ -54,6 +54,9 @@ struct ReadmeDoctests;
 #[cfg(all(doctest, feature = "axum"))]
 #[doc = include_str!("../docs/integration.md")]
 struct IntegrationDoctests;
+#[cfg(all(doctest, feature = "axum"))]
+#[doc = include_str!("../docs/errors.md")]
+struct ErrorsDoctests;
 #[cfg(all(doctest, feature = "redis-tls"))]
 #[doc = include_str!("../docs/operations.md")]
 struct OperationsDoctests;

@@ -141,16 +141,19 @@ async fn the_api_is_signed_only_unless_a_demo_says_otherwise() {
         get(&format!("/v2/index.php?Action=CaptchaQuery&{QUERY}")),
     )
     .await;
-    assert_eq!(
-        body_json(resp).await["code"],
-        4000,
-        "unsigned call: SecretId missing"
-    );
+    // What docs/errors.md says: HTTP 200, 4000 naming the first missing
+    // signature parameter (not 4300, which is for a closed API).
+    assert_eq!(resp.status(), StatusCode::OK);
+    let body = body_json(resp).await;
+    assert_eq!(body["code"], 4000, "unsigned call: {body}");
+    assert_eq!(body["message"], "missing or invalid parameter SecretId");
 }
 
 #[tokio::test]
 async fn unknown_routes_methods_and_actions() {
     let app = open_app(&service());
+    // What docs/errors.md says: an unknown route is HTTP 404 with 5000 in
+    // the body (only the API path always answers 200).
     let resp = send(&app, get("/nope")).await;
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
     assert_eq!(body_json(resp).await["code"], 5000);
