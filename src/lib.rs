@@ -46,10 +46,26 @@ mod service;
 #[cfg(feature = "axum")]
 pub mod axum;
 
-// The README's Rust snippets compile (and run) as doc tests.
+// The Rust snippets of the README and the docs pages compile (and run)
+// as doc tests.
 #[cfg(all(doctest, feature = "axum"))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
+#[cfg(all(doctest, feature = "axum"))]
+#[doc = include_str!("../docs/integration.md")]
+struct IntegrationDoctests;
+#[cfg(all(doctest, feature = "axum"))]
+#[doc = include_str!("../docs/errors.md")]
+struct ErrorsDoctests;
+#[cfg(all(doctest, feature = "redis-tls"))]
+#[doc = include_str!("../docs/operations.md")]
+struct OperationsDoctests;
+#[cfg(all(doctest, feature = "service"))]
+#[doc = include_str!("../docs/security.md")]
+struct SecurityDoctests;
+#[cfg(doctest)]
+#[doc = include_str!("../docs/audio.md")]
+struct AudioDoctests;
 
 pub use audio::{generate_audio, AudioCaptcha, AudioGenerator};
 pub use render::{
