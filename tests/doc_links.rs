@@ -30,22 +30,26 @@ fn pages() -> Vec<PathBuf> {
     pages
 }
 
+/// The lines outside fenced code blocks (the fences included in neither).
+fn unfenced(markdown: &str) -> impl Iterator<Item = &str> {
+    let mut fenced = false;
+    markdown.lines().filter(move |line| {
+        if line.trim_start().starts_with("```") {
+            fenced = !fenced;
+            return false;
+        }
+        !fenced
+    })
+}
+
 /// The text outside fenced code blocks and inline code spans, where a
 /// `[x](y)` is a link.
 fn prose(markdown: &str) -> String {
     let mut out = String::new();
-    let mut fenced = false;
-    for line in markdown.lines() {
-        if line.trim_start().starts_with("```") {
-            fenced = !fenced;
-            continue;
-        }
-        if !fenced {
-            // Every other piece between backticks is code.
-            let text: String = line.split('`').step_by(2).collect::<Vec<_>>().join(" ");
-            out.push_str(&text);
-            out.push('\n');
-        }
+    for line in unfenced(markdown) {
+        // Every other piece between backticks is code.
+        out.push_str(&line.split('`').step_by(2).collect::<Vec<_>>().join(" "));
+        out.push('\n');
     }
     out
 }
@@ -85,24 +89,12 @@ const REPO_FOLDERS: &[&str] = &[
 /// first word of a code span (a command's program) that starts with one
 /// of [`REPO_FOLDERS`].
 fn quoted_paths(markdown: &str) -> Vec<String> {
-    let mut fenced = false;
-    let mut paths = Vec::new();
-    for line in markdown.lines() {
-        if line.trim_start().starts_with("```") {
-            fenced = !fenced;
-            continue;
-        }
-        if fenced {
-            continue;
-        }
-        for code in line.split('`').skip(1).step_by(2) {
-            let word = code.split_whitespace().next().unwrap_or("");
-            if REPO_FOLDERS.iter().any(|f| word.starts_with(f)) {
-                paths.push(word.trim_end_matches([':', ',', '.']).to_owned());
-            }
-        }
-    }
-    paths
+    unfenced(markdown)
+        .flat_map(|line| line.split('`').skip(1).step_by(2))
+        .filter_map(|code| code.split_whitespace().next())
+        .filter(|word| REPO_FOLDERS.iter().any(|f| word.starts_with(f)))
+        .map(|word| word.trim_end_matches([':', ',', '.']).to_owned())
+        .collect()
 }
 
 /// GitHub's anchor for a heading: lower case, punctuation dropped except
@@ -119,16 +111,10 @@ fn slug(heading: &str) -> String {
 
 /// The anchors of a page's headings (outside code blocks).
 fn anchors(markdown: &str) -> BTreeSet<String> {
-    let mut fenced = false;
-    let mut out = BTreeSet::new();
-    for line in markdown.lines() {
-        if line.trim_start().starts_with("```") {
-            fenced = !fenced;
-        } else if !fenced && line.starts_with('#') {
-            out.insert(slug(line.trim_start_matches('#').replace('`', "").as_str()));
-        }
-    }
-    out
+    unfenced(markdown)
+        .filter(|line| line.starts_with('#'))
+        .map(|line| slug(&line.trim_start_matches('#').replace('`', "")))
+        .collect()
 }
 
 /// What is wrong with `target` as a link from the page at `from`, if
