@@ -6,7 +6,7 @@ Run by scripts/solver-check inside its venv:
     python scripts/solver_check.py DIR ALPHABET [INTERFERENCE_ALPHABET] [--detail FILE] [--solvers a,b] [--preps a,b]
 
 DIR holds PNGs named typeT_NNN.png and answers.tsv (`<file>\\t<answer>`), as
-the samples example writes them, or subfolders s1, s2, s3 of them (the
+tools/samples writes them, or subfolders s1, s2, s3 of them (the
 pictures at each scale the image route serves). Every solver runs on every
 picture after every preprocessing, and the CTC readers' outputs go through
 every decoder (scripts/ctc_decode.py); a read counts when it equals the

@@ -9,7 +9,7 @@ use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use subtle::ConstantTimeEq;
 
-use crate::service::params::parse_uint;
+use crate::service::api::params::parse_uint;
 use crate::service::store::{RecordKind, ReplayStore, StoreError};
 
 /// How far a request's `Timestamp` may be from the server's clock, in
@@ -183,8 +183,8 @@ pub enum SignError {
 
 impl SignError {
     /// The wire error code.
-    pub fn code(&self) -> crate::ErrorCode {
-        use crate::ErrorCode;
+    pub fn code(&self) -> crate::service::api::codes::ErrorCode {
+        use crate::service::api::codes::ErrorCode;
         match self {
             SignError::Parameter(_) => ErrorCode::InvalidParameter,
             SignError::AuthFailed => ErrorCode::AuthFailed,
