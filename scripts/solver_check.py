@@ -119,6 +119,44 @@ def margin_flip(g):
     return np.where(pol > 0.5, 255 - g, g).astype(np.uint8)
 
 
+def column_phase(g):
+    """The attacker who has read the renderer, against letters drawn by
+    reversing stripes: down every column the stripes repeat with one
+    spacing, and the letters flip a minority of its pixels. Find the
+    spacing whose Fourier coefficient, summed over the columns, is
+    largest; in each column the coefficient's phase is the stripes'
+    (smoothed across columns, since the stripes bend smoothly); rebuild
+    the stripes from it and keep the pixels that disagree: the letters,
+    dark on white. Works for any tilt and wave, since it never looks
+    across columns but to smooth."""
+    h, w = g.shape
+    sign = np.where(g < 128, 1.0, -1.0)
+    ys = np.arange(h)
+    best = None
+    for spacing in np.arange(0.12 * h, 0.8 * h, 0.25):
+        wave = np.exp(-2j * np.pi * ys / spacing)
+        coef = sign.T @ wave
+        score = np.abs(coef).sum()
+        if best is None or score > best[0]:
+            best = (score, spacing, coef)
+    _, spacing, coef = best
+    # Smooth the phase across neighbouring columns (as unit vectors).
+    unit = coef / np.maximum(np.abs(coef), 1e-9)
+    k = np.ones(5) / 5
+    smooth = np.convolve(unit.real, k, "same") + 1j * np.convolve(unit.imag, k, "same")
+    phase = np.angle(smooth)
+    stripes = np.where(np.cos(2 * np.pi * ys[:, None] / spacing + phase[None, :]) > 0, 1.0, -1.0)
+    return np.where(sign * stripes < 0, 0, 255).astype(np.uint8)
+
+
+def prep_colphase(img):
+    return Image.fromarray(column_phase(ink_dark(grey(img))))
+
+
+def prep_colphase_median(img):
+    return Image.fromarray(cv2.medianBlur(column_phase(ink_dark(grey(img))), 3))
+
+
 def prep_marginflip(img):
     return Image.fromarray(margin_flip(ink_dark(grey(img))))
 
@@ -169,6 +207,9 @@ PREPS = {
     "fill": prep_fill,
     "marginflip": prep_marginflip,
     "marginflip+median3": prep_marginflip_median,
+    # Against letters drawn by reversing stripes (see column_phase).
+    "colphase": prep_colphase,
+    "colphase+median3": prep_colphase_median,
 }
 
 
