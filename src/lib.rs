@@ -43,6 +43,9 @@ mod render;
 #[cfg(feature = "service")]
 mod service;
 
+#[cfg(feature = "tower")]
+pub mod tower;
+
 #[cfg(feature = "axum")]
 pub mod axum;
 
