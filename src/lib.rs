@@ -36,6 +36,11 @@
 //! routes).
 
 #![forbid(unsafe_code)]
+// On docs.rs every feature-gated item says which feature it needs: with
+// `doc_cfg` (nightly rustdoc, which absorbed `doc_auto_cfg` in 2025) the
+// marks come from the `#[cfg(feature = ...)]`s themselves. Stable builds
+// never see the attribute.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
 pub mod audio;
