@@ -84,8 +84,8 @@ pub use render::{
 /// alphabet, picture sizes, and the answer check on its own.
 pub mod picture {
     pub use crate::render::{
-        answer_matches, Policy, ALPHABET, DEFAULT_HEIGHT, DEFAULT_WIDTH, INTERFERENCE_ALPHABET,
-        MAX_HEIGHT, MAX_LETTERS, MAX_WIDTH, MIN_HEIGHT, MIN_WIDTH,
+        answer_matches, Look, Policy, ALPHABET, DEFAULT_HEIGHT, DEFAULT_WIDTH,
+        INTERFERENCE_ALPHABET, MAX_HEIGHT, MAX_LETTERS, MAX_WIDTH, MIN_HEIGHT, MIN_WIDTH,
     };
 }
 

@@ -12,7 +12,7 @@ use super::Error;
 use crate::render::answer::{draw_word, Answer, MAX_LETTERS};
 use crate::render::glyphs::{Glyph, GlyphSet, FONT_COUNT};
 use crate::render::png::{Compression, PngEncoder};
-use crate::render::policy::{CaptchaType, ALPHABET};
+use crate::render::policy::{CaptchaType, Look, ALPHABET};
 use crate::render::raster::{Canvas, FillRule, MAX_POINTS};
 use crate::render::style::{word_style, WordStyle, BANDS, CAP_SHARE, CLEAR, INTERFERENCE};
 use crate::render::warp::{Field, Warp};
@@ -345,18 +345,19 @@ impl Generator {
             slot.letter = ALPHABET.iter().position(|a| a == letter).unwrap_or(0);
         }
 
-        // Interference reverses contrast under its bands: even-odd, and
-        // the bands are laid after the glyphs.
         self.canvas.clear_bands();
-        self.canvas.set_rule(if kind.policy().interference {
-            FillRule::EvenOdd
-        } else {
-            FillRule::NonZero
-        });
-        if kind.policy().interference {
-            self.render_interference(&mut rng, count);
-        } else {
-            self.render_clear(&mut rng, count);
+        // The one place the picture reads the look. Interference reverses
+        // contrast under its bands: even-odd, and the bands are laid after
+        // the glyphs.
+        match kind.policy().look {
+            Look::Clear => {
+                self.canvas.set_rule(FillRule::NonZero);
+                self.render_clear(&mut rng, count);
+            }
+            Look::Interference => {
+                self.canvas.set_rule(FillRule::EvenOdd);
+                self.render_interference(&mut rng, count);
+            }
         }
         png.clear();
         self.encoder.encode(&mut self.canvas, png)?;

@@ -31,5 +31,5 @@ pub use generator::{
     MIN_HEIGHT, MIN_WIDTH,
 };
 pub use png::Compression;
-pub use policy::{CaptchaType, Policy, ALPHABET, INTERFERENCE_ALPHABET};
+pub use policy::{CaptchaType, Look, Policy, ALPHABET, INTERFERENCE_ALPHABET};
 pub use seed::random_seed;
