@@ -26,10 +26,7 @@ mod warp;
 
 pub use answer::{answer_matches, Answer, MAX_LETTERS};
 pub use error::Error;
-pub use generator::{
-    generate, Captcha, Generator, Options, DEFAULT_HEIGHT, DEFAULT_WIDTH, MAX_HEIGHT, MAX_WIDTH,
-    MIN_HEIGHT, MIN_WIDTH,
-};
+pub use generator::{generate, Captcha, Generator, Options, DEFAULT_HEIGHT, DEFAULT_WIDTH};
 pub use png::Compression;
 pub use policy::{CaptchaType, Look, Policy, ALPHABET, INTERFERENCE_ALPHABET};
 pub use seed::random_seed;

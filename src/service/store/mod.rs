@@ -282,4 +282,4 @@ pub(crate) mod redis;
 #[cfg(feature = "test-util")]
 pub(crate) mod scenarios;
 
-pub use memory::{MemoryStore, DEFAULT_MEMORY_CAPACITY};
+pub use memory::MemoryStore;
