@@ -264,8 +264,10 @@ fn the_store_counts_every_racing_use_once(kind: Kind) {
 
 fn redis_down_fails_closed_and_recovers_by_itself(kind: Kind) {
     let mut server = Redis::start(kind);
-    let timeout = Duration::from_secs(1);
-    let store = Arc::new(server.store().with_timeout(timeout));
+    // The harness's long timeout: reconnecting after the restarts below
+    // (three TLS handshakes for a TLS Cluster) may take seconds on a loaded
+    // machine, and a stopped server is refused, not waited for.
+    let store = Arc::new(server.store());
     let n = node_with(store.clone(), TicketMode::SingleUse, None);
     let ticket = solve(&n, &query_challenge(&n));
     let pending = query_challenge(&n);
@@ -279,10 +281,10 @@ fn redis_down_fails_closed_and_recovers_by_itself(kind: Kind) {
         .unwrap_err();
     assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
     assert!(err.to_string().contains("unavailable"), "{err}");
-    // Refused connections: at most a timeout (a Cluster call may try three
-    // times), never a hang.
+    // Refused connections fail at once (a Cluster call retries a few
+    // times), far sooner than the store's timeout.
     assert!(
-        started.elapsed() < 3 * timeout + LOAD_SLACK,
+        started.elapsed() < 5 * LOAD_SLACK,
         "{:?}",
         started.elapsed()
     );
@@ -674,7 +676,7 @@ fn used_and_fresh(n: &Node, ledger: &mut Ledger) -> (Vec<String>, Vec<String>) {
 #[test]
 fn cluster_a_master_killed_and_back_never_accepts_a_ticket_twice() {
     let mut redis = Redis::start_with(Kind::Cluster, Persistence::Aof);
-    let store = Arc::new(redis.store().with_timeout(Duration::from_secs(1)));
+    let store = Arc::new(redis.store());
     let n = node_with(store.clone(), TicketMode::SingleUse, None);
     let mut ledger = Ledger::default();
 
@@ -743,7 +745,7 @@ fn cluster_a_master_killed_and_back_never_accepts_a_ticket_twice() {
 #[test]
 fn cluster_a_master_fails_over_to_its_replica_and_no_ticket_passes_twice() {
     let mut redis = Redis::start_cluster_with_replicas(Persistence::None);
-    let store = Arc::new(redis.store().with_timeout(Duration::from_secs(1)));
+    let store = Arc::new(redis.store());
     let n = node_with(store.clone(), TicketMode::SingleUse, None);
     let mut ledger = Ledger::default();
 
