@@ -689,11 +689,10 @@ fn cluster_a_master_killed_and_back_never_accepts_a_ticket_twice() {
         .map(|k| redis.master_of(k))
         .collect();
     assert_eq!(on_master.len(), 12);
-    let victim = 0;
-    assert!(
-        on_master.contains(&victim),
-        "no used ticket on master {victim}: {on_master:?}"
-    );
+    // A master that holds a used ticket (ids are random: a fixed master
+    // held none of the twelve about once in 130 runs).
+    let victim = on_master[0];
+    let survivor = (victim + 1) % 3;
     drop(admin);
 
     redis.nodes[victim].kill();
@@ -711,7 +710,7 @@ fn cluster_a_master_killed_and_back_never_accepts_a_ticket_twice() {
     assert!(unavailable >= 1, "no check reached the dead master");
     // Once the survivors mark it failed (node timeout 3 s) the cluster
     // refuses everything (CLUSTERDOWN): every check fails closed.
-    redis.wait_for_cluster_state(1, "fail");
+    redis.wait_for_cluster_state(survivor, "fail");
     for t in &fresh {
         let resp = ledger.check(&n, t);
         assert_eq!(json(&resp)["code"], 6000, "a check during the outage");
