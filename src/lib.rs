@@ -48,6 +48,9 @@ mod render;
 #[cfg(feature = "service")]
 mod service;
 
+#[cfg(feature = "tower")]
+pub mod tower;
+
 #[cfg(feature = "axum")]
 pub mod axum;
 
@@ -92,10 +95,10 @@ pub use service::{
     api::http::{ApiRequest, HttpResponse},
     api::signature::Credentials,
     builder::ServiceBuilder,
+    captcha_service::CaptchaService,
     clock::{Clock, SystemClock},
     defence::limits::Limits,
     errors::{ConfigError, ServiceError},
-    handlers::CaptchaService,
     store::{MemoryStore, ReplayStore},
     tokens::check::{CheckFailure, TicketMode},
     tokens::keys::KeyRing,
@@ -118,10 +121,11 @@ pub mod api {
     pub use crate::service::api::requests::{
         AccountType, CaptchaCheck, CaptchaQuery, CommonParams, ScriptMode, UserFields,
     };
-    pub use crate::service::defence::limits::{LimitError, RATE_WINDOW_SECS};
-    pub use crate::service::handlers::{
-        DEFAULT_CHALLENGE_TTL_SECS, DEFAULT_SESSION_TTL_SECS, MAX_ANSWER_LEN,
+    pub use crate::service::captcha_service::{
+        DEFAULT_CHALLENGE_TTL_SECS, DEFAULT_SESSION_TTL_SECS,
     };
+    pub use crate::service::defence::limits::{LimitError, RATE_WINDOW_SECS};
+    pub use crate::service::widget::routes::MAX_ANSWER_LEN;
 }
 
 /// v2 request signatures: the server's check and the client's signing.
@@ -189,16 +193,18 @@ pub mod store {
 #[cfg(feature = "service")]
 pub mod widget {
     pub use crate::service::errors::ChallengeError;
-    pub use crate::service::handlers::Widget;
     pub use crate::service::widget::script::{
         callback_script, js_literal, puzzle_value, widget_script, BaseUrlError, Routes,
         WidgetParams, AUDIO_ROUTE, IMAGE_ROUTE, MAX_BASE_URL_LEN, REFRESH_ROUTE, VERIFY_ROUTE,
     };
+    pub use crate::service::widget::session::Widget;
 }
 
 /// Helpers for tests of services that use qcaptcha (feature `test-util`):
-/// a clock that moves when told, and the answer of a challenge.
+/// a clock that moves when told, and the [`ReplayStore`] contract as
+/// scenarios a store backend outside this crate can run.
 #[cfg(feature = "test-util")]
 pub mod testing {
     pub use crate::service::clock::ManualClock;
+    pub use crate::service::store::scenarios::{store_scenarios, MakeStore};
 }
