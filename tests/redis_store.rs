@@ -166,8 +166,7 @@ fn the_store_scenarios_pass(kind: Kind) {
     qcaptcha::testing::store_scenarios(&|| {
         // A fresh store per scenario: its own key prefix.
         let n = scenario.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let store = server.store().with_prefix(format!("scenario-{n}:"));
-        Arc::new(store.with_timeout(Duration::from_secs(10)))
+        Arc::new(server.store().with_prefix(format!("scenario-{n}:")))
     });
 }
 
