@@ -14,21 +14,11 @@ use crate::render::glyphs::{Glyph, GlyphSet, FONT_COUNT};
 use crate::render::png::{Compression, PngEncoder};
 use crate::render::policy::{CaptchaType, Look, ALPHABET};
 use crate::render::raster::{Canvas, FillRule, MAX_POINTS};
+use crate::render::size::{
+    DEFAULT_HEIGHT, DEFAULT_WIDTH, MAX_HEIGHT, MAX_WIDTH, MIN_HEIGHT, MIN_WIDTH,
+};
 use crate::render::style::{word_style, WordStyle, BANDS, CAP_SHARE, CLEAR, INTERFERENCE};
 use crate::render::warp::{Field, Warp};
-
-/// Default picture width: the size of the original service's pictures.
-pub const DEFAULT_WIDTH: u32 = 130;
-/// Default picture height.
-pub const DEFAULT_HEIGHT: u32 = 53;
-/// Smallest accepted width.
-pub const MIN_WIDTH: u32 = 48;
-/// Largest accepted width: bounds the memory one generator can take.
-pub const MAX_WIDTH: u32 = 1024;
-/// Smallest accepted height (smaller letters are not readable).
-pub const MIN_HEIGHT: u32 = 24;
-/// Largest accepted height.
-pub const MAX_HEIGHT: u32 = 512;
 
 /// Picture options: size and colours. Start from [`Options::default`]
 /// (130x53, dark ink on a light background) and change what you need.
