@@ -283,3 +283,7 @@ pub(crate) mod redis;
 pub(crate) mod scenarios;
 
 pub use memory::MemoryStore;
+#[cfg(feature = "redis-tls")]
+pub use redis::RedisTls;
+#[cfg(feature = "redis")]
+pub use redis::{Persistence, RedisStore};
