@@ -85,6 +85,7 @@ impl Routes {
 
     /// The paths this service answers (the API's, then the widget's), for
     /// a framework that routes by path before it calls the service.
+    #[cfg(feature = "axum")]
     pub fn paths(&self) -> Vec<String> {
         let base = &self.shared.base;
         let mut paths = vec![self.shared.config.api_path.clone()];
