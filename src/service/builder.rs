@@ -126,7 +126,7 @@ impl ServiceBuilder {
         self
     }
 
-    /// The clock (default [`SystemClock`]).
+    /// The clock (default: the system clock).
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
         self

@@ -109,12 +109,6 @@ pub fn status_value(code: ErrorCode, message: &str) -> Value {
 
 /// `{"code": .., "message": ..}` as bytes: the CaptchaCheck answer, and the
 /// answer of a failed CaptchaQuery.
-///
-/// ```
-/// use qcaptcha::{api, ErrorCode};
-/// assert_eq!(api::status_json(ErrorCode::Success, "No Error"),
-///            br#"{"code":0,"message":"No Error"}"#);
-/// ```
 pub fn status_json(code: ErrorCode, message: &str) -> Vec<u8> {
     to_bytes(&status_value(code, message))
 }
@@ -137,6 +131,14 @@ pub(crate) fn to_bytes(value: &Value) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn status_json_is_code_then_message() {
+        assert_eq!(
+            status_json(ErrorCode::Success, "No Error"),
+            br#"{"code":0,"message":"No Error"}"#
+        );
+    }
 
     #[test]
     fn table() {

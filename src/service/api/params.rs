@@ -53,7 +53,7 @@ pub enum ParamError {
     /// `appId` is required because `accountType` is 1 or 2.
     #[error("parameter appId is required when accountType is 1 or 2")]
     AppIdRequired,
-    /// More than [`MAX_PARAMS`] parameters.
+    /// More than 64 parameters.
     #[error("too many parameters (at most {max})", max = MAX_PARAMS)]
     TooManyParameters,
     /// `Action` names another API call.
@@ -112,11 +112,6 @@ impl<'a> Params<'a> {
 
     /// The value of `name`, `None` when absent or empty.
     pub(crate) fn get(&self, name: &'static str) -> Result<Option<&str>, ParamError> {
-        Ok(self.value(name)?.filter(|v| !v.is_empty()))
-    }
-
-    /// The value of `name` as sent (possibly empty), `None` when absent.
-    pub(crate) fn value(&self, name: &'static str) -> Result<Option<&str>, ParamError> {
         let mut found = None;
         for (k, v) in &self.pairs {
             if k == name {
@@ -126,7 +121,7 @@ impl<'a> Params<'a> {
                 found = Some(v.as_ref());
             }
         }
-        Ok(found)
+        Ok(found.filter(|v| !v.is_empty()))
     }
 
     pub(crate) fn string(

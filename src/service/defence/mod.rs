@@ -2,6 +2,6 @@
 //! that rises under attack, and the service's use of both.
 
 pub(crate) mod admit;
-pub mod limits;
+pub(crate) mod limits;
 pub mod pow;
 pub(crate) mod proof;

@@ -110,7 +110,7 @@ pub enum TokenError {
     #[error("token authentication failed")]
     Forged,
     /// A value to seal is out of bounds (for example a uid longer than
-    /// [`MAX_UID_LEN`]).
+    /// 128 bytes).
     #[error("value too large to seal: {0}")]
     TooLarge(&'static str),
     /// The OS random number generator failed.
@@ -240,7 +240,7 @@ impl KeyRing {
     }
 
     /// Opens a ticket token (authenticity only: expiry, binding and use
-    /// count are checked by [`crate::tokens::check_ticket`]).
+    /// count are checked by [`crate::CaptchaService::check_ticket`]).
     pub fn open_ticket(&self, token: &str) -> Result<Ticket, TokenError> {
         let plain = self.open(TokenKind::Ticket, token)?;
         let mut r = Reader(&plain);

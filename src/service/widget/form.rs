@@ -1,9 +1,14 @@
 //! The widget routes' one parser: the form body (refresh, verify) or the
 //! query string (image, audio), parsed once into its fields with the
-//! API's parameter rules (decoding, count bound, no field twice).
+//! API's parameter rules (the same decoding and count bound, no field
+//! twice). The decoded values are moved into the form, not copied.
 
-use crate::service::api::params::{parse_pairs, ParamError, Params};
+use crate::service::api::params::{parse_pairs, ParamError, MAX_PARAMS};
 use crate::service::errors::{ChallengeError, ServiceError};
+
+/// The fields a widget request may carry, in [`WidgetForm::parse`]'s
+/// order; any other field is ignored.
+const FIELDS: [&str; 4] = ["c", "answer", "pow", "s"];
 
 /// What a widget request carries. Each field may appear once: a second
 /// `answer` (or `c`, `pow`, `s`) is refused, never "the first one wins".
@@ -24,18 +29,26 @@ impl WidgetForm {
     /// encoding, too many fields or a field twice (4000), then
     /// [`ChallengeError::Missing`] without a `c`.
     pub(crate) fn parse(form: &str) -> Result<WidgetForm, ServiceError> {
-        let params = Params::new(parse_pairs(form)?)?;
-        let owned = |name| Ok::<_, ParamError>(params.value(name)?.map(str::to_owned));
-        let answer = owned("answer")?.unwrap_or_default();
-        let pow = owned("pow")?;
-        let scale = owned("s")?;
-        let challenge = match owned("c")? {
-            Some(c) if !c.is_empty() => c,
-            _ => return Err(ChallengeError::Missing.into()),
-        };
+        let pairs = parse_pairs(form)?;
+        if pairs.len() > MAX_PARAMS {
+            return Err(ParamError::TooManyParameters.into());
+        }
+        let mut fields: [Option<String>; FIELDS.len()] = Default::default();
+        for (name, value) in pairs {
+            let Some(i) = FIELDS.iter().position(|f| *f == name) else {
+                continue;
+            };
+            if fields[i].replace(value).is_some() {
+                return Err(ParamError::Duplicate(FIELDS[i]).into());
+            }
+        }
+        let [challenge, answer, pow, scale] = fields;
+        let challenge = challenge
+            .filter(|c| !c.is_empty())
+            .ok_or(ChallengeError::Missing)?;
         Ok(WidgetForm {
             challenge,
-            answer,
+            answer: answer.unwrap_or_default(),
             pow,
             scale,
         })

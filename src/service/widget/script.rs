@@ -137,11 +137,6 @@ impl Routes {
 /// A JSON value as a JavaScript literal that is also safe inside an HTML
 /// `<script>` element: `serde_json` output with `<`, `>`, `&`, U+2028 and
 /// U+2029 written as `\u` escapes (so `</script>` or `<!--` cannot appear).
-///
-/// ```
-/// let s = qcaptcha::widget::js_literal(&serde_json::json!("</script>"));
-/// assert_eq!(s, r#""\u003c/script\u003e""#);
-/// ```
 pub fn js_literal(value: &Value) -> String {
     let raw = value.to_string();
     let mut out = String::with_capacity(raw.len() + 16);
@@ -178,14 +173,6 @@ pub struct WidgetParams<'a> {
 
 /// The `pow` value of the widget's config and JSON answers: `null` for
 /// level 0, else `{"bits", "iterations", "salt"}` (salt in hex).
-///
-/// ```
-/// use qcaptcha::pow::Puzzle;
-/// let v = qcaptcha::widget::puzzle_value(&Puzzle::new(10, 1000, [0xab; 16]));
-/// assert_eq!(v["bits"], 10);
-/// assert_eq!(v["salt"], "ab".repeat(16));
-/// assert!(qcaptcha::widget::puzzle_value(&Puzzle::NONE).is_null());
-/// ```
 pub fn puzzle_value(puzzle: &Puzzle) -> Value {
     if puzzle.is_none() {
         return Value::Null;
@@ -212,13 +199,6 @@ pub fn widget_script(params: WidgetParams<'_>) -> String {
 /// JavaScript that reports a failed CaptchaQuery to the page's `callBack`:
 /// `callBack({code, message})`, guarded so that a missing function does
 /// not throw.
-///
-/// ```
-/// use qcaptcha::{api::Callback, widget::callback_script, ErrorCode};
-/// let cb = Callback::parse("app.fail").unwrap();
-/// let js = callback_script(&cb, ErrorCode::InvalidParameter, "missing userIp");
-/// assert!(js.contains("app.fail({\"code\":4000"));
-/// ```
 pub fn callback_script(callback: &Callback, code: ErrorCode, message: &str) -> String {
     let arg = js_literal(&json!({ "code": code.code(), "message": message }));
     let name = callback.as_str();
@@ -231,6 +211,27 @@ const WIDGET_JS: &str = include_str!("widget.js");
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn callback_scripts_call_the_named_function_guarded() {
+        let cb = Callback::parse("app.fail").unwrap();
+        let js = callback_script(&cb, ErrorCode::InvalidParameter, "missing userIp");
+        assert!(js.contains("app.fail({\"code\":4000"));
+    }
+
+    #[test]
+    fn puzzle_values_are_null_or_bits_iterations_and_hex_salt() {
+        let v = puzzle_value(&Puzzle::new(10, 1000, [0xab; 16]));
+        assert_eq!(v["bits"], 10);
+        assert_eq!(v["salt"], "ab".repeat(16));
+        assert!(puzzle_value(&Puzzle::NONE).is_null());
+    }
+
+    #[test]
+    fn js_literals_cannot_close_a_script_element() {
+        let s = js_literal(&serde_json::json!("</script>"));
+        assert_eq!(s, r#""\u003c/script\u003e""#);
+    }
 
     #[test]
     fn literal_escapes_html_breakers() {
