@@ -5,7 +5,7 @@
 //! picture; a single number `t` for an angle or offset means `-t..t`.
 //!
 //! The values come from blind reading studies and OCR measurements (see
-//! the README): changing any of them changes every picture, so the pinned
+//! `docs/pictures.md` and `docs/solvers.md`): changing any of them changes every picture, so the pinned
 //! hashes in `tests/render.rs` must be updated deliberately.
 
 use std::ops::Range;
@@ -146,9 +146,9 @@ pub(crate) const INTERFERENCE: InterferenceStyle = InterferenceStyle {
 /// even-odd rule, so that a letter is only where the stripes are out of
 /// phase. Inside and outside a letter there is the same share of ink: a
 /// letter has no dark or light of its own, only an outline where every
-/// stripe breaks, which the eye follows and which captcha-trained
+/// stripe breaks, which the eye follows and of which captcha-trained
 /// recognisers (CNN + CTC readers trained on dark letters over clutter)
-/// do not read at all (see the README's solver table).
+/// read under one picture in a hundred (see `docs/solvers.md`).
 ///
 /// The period (one dark stripe and one light gap, share of `h`) is set per
 /// word length in [`WordStyle::band_period`].
