@@ -76,11 +76,6 @@ impl Deployed {
         }
     }
 
-    /// The service.
-    pub fn service(&self) -> &CaptchaService {
-        &self.service
-    }
-
     /// The next user: a fresh address and Nonce; the simulated clock moves
     /// one second every [`SOLVES_PER_SECOND`] users.
     fn next_user(&self) -> User {
