@@ -108,6 +108,8 @@ pub(crate) fn draw_word(kind: CaptchaType, seed: u64) -> (ChaCha20Rng, Answer) {
 
 /// The letter count of `(kind, seed)`'s word (what the widget is told),
 /// without drawing its letters.
+// Only the service asks (the widget names the count).
+#[cfg_attr(not(feature = "service"), allow(dead_code))]
 pub(crate) fn word_length(kind: CaptchaType, seed: u64) -> usize {
     draw_length(kind, seed).1
 }
