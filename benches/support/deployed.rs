@@ -136,7 +136,10 @@ impl Deployed {
         let image = meter.measure(|| self.service.handle_image(&image_query, user.ip));
         assert_eq!(image.status, 200, "{:?}", image.error);
 
-        let answer = self.service.answer_for_challenge(&challenge).expect("answer");
+        let answer = self
+            .service
+            .answer_for_challenge(&challenge)
+            .expect("answer");
         let form = encode(&[("c", &challenge), ("answer", answer.as_str())]);
         let verify = meter.measure(|| self.service.handle_verify(&form, user.ip));
         let ticket = ticket_of(&verify.body);

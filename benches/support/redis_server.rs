@@ -64,7 +64,14 @@ impl RedisServer {
                     .iter()
                     .any(|p| l.starts_with(p))
             })
-            .filter_map(|l| l.split("calls=").nth(1)?.split(',').next()?.parse::<u64>().ok())
+            .filter_map(|l| {
+                l.split("calls=")
+                    .nth(1)?
+                    .split(',')
+                    .next()?
+                    .parse::<u64>()
+                    .ok()
+            })
             .sum())
     }
 }

@@ -12,6 +12,7 @@ use crate::service::store::{MemoryStore, ReplayStore};
 use crate::service::tokens::check::TicketMode;
 use crate::service::tokens::keys::KeyRing;
 use crate::service::widget::script::Routes;
+use crate::service::widget::template::WidgetTemplate;
 
 /// Builds a [`CaptchaService`]; start with [`CaptchaService::builder`].
 pub struct ServiceBuilder {
@@ -131,6 +132,7 @@ impl ServiceBuilder {
             None => Arc::new(self.pow.tracker()),
         };
         Ok(CaptchaService {
+            widget: WidgetTemplate::new(&routes),
             routes,
             keys: RwLock::new(keys),
             store: crate::service::metrics::wrap_store(store),

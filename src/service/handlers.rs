@@ -39,7 +39,7 @@ use crate::service::api::http::{
     http_status, ApiRequest, HttpResponse, Route, CONTENT_TYPE_JS, CONTENT_TYPE_JSON,
     CONTENT_TYPE_PNG, CONTENT_TYPE_TEXT, CONTENT_TYPE_WAV,
 };
-use crate::service::api::params::{parse_pairs, ParamError};
+use crate::service::api::params::{parse_pairs, Pair, ParamError};
 use crate::service::api::requests::{failure_callback, CaptchaCheck, CaptchaQuery, ScriptMode};
 use crate::service::api::signature::{self, Credentials, RequestLine, SignError};
 use crate::service::builder::ServiceBuilder;
@@ -57,6 +57,7 @@ use crate::service::tokens::random::{os_random, random_id, random_seed};
 use crate::service::tokens::sealed::{Binding, Challenge, Ticket, MAX_CLOCK_SKEW_SECS};
 use crate::service::widget::pictures;
 use crate::service::widget::script::{self as widget, Routes, WidgetParams};
+use crate::service::widget::template::WidgetTemplate;
 #[cfg(feature = "test-util")]
 use crate::Answer;
 
@@ -93,6 +94,8 @@ pub const MAX_ANSWER_LEN: usize = 64;
 /// ```
 pub struct CaptchaService {
     pub(crate) routes: Routes,
+    /// The widget script's static part, built once.
+    pub(crate) widget: WidgetTemplate,
     pub(crate) keys: RwLock<KeyRing>,
     pub(crate) store: Arc<dyn ReplayStore>,
     pub(crate) credentials: Option<Credentials>,
@@ -333,23 +336,30 @@ impl CaptchaService {
     /// the first challenge it embeds as a value of its own. The per-userIp
     /// and per-businessId [`Limits`] apply (4400).
     pub fn widget(&self, query: &CaptchaQuery) -> Result<Widget, ServiceError> {
+        let (issued, config) = self.new_session(query)?;
+        Ok(Widget {
+            script: self.widget.script(&config),
+            challenge: issued.token,
+            ttl_secs: issued.ttl_secs,
+            puzzle: issued.puzzle,
+            letters: issued.letters,
+        })
+    }
+
+    /// A new widget session's first challenge, and the widget's
+    /// configuration for it (a JavaScript literal).
+    fn new_session(&self, query: &CaptchaQuery) -> Result<(Issued, String), ServiceError> {
         let binding = query.user.binding();
         self.admit_session(&binding)?;
         let issued = self.new_challenge(binding, None)?;
-        let script = widget::widget_script(WidgetParams {
+        let config = widget::config_literal(&WidgetParams {
             challenge: &issued.token,
             ttl_secs: issued.ttl_secs,
             routes: &self.routes,
             puzzle: &issued.puzzle,
             letters: issued.letters,
         });
-        Ok(Widget {
-            script,
-            challenge: issued.token,
-            ttl_secs: issued.ttl_secs,
-            puzzle: issued.puzzle,
-            letters: issued.letters,
-        })
+        Ok((issued, config))
     }
 
     /// CaptchaCheck, typed: `Ok` only if the ticket is authentic,
@@ -377,18 +387,11 @@ impl CaptchaService {
         Ok(draw_word(c.binding.captcha_type, c.seed).1)
     }
 
-    fn verify_signature(
-        &self,
-        req: &ApiRequest<'_>,
-        pairs: &[(String, String)],
-    ) -> Result<(), SignError> {
+    fn verify_signature(&self, req: &ApiRequest<'_>, pairs: &[Pair<'_>]) -> Result<(), SignError> {
         let Some(creds) = &self.credentials else {
             return Ok(());
         };
-        let borrowed: Vec<(&str, &str)> = pairs
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
+        let borrowed: Vec<(&str, &str)> = pairs.iter().map(pair_ref).collect();
         signature::verify_request(
             creds,
             RequestLine {
@@ -430,8 +433,8 @@ impl CaptchaService {
     fn signed<T>(
         &self,
         req: &ApiRequest<'_>,
-        pairs: &[(String, String)],
-        parse: impl FnOnce(&[(String, String)]) -> Result<T, ParamError>,
+        pairs: &[Pair<'_>],
+        parse: impl FnOnce(&[Pair<'_>]) -> Result<T, ParamError>,
     ) -> Result<T, ServiceError> {
         self.verify_signature(req, pairs)?;
         Ok(parse(pairs)?)
@@ -452,20 +455,22 @@ impl CaptchaService {
             .signed(&req, &pairs, |p| {
                 CaptchaQuery::from_pairs(p.iter().map(pair_ref))
             })
-            .and_then(|q| Ok((q.script, self.widget(&q)?.script)));
+            .and_then(|q| Ok((q.script, self.new_session(&q)?.1)));
         if result.is_ok() {
             metrics::session_started();
         }
         match result {
-            Ok((ScriptMode::JavaScript, js)) => {
-                HttpResponse::new(200, CONTENT_TYPE_JS, js.into_bytes())
-            }
-            Ok((ScriptMode::Json, js)) => {
-                HttpResponse::new(200, CONTENT_TYPE_JSON, codes::query_json(&js))
+            Ok((ScriptMode::JavaScript, config)) => HttpResponse::new(
+                200,
+                CONTENT_TYPE_JS,
+                self.widget.script(&config).into_bytes(),
+            ),
+            Ok((ScriptMode::Json, config)) => {
+                HttpResponse::new(200, CONTENT_TYPE_JSON, self.widget.query_json(&config))
             }
             Err(e) => {
                 let (code, message) = (e.code(), e.public_message());
-                let cb = failure_callback(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+                let cb = failure_callback(pairs.iter().map(pair_ref));
                 let resp = match cb {
                     Some(cb) => HttpResponse::new(
                         http_status(Route::Api, code),
@@ -504,7 +509,7 @@ impl CaptchaService {
         }
     }
 
-    fn open_challenge_param(&self, pairs: &[(String, String)]) -> Result<Challenge, ServiceError> {
+    fn open_challenge_param(&self, pairs: &[Pair<'_>]) -> Result<Challenge, ServiceError> {
         self.open_challenge_pairs(pairs).map(|(_, c)| c)
     }
 
@@ -512,7 +517,7 @@ impl CaptchaService {
     /// this ring, not issued in the future.
     fn open_challenge_pairs<'p>(
         &self,
-        pairs: &'p [(String, String)],
+        pairs: &'p [Pair<'p>],
     ) -> Result<(&'p str, Challenge), ServiceError> {
         let mut tokens = pairs.iter().filter(|(k, _)| k == "c");
         let token = match (tokens.next(), tokens.next()) {
@@ -779,7 +784,7 @@ impl CaptchaService {
         let answer = pairs
             .iter()
             .find(|(k, _)| k == "answer")
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| v.as_ref())
             .unwrap_or("");
         // The seed draws the word; no need to render the picture for it.
         let (_, expected) = draw_word(challenge.binding.captcha_type, challenge.seed);
@@ -838,7 +843,7 @@ struct Issued {
 /// Whether `pairs` carry the proof of work the sealed `challenge` (whose
 /// token is `token`) asks for: one `pow` counter that verifies, or nothing
 /// when it asks for none.
-fn proof_ok(token: &str, challenge: &Challenge, pairs: &[(String, String)]) -> bool {
+fn proof_ok(token: &str, challenge: &Challenge, pairs: &[Pair<'_>]) -> bool {
     if challenge.puzzle.is_none() {
         return true;
     }
@@ -882,6 +887,6 @@ fn api_failure(e: ServiceError) -> HttpResponse {
 }
 
 /// A parameter pair, borrowed.
-fn pair_ref((k, v): &(String, String)) -> (&str, &str) {
-    (k.as_str(), v.as_str())
+fn pair_ref<'p>((k, v): &'p Pair<'_>) -> (&'p str, &'p str) {
+    (k, v)
 }

@@ -2,3 +2,4 @@
 
 pub mod pictures;
 pub mod script;
+pub(crate) mod template;

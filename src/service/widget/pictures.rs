@@ -6,7 +6,7 @@
 use std::cell::RefCell;
 
 use crate::picture::{DEFAULT_HEIGHT, DEFAULT_WIDTH};
-use crate::service::api::params::ParamError;
+use crate::service::api::params::{Pair, ParamError};
 use crate::{CaptchaType, Error, Generator, Options};
 
 /// The largest scale served: 390x159 pixels, enough for a picture shown
@@ -22,12 +22,12 @@ thread_local! {
 
 /// The scale asked for by the `s` parameter: absent is 1, else 1 to
 /// [`MAX_SCALE`] in plain digits.
-pub(crate) fn scale_param(pairs: &[(String, String)]) -> Result<u32, ParamError> {
+pub(crate) fn scale_param(pairs: &[Pair<'_>]) -> Result<u32, ParamError> {
     let mut values = pairs.iter().filter(|(k, _)| k == "s");
     match (values.next(), values.next()) {
         (None, _) => Ok(1),
         (Some(_), Some(_)) => Err(ParamError::Duplicate("s")),
-        (Some((_, v)), None) => match v.as_str() {
+        (Some((_, v)), None) => match v.as_ref() {
             "1" => Ok(1),
             "2" => Ok(2),
             "3" => Ok(3),
@@ -61,10 +61,8 @@ pub(crate) fn render(kind: CaptchaType, seed: u64, scale: u32) -> Result<Vec<u8>
 mod tests {
     use super::*;
 
-    fn pairs(query: &str) -> Vec<(String, String)> {
-        form_urlencoded::parse(query.as_bytes())
-            .into_owned()
-            .collect()
+    fn pairs(query: &str) -> Vec<Pair<'_>> {
+        crate::service::api::params::parse_pairs(query).unwrap()
     }
 
     #[test]

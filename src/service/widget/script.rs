@@ -59,6 +59,7 @@ use serde_json::{json, Value};
 
 use crate::service::api::callback::Callback;
 use crate::service::defence::pow::Puzzle;
+use crate::service::widget::template::WidgetTemplate;
 use crate::ErrorCode;
 
 /// Path of the image route under the base URL.
@@ -194,19 +195,22 @@ pub fn puzzle_value(puzzle: &Puzzle) -> Value {
     json!({ "bits": puzzle.bits, "iterations": puzzle.iterations, "salt": salt })
 }
 
-/// The widget JavaScript for one page view.
+/// The widget JavaScript for one page view. (The service builds the
+/// static part once and completes it per challenge.)
 pub fn widget_script(params: WidgetParams<'_>) -> String {
-    let config = json!({
+    WidgetTemplate::new(params.routes).script(&config_literal(&params))
+}
+
+/// The per-challenge configuration the widget script embeds, as a
+/// [`js_literal`]: the challenge, its seconds to live, its proof of work
+/// and its letter count (the routes are in the static part).
+pub(crate) fn config_literal(params: &WidgetParams<'_>) -> String {
+    js_literal(&json!({
         "challenge": params.challenge,
         "ttl": params.ttl_secs,
-        "image": params.routes.image(),
-        "audio": params.routes.audio(),
-        "refresh": params.routes.refresh(),
-        "verify": params.routes.verify(),
         "pow": puzzle_value(params.puzzle),
         "letters": params.letters,
-    });
-    WIDGET_JS.replace("__QCAPTCHA_CONFIG__", &js_literal(&config))
+    }))
 }
 
 /// JavaScript that reports a failed CaptchaQuery to the page's `callBack`:
@@ -224,9 +228,6 @@ pub fn callback_script(callback: &Callback, code: ErrorCode, message: &str) -> S
     let name = callback.as_str();
     format!("try{{if(typeof {name}===\"function\"){{{name}({arg});}}}}catch(e){{}}\n")
 }
-
-/// The widget's JavaScript, with `__QCAPTCHA_CONFIG__` where the config goes.
-const WIDGET_JS: &str = include_str!("widget.js");
 
 #[cfg(test)]
 mod tests {

@@ -1,5 +1,7 @@
 (function () {
   "use strict";
+  // The service's routes, then this challenge's configuration.
+  var ROUTES = __QCAPTCHA_ROUTES__;
   var CFG = __QCAPTCHA_CONFIG__;
   var TEXT = {
     en: {
@@ -145,7 +147,7 @@
     return route + (route.indexOf("?") < 0 ? "?" : "&") + "c=" + encodeURIComponent(t);
   }
   function imageUrl(t) {
-    return routeUrl(CFG.image, t) + "&s=" + scale();
+    return routeUrl(ROUTES.image, t) + "&s=" + scale();
   }
   // The same challenge spoken: its letters one by one. The audio element
   // has no controls (the Listen button is the control), so it is made on
@@ -158,7 +160,7 @@
       a.preload = "none";
       state.root.appendChild(a);
     }
-    var url = routeUrl(CFG.audio, token);
+    var url = routeUrl(ROUTES.audio, token);
     var mine = job;
     function play(src) {
       if (!state || mine !== job) { return; }
@@ -238,7 +240,7 @@
   function refresh(message) {
     if (!state || state.busy || state.done) { return; }
     busy(true);
-    post(CFG.refresh, { c: token }).then(function (r) {
+    post(ROUTES.refresh, { c: token }).then(function (r) {
       if (!state) { return; }
       busy(false);
       if (r && r.code === 0 && r.challenge) {
@@ -285,7 +287,7 @@
       say("", false);
       var fields = { c: token, answer: answer };
       if (counter !== null) { fields.pow = String(counter); }
-      return post(CFG.verify, fields);
+      return post(ROUTES.verify, fields);
     }, function (e) {
       stop();
       if (!state) { return null; }
