@@ -40,7 +40,7 @@ mod deployed;
 #[path = "support/redis_server.rs"]
 mod redis_server;
 
-use deployed::{encode, timed, Deployed};
+use deployed::{encode, timed, Deployed, Step};
 
 const USER_IP: &str = "121.14.96.121";
 /// The widget's client address.
@@ -197,11 +197,17 @@ fn deployed_memory(c: &mut Criterion) {
     group.throughput(Throughput::Elements(1));
     let path = Deployed::new(roomy_store());
     group.bench_function("solved_captcha", |b| {
-        b.iter_custom(|iters| timed(iters, |w| path.solve(w)))
+        b.iter_custom(|iters| timed(iters, None, |w| path.solve(w)))
     });
     group.bench_function("captcha_query", |b| {
-        b.iter_custom(|iters| timed(iters, |w| path.query_only(w)))
+        b.iter_custom(|iters| timed(iters, None, |w| path.query_only(w)))
     });
+    // Each step of a solved captcha alone (the others run untimed).
+    for step in Step::ALL {
+        group.bench_function(format!("step_{}", step.name()), |b| {
+            b.iter_custom(|iters| timed(iters, Some(step), |w| path.solve(w)))
+        });
+    }
     group.finish();
 }
 
@@ -234,10 +240,10 @@ fn deployed_redis(c: &mut Criterion) {
     let mut group = c.benchmark_group("deployed_redis");
     group.throughput(Throughput::Elements(1));
     group.bench_function("solved_captcha", |b| {
-        b.iter_custom(|iters| timed(iters, |w| path.solve(w)))
+        b.iter_custom(|iters| timed(iters, None, |w| path.solve(w)))
     });
     group.bench_function("captcha_query", |b| {
-        b.iter_custom(|iters| timed(iters, |w| path.query_only(w)))
+        b.iter_custom(|iters| timed(iters, None, |w| path.query_only(w)))
     });
     // One round trip alone: a rate counter's hit, as the limits make.
     let store = qcaptcha::RedisStore::open(server.url()).expect("Redis store");

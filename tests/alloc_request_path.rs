@@ -17,17 +17,23 @@ mod counting_alloc;
 mod deployed;
 
 use counting_alloc::ALLOCATIONS;
-use deployed::{Deployed, Meter};
+use deployed::{Deployed, Meter, Step};
 
-/// Allocations (and reallocations) made by the measured calls.
+/// Allocations (and reallocations) made by the measured calls, in all and
+/// per step.
 #[derive(Default)]
-struct Allocations(usize);
+struct Allocations {
+    all: usize,
+    by_step: [usize; 4],
+}
 
 impl Meter for Allocations {
-    fn measure<T>(&mut self, call: impl FnOnce() -> T) -> T {
+    fn measure<T>(&mut self, step: Step, call: impl FnOnce() -> T) -> T {
         let before = ALLOCATIONS.load(Ordering::SeqCst);
         let out = call();
-        self.0 += ALLOCATIONS.load(Ordering::SeqCst) - before;
+        let made = ALLOCATIONS.load(Ordering::SeqCst) - before;
+        self.all += made;
+        self.by_step[Step::ALL.iter().position(|s| *s == step).unwrap_or(0)] += made;
         out
     }
 }
@@ -38,21 +44,26 @@ const SOLVED_CAPTCHA_BOUND: f64 = 120.0;
 /// The most a CaptchaQuery alone may make.
 const CAPTCHA_QUERY_BOUND: f64 = 40.0;
 
-/// Mean allocations per call of `step` over `n` calls, after a warm-up
-/// (the store's tables and the tracker's shards grown).
-fn per_call(path: &Deployed, n: usize, step: impl Fn(&Deployed, &mut Allocations)) -> f64 {
-    (0..200).for_each(|_| step(path, &mut Allocations::default()));
+/// Allocations of `n` runs of `run`, after a warm-up (the store's tables
+/// and the tracker's shards grown).
+fn count(path: &Deployed, n: usize, run: impl Fn(&Deployed, &mut Allocations)) -> Allocations {
+    (0..200).for_each(|_| run(path, &mut Allocations::default()));
     let mut counted = Allocations::default();
-    (0..n).for_each(|_| step(path, &mut counted));
-    counted.0 as f64 / n as f64
+    (0..n).for_each(|_| run(path, &mut counted));
+    counted
 }
 
 #[test]
 fn a_solved_captcha_allocates_within_its_bound() {
     let path = Deployed::new(Arc::new(MemoryStore::new(100_000)));
-    let solved = per_call(&path, 1_000, |p, m| p.solve(m));
-    let query = per_call(&path, 1_000, |p, m| p.query_only(m));
+    let n = 1_000;
+    let solves = count(&path, n, |p, m| p.solve(m));
+    let solved = solves.all as f64 / n as f64;
+    let query = count(&path, n, |p, m| p.query_only(m)).all as f64 / n as f64;
     println!("allocations: {solved:.1} per solved captcha, {query:.1} per CaptchaQuery");
+    for (step, made) in Step::ALL.iter().zip(solves.by_step) {
+        println!("  {}: {:.1}", step.name(), made as f64 / n as f64);
+    }
     assert!(
         solved <= SOLVED_CAPTCHA_BOUND,
         "{solved:.1} allocations per solved captcha, bound {SOLVED_CAPTCHA_BOUND}"

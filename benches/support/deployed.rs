@@ -117,7 +117,7 @@ impl Deployed {
     fn query(&self, meter: &mut impl Meter) -> (User, String) {
         let user = self.next_user();
         let params = self.signed(&user, "CaptchaQuery", &[("script", "0")]);
-        let resp = meter.measure(|| self.service.handle_query(api(&params)));
+        let resp = meter.measure(Step::Query, || self.service.handle_query(api(&params)));
         let challenge = challenge_of(&resp.body);
         (user, challenge)
     }
@@ -133,7 +133,9 @@ impl Deployed {
     pub fn solve(&self, meter: &mut impl Meter) {
         let (user, challenge) = self.query(meter);
         let image_query = encode(&[("c", &challenge)]);
-        let image = meter.measure(|| self.service.handle_image(&image_query, user.ip));
+        let image = meter.measure(Step::Picture, || {
+            self.service.handle_image(&image_query, user.ip)
+        });
         assert_eq!(image.status, 200, "{:?}", image.error);
 
         let answer = self
@@ -141,7 +143,7 @@ impl Deployed {
             .answer_for_challenge(&challenge)
             .expect("answer");
         let form = encode(&[("c", &challenge), ("answer", answer.as_str())]);
-        let verify = meter.measure(|| self.service.handle_verify(&form, user.ip));
+        let verify = meter.measure(Step::Verify, || self.service.handle_verify(&form, user.ip));
         let ticket = ticket_of(&verify.body);
 
         let check_user = User {
@@ -149,36 +151,76 @@ impl Deployed {
             ..user
         };
         let params = self.signed(&check_user, "CaptchaCheck", &[("ticket", &ticket)]);
-        let check = meter.measure(|| self.service.handle_check(api(&params)));
+        let check = meter.measure(Step::Check, || self.service.handle_check(api(&params)));
         assert!(check.error.is_none(), "{:?}", check.error);
+    }
+}
+
+/// The service's four calls of a solved captcha.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// CaptchaQuery (signed).
+    Query,
+    /// The picture.
+    Picture,
+    /// The answer (`verify`).
+    Verify,
+    /// CaptchaCheck (signed).
+    Check,
+}
+
+impl Step {
+    /// Every step, in order.
+    pub const ALL: [Step; 4] = [Step::Query, Step::Picture, Step::Verify, Step::Check];
+
+    /// Its name in the bench's output.
+    pub fn name(self) -> &'static str {
+        match self {
+            Step::Query => "captcha_query",
+            Step::Picture => "picture",
+            Step::Verify => "verify",
+            Step::Check => "captcha_check",
+        }
     }
 }
 
 /// What is measured of the service's calls: their time (the bench), their
 /// allocations (the allocation test).
 pub trait Meter {
-    /// Runs `call` and adds what it cost.
-    fn measure<T>(&mut self, call: impl FnOnce() -> T) -> T;
+    /// Runs `call`, the service's `step`, and adds what it cost.
+    fn measure<T>(&mut self, step: Step, call: impl FnOnce() -> T) -> T;
 }
 
-/// The time spent in the measured calls.
+/// The time spent in the measured calls: all of them, or one step's.
 #[derive(Debug, Default)]
-pub struct Stopwatch(pub Duration);
+pub struct Stopwatch {
+    /// The step timed (`None`: every step).
+    pub only: Option<Step>,
+    /// The time so far.
+    pub spent: Duration,
+}
 
 impl Meter for Stopwatch {
-    fn measure<T>(&mut self, call: impl FnOnce() -> T) -> T {
+    fn measure<T>(&mut self, step: Step, call: impl FnOnce() -> T) -> T {
+        if self.only.is_some_and(|only| only != step) {
+            return call();
+        }
         let t = Instant::now();
         let out = call();
-        self.0 += t.elapsed();
+        self.spent += t.elapsed();
         out
     }
 }
 
-/// `iters` runs of `step`, timed: for criterion's `iter_custom`.
-pub fn timed(iters: u64, step: impl Fn(&mut Stopwatch)) -> Duration {
-    let mut watch = Stopwatch::default();
-    (0..iters).for_each(|_| step(&mut watch));
-    watch.0
+/// `iters` runs of `run`, timing `only` that step (or all): for
+/// criterion's `iter_custom`.
+pub fn timed(iters: u64, only: Option<Step>, run: impl Fn(&mut Stopwatch)) -> Duration {
+    let mut watch = Stopwatch {
+        only,
+        spent: Duration::ZERO,
+    };
+    (0..iters).for_each(|_| run(&mut watch));
+    watch.spent
 }
 
 fn api(params: &str) -> ApiRequest<'_> {
