@@ -189,6 +189,7 @@ pub mod widget {
         callback_script, js_literal, puzzle_value, widget_script, BaseUrlError, Routes,
         WidgetParams, AUDIO_ROUTE, IMAGE_ROUTE, MAX_BASE_URL_LEN, REFRESH_ROUTE, VERIFY_ROUTE,
     };
+    pub use crate::service::widget::template::{WidgetDelivery, WIDGET_JS_ROUTE};
 }
 
 /// Helpers for tests of services that use qcaptcha (feature `test-util`):

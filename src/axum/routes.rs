@@ -15,7 +15,7 @@ use tower_http::timeout::TimeoutLayer;
 
 use crate::axum::response::{refusal, ClientAddr};
 use crate::axum::RouterConfig;
-use crate::widget::{AUDIO_ROUTE, IMAGE_ROUTE, REFRESH_ROUTE, VERIFY_ROUTE};
+use crate::widget::{AUDIO_ROUTE, IMAGE_ROUTE, REFRESH_ROUTE, VERIFY_ROUTE, WIDGET_JS_ROUTE};
 use crate::{ApiRequest, CaptchaService, ErrorCode, HttpResponse};
 
 /// What every handler shares.
@@ -51,6 +51,7 @@ pub fn router(service: Arc<CaptchaService>, config: RouterConfig) -> Router {
         .route(&api_path, get(api).post(api))
         .route(&format!("{base}/{IMAGE_ROUTE}"), get(image))
         .route(&format!("{base}/{AUDIO_ROUTE}"), get(audio))
+        .route(&format!("{base}/{WIDGET_JS_ROUTE}"), get(widget_js))
         .route(&format!("{base}/{REFRESH_ROUTE}"), post(refresh))
         .route(&format!("{base}/{VERIFY_ROUTE}"), post(verify))
         .fallback(not_found)
@@ -121,6 +122,15 @@ async fn audio(
     req: Request,
 ) -> Response {
     rendition(&app, peer, &req, CaptchaService::handle_audio)
+}
+
+/// The cached widget script (no client limit: it is one static file).
+async fn widget_js(State(app): State<AppState>, req: Request) -> Response {
+    let query = req.uri().query().unwrap_or("");
+    if query.len() > app.config.max_query_bytes {
+        return too_long();
+    }
+    app.service.handle_widget_js(query).into_response()
 }
 
 fn rendition(

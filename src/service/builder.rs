@@ -12,7 +12,7 @@ use crate::service::store::{MemoryStore, ReplayStore};
 use crate::service::tokens::check::TicketMode;
 use crate::service::tokens::keys::KeyRing;
 use crate::service::widget::script::Routes;
-use crate::service::widget::template::WidgetTemplate;
+use crate::service::widget::template::{WidgetDelivery, WidgetTemplate};
 
 /// Builds a [`CaptchaService`]; start with [`CaptchaService::builder`].
 pub struct ServiceBuilder {
@@ -27,6 +27,7 @@ pub struct ServiceBuilder {
     pub(crate) pow: PowPolicy,
     pub(crate) pressure: Option<Arc<dyn PressureSource>>,
     pub(crate) limits: Limits,
+    pub(crate) widget_delivery: WidgetDelivery,
 }
 
 impl std::fmt::Debug for ServiceBuilder {
@@ -110,6 +111,13 @@ impl ServiceBuilder {
         self
     }
 
+    /// How CaptchaQuery delivers the widget (default
+    /// [`WidgetDelivery::Inline`], the whole script in every answer).
+    pub fn widget_delivery(mut self, delivery: WidgetDelivery) -> Self {
+        self.widget_delivery = delivery;
+        self
+    }
+
     /// Builds the service.
     pub fn build(self) -> Result<CaptchaService, ConfigError> {
         let routes = Routes::new(&self.base_url)?;
@@ -132,7 +140,7 @@ impl ServiceBuilder {
             None => Arc::new(self.pow.tracker()),
         };
         Ok(CaptchaService {
-            widget: WidgetTemplate::new(&routes),
+            widget: WidgetTemplate::new(&routes, self.widget_delivery),
             routes,
             keys: RwLock::new(keys),
             store: crate::service::metrics::wrap_store(store),

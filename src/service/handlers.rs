@@ -57,7 +57,7 @@ use crate::service::tokens::random::{os_random, random_id, random_seed};
 use crate::service::tokens::sealed::{Binding, Challenge, Ticket, MAX_CLOCK_SKEW_SECS};
 use crate::service::widget::pictures;
 use crate::service::widget::script::{self as widget, Routes, WidgetParams};
-use crate::service::widget::template::WidgetTemplate;
+use crate::service::widget::template::{WidgetDelivery, WidgetTemplate};
 #[cfg(feature = "test-util")]
 use crate::Answer;
 
@@ -147,6 +147,7 @@ impl CaptchaService {
             pow: PowPolicy::default(),
             pressure: None,
             limits: Limits::default(),
+            widget_delivery: WidgetDelivery::default(),
         }
     }
 
@@ -563,6 +564,29 @@ impl CaptchaService {
             Ok(()) => Ok(()),
             Err(retry_after) => Err(refuse(LimitError::ClientPictures { limit, retry_after })),
         }
+    }
+
+    /// `GET {base}/widget.js?v=<version>`: the static widget script of
+    /// [`WidgetDelivery::Cached`] (served whatever the delivery), which the
+    /// small per-challenge script loads. The current version's URL may be
+    /// cached for a year (a new widget has a new version); any other `v`
+    /// gets the current script, not to be cached.
+    pub fn handle_widget_js(&self, query: &str) -> HttpResponse {
+        let current = parse_pairs(query).is_ok_and(|pairs| {
+            let mut v = pairs.iter().filter(|(k, _)| k == "v");
+            matches!((v.next(), v.next()), (Some((_, v)), None) if v == self.widget.version())
+        });
+        let mut resp = HttpResponse::new(
+            200,
+            CONTENT_TYPE_JS,
+            self.widget.cached_script().as_bytes().to_vec(),
+        );
+        resp.cache_control = if current {
+            "public, max-age=31536000, immutable"
+        } else {
+            "no-cache"
+        };
+        resp
     }
 
     /// `GET {base}/image?c=<challenge>[&s=1|2|3]`: the PNG of the

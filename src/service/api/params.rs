@@ -100,7 +100,8 @@ impl<'a> Params<'a> {
         K: Into<Cow<'a, str>>,
         V: Into<Cow<'a, str>>,
     {
-        let mut out = Vec::new();
+        let pairs = pairs.into_iter();
+        let mut out = Vec::with_capacity(pairs.size_hint().0.min(MAX_PARAMS));
         for (k, v) in pairs {
             if out.len() == MAX_PARAMS {
                 return Err(ParamError::TooManyParameters);

@@ -59,7 +59,7 @@ use serde_json::{json, Value};
 
 use crate::service::api::callback::Callback;
 use crate::service::defence::pow::Puzzle;
-use crate::service::widget::template::WidgetTemplate;
+use crate::service::widget::template::{WidgetDelivery, WidgetTemplate};
 use crate::ErrorCode;
 
 /// Path of the image route under the base URL.
@@ -198,7 +198,8 @@ pub fn puzzle_value(puzzle: &Puzzle) -> Value {
 /// The widget JavaScript for one page view. (The service builds the
 /// static part once and completes it per challenge.)
 pub fn widget_script(params: WidgetParams<'_>) -> String {
-    WidgetTemplate::new(params.routes).script(&config_literal(&params))
+    WidgetTemplate::new(params.routes, WidgetDelivery::Inline)
+        .whole_script(&config_literal(&params))
 }
 
 /// The per-challenge configuration the widget script embeds, as a
