@@ -4,6 +4,7 @@
 //! cargo run --release --features axum --example server -- [--port 8080] [--key HEX]
 //!     [--secret-id ID --secret-key KEY | --unsigned-api] [--captcha-type 1..8] [--redis URL]
 //!     [--pow default|off|BITS] [--limits default|off] [--trust-proxy IP]
+//!     [--widget inline|cached]
 //! ```
 //!
 //! Then open <http://127.0.0.1:8080/>, solve the captcha and sign up.
@@ -44,6 +45,9 @@
 //! - `--trust-proxy IP`: requests from this address are a reverse
 //!   proxy's, and the client is the last `X-Forwarded-For` entry it
 //!   wrote (the load tests in `scripts/wrk/` play many clients this way).
+//! - `--widget inline|cached`: CaptchaQuery answers with the whole widget
+//!   script (default) or a small script that loads the cached
+//!   `/captcha/widget.js` (`qcaptcha::widget::WidgetDelivery`).
 //!
 //! Ctrl-C (or SIGTERM) stops accepting and exits. One log line per request
 //! goes to stderr (never the query string: it carries tokens).
@@ -58,6 +62,7 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use qcaptcha::axum::{router, serve, ClientAddr, ClientIp, RouterConfig, ServeConfig};
 use qcaptcha::pow::{PowLevel, PowPolicy, MAX_BITS};
+use qcaptcha::widget::WidgetDelivery;
 use qcaptcha::{
     CaptchaService, Credentials, KeyRing, Limits, MemoryStore, ReplayStore, ServiceError,
 };
@@ -73,7 +78,7 @@ const STORE_CAPACITY: usize = 200_000;
 
 const USAGE: &str = "usage: server [--port N] [--key HEX64] \
 [--secret-id ID --secret-key KEY | --unsigned-api] [--captcha-type 1..8] [--redis URL] \
-[--pow default|off|BITS] [--limits default|off] [--max-connections N] [--trust-proxy IP]";
+[--pow default|off|BITS] [--limits default|off] [--max-connections N] [--trust-proxy IP] [--widget inline|cached]";
 
 struct Options {
     port: u16,
@@ -86,6 +91,7 @@ struct Options {
     limits: Limits,
     max_connections: usize,
     trust_proxy: Option<IpAddr>,
+    widget: WidgetDelivery,
 }
 
 /// Connection slots the process can afford: its open-file limit less 100
@@ -130,6 +136,7 @@ fn parse_options() -> Result<Options, String> {
         limits: Limits::default(),
         max_connections: default_max_connections(),
         trust_proxy: None,
+        widget: WidgetDelivery::Inline,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -146,6 +153,13 @@ fn parse_options() -> Result<Options, String> {
                 _ => return Err("--captcha-type must be 1..=8".into()),
             },
             "--redis" => opts.redis = Some(value()?),
+            "--widget" => {
+                opts.widget = match value()?.as_str() {
+                    "inline" => WidgetDelivery::Inline,
+                    "cached" => WidgetDelivery::Cached,
+                    _ => return Err("--widget: inline or cached".into()),
+                }
+            }
             "--trust-proxy" => {
                 opts.trust_proxy = Some(value()?.parse().map_err(|_| "--trust-proxy: an IP")?)
             }
@@ -241,7 +255,8 @@ fn build(opts: &Options) -> Result<(Arc<CaptchaService>, Option<Credentials>), S
         .keys(keys)
         .store(store)
         .pow(opts.pow.clone())
-        .limits(opts.limits);
+        .limits(opts.limits)
+        .widget_delivery(opts.widget);
     if let Some(creds) = &credentials {
         builder = builder.credentials(creds.clone());
     }
