@@ -200,6 +200,24 @@ fn free_port() -> u16 {
         .expect("a free port")
 }
 
+/// ChromeDriver and a fresh Chromium profile in `scratch`: the driver
+/// (killed when dropped), its URL and the profile directory.
+fn start_browser(scratch: &TempDir) -> (ProcessGuard, String, PathBuf) {
+    let (driver, webdriver) = start_chromedriver(&scratch.0);
+    let profile = scratch.0.join("chromium-profile");
+    std::fs::create_dir_all(&profile).expect("profile dir");
+    (driver, webdriver, profile)
+}
+
+/// The runtime the tests drive the browser and the server on.
+fn one_thread_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
 fn start_chromedriver(dir: &Path) -> (ProcessGuard, String) {
     let port = free_port();
     let mut cmd = Command::new(CHROMEDRIVER);
@@ -348,6 +366,22 @@ async fn answer(client: &Client, text: &str) {
     input.send_keys(text).await.expect("type answer");
 }
 
+/// Types `text` into the widget, submits it and waits for the ticket the
+/// page's form receives.
+async fn submit_answer(client: &Client, text: &str) -> String {
+    answer(client, text).await;
+    click(client, "#captcha button[type=submit]").await;
+    let ticket = wait_js(
+        client,
+        "the ticket",
+        r#"const t = document.getElementById("ticket").value;
+           return t ? t : null;"#,
+        vec![],
+    )
+    .await;
+    ticket.as_str().expect("ticket string").to_owned()
+}
+
 async fn click(client: &Client, css: &str) {
     client
         .find(Locator::Css(css))
@@ -488,16 +522,10 @@ fn signup_in_headless_chromium() {
             .expect("service"),
     );
     let oracle = service.clone();
-    let (_driver, webdriver) = start_chromedriver(&scratch.0);
-    let profile = scratch.0.join("chromium-profile");
-    std::fs::create_dir_all(&profile).expect("profile dir");
+    let (_driver, webdriver, profile) = start_browser(&scratch);
     let screenshot_out = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/widget.png");
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
+    let runtime = one_thread_runtime();
     let (stop, stopped) = tokio::sync::oneshot::channel();
     let (base, server) = runtime.block_on(start_server(service, credentials, stopped));
     let shot = runtime.block_on(async {
@@ -630,17 +658,7 @@ fn signup_in_headless_chromium() {
                 right.len()
             ])
         );
-        answer(&client, right.as_str()).await;
-        click(&client, "#captcha button[type=submit]").await;
-        let ticket = wait_js(
-            &client,
-            "the ticket",
-            r#"const t = document.getElementById("ticket").value;
-               return t ? t : null;"#,
-            vec![],
-        )
-        .await;
-        let ticket = ticket.as_str().expect("ticket string").to_owned();
+        let ticket = submit_answer(&client, right.as_str()).await;
         let api = client
             .execute("return window.capGetTicket();", vec![])
             .await
@@ -725,14 +743,8 @@ fn cached_widget_in_headless_chromium() {
             .expect("service"),
     );
     let oracle = service.clone();
-    let (_driver, webdriver) = start_chromedriver(&scratch.0);
-    let profile = scratch.0.join("chromium-profile");
-    std::fs::create_dir_all(&profile).expect("profile dir");
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
+    let (_driver, webdriver, profile) = start_browser(&scratch);
+    let runtime = one_thread_runtime();
     let (stop, stopped) = tokio::sync::oneshot::channel();
     let (base, server) = runtime.block_on(start_server(service, credentials, stopped));
     runtime.block_on(async {
@@ -763,17 +775,7 @@ fn cached_widget_in_headless_chromium() {
             .unwrap_or_else(|| panic!("widget.js not loaded: {loaded}"))
             .to_owned();
         let right = answer_of(&oracle, &picture);
-        answer(&client, right.as_str()).await;
-        click(&client, "#captcha button[type=submit]").await;
-        let ticket = wait_js(
-            &client,
-            "the ticket",
-            r#"const t = document.getElementById("ticket").value;
-               return t ? t : null;"#,
-            vec![],
-        )
-        .await;
-        assert!(ticket.as_str().is_some_and(|t| !t.is_empty()));
+        assert!(!submit_answer(&client, right.as_str()).await.is_empty());
         let username = client
             .find(Locator::Css("#username"))
             .await
@@ -868,14 +870,8 @@ fn proof_of_work_in_headless_chromium() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(3);
     let scratch = TempDir::new("browser-pow");
-    let (_driver, webdriver) = start_chromedriver(&scratch.0);
-    let profile = scratch.0.join("chromium-profile");
-    std::fs::create_dir_all(&profile).expect("profile dir");
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
+    let (_driver, webdriver, profile) = start_browser(&scratch);
+    let runtime = one_thread_runtime();
     let levels = PowPolicy::default().levels;
     let rows = runtime.block_on(async {
         let client = connect(&webdriver, &profile).await;
