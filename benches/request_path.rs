@@ -40,7 +40,7 @@ mod deployed;
 #[path = "support/redis_server.rs"]
 mod redis_server;
 
-use deployed::{encode, timed, Deployed, Step};
+use deployed::{challenge_of, encode, timed, Deployed, Step};
 
 const USER_IP: &str = "121.14.96.121";
 /// The widget's client address.
@@ -65,15 +65,6 @@ fn service() -> CaptchaService {
 
 fn query_string(kind: u8) -> String {
     format!("userIp={USER_IP}&businessId=1&captchaType={kind}&script=0&registerTime=1400000000")
-}
-
-fn challenge_of(body: &[u8]) -> String {
-    let json: serde_json::Value = serde_json::from_slice(body).expect("JSON");
-    assert_eq!(json["code"], 0, "{json}");
-    let script = json["script"].as_str().expect("script");
-    let start = script.find("\"challenge\":\"").expect("challenge") + 13;
-    let len = script[start..].find('"').expect("end of challenge");
-    script[start..start + len].to_owned()
 }
 
 /// One solved captcha; returns the time spent in the service, without the

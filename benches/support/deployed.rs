@@ -240,7 +240,7 @@ pub fn encode(pairs: &[(&str, &str)]) -> String {
 }
 
 /// The challenge of a `script=0` CaptchaQuery answer, which must ask for
-/// no proof of work (the policy's calm level).
+/// no proof of work (the policy's calm level, or no policy).
 pub fn challenge_of(body: &[u8]) -> String {
     let json: serde_json::Value = serde_json::from_slice(body).expect("JSON");
     assert_eq!(json["code"], 0, "{json}");
