@@ -1,11 +1,9 @@
 //! Heap allocations per solved captcha on the path as deployed (signed
 //! CaptchaQuery and CaptchaCheck, default limits and proof-of-work policy,
 //! memory store; the bench's own setup, `benches/support/deployed.rs`),
-//! counted with a counting global allocator around the service's calls
-//! only. (Its own test binary, so no other test's allocations are
-//! counted.)
+//! counted with a counting global allocator (per thread: the calls run on
+//! the test's thread) around the service's calls only.
 
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use qcaptcha::MemoryStore;
@@ -16,7 +14,7 @@ mod counting_alloc;
 #[path = "../benches/support/deployed.rs"]
 mod deployed;
 
-use counting_alloc::ALLOCATIONS;
+use counting_alloc::allocations;
 use deployed::{Deployed, Meter, Step};
 
 /// Allocations (and reallocations) made by the measured calls, in all and
@@ -29,9 +27,9 @@ struct Allocations {
 
 impl Meter for Allocations {
     fn measure<T>(&mut self, step: Step, call: impl FnOnce() -> T) -> T {
-        let before = ALLOCATIONS.load(Ordering::SeqCst);
+        let before = allocations();
         let out = call();
-        let made = ALLOCATIONS.load(Ordering::SeqCst) - before;
+        let made = allocations() - before;
         self.all += made;
         self.by_step[Step::ALL.iter().position(|s| *s == step).unwrap_or(0)] += made;
         out

@@ -1,7 +1,9 @@
 //! Every relative link in the README, the changelog and the `docs/` pages
 //! resolves: the file exists and, for `page.md#anchor`, the page has a
 //! heading with that anchor (as GitHub spells it). Links with a scheme
-//! (`https:`, `mailto:`) are not fetched.
+//! (`https:`, `mailto:`) are not fetched. Paths of this repository quoted
+//! as code (`src/...`, `scripts/...`) exist too, so that moving a file
+//! without updating the pages fails here.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -28,22 +30,26 @@ fn pages() -> Vec<PathBuf> {
     pages
 }
 
+/// The lines outside fenced code blocks (the fences included in neither).
+fn unfenced(markdown: &str) -> impl Iterator<Item = &str> {
+    let mut fenced = false;
+    markdown.lines().filter(move |line| {
+        if line.trim_start().starts_with("```") {
+            fenced = !fenced;
+            return false;
+        }
+        !fenced
+    })
+}
+
 /// The text outside fenced code blocks and inline code spans, where a
 /// `[x](y)` is a link.
 fn prose(markdown: &str) -> String {
     let mut out = String::new();
-    let mut fenced = false;
-    for line in markdown.lines() {
-        if line.trim_start().starts_with("```") {
-            fenced = !fenced;
-            continue;
-        }
-        if !fenced {
-            // Every other piece between backticks is code.
-            let text: String = line.split('`').step_by(2).collect::<Vec<_>>().join(" ");
-            out.push_str(&text);
-            out.push('\n');
-        }
+    for line in unfenced(markdown) {
+        // Every other piece between backticks is code.
+        out.push_str(&line.split('`').step_by(2).collect::<Vec<_>>().join(" "));
+        out.push('\n');
     }
     out
 }
@@ -65,6 +71,32 @@ fn link_targets(markdown: &str) -> Vec<String> {
     targets
 }
 
+/// The folders whose paths, quoted as code in a page, must exist.
+const REPO_FOLDERS: &[&str] = &[
+    "src/",
+    "tests/",
+    "scripts/",
+    "examples/",
+    "benches/",
+    "docs/",
+    "tools/",
+    "fonts/",
+    "voice/",
+    "bench-peers/",
+];
+
+/// The repository paths quoted as inline code outside code blocks: the
+/// first word of a code span (a command's program) that starts with one
+/// of [`REPO_FOLDERS`].
+fn quoted_paths(markdown: &str) -> Vec<String> {
+    unfenced(markdown)
+        .flat_map(|line| line.split('`').skip(1).step_by(2))
+        .filter_map(|code| code.split_whitespace().next())
+        .filter(|word| REPO_FOLDERS.iter().any(|f| word.starts_with(f)))
+        .map(|word| word.trim_end_matches([':', ',', '.']).to_owned())
+        .collect()
+}
+
 /// GitHub's anchor for a heading: lower case, punctuation dropped except
 /// `-` and `_`, spaces as `-`.
 fn slug(heading: &str) -> String {
@@ -79,16 +111,10 @@ fn slug(heading: &str) -> String {
 
 /// The anchors of a page's headings (outside code blocks).
 fn anchors(markdown: &str) -> BTreeSet<String> {
-    let mut fenced = false;
-    let mut out = BTreeSet::new();
-    for line in markdown.lines() {
-        if line.trim_start().starts_with("```") {
-            fenced = !fenced;
-        } else if !fenced && line.starts_with('#') {
-            out.insert(slug(line.trim_start_matches('#').replace('`', "").as_str()));
-        }
-    }
-    out
+    unfenced(markdown)
+        .filter(|line| line.starts_with('#'))
+        .map(|line| slug(&line.trim_start_matches('#').replace('`', "")))
+        .collect()
 }
 
 /// What is wrong with `target` as a link from the page at `from`, if
@@ -138,6 +164,26 @@ fn every_relative_link_in_the_docs_resolves() {
     // The README alone links to every docs page: a checker that finds no
     // link has stopped reading them.
     assert!(checked > 30, "only {checked} links found");
+}
+
+#[test]
+fn every_repository_path_the_docs_quote_exists() {
+    let root = Path::new(ROOT);
+    let (mut missing, mut checked) = (Vec::new(), 0);
+    for page in pages() {
+        let text = std::fs::read_to_string(&page).expect("a readable page");
+        for path in quoted_paths(&text) {
+            checked += 1;
+            if !root.join(&path).exists() {
+                missing.push(format!("{}: `{path}`", page.display()));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "no such paths:\n{}", missing.join("\n"));
+    assert!(checked > 20, "only {checked} paths found");
+    let quoted =
+        quoted_paths("run `scripts/test --x` and `src/lib.rs`, `cargo`\n```\n`src/x`\n```");
+    assert_eq!(quoted, ["scripts/test", "src/lib.rs"]);
 }
 
 #[test]

@@ -22,8 +22,8 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
 use crate::render::answer::draw_word;
+use crate::render::{Answer, CaptchaType, Error};
 use crate::render::{ALPHABET, MAX_LETTERS};
-use crate::{Answer, CaptchaType, Error};
 
 pub use mix::{BABBLE_SNR_DB, MAX_SAMPLES};
 
@@ -127,11 +127,8 @@ impl AudioGenerator {
         for (index, &byte) in letters.iter_mut().zip(answer.as_bytes()) {
             *index = ALPHABET.iter().position(|&a| a == byte).unwrap_or(0);
         }
-        self.mixer.mix(
-            &letters[..answer.len()],
-            kind.policy().interference,
-            &mut rng,
-        );
+        self.mixer
+            .mix(&letters[..answer.len()], kind.policy().look, &mut rng);
         wav::write(self.mixer.pcm(), wav)?;
         Ok(answer)
     }

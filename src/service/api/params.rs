@@ -53,7 +53,7 @@ pub enum ParamError {
     /// `appId` is required because `accountType` is 1 or 2.
     #[error("parameter appId is required when accountType is 1 or 2")]
     AppIdRequired,
-    /// More than [`MAX_PARAMS`] parameters.
+    /// More than 64 parameters.
     #[error("too many parameters (at most {max})", max = MAX_PARAMS)]
     TooManyParameters,
     /// `Action` names another API call.

@@ -15,8 +15,8 @@
 use std::borrow::Cow;
 use std::net::IpAddr;
 
+use crate::render::CaptchaType;
 use crate::service::tokens::sealed::{Binding, MAX_TOKEN_LEN, MAX_UID_LEN};
-use crate::CaptchaType;
 
 use crate::service::api::callback::Callback;
 pub use crate::service::api::params::parse_pairs;
@@ -171,7 +171,7 @@ pub struct UserFields {
     pub register_time: u64,
     /// `sceneId`.
     pub scene_id: Option<u64>,
-    /// `uid`, at most [`MAX_UID_LEN`] bytes.
+    /// `uid`, at most 128 bytes.
     pub uid: Option<String>,
     /// `accountType`.
     pub account_type: Option<AccountType>,
@@ -308,7 +308,7 @@ pub fn failure_callback<'a>(
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct CaptchaCheck {
-    /// `ticket` (required), at most [`MAX_TOKEN_LEN`] bytes.
+    /// `ticket` (required), at most 2048 bytes.
     pub ticket: String,
     /// The user, business and captcha type fields the ticket must be bound to.
     pub user: UserFields,

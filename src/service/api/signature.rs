@@ -52,12 +52,6 @@ impl SignatureMethod {
 /// the query is every parameter except `Signature`, sorted by name
 /// byte-wise (then by value, for repeated names), joined as `name=value`
 /// with `&`, values raw (not URL-encoded).
-///
-/// ```
-/// let s = qcaptcha::sign::source_string("GET", "example.com", "/v2/index.php",
-///     [("b", "2"), ("Signature", "x"), ("a", "1")]);
-/// assert_eq!(s, "GETexample.com/v2/index.php?a=1&b=2");
-/// ```
 pub fn source_string<'a>(
     method: &str,
     host: &str,
@@ -200,8 +194,8 @@ pub enum SignError {
 
 impl SignError {
     /// The wire error code.
-    pub fn code(&self) -> crate::ErrorCode {
-        use crate::ErrorCode;
+    pub fn code(&self) -> crate::service::api::codes::ErrorCode {
+        use crate::service::api::codes::ErrorCode;
         match self {
             SignError::Parameter(_) => ErrorCode::InvalidParameter,
             SignError::AuthFailed => ErrorCode::AuthFailed,
@@ -332,6 +326,17 @@ pub fn verify_request(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_source_string_sorts_and_drops_the_signature() {
+        let s = source_string(
+            "GET",
+            "example.com",
+            "/v2/index.php",
+            [("b", "2"), ("Signature", "x"), ("a", "1")],
+        );
+        assert_eq!(s, "GETexample.com/v2/index.php?a=1&b=2");
+    }
     use crate::service::store::MemoryStore;
 
     const KEY: &[u8] = b"Gu5t9xGARNpq86cd98joQYCN3Cozk1qA";

@@ -1,5 +1,7 @@
 //! Defences against floods: per-address rate limits and proof of work
-//! that rises under attack.
+//! that rises under attack, and the service's use of both.
 
-pub mod limits;
+pub(crate) mod admit;
+pub(crate) mod limits;
 pub mod pow;
+pub(crate) mod proof;

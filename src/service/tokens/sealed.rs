@@ -31,10 +31,10 @@ use base64::Engine as _;
 use chacha20poly1305::aead::AeadInPlace;
 use chacha20poly1305::{Tag, XNonce};
 
+use crate::render::CaptchaType;
 use crate::service::defence::pow::Puzzle;
 use crate::service::tokens::keys::KeyRing;
-use crate::service::tokens::random::os_random;
-use crate::CaptchaType;
+use crate::service::tokens::random::{os_random, RandomError};
 
 /// The longest token string accepted (anything longer is malformed).
 pub const MAX_TOKEN_LEN: usize = 2048;
@@ -110,7 +110,7 @@ pub enum TokenError {
     #[error("token authentication failed")]
     Forged,
     /// A value to seal is out of bounds (for example a uid longer than
-    /// [`MAX_UID_LEN`]).
+    /// 128 bytes).
     #[error("value too large to seal: {0}")]
     TooLarge(&'static str),
     /// The OS random number generator failed.
@@ -245,7 +245,7 @@ impl KeyRing {
     }
 
     /// Opens a ticket token (authenticity only: expiry, binding and use
-    /// count are checked by [`crate::tokens::check_ticket`]).
+    /// count are checked by [`crate::CaptchaService::check_ticket`]).
     pub fn open_ticket(&self, token: &str) -> Result<Ticket, TokenError> {
         let plain = self.open(TokenKind::Ticket, token)?;
         let mut r = Reader(&plain);
@@ -521,6 +521,12 @@ impl<'a> Reader<'a> {
         } else {
             Err(TokenError::Malformed)
         }
+    }
+}
+
+impl From<RandomError> for TokenError {
+    fn from(e: RandomError) -> Self {
+        TokenError::Random(e.0)
     }
 }
 

@@ -58,9 +58,8 @@
 use serde_json::{json, Value};
 
 use crate::service::api::callback::Callback;
+use crate::service::api::codes::ErrorCode;
 use crate::service::defence::pow::Puzzle;
-use crate::service::widget::template::{WidgetDelivery, WidgetTemplate};
-use crate::ErrorCode;
 
 /// Path of the image route under the base URL.
 pub const IMAGE_ROUTE: &str = "image";
@@ -138,11 +137,6 @@ impl Routes {
 /// A JSON value as a JavaScript literal that is also safe inside an HTML
 /// `<script>` element: `serde_json` output with `<`, `>`, `&`, U+2028 and
 /// U+2029 written as `\u` escapes (so `</script>` or `<!--` cannot appear).
-///
-/// ```
-/// let s = qcaptcha::widget::js_literal(&serde_json::json!("</script>"));
-/// assert_eq!(s, r#""\u003c/script\u003e""#);
-/// ```
 pub fn js_literal(value: &Value) -> String {
     let raw = value.to_string();
     let mut out = String::with_capacity(raw.len() + 16);
@@ -166,8 +160,6 @@ pub struct WidgetParams<'a> {
     pub challenge: &'a str,
     /// Seconds the challenge stays answerable.
     pub ttl_secs: u64,
-    /// The routes.
-    pub routes: &'a Routes,
     /// The proof of work the challenge asks for.
     pub puzzle: &'a Puzzle,
     /// How many letters the challenge's picture shows: the widget says so
@@ -179,27 +171,12 @@ pub struct WidgetParams<'a> {
 
 /// The `pow` value of the widget's config and JSON answers: `null` for
 /// level 0, else `{"bits", "iterations", "salt"}` (salt in hex).
-///
-/// ```
-/// use qcaptcha::pow::Puzzle;
-/// let v = qcaptcha::widget::puzzle_value(&Puzzle::new(10, 1000, [0xab; 16]));
-/// assert_eq!(v["bits"], 10);
-/// assert_eq!(v["salt"], "ab".repeat(16));
-/// assert!(qcaptcha::widget::puzzle_value(&Puzzle::NONE).is_null());
-/// ```
 pub fn puzzle_value(puzzle: &Puzzle) -> Value {
     if puzzle.is_none() {
         return Value::Null;
     }
     let salt: String = puzzle.salt.iter().map(|b| format!("{b:02x}")).collect();
     json!({ "bits": puzzle.bits, "iterations": puzzle.iterations, "salt": salt })
-}
-
-/// The widget JavaScript for one page view. (The service builds the
-/// static part once and completes it per challenge.)
-pub fn widget_script(params: WidgetParams<'_>) -> String {
-    WidgetTemplate::new(params.routes, WidgetDelivery::Inline)
-        .whole_script(&config_literal(&params))
 }
 
 /// The per-challenge configuration the widget script embeds, as a
@@ -217,13 +194,6 @@ pub(crate) fn config_literal(params: &WidgetParams<'_>) -> String {
 /// JavaScript that reports a failed CaptchaQuery to the page's `callBack`:
 /// `callBack({code, message})`, guarded so that a missing function does
 /// not throw.
-///
-/// ```
-/// use qcaptcha::{api::Callback, widget::callback_script, ErrorCode};
-/// let cb = Callback::parse("app.fail").unwrap();
-/// let js = callback_script(&cb, ErrorCode::InvalidParameter, "missing userIp");
-/// assert!(js.contains("app.fail({\"code\":4000"));
-/// ```
 pub fn callback_script(callback: &Callback, code: ErrorCode, message: &str) -> String {
     let arg = js_literal(&json!({ "code": code.code(), "message": message }));
     let name = callback.as_str();
@@ -233,6 +203,28 @@ pub fn callback_script(callback: &Callback, code: ErrorCode, message: &str) -> S
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::service::widget::template::{WidgetDelivery, WidgetTemplate};
+
+    #[test]
+    fn callback_scripts_call_the_named_function_guarded() {
+        let cb = Callback::parse("app.fail").unwrap();
+        let js = callback_script(&cb, ErrorCode::InvalidParameter, "missing userIp");
+        assert!(js.contains("app.fail({\"code\":4000"));
+    }
+
+    #[test]
+    fn puzzle_values_are_null_or_bits_iterations_and_hex_salt() {
+        let v = puzzle_value(&Puzzle::new(10, 1000, [0xab; 16]));
+        assert_eq!(v["bits"], 10);
+        assert_eq!(v["salt"], "ab".repeat(16));
+        assert!(puzzle_value(&Puzzle::NONE).is_null());
+    }
+
+    #[test]
+    fn js_literals_cannot_close_a_script_element() {
+        let s = js_literal(&serde_json::json!("</script>"));
+        assert_eq!(s, r#""\u003c/script\u003e""#);
+    }
 
     #[test]
     fn literal_escapes_html_breakers() {
@@ -277,13 +269,14 @@ mod tests {
     #[test]
     fn script_embeds_config_and_defines_the_api() {
         let routes = Routes::new("https://h.example/cap").unwrap();
-        let js = widget_script(WidgetParams {
-            challenge: "TOKEN-abc_1",
-            ttl_secs: 300,
-            routes: &routes,
-            puzzle: &Puzzle::new(4, 100, [1; 16]),
-            letters: 5,
-        });
+        let js = WidgetTemplate::new(&routes, WidgetDelivery::Inline).script(&config_literal(
+            &WidgetParams {
+                challenge: "TOKEN-abc_1",
+                ttl_secs: 300,
+                puzzle: &Puzzle::new(4, 100, [1; 16]),
+                letters: 5,
+            },
+        ));
         assert!(js.contains(r#""pow":{"bits":4,"iterations":100,"salt":"01010101"#));
         assert!(js.contains(r#""letters":5"#));
         assert!(js.contains("deriveBits"));

@@ -34,7 +34,7 @@ const WIDGET_JS: &str = include_str!("widget.js");
 const LOADER_JS: &str = include_str!("loader.js");
 
 /// Path of the cached widget script under the base URL.
-pub const WIDGET_JS_ROUTE: &str = "widget.js";
+pub(crate) const WIDGET_JS_ROUTE: &str = "widget.js";
 
 /// How CaptchaQuery delivers the widget.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -171,12 +171,6 @@ impl WidgetTemplate {
         }
     }
 
-    /// The whole widget script for one challenge's configuration (a
-    /// [`js_literal`]), whatever the delivery.
-    pub(crate) fn whole_script(&self, config: &str) -> String {
-        self.inline.script.join(config)
-    }
-
     /// CaptchaQuery's `script=1` answer for one challenge's configuration
     /// (a [`js_literal`]).
     pub(crate) fn script(&self, config: &str) -> String {
@@ -246,6 +240,6 @@ mod tests {
         assert_ne!(other.version(), template.version());
         // The inline delivery's whole script is the same either way.
         let inline = WidgetTemplate::new(&routes, WidgetDelivery::Inline);
-        assert_eq!(inline.script(&config), template.whole_script(&config));
+        assert_eq!(inline.script(&config), template.inline.script.join(&config));
     }
 }
