@@ -7,7 +7,7 @@ use crate::service::api::codes::{self, ErrorCode};
 use crate::service::api::http::{
     http_status, json_failure, ApiRequest, HttpResponse, Route, CONTENT_TYPE_JS, CONTENT_TYPE_JSON,
 };
-use crate::service::api::params::{parse_pairs, ParamError};
+use crate::service::api::params::{parse_pairs, Pair, ParamError};
 use crate::service::api::requests::{failure_callback, CaptchaCheck, CaptchaQuery, ScriptMode};
 use crate::service::api::signature::{self, RequestLine, SignError};
 use crate::service::captcha_service::CaptchaService;
@@ -16,7 +16,7 @@ use crate::service::metrics;
 use crate::service::widget::script::callback_script;
 
 /// A request's decoded parameter pairs.
-type Pairs = [(String, String)];
+type Pairs<'a> = [Pair<'a>];
 
 impl CaptchaService {
     /// The API endpoint as the original service has it: one path, and the
@@ -65,21 +65,25 @@ impl CaptchaService {
     }
 
     /// CaptchaQuery on parsed parameters.
-    fn query(&self, req: &ApiRequest<'_>, pairs: &Pairs) -> HttpResponse {
+    fn query(&self, req: &ApiRequest<'_>, pairs: &Pairs<'_>) -> HttpResponse {
         let result = self
             .signed(req, pairs, |p| {
                 CaptchaQuery::from_pairs(p.iter().map(pair_ref))
             })
-            .and_then(|q| Ok((q.script, self.widget(&q)?.script)));
+            .and_then(|q| Ok((q.script, self.new_session(&q)?.1)));
         if result.is_ok() {
             metrics::session_started();
         }
+        // The widget's static part is built once; only the configuration
+        // is new.
         match result {
-            Ok((ScriptMode::JavaScript, js)) => {
-                HttpResponse::new(200, CONTENT_TYPE_JS, js.into_bytes())
-            }
-            Ok((ScriptMode::Json, js)) => {
-                HttpResponse::new(200, CONTENT_TYPE_JSON, codes::query_json(&js))
+            Ok((ScriptMode::JavaScript, config)) => HttpResponse::new(
+                200,
+                CONTENT_TYPE_JS,
+                self.widget.script(&config).into_bytes(),
+            ),
+            Ok((ScriptMode::Json, config)) => {
+                HttpResponse::new(200, CONTENT_TYPE_JSON, self.widget.query_json(&config))
             }
             Err(e) => {
                 let (code, message) = (e.code(), e.public_message());
@@ -97,7 +101,7 @@ impl CaptchaService {
     }
 
     /// CaptchaCheck on parsed parameters.
-    fn check_call(&self, req: &ApiRequest<'_>, pairs: &Pairs) -> HttpResponse {
+    fn check_call(&self, req: &ApiRequest<'_>, pairs: &Pairs<'_>) -> HttpResponse {
         let result = self
             .signed(req, pairs, |p| {
                 CaptchaCheck::from_pairs(p.iter().map(pair_ref))
@@ -119,14 +123,14 @@ impl CaptchaService {
     fn signed<T>(
         &self,
         req: &ApiRequest<'_>,
-        pairs: &Pairs,
-        parse: impl FnOnce(&Pairs) -> Result<T, ParamError>,
+        pairs: &Pairs<'_>,
+        parse: impl FnOnce(&Pairs<'_>) -> Result<T, ParamError>,
     ) -> Result<T, ServiceError> {
         self.verify_signature(req, pairs)?;
         Ok(parse(pairs)?)
     }
 
-    fn verify_signature(&self, req: &ApiRequest<'_>, pairs: &Pairs) -> Result<(), SignError> {
+    fn verify_signature(&self, req: &ApiRequest<'_>, pairs: &Pairs<'_>) -> Result<(), SignError> {
         let Some(creds) = &self.credentials else {
             return Ok(());
         };
@@ -152,6 +156,6 @@ fn api_failure(e: ServiceError) -> HttpResponse {
 }
 
 /// A parameter pair, borrowed.
-fn pair_ref((k, v): &(String, String)) -> (&str, &str) {
-    (k.as_str(), v.as_str())
+fn pair_ref<'p>((k, v): &'p Pair<'_>) -> (&'p str, &'p str) {
+    (k, v)
 }

@@ -4,6 +4,8 @@
 //! `SignatureMethod=HmacSHA256`; plus the Timestamp window and the Nonce
 //! replay rule.
 
+use std::borrow::Cow;
+
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
@@ -61,7 +63,13 @@ pub fn source_string<'a>(
         .filter(|(name, _)| *name != "Signature")
         .collect();
     pairs.sort_unstable();
-    let mut s = String::with_capacity(64 + pairs.len() * 24);
+    let len = method.len() + host.len() + path.len() + 1;
+    let len = len
+        + pairs
+            .iter()
+            .map(|(n, v)| n.len() + v.len() + 2)
+            .sum::<usize>();
+    let mut s = String::with_capacity(len);
     s.push_str(method);
     s.push_str(host);
     s.push_str(path);
@@ -100,15 +108,24 @@ pub fn sign(secret_key: &[u8], method: SignatureMethod, source: &str) -> String 
 /// client that did not URL-encode it) is the signature of `source`.
 /// Compared in constant time.
 pub fn verify(secret_key: &[u8], method: SignatureMethod, source: &str, signature: &str) -> bool {
-    let fixed = signature.trim().replace(' ', "+");
-    let Ok(given) = STANDARD.decode(fixed.as_bytes()) else {
+    let trimmed = signature.trim();
+    let fixed = if trimmed.contains(' ') {
+        Cow::Owned(trimmed.replace(' ', "+"))
+    } else {
+        Cow::Borrowed(trimmed)
+    };
+    // Room for the longest MAC (SHA-256's 32 bytes) and more: a longer
+    // signature does not fit and is wrong anyway.
+    let mut buf = [0u8; 64];
+    let Ok(n) = STANDARD.decode_slice(fixed.as_bytes(), &mut buf) else {
         return false;
     };
+    let given = &buf[..n];
     match method {
         SignatureMethod::HmacSha1 => match <Hmac<sha1::Sha1> as Mac>::new_from_slice(secret_key) {
             Ok(mut mac) => {
                 mac.update(source.as_bytes());
-                mac.verify_slice(&given).is_ok()
+                mac.verify_slice(given).is_ok()
             }
             Err(_) => false,
         },
@@ -116,7 +133,7 @@ pub fn verify(secret_key: &[u8], method: SignatureMethod, source: &str, signatur
             match <Hmac<sha2::Sha256> as Mac>::new_from_slice(secret_key) {
                 Ok(mut mac) => {
                     mac.update(source.as_bytes());
-                    mac.verify_slice(&given).is_ok()
+                    mac.verify_slice(given).is_ok()
                 }
                 Err(_) => false,
             }

@@ -5,7 +5,8 @@ use crate::service::api::requests::CaptchaQuery;
 use crate::service::captcha_service::CaptchaService;
 use crate::service::defence::pow::Puzzle;
 use crate::service::errors::ServiceError;
-use crate::service::widget::script::{widget_script, WidgetParams};
+use crate::service::tokens::issue::Issued;
+use crate::service::widget::script::{config_literal, WidgetParams};
 
 /// A widget session, as CaptchaQuery starts it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,22 +32,31 @@ impl CaptchaService {
     /// and per-businessId
     /// [`Limits`](crate::service::defence::limits::Limits) apply (4400).
     pub fn widget(&self, query: &CaptchaQuery) -> Result<Widget, ServiceError> {
-        let binding = query.user.binding();
-        self.admit_session(&binding)?;
-        let issued = self.new_challenge(binding, None)?;
-        let script = widget_script(WidgetParams {
-            challenge: &issued.token,
-            ttl_secs: issued.ttl_secs,
-            routes: &self.routes,
-            puzzle: &issued.puzzle,
-            letters: issued.letters,
-        });
+        let (issued, config) = self.new_session(query)?;
         Ok(Widget {
-            script,
+            script: self.widget.script(&config),
             challenge: issued.token,
             ttl_secs: issued.ttl_secs,
             puzzle: issued.puzzle,
             letters: issued.letters,
         })
+    }
+
+    /// A new widget session's first challenge, and the widget's
+    /// configuration for it (a JavaScript literal).
+    pub(crate) fn new_session(
+        &self,
+        query: &CaptchaQuery,
+    ) -> Result<(Issued, String), ServiceError> {
+        let binding = query.user.binding();
+        self.admit_session(&binding)?;
+        let issued = self.new_challenge(binding, None)?;
+        let config = config_literal(&WidgetParams {
+            challenge: &issued.token,
+            ttl_secs: issued.ttl_secs,
+            puzzle: &issued.puzzle,
+            letters: issued.letters,
+        });
+        Ok((issued, config))
     }
 }
