@@ -277,6 +277,47 @@ impl ReplayStore for Metered {
     fn count_hit(&self, id: &str, window_secs: u64, now: u64) -> Result<RateCount, StoreError> {
         self.timed("rate", || self.0.count_hit(id, window_secs, now))
     }
+
+    fn record_held_use(
+        &self,
+        kind: RecordKind,
+        holder: &str,
+        id: &str,
+        expires_at: u64,
+        max_uses: u64,
+        now: u64,
+    ) -> Result<UseRecord, StoreError> {
+        self.timed(kind_label(kind), || {
+            self.0
+                .record_held_use(kind, holder, id, expires_at, max_uses, now)
+        })
+    }
+
+    fn advance_held(
+        &self,
+        kind: RecordKind,
+        holder: &str,
+        id: &str,
+        from: u64,
+        expires_at: u64,
+        now: u64,
+    ) -> Result<bool, StoreError> {
+        self.timed(kind_label(kind), || {
+            self.0.advance_held(kind, holder, id, from, expires_at, now)
+        })
+    }
+
+    fn decay_add(
+        &self,
+        id: &str,
+        amount: f64,
+        half_lives_secs: &[f64],
+        now: u64,
+    ) -> Result<Vec<f64>, StoreError> {
+        self.timed("pressure", || {
+            self.0.decay_add(id, amount, half_lives_secs, now)
+        })
+    }
 }
 
 /// A replay-store call failed.

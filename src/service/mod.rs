@@ -6,6 +6,7 @@ pub mod callback;
 pub mod check;
 pub mod clock;
 pub mod codes;
+pub mod defence;
 pub mod errors;
 pub mod handlers;
 pub mod http;

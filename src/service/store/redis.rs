@@ -54,6 +54,36 @@ use redis::{
 
 use super::{check_id, RateCount, RecordKind, ReplayStore, StoreError, UseRecord};
 
+/// Adds `ARGV[2]` to the decaying counters of the hash `KEYS[1]` (field
+/// `t`: the time of the last write, Unix seconds; `v1`, `v2`, ...: one
+/// value per half-life in `ARGV[4..]`, seconds), decayed to `ARGV[1]`
+/// (now; a clock behind `t` decays nothing), and returns the values as
+/// strings (Lua numbers would come back truncated to integers). An amount
+/// of 0 only reads. A write keeps the hash `ARGV[3]` more milliseconds.
+const DECAY_ADD_LUA: &str = r"
+local now = tonumber(ARGV[1])
+local amount = tonumber(ARGV[2])
+local at = tonumber(redis.call('HGET', KEYS[1], 't') or ARGV[1])
+local dt = now - at
+if dt < 0 then dt = 0 end
+local out = {}
+for i = 4, #ARGV do
+  local field = 'v' .. (i - 3)
+  local v = tonumber(redis.call('HGET', KEYS[1], field) or '0')
+  v = v * 2 ^ (-dt / tonumber(ARGV[i])) + amount
+  out[#out + 1] = string.format('%.17g', v)
+  if amount ~= 0 then
+    redis.call('HSET', KEYS[1], field, out[#out])
+  end
+end
+if amount ~= 0 then
+  if now > at then at = now end
+  redis.call('HSET', KEYS[1], 't', at)
+  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+end
+return out
+";
+
 /// The default key prefix.
 const DEFAULT_PREFIX: &str = "qcaptcha:";
 /// The default connect, read and write timeout.
@@ -375,6 +405,7 @@ pub struct RedisStore {
     script: Script,
     advance_script: Script,
     hit_script: Script,
+    decay_script: Script,
     /// Connections not in use. A connection is taken out for one call and
     /// put back only if the call succeeded.
     idle: Mutex<Vec<Conn>>,
@@ -432,6 +463,7 @@ impl RedisStore {
             script: Script::new(RECORD_USE_LUA),
             advance_script: Script::new(ADVANCE_LUA),
             hit_script: Script::new(COUNT_HIT_LUA),
+            decay_script: Script::new(DECAY_ADD_LUA),
             idle: Mutex::new(Vec::new()),
         }
     }
@@ -798,6 +830,46 @@ impl ReplayStore for RedisStore {
                 .invoke(con)
         })?;
         Ok(RateCount::new(hits, before))
+    }
+
+    /// Adds to the decaying counters in the hash `prefix{p:<id>}`, in one
+    /// script run, so every node reads the same business volume and ticket
+    /// rates.
+    fn decay_add(
+        &self,
+        id: &str,
+        amount: f64,
+        half_lives_secs: &[f64],
+        now: u64,
+    ) -> Result<Vec<f64>, StoreError> {
+        self.decay(id, amount, half_lives_secs, now)
+    }
+}
+
+impl RedisStore {
+    /// Adds to the decaying counters `prefix{p:<id>}` (a hash), kept ten
+    /// times the longest half-life after the last write (the values are
+    /// then below a thousandth of what they were).
+    fn decay(
+        &self,
+        id: &str,
+        amount: f64,
+        half_lives_secs: &[f64],
+        now: u64,
+    ) -> Result<Vec<f64>, StoreError> {
+        check_id(id)?;
+        let key = self.key(&format!("p:{id}"), "");
+        let longest = half_lives_secs.iter().copied().fold(1.0, f64::max);
+        let ttl_ms = (longest * 10_000.0).min(MAX_TTL_SECS as f64 * 1000.0) as u64;
+        let values: Vec<String> = self.run(|con| {
+            let mut call = self.decay_script.key(&key);
+            call.arg(now).arg(amount).arg(ttl_ms);
+            for h in half_lives_secs {
+                call.arg(h.max(1.0));
+            }
+            call.invoke(con)
+        })?;
+        Ok(values.iter().map(|v| v.parse().unwrap_or(0.0)).collect())
     }
 }
 

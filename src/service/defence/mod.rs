@@ -1,0 +1,8 @@
+//! Defence against floods and bots: limits, proof of work, and what
+//! prices a new session.
+
+pub mod baseline;
+pub mod decaying;
+pub(crate) mod fair_table;
+pub mod prefix;
+pub mod price;
