@@ -107,8 +107,8 @@ pub mod api {
 #[cfg(feature = "service")]
 pub mod sign {
     pub use crate::service::signature::{
-        sign, sign_request, source_string, verify, verify_request, RequestLine, SignError,
-        SignatureMethod, TIMESTAMP_WINDOW_SECS,
+        check_signature, sign, sign_request, source_string, verify, verify_request, RequestLine,
+        SignError, SignatureMethod, SignedNonce, TIMESTAMP_WINDOW_SECS,
     };
 }
 
@@ -143,6 +143,10 @@ pub mod tokens {
 /// the level from the pressure.
 #[cfg(feature = "service")]
 pub mod pow {
+    pub use crate::service::defence::baseline::{Surge, SurgeReading};
+    pub use crate::service::defence::decaying::per_minute;
+    pub use crate::service::defence::prefix::{PrefixError, Prefixes};
+    pub use crate::service::defence::price::{Floor, DEFAULT_TICKET_HALF_LIFE_SECS};
     pub use crate::service::pow::{
         client_key, derive, leading_zero_bits, solve, solve_from, verify, PowError, PowLevel,
         PowPolicy, Pressure, PressureEvent, PressureSource, PressureTracker, Puzzle,

@@ -38,6 +38,7 @@ use crate::service::builder::ServiceBuilder;
 use crate::service::check::{self, CheckFailure, TicketMode};
 use crate::service::clock::{Clock, SystemClock};
 use crate::service::codes::{self, ErrorCode};
+use crate::service::defence::gate::refuse;
 use crate::service::errors::{ChallengeError, ServiceError};
 use crate::service::http::{
     http_status, ApiRequest, HttpResponse, Route, CONTENT_TYPE_JS, CONTENT_TYPE_JSON,
@@ -51,8 +52,8 @@ use crate::service::pictures;
 use crate::service::pow::{self, PowPolicy, PressureEvent, PressureSource, Puzzle, SALT_LEN};
 use crate::service::random::{os_random, random_id, random_seed};
 use crate::service::requests::{failure_callback, CaptchaCheck, CaptchaQuery, ScriptMode};
-use crate::service::signature::{self, Credentials, RequestLine, SignError};
-use crate::service::store::{MemoryStore, RecordKind, ReplayStore};
+use crate::service::signature::{self, Credentials, RequestLine, SignError, SignedNonce};
+use crate::service::store::{MemoryStore, RecordKind, ReplayStore, StoreError};
 use crate::service::tokens::{Binding, Challenge, Ticket, MAX_CLOCK_SKEW_SECS};
 use crate::service::widget::{self, Routes, WidgetParams};
 #[cfg(feature = "test-util")]
@@ -174,14 +175,21 @@ impl CaptchaService {
     }
 
     /// The puzzle for a new challenge of `binding`'s client: the policy's
-    /// level for the pressure now, with a fresh salt (none at level 0).
-    fn new_puzzle(&self, binding: &Binding, now: u64) -> Result<Puzzle, ServiceError> {
+    /// level for the pressure now, at least level index `least` (the
+    /// session's price), with a fresh salt (none at level 0).
+    fn new_puzzle(
+        &self,
+        binding: &Binding,
+        now: u64,
+        least: usize,
+    ) -> Result<Puzzle, ServiceError> {
         if self.pow.is_off() {
             return Ok(Puzzle::NONE);
         }
-        let level = self
+        let local = self
             .pow
-            .level_for(&self.pressure.pressure(binding.user_ip, now));
+            .level_index(&self.pressure.pressure(binding.user_ip, now));
+        let level = self.pow.levels[local.max(least).min(self.pow.levels.len() - 1)];
         self.pressure
             .record(binding.user_ip, PressureEvent::Challenge, now);
         if level.is_none() {
@@ -256,7 +264,12 @@ impl CaptchaService {
     /// A fresh sealed challenge for `binding`: picture 0 of a new session
     /// (`slot` `None`), or the given picture of a session. Returns the
     /// token and its seconds to live.
-    fn new_challenge(&self, binding: Binding, slot: Option<Slot>) -> Result<Issued, ServiceError> {
+    fn new_challenge(
+        &self,
+        binding: Binding,
+        slot: Option<Slot>,
+        least: usize,
+    ) -> Result<Issued, ServiceError> {
         let now = self.now();
         let slot = match slot {
             Some(slot) => slot,
@@ -269,7 +282,7 @@ impl CaptchaService {
         let expires_at = now
             .saturating_add(self.challenge_ttl_secs)
             .min(slot.session_expires_at);
-        let puzzle = self.new_puzzle(&binding, now)?;
+        let puzzle = self.new_puzzle(&binding, now, least)?;
         let seed = random_seed().map_err(ServiceError::Seal)?;
         let letters = word_length(binding.captcha_type, seed);
         let challenge = Challenge {
@@ -306,34 +319,31 @@ impl CaptchaService {
         Ok(limits::sliding_window(count, u64::from(limit), now))
     }
 
-    /// The per-userIp and per-businessId session limits of CaptchaQuery.
-    fn admit_session(&self, binding: &Binding) -> Result<(), ServiceError> {
-        let l = &self.limits;
-        let user = format!("q:u:{}", limits::client_key(binding.user_ip));
-        if let Err(retry_after) = self.hit(&user, l.user_ip_sessions_per_minute)? {
-            return Err(refuse(LimitError::UserIpSessions {
-                limit: l.user_ip_sessions_per_minute,
-                retry_after,
-            }));
-        }
-        let business = format!("q:b:{}", binding.business_id);
-        if let Err(retry_after) = self.hit(&business, l.business_sessions_per_minute)? {
-            return Err(refuse(LimitError::BusinessSessions {
-                limit: l.business_sessions_per_minute,
-                retry_after,
-            }));
-        }
-        Ok(())
-    }
-
     /// CaptchaQuery, typed: a new widget session for a validated query
     /// (signature checks are the HTTP handler's job): its JavaScript, and
     /// the first challenge it embeds as a value of its own. The per-userIp
-    /// and per-businessId [`Limits`] apply (4400).
+    /// and per-businessId [`Limits`] apply (4400), and the session is
+    /// priced (see [`PowPolicy`]).
     pub fn widget(&self, query: &CaptchaQuery) -> Result<Widget, ServiceError> {
+        self.widget_signed(query, None)
+    }
+
+    /// [`widget`](Self::widget) for a signed request: its Nonce is
+    /// recorded once the limits let the request in, before the session is
+    /// priced and sealed.
+    fn widget_signed(
+        &self,
+        query: &CaptchaQuery,
+        nonce: Option<SignedNonce>,
+    ) -> Result<Widget, ServiceError> {
         let binding = query.user.binding();
-        self.admit_session(&binding)?;
-        let issued = self.new_challenge(binding, None)?;
+        let now = self.now();
+        let over_budget = self.admit_session(&binding, now)?;
+        if let Some(nonce) = nonce {
+            self.record_nonce(&nonce, &binding, now)?;
+        }
+        let least = self.session_price(&binding, over_budget, now);
+        let issued = self.new_challenge(binding, None, least)?;
         let script = widget::widget_script(WidgetParams {
             challenge: &issued.token,
             ttl_secs: issued.ttl_secs,
@@ -360,7 +370,14 @@ impl CaptchaService {
     /// Checks a ticket token against the binding it must have.
     pub fn check_ticket(&self, ticket: &str, expected: &Binding) -> Result<Ticket, CheckFailure> {
         let keys = self.keys();
-        check::check_ticket(&keys, self.store.as_ref(), ticket, expected, self.now())
+        check::check_ticket_in(
+            &keys,
+            self.store.as_ref(),
+            ticket,
+            expected,
+            self.pow.prefixes,
+            self.now(),
+        )
     }
 
     #[cfg(feature = "test-util")]
@@ -375,29 +392,49 @@ impl CaptchaService {
         Ok(draw_word(c.binding.captcha_type, c.seed).1)
     }
 
+    /// The v2 signature's checks that need no store (`None`: the API is
+    /// unsigned).
     fn verify_signature(
         &self,
         req: &ApiRequest<'_>,
         pairs: &[(String, String)],
-    ) -> Result<(), SignError> {
+    ) -> Result<Option<SignedNonce>, SignError> {
         let Some(creds) = &self.credentials else {
-            return Ok(());
+            return Ok(None);
         };
         let borrowed: Vec<(&str, &str)> = pairs
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
-        signature::verify_request(
-            creds,
-            RequestLine {
-                method: req.method,
-                host: req.host,
-                path: req.path,
-            },
-            &borrowed,
-            self.store.as_ref(),
-            self.now(),
-        )
+        let line = RequestLine {
+            method: req.method,
+            host: req.host,
+            path: req.path,
+        };
+        signature::check_signature(creds, line, &borrowed, self.now()).map(Some)
+    }
+
+    /// The SecretId, the holder scope of Nonces ("" when unsigned).
+    fn secret_scope(&self) -> &str {
+        self.credentials.as_ref().map_or("", Credentials::secret_id)
+    }
+
+    /// Records an accepted request's Nonce, held by its SecretId and the
+    /// user's network (CaptchaQuery falls back to this process's store
+    /// when the shared one is unreachable; see [`Self::on_query_store`]).
+    fn record_nonce(
+        &self,
+        nonce: &SignedNonce,
+        binding: &Binding,
+        now: u64,
+    ) -> Result<(), ServiceError> {
+        let holder = self.holder(self.secret_scope(), binding);
+        match nonce.record(self.store.as_ref(), &holder, now) {
+            Err(SignError::Store(StoreError::Unavailable(_))) => {
+                Ok(nonce.record(&self.local_rates, &holder, now)?)
+            }
+            other => Ok(other?),
+        }
     }
 
     // ---- HTTP handlers ----
@@ -424,15 +461,16 @@ impl CaptchaService {
     }
 
     /// An API call's parameters, its v2 signature checked first (when
-    /// credentials are set), then parsed into request `T` by `parse`.
+    /// credentials are set), then parsed into request `T` by `parse`; with
+    /// the Nonce to record once the request is accepted.
     fn signed<T>(
         &self,
         req: &ApiRequest<'_>,
         pairs: &[(String, String)],
         parse: impl FnOnce(&[(String, String)]) -> Result<T, ParamError>,
-    ) -> Result<T, ServiceError> {
-        self.verify_signature(req, pairs)?;
-        Ok(parse(pairs)?)
+    ) -> Result<(T, Option<SignedNonce>), ServiceError> {
+        let nonce = self.verify_signature(req, pairs)?;
+        Ok((parse(pairs)?, nonce))
     }
 
     /// CaptchaQuery. Verifies the v2 signature when credentials are
@@ -450,7 +488,7 @@ impl CaptchaService {
             .signed(&req, &pairs, |p| {
                 CaptchaQuery::from_pairs(p.iter().map(pair_ref))
             })
-            .and_then(|q| Ok((q.script, self.widget(&q)?.script)));
+            .and_then(|(q, nonce)| Ok((q.script, self.widget_signed(&q, nonce)?.script)));
         if result.is_ok() {
             metrics::session_started();
         }
@@ -490,7 +528,13 @@ impl CaptchaService {
             .signed(&req, &pairs, |p| {
                 CaptchaCheck::from_pairs(p.iter().map(pair_ref))
             })
-            .and_then(|c| self.check(&c).map_err(ServiceError::from));
+            .and_then(|(c, nonce)| {
+                if let Some(nonce) = nonce {
+                    let holder = self.holder(self.secret_scope(), &c.user.binding());
+                    nonce.record(self.store.as_ref(), &holder, self.now())?;
+                }
+                self.check(&c).map_err(ServiceError::from)
+            });
         metrics::checked(result.as_ref().map(|_| ()));
         match result {
             Ok(_) => HttpResponse::new(
@@ -625,8 +669,9 @@ impl CaptchaService {
     /// or a later one, was used already; a replay changes nothing). One
     /// record per session.
     fn use_picture(&self, old: &Challenge) -> Result<(), ServiceError> {
-        let moved = self.store.advance(
+        let moved = self.store.advance_held(
             RecordKind::Session,
+            &self.holder(old.binding.business_id, &old.binding),
             &old.session_id(),
             u64::from(old.picture),
             old.session_expires_at,
@@ -663,7 +708,8 @@ impl CaptchaService {
             picture: next,
             session_expires_at: old.session_expires_at,
         };
-        let issued = self.new_challenge(old.binding.clone(), Some(slot))?;
+        let least = self.pow.index_of(old.puzzle.level());
+        let issued = self.new_challenge(old.binding.clone(), Some(slot), least)?;
         Ok(HttpResponse::json(&json!({
             "code": code.code(),
             "message": message,
@@ -760,6 +806,12 @@ impl CaptchaService {
         if now >= challenge.session_expires_at {
             return Err(ChallengeError::SessionOver.into());
         }
+        // The proof first (one derivation, no store): a request without
+        // its work stores nothing and gets no next picture.
+        if !proof_ok(token, &challenge, &pairs) {
+            self.pressure_event(&challenge.binding, PressureEvent::Failure);
+            return Err(ChallengeError::WrongProof.into());
+        }
         if let Err(e) = self.use_picture(&challenge) {
             if matches!(e, ServiceError::Challenge(ChallengeError::Used)) {
                 metrics::answered(Answered::Reused);
@@ -770,9 +822,6 @@ impl CaptchaService {
         if now >= challenge.expires_at {
             metrics::answered(Answered::Expired);
             return self.next_after(&challenge, ChallengeError::Expired);
-        }
-        if !proof_ok(token, &challenge, &pairs) {
-            return self.next_after(&challenge, ChallengeError::WrongProof);
         }
         let answer = pairs
             .iter()
@@ -787,6 +836,7 @@ impl CaptchaService {
             return self.next_after(&challenge, ChallengeError::WrongAnswer);
         }
         self.pressure_event(&challenge.binding, PressureEvent::Success);
+        self.count_ticket(&challenge.binding, now);
         let ticket = Ticket {
             id: random_id().map_err(ServiceError::Seal)?,
             issued_at: now,
@@ -855,13 +905,6 @@ fn parse_counter(v: &str) -> Option<u32> {
         return None;
     }
     v.parse().ok()
-}
-
-/// A failed API call: the code and public message in the API's JSON.
-/// A limit refused a request: counted, then the error.
-fn refuse(e: LimitError) -> ServiceError {
-    metrics::limit_triggered(e.name());
-    e.into()
 }
 
 /// A 4400 from a per-minute limit also says when to try again:

@@ -229,7 +229,12 @@ impl Metered {
         let result = call();
         ::metrics::histogram!(STORE_SECONDS, "kind" => kind)
             .record(started.elapsed().as_secs_f64());
-        if let Err(e) = &result {
+        // A call the store does not offer is done in process: no failure.
+        if let Some(e) = result
+            .as_ref()
+            .err()
+            .filter(|e| !matches!(e, StoreError::Unsupported(_)))
+        {
             store_failed(kind, e);
         }
         result
@@ -328,6 +333,7 @@ fn store_failed(kind: &'static str, e: &StoreError) {
         StoreError::InvalidId { .. } => "invalid_id",
         StoreError::Unavailable(_) => "unavailable",
         StoreError::Config(_) => "config",
+        StoreError::Unsupported(_) => "unsupported",
     };
     ::metrics::counter!(STORE_ERRORS, "kind" => kind, "error" => error).increment(1);
 }

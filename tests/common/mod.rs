@@ -385,15 +385,17 @@ pub fn scenario_client_pictures(make: Make<'_>) {
     assert_eq!(s.handle_image(&q, CLIENT).status, 200);
 }
 
-/// Sessions per userIp and per businessId at CaptchaQuery: 4400 in the
-/// API's JSON (HTTP 200).
+/// Sessions per userIp at CaptchaQuery: 4400 in the API's JSON (HTTP
+/// 200). A business over its budget refuses nobody for it, but the client
+/// networks that hold more than their share of it.
 pub fn scenario_query_sessions(make: Make<'_>) {
     let clock = Arc::new(ManualClock::new(minute_start()));
     let s = make(
         &clock,
         Limits::default()
             .user_ip_sessions_per_minute(2)
-            .business_sessions_per_minute(3),
+            .business_sessions_per_minute(3)
+            .prefix_sessions_per_minute(1),
     );
     assert!(query_for(&s, "10.0.0.1").is_ok());
     assert!(query_for(&s, "10.0.0.1").is_ok());
@@ -412,10 +414,15 @@ pub fn scenario_query_sessions(make: Make<'_>) {
             ..
         }))
     ));
-    // Another userIp: one more for the business, then the business is full.
+    // Another userIp: the business's third session, within its budget ...
     assert!(query_for(&s, "10.0.0.2").is_ok());
-    let body = query_for(&s, "10.0.0.3").unwrap_err();
+    // ... and over it: its network's first share passes, its second not.
+    assert!(query_for(&s, "10.0.0.3").is_ok());
+    let body = query_for(&s, "10.0.0.4").unwrap_err();
     assert_eq!(body["code"], 4400, "{body}");
+    // Another network of the same business is not refused: over budget
+    // is a price, not an off-switch.
+    assert!(query_for(&s, "10.9.0.1").is_ok());
     // Another business is counted apart.
     let other = QUERY
         .replace("businessId=1", "businessId=2")

@@ -67,6 +67,7 @@ impl DecayTable {
     }
 
     /// How many ids it holds.
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.counters.len()
     }

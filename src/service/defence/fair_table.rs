@@ -13,26 +13,16 @@
 //! server must sign with fresh Timestamps, its widgets must be recent),
 //! and everybody else keeps their exact answers.
 //!
-//! The service names holders by business and client network (see
-//! [`holder`]), so one flooding network, or one business, loses its own
-//! oldest entries first.
+//! The service names holders by business (or SecretId) and client
+//! network, so one flooding network loses its own oldest entries first.
 
 use std::collections::{BTreeSet, HashMap};
-use std::net::IpAddr;
 use std::sync::Arc;
-
-use crate::service::defence::prefix::Prefixes;
 
 /// The most watermarks kept per table before they are folded into one
 /// table-wide watermark (the coarser key: then every unknown id expiring
 /// before it counts as used).
 const MAX_WATERMARKS: usize = 4096;
-
-/// The holder name of a record: `{scope}/{network}`, where `scope` is the
-/// business (or SecretId) and `network` the client's address prefix.
-pub(crate) fn holder(scope: impl std::fmt::Display, client: IpAddr, prefixes: Prefixes) -> String {
-    format!("{scope}/{}", prefixes.key(client))
-}
 
 /// The entries of one table, by holder, with the watermarks of holders
 /// that lost entries.

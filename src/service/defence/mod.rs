@@ -4,5 +4,6 @@
 pub mod baseline;
 pub mod decaying;
 pub(crate) mod fair_table;
+pub(crate) mod gate;
 pub mod prefix;
 pub mod price;

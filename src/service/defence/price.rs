@@ -18,7 +18,7 @@
 
 use crate::service::defence::baseline::{Surge, SurgeReading};
 use crate::service::defence::prefix::Prefixes;
-use crate::service::pow::{PowError, PowPolicy};
+use crate::service::pow::{PowError, PowLevel, PowPolicy};
 
 /// Default half-life of a client network's ticket-rate counter: 2 minutes.
 pub const DEFAULT_TICKET_HALF_LIFE_SECS: f64 = 120.0;
@@ -66,6 +66,12 @@ impl PowPolicy {
     pub fn prefixes(mut self, prefixes: Prefixes) -> Self {
         self.prefixes = prefixes;
         self
+    }
+
+    /// The index of `level` among the levels (0 if it is none of them):
+    /// the next picture of a session keeps the session's price.
+    pub(crate) fn index_of(&self, level: PowLevel) -> usize {
+        self.levels.iter().position(|l| *l == level).unwrap_or(0)
     }
 
     /// Checks the pricing knobs (the thresholds are checked with the

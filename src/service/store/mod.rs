@@ -107,6 +107,11 @@ pub enum StoreError {
     /// parse). Returned when the store is built, not per use.
     #[error("replay store misconfigured: {0}")]
     Config(String),
+    /// The store does not offer this call (the default of
+    /// [`ReplayStore::decay_add`]); the service then does the work in its
+    /// own process.
+    #[error("replay store does not support {0}")]
+    Unsupported(&'static str),
 }
 
 /// The longest id a store must accept, in bytes. The service's ids are far
@@ -232,7 +237,7 @@ pub trait ReplayStore: Send + Sync {
     /// their values at `now`; an `amount` of 0 only reads. The proof-of-work
     /// price reads a business's volume and a client network's ticket rate
     /// from these, so that every node sharing the store prices alike. The
-    /// default answers [`StoreError::Unavailable`]: the service then counts
+    /// default answers [`StoreError::Unsupported`]: the service then counts
     /// in its own process.
     fn decay_add(
         &self,
@@ -242,9 +247,7 @@ pub trait ReplayStore: Send + Sync {
         now: u64,
     ) -> Result<Vec<f64>, StoreError> {
         let _ = (id, amount, half_lives_secs, now);
-        Err(StoreError::Unavailable(
-            "this store keeps no pressure counters".into(),
-        ))
+        Err(StoreError::Unsupported("decaying counters"))
     }
 }
 

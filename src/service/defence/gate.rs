@@ -1,0 +1,144 @@
+//! The gate of a new widget session (CaptchaQuery): the limits that may
+//! refuse it, cheapest first, and the price it then pays.
+//!
+//! Nothing here refuses a newcomer because others filled something: the
+//! per-userIp limit refuses only that address; a business over its
+//! budget makes its new sessions pay the top level, and refuses only a
+//! client network that alone holds more than its share
+//! ([`Limits::prefix_sessions_per_minute`](crate::Limits::prefix_sessions_per_minute)).
+//! When the shared store is unreachable, CaptchaQuery counts in this
+//! process's own store instead and keeps serving (answers and ticket
+//! checks still fail closed: they need the shared store).
+
+use crate::service::defence::decaying::per_minute;
+use crate::service::defence::price::{self, PriceInputs};
+use crate::service::errors::ServiceError;
+use crate::service::handlers::CaptchaService;
+use crate::service::limits::{self, LimitError, RATE_WINDOW_SECS};
+use crate::service::metrics;
+use crate::service::store::{ReplayStore, StoreError};
+use crate::service::tokens::Binding;
+
+impl CaptchaService {
+    /// A store call of CaptchaQuery: on the shared store, or on this
+    /// process's own when the shared one is unreachable (or does not
+    /// offer the call) (a replayed
+    /// CaptchaQuery can only start one more session, which costs its
+    /// proof like any other; answers and checks never fall back).
+    pub(crate) fn on_query_store<T>(
+        &self,
+        call: impl Fn(&dyn ReplayStore) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        match call(self.store.as_ref()) {
+            Err(StoreError::Unavailable(_) | StoreError::Unsupported(_)) => call(&self.local_rates),
+            other => other,
+        }
+    }
+
+    /// Counts a CaptchaQuery hit on the rate counter `id`: `Err` with the
+    /// seconds to wait once it is over `limit` (`u32::MAX`: off, no call).
+    fn query_hit(&self, id: &str, limit: u32, now: u64) -> Result<Result<(), u64>, ServiceError> {
+        if limit == u32::MAX {
+            return Ok(Ok(()));
+        }
+        let count = self.on_query_store(|s| s.count_hit(id, RATE_WINDOW_SECS, now))?;
+        Ok(limits::sliding_window(count, u64::from(limit), now))
+    }
+
+    /// The limits of a new session, cheapest first: the userIp's sessions
+    /// a minute (4400), then the business's budget. Returns whether the
+    /// business is over its budget (its new sessions then pay the top
+    /// level); refuses (4400) only a client network that, while its
+    /// business is over budget, holds more than its own share.
+    pub(crate) fn admit_session(&self, binding: &Binding, now: u64) -> Result<bool, ServiceError> {
+        let l = &self.limits;
+        let user = format!("q:u:{}", limits::client_key(binding.user_ip));
+        if let Err(retry_after) = self.query_hit(&user, l.user_ip_sessions_per_minute, now)? {
+            return Err(refuse(LimitError::UserIpSessions {
+                limit: l.user_ip_sessions_per_minute,
+                retry_after,
+            }));
+        }
+        let business = format!("q:b:{}", binding.business_id);
+        if self
+            .query_hit(&business, l.business_sessions_per_minute, now)?
+            .is_ok()
+        {
+            return Ok(false);
+        }
+        let network = self.pow.prefixes.key(binding.user_ip);
+        let share = format!("q:p:{}:{network}", binding.business_id);
+        if let Err(retry_after) = self.query_hit(&share, l.prefix_sessions_per_minute, now)? {
+            return Err(refuse(LimitError::BusinessSessions {
+                limit: l.prefix_sessions_per_minute,
+                retry_after,
+            }));
+        }
+        Ok(true)
+    }
+
+    /// The level index of a new session of `binding`, counting it in its
+    /// business's volume. A store that cannot answer at all prices at the
+    /// top level (the price never fails open).
+    pub(crate) fn session_price(&self, binding: &Binding, over_budget: bool, now: u64) -> usize {
+        let p = &self.pow;
+        if p.is_off() {
+            return 0;
+        }
+        let top = p.levels.len().saturating_sub(1);
+        let volume = format!("v:b:{}", binding.business_id);
+        let surge =
+            self.on_query_store(|s| s.decay_add(&volume, 1.0, &p.surge.half_lives_secs(), now));
+        let tickets = self.on_query_store(|s| {
+            s.decay_add(
+                &self.ticket_counter(binding),
+                0.0,
+                &[p.ticket_half_life_secs],
+                now,
+            )
+        });
+        let (Ok(surge), Ok(tickets)) = (surge, tickets) else {
+            return top;
+        };
+        let inputs = PriceInputs {
+            local: p.level_index(&self.pressure.pressure(binding.user_ip, now)),
+            surge: p.surge.reading(&surge),
+            tickets_per_minute: per_minute(
+                tickets.first().copied().unwrap_or(0.0),
+                p.ticket_half_life_secs,
+            ),
+            over_budget,
+        };
+        price::level_index(p, &inputs, binding.business_id, binding.scene_id)
+    }
+
+    /// The ticket-rate counter of `binding`'s client network.
+    fn ticket_counter(&self, binding: &Binding) -> String {
+        format!("v:t:{}", self.pow.prefixes.key(binding.user_ip))
+    }
+
+    /// Counts a ticket in its client network's ticket rate. Best effort:
+    /// the ticket is already earned, and a store that cannot count it
+    /// leaves that network's price where it was.
+    pub(crate) fn count_ticket(&self, binding: &Binding, now: u64) {
+        if self.pow.is_off() {
+            return;
+        }
+        let half_life = [self.pow.ticket_half_life_secs];
+        let counter = self.ticket_counter(binding);
+        let _ = self.on_query_store(|s| s.decay_add(&counter, 1.0, &half_life, now));
+    }
+
+    /// Who holds the records of `binding`'s sessions and tickets: its
+    /// business and client network (the fair-share key of a bounded
+    /// store).
+    pub(crate) fn holder(&self, scope: impl std::fmt::Display, binding: &Binding) -> String {
+        format!("{scope}/{}", self.pow.prefixes.key(binding.user_ip))
+    }
+}
+
+/// A limit refused a request: counted, then the error.
+pub(crate) fn refuse(e: LimitError) -> ServiceError {
+    metrics::limit_triggered(e.name());
+    e.into()
+}
