@@ -28,7 +28,9 @@ use qcaptcha::{
 mod common;
 #[path = "common/servers.rs"]
 mod servers;
-use common::{check_error, form, json, race, urlencode, wins, CHECK_FIELDS, CLIENT, QUERY, T0};
+use common::{
+    check_error, form, json, price, race, urlencode, wins, CHECK_FIELDS, CLIENT, QUERY, T0,
+};
 use servers::{free_port, Kind, Persistence, Redis};
 
 // ---- service nodes ----
@@ -152,6 +154,7 @@ on_every_deployment!(
     signed_request_nonces_are_shared_across_nodes,
     limits_with_redis,
     racing_counters_and_advances_count_once_each,
+    two_nodes_price_alike,
 );
 
 fn a_ticket_used_on_one_node_is_refused_on_the_other(kind: Kind) {
@@ -868,6 +871,42 @@ fn limits_with_redis(kind: Kind) {
         assert!(pttl(&mut admin, &key) > 0, "{key} has no expiry");
         let tagged = key.ends_with('}') || key.contains("{r:") && key.contains("}:");
         assert!(tagged && key.contains(":{"), "{key}: not a hash-tagged key");
+    }
+}
+
+/// The price scenarios of `tests/common/price.rs` on two nodes, each with
+/// its own connections to one Redis: the business's volume and a
+/// network's tickets are counted in Redis, so both nodes ask the same
+/// level, rising and falling together.
+fn two_nodes_price_alike(kind: Kind) {
+    let server = Redis::start(kind);
+    let counter = std::sync::atomic::AtomicU32::new(0);
+    let pair = |clock: &Arc<ManualClock>, limits: Limits| {
+        let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let node = || {
+            CaptchaService::builder("/cap")
+                .keys(ring())
+                .store(Arc::new(server.store().with_prefix(format!("price-{n}:"))))
+                .clock(clock.clone())
+                .limits(limits)
+                .pow(price::cheap_policy())
+                .build()
+                .unwrap()
+        };
+        (node(), node())
+    };
+    price::scenario_surge(&pair);
+    price::scenario_ticket_rate(&pair);
+    // The counters are hashes with an expiry and a hash tag.
+    let mut admin = server.admin();
+    let counters: Vec<String> = keys(&mut admin)
+        .into_iter()
+        .filter(|k| k.contains("{p:"))
+        .collect();
+    assert!(!counters.is_empty());
+    for key in counters {
+        assert!(pttl(&mut admin, &key) > 0, "{key} has no expiry");
+        assert!(key.ends_with('}'), "{key}");
     }
 }
 

@@ -29,7 +29,12 @@ pub const CHECK_FIELDS: &str =
 /// with `AKIDtest` / `s3cret-key` for `GET captcha.example/v2/index.php`
 /// through the crate's client-side helper.
 pub fn signed_query(method: SignatureMethod, timestamp: u64, nonce: u64, extra: &str) -> String {
-    let fields = format!("Action=CaptchaQuery&Region=gz&{QUERY}{extra}");
+    signed_query_of(&format!("{QUERY}{extra}"), method, timestamp, nonce)
+}
+
+/// CaptchaQuery `query`, signed as [`signed_query`] signs.
+pub fn signed_query_of(query: &str, method: SignatureMethod, timestamp: u64, nonce: u64) -> String {
+    let fields = format!("Action=CaptchaQuery&Region=gz&{query}");
     let pairs: Vec<(String, String)> = form_urlencoded::parse(fields.as_bytes())
         .into_owned()
         .collect();
@@ -457,3 +462,4 @@ pub fn scenario_racing_limit(make: Make<'_>) {
     }));
     assert_eq!(admitted, limit as usize);
 }
+pub mod price;

@@ -202,6 +202,10 @@ struct Counter {
     window: u64,
     current: u64,
     previous: u64,
+    /// When it was made, in the table's own count: of equally calm
+    /// counters the oldest goes first, so a flood's earlier counters make
+    /// room before a newcomer's.
+    born: u64,
 }
 
 impl Counter {
@@ -214,6 +218,7 @@ impl Counter {
                 window,
                 current: 0,
                 previous: 0,
+                born: self.born,
             };
         } else if window == self.window + 1 {
             self.previous = self.current;
@@ -232,6 +237,8 @@ struct Rates {
     counters: HashMap<String, Counter>,
     /// The `now` of the last sweep of stale windows.
     swept_at: Option<u64>,
+    /// Counters made so far.
+    born: u64,
 }
 
 /// How many counters a full rate table looks at to pick the calmest.
@@ -258,7 +265,7 @@ impl Rates {
             .counters
             .iter()
             .take(RATE_SAMPLE)
-            .min_by_key(|(_, c)| c.current.saturating_add(c.previous))
+            .min_by_key(|(_, c)| (c.current.saturating_add(c.previous), c.born))
             .map(|(id, _)| id.clone());
         if let Some(id) = calmest {
             self.counters.remove(&id);
@@ -455,11 +462,13 @@ impl ReplayStore for MemoryStore {
         if rates.counters.len() >= self.capacity {
             rates.make_room(self.capacity, now);
         }
+        rates.born += 1;
         let mut c = Counter {
             len,
             window,
             current: 0,
             previous: 0,
+            born: rates.born,
         };
         let count = c.hit(len, window);
         rates.counters.insert(id.to_owned(), c);
