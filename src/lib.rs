@@ -67,17 +67,17 @@ pub mod picture {
 
 #[cfg(feature = "service")]
 pub use service::{
+    api::codes::ErrorCode,
+    api::http::{ApiRequest, HttpResponse},
+    api::signature::Credentials,
     builder::ServiceBuilder,
-    check::{CheckFailure, TicketMode},
     clock::{Clock, SystemClock},
-    codes::ErrorCode,
+    defence::limits::Limits,
     errors::{ConfigError, ServiceError},
     handlers::CaptchaService,
-    http::{ApiRequest, HttpResponse},
-    keys::KeyRing,
-    limits::Limits,
-    signature::Credentials,
     store::{MemoryStore, ReplayStore},
+    tokens::check::{CheckFailure, TicketMode},
+    tokens::keys::KeyRing,
 };
 
 #[cfg(feature = "redis")]
@@ -88,25 +88,25 @@ pub use service::store::redis::RedisStore;
 /// errors.
 #[cfg(feature = "service")]
 pub mod api {
-    pub use crate::service::callback::Callback;
-    pub use crate::service::codes::{query_json, status_json, status_value};
-    pub use crate::service::handlers::{
-        DEFAULT_CHALLENGE_TTL_SECS, DEFAULT_SESSION_TTL_SECS, MAX_ANSWER_LEN,
-    };
-    pub use crate::service::http::{
+    pub use crate::service::api::callback::Callback;
+    pub use crate::service::api::codes::{query_json, status_json, status_value};
+    pub use crate::service::api::http::{
         CONTENT_TYPE_JS, CONTENT_TYPE_JSON, CONTENT_TYPE_PNG, CONTENT_TYPE_TEXT, CONTENT_TYPE_WAV,
     };
-    pub use crate::service::limits::{LimitError, RATE_WINDOW_SECS};
-    pub use crate::service::params::{ParamError, MAX_PARAMS};
-    pub use crate::service::requests::{
+    pub use crate::service::api::params::{ParamError, MAX_PARAMS};
+    pub use crate::service::api::requests::{
         AccountType, CaptchaCheck, CaptchaQuery, CommonParams, ScriptMode, UserFields,
+    };
+    pub use crate::service::defence::limits::{LimitError, RATE_WINDOW_SECS};
+    pub use crate::service::handlers::{
+        DEFAULT_CHALLENGE_TTL_SECS, DEFAULT_SESSION_TTL_SECS, MAX_ANSWER_LEN,
     };
 }
 
 /// v2 request signatures: the server's check and the client's signing.
 #[cfg(feature = "service")]
 pub mod sign {
-    pub use crate::service::signature::{
+    pub use crate::service::api::signature::{
         check_signature, sign, sign_request, source_string, verify, verify_request, RequestLine,
         SignError, SignatureMethod, SignedNonce, TIMESTAMP_WINDOW_SECS,
     };
@@ -129,9 +129,9 @@ pub mod metrics {
 /// check on its own.
 #[cfg(feature = "service")]
 pub mod tokens {
-    pub use crate::service::check::check_ticket;
-    pub use crate::service::keys::{KeyError, KEY_LEN};
-    pub use crate::service::tokens::{
+    pub use crate::service::tokens::check::check_ticket;
+    pub use crate::service::tokens::keys::{KeyError, KEY_LEN};
+    pub use crate::service::tokens::sealed::{
         Binding, BindingField, Challenge, Ticket, TokenError, MAX_CLOCK_SKEW_SECS, MAX_TOKEN_LEN,
         MAX_UID_LEN,
     };
@@ -147,7 +147,7 @@ pub mod pow {
     pub use crate::service::defence::decaying::per_minute;
     pub use crate::service::defence::prefix::{PrefixError, Prefixes};
     pub use crate::service::defence::price::{Floor, DEFAULT_TICKET_HALF_LIFE_SECS};
-    pub use crate::service::pow::{
+    pub use crate::service::defence::pow::{
         client_key, derive, leading_zero_bits, solve, solve_from, verify, PowError, PowLevel,
         PowPolicy, Pressure, PressureEvent, PressureSource, PressureTracker, Puzzle,
         DEFAULT_FAILURE_HALF_LIFE_SECS, DEFAULT_MAX_CLIENTS, DEFAULT_RATE_HALF_LIFE_SECS, MAX_BITS,
@@ -173,7 +173,7 @@ pub mod store {
 pub mod widget {
     pub use crate::service::errors::ChallengeError;
     pub use crate::service::handlers::Widget;
-    pub use crate::service::widget::{
+    pub use crate::service::widget::script::{
         callback_script, js_literal, puzzle_value, widget_script, BaseUrlError, Routes,
         WidgetParams, AUDIO_ROUTE, IMAGE_ROUTE, MAX_BASE_URL_LEN, REFRESH_ROUTE, VERIFY_ROUTE,
     };

@@ -2,16 +2,16 @@
 
 use std::sync::{Arc, RwLock};
 
-use crate::service::check::TicketMode;
+use crate::service::api::signature::Credentials;
 use crate::service::clock::Clock;
+use crate::service::defence::limits::Limits;
+use crate::service::defence::pow::{PowPolicy, PressureSource};
 use crate::service::errors::ConfigError;
 use crate::service::handlers::CaptchaService;
-use crate::service::keys::KeyRing;
-use crate::service::limits::Limits;
-use crate::service::pow::{PowPolicy, PressureSource};
-use crate::service::signature::Credentials;
 use crate::service::store::{MemoryStore, ReplayStore};
-use crate::service::widget::Routes;
+use crate::service::tokens::check::TicketMode;
+use crate::service::tokens::keys::KeyRing;
+use crate::service::widget::script::Routes;
 
 /// Builds a [`CaptchaService`]; start with [`CaptchaService::builder`].
 pub struct ServiceBuilder {

@@ -34,28 +34,30 @@ use serde_json::json;
 
 use crate::generate_audio;
 use crate::render::answer::{draw_word, word_length};
-use crate::service::builder::ServiceBuilder;
-use crate::service::check::{self, CheckFailure, TicketMode};
-use crate::service::clock::{Clock, SystemClock};
-use crate::service::codes::{self, ErrorCode};
-use crate::service::defence::gate::refuse;
-use crate::service::errors::{ChallengeError, ServiceError};
-use crate::service::http::{
+use crate::service::api::codes::{self, ErrorCode};
+use crate::service::api::http::{
     http_status, ApiRequest, HttpResponse, Route, CONTENT_TYPE_JS, CONTENT_TYPE_JSON,
     CONTENT_TYPE_PNG, CONTENT_TYPE_TEXT, CONTENT_TYPE_WAV,
 };
-use crate::service::keys::{KeyError, KeyRing, KEY_LEN};
-use crate::service::limits::{self, LimitError, Limits, RATE_WINDOW_SECS};
+use crate::service::api::params::{parse_pairs, ParamError};
+use crate::service::api::requests::{failure_callback, CaptchaCheck, CaptchaQuery, ScriptMode};
+use crate::service::api::signature::{self, Credentials, RequestLine, SignError, SignedNonce};
+use crate::service::builder::ServiceBuilder;
+use crate::service::clock::{Clock, SystemClock};
+use crate::service::defence::gate::refuse;
+use crate::service::defence::limits::{self, LimitError, Limits, RATE_WINDOW_SECS};
+use crate::service::defence::pow::{
+    self, PowPolicy, PressureEvent, PressureSource, Puzzle, SALT_LEN,
+};
+use crate::service::errors::{ChallengeError, ServiceError};
 use crate::service::metrics::{self, Answered};
-use crate::service::params::{parse_pairs, ParamError};
-use crate::service::pictures;
-use crate::service::pow::{self, PowPolicy, PressureEvent, PressureSource, Puzzle, SALT_LEN};
-use crate::service::random::{os_random, random_id, random_seed};
-use crate::service::requests::{failure_callback, CaptchaCheck, CaptchaQuery, ScriptMode};
-use crate::service::signature::{self, Credentials, RequestLine, SignError, SignedNonce};
 use crate::service::store::{MemoryStore, RecordKind, ReplayStore, StoreError};
-use crate::service::tokens::{Binding, Challenge, Ticket, MAX_CLOCK_SKEW_SECS};
-use crate::service::widget::{self, Routes, WidgetParams};
+use crate::service::tokens::check::{self, CheckFailure, TicketMode};
+use crate::service::tokens::keys::{KeyError, KeyRing, KEY_LEN};
+use crate::service::tokens::random::{os_random, random_id, random_seed};
+use crate::service::tokens::sealed::{Binding, Challenge, Ticket, MAX_CLOCK_SKEW_SECS};
+use crate::service::widget::pictures;
+use crate::service::widget::script::{self as widget, Routes, WidgetParams};
 #[cfg(feature = "test-util")]
 use crate::Answer;
 

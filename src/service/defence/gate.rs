@@ -14,10 +14,10 @@ use crate::service::defence::decaying::per_minute;
 use crate::service::defence::price::{self, PriceInputs};
 use crate::service::errors::ServiceError;
 use crate::service::handlers::CaptchaService;
-use crate::service::limits::{self, LimitError, RATE_WINDOW_SECS};
+use crate::service::defence::limits::{self, LimitError, RATE_WINDOW_SECS};
 use crate::service::metrics;
 use crate::service::store::{ReplayStore, StoreError};
-use crate::service::tokens::Binding;
+use crate::service::tokens::sealed::Binding;
 
 impl CaptchaService {
     /// A store call of CaptchaQuery: on the shared store, or on this

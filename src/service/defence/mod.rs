@@ -1,9 +1,14 @@
-//! Defence against floods and bots: limits, proof of work, and what
-//! prices a new session.
+//! Defences against floods and bots: per-address rate limits, proof of
+//! work, and the price of a new session (a business's surge against its
+//! normal, a network's ticket rate, budgets and floors), with the
+//! fair-share bookkeeping that keeps a full table from refusing a
+//! newcomer.
 
 pub mod baseline;
 pub mod decaying;
 pub(crate) mod fair_table;
 pub(crate) mod gate;
+pub mod limits;
+pub mod pow;
 pub mod prefix;
 pub mod price;

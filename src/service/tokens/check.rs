@@ -2,9 +2,11 @@
 //! request's fields and not used up.
 
 use crate::service::defence::prefix::Prefixes;
-use crate::service::keys::KeyRing;
 use crate::service::store::{RecordKind, ReplayStore, StoreError};
-use crate::service::tokens::{Binding, BindingField, Ticket, TokenError, MAX_CLOCK_SKEW_SECS};
+use crate::service::tokens::keys::KeyRing;
+use crate::service::tokens::sealed::{
+    Binding, BindingField, Ticket, TokenError, MAX_CLOCK_SKEW_SECS,
+};
 
 /// How tickets behave.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -138,7 +140,7 @@ pub(crate) fn check_ticket_in(
 mod tests {
     use super::*;
     use crate::service::store::MemoryStore;
-    use crate::service::tokens::tests::{binding, ticket};
+    use crate::service::tokens::sealed::tests::{binding, ticket};
 
     #[test]
     fn check_reasons() {

@@ -9,7 +9,7 @@ use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use subtle::ConstantTimeEq;
 
-use crate::service::params::parse_uint;
+use crate::service::api::params::parse_uint;
 use crate::service::store::{RecordKind, ReplayStore, StoreError};
 
 /// How far a request's `Timestamp` may be from the server's clock, in

@@ -2,7 +2,7 @@
 //! writes into a script, so it is validated as a plain identifier or
 //! dotted path and nothing else.
 
-use crate::service::params::ParamError;
+use crate::service::api::params::ParamError;
 
 /// A validated `callBack`: a JavaScript identifier or dotted path
 /// (`onCaptcha`, `app.captcha.failed`), ASCII letters, digits, `_` and `$`

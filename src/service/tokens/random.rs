@@ -4,7 +4,7 @@
 use rand::rngs::OsRng;
 use rand::TryRngCore;
 
-use crate::service::tokens::TokenError;
+use crate::service::tokens::sealed::TokenError;
 
 /// Fills `buf` from the OS CSPRNG.
 pub(crate) fn os_random(buf: &mut [u8]) -> Result<(), TokenError> {

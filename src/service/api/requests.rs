@@ -15,12 +15,12 @@
 use std::borrow::Cow;
 use std::net::IpAddr;
 
-use crate::service::tokens::{Binding, MAX_TOKEN_LEN, MAX_UID_LEN};
+use crate::service::tokens::sealed::{Binding, MAX_TOKEN_LEN, MAX_UID_LEN};
 use crate::CaptchaType;
 
-use crate::service::callback::Callback;
-pub use crate::service::params::parse_pairs;
-use crate::service::params::{ParamError, Params};
+use crate::service::api::callback::Callback;
+pub use crate::service::api::params::parse_pairs;
+use crate::service::api::params::{ParamError, Params};
 
 /// `accountType`: the kind of user account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -344,7 +344,7 @@ impl CaptchaCheck {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::service::params::MAX_PARAMS;
+    use crate::service::api::params::MAX_PARAMS;
 
     const GOOD: &[(&str, &str)] = &[
         ("userIp", "121.14.96.121"),

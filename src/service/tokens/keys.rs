@@ -147,8 +147,8 @@ mod tests {
     use base64::Engine as _;
 
     use super::*;
-    use crate::service::tokens::tests::ticket;
-    use crate::service::tokens::TokenError;
+    use crate::service::tokens::sealed::tests::ticket;
+    use crate::service::tokens::sealed::TokenError;
 
     #[test]
     fn rotation_keeps_old_keys_until_retired() {

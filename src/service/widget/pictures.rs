@@ -6,7 +6,7 @@
 use std::cell::RefCell;
 
 use crate::picture::{DEFAULT_HEIGHT, DEFAULT_WIDTH};
-use crate::service::params::ParamError;
+use crate::service::api::params::ParamError;
 use crate::{CaptchaType, Error, Generator, Options};
 
 /// The largest scale served: 390x159 pixels, enough for a picture shown

@@ -31,9 +31,9 @@ use base64::Engine as _;
 use chacha20poly1305::aead::{Aead, Payload};
 use chacha20poly1305::XNonce;
 
-use crate::service::keys::KeyRing;
-use crate::service::pow::Puzzle;
-use crate::service::random::os_random;
+use crate::service::defence::pow::Puzzle;
+use crate::service::tokens::keys::KeyRing;
+use crate::service::tokens::random::os_random;
 use crate::CaptchaType;
 
 /// The longest token string accepted (anything longer is malformed).

@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use crate::service::codes::{to_bytes, ErrorCode};
+use crate::service::api::codes::{to_bytes, ErrorCode};
 use crate::service::errors::ServiceError;
 
 /// `application/json; charset=utf-8`.

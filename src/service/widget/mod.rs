@@ -1,0 +1,4 @@
+//! The JavaScript widget: its script and the pictures its routes serve.
+
+pub mod pictures;
+pub mod script;
