@@ -146,7 +146,9 @@ fn parse_args() -> Result<Config, String> {
             "--garbage-proofs" => cfg.mode = Mode::GarbageProofs,
             "--pictures-only" => cfg.mode = Mode::Pictures,
             "--pace" => {
-                let secs: f64 = value("--pace")?.parse().map_err(|e| format!("--pace: {e}"))?;
+                let secs: f64 = value("--pace")?
+                    .parse()
+                    .map_err(|e| format!("--pace: {e}"))?;
                 cfg.pace = Some(Duration::from_secs_f64(secs.clamp(0.0, 3600.0)));
             }
             "--warmup" => {
@@ -756,8 +758,15 @@ fn report_levels_and_proofs(cfg: &Config, stats: &Stats) {
     if !cfg.human {
         return;
     }
-    println!("  challenges met by the human: {}", show(&stats.human_levels));
-    let proofs = stats.human_proofs.lock().map(|p| p.clone()).unwrap_or_default();
+    println!(
+        "  challenges met by the human: {}",
+        show(&stats.human_levels)
+    );
+    let proofs = stats
+        .human_proofs
+        .lock()
+        .map(|p| p.clone())
+        .unwrap_or_default();
     let chromium = |(iterations, tries, _): &(u32, u64, f64)| {
         *tries as f64 * cfg.chromium_us * f64::from(*iterations) / 1_500.0 / 1e6
     };

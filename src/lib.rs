@@ -36,6 +36,11 @@
 //! routes).
 
 #![forbid(unsafe_code)]
+// On docs.rs every feature-gated item says which feature it needs: with
+// `doc_cfg` (nightly rustdoc, which absorbed `doc_auto_cfg` in 2025) the
+// marks come from the `#[cfg(feature = ...)]`s themselves. Stable builds
+// never see the attribute.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
 pub mod audio;
@@ -46,10 +51,26 @@ mod service;
 #[cfg(feature = "axum")]
 pub mod axum;
 
-// The README's Rust snippets compile (and run) as doc tests.
+// The Rust snippets of the README and the docs pages compile (and run)
+// as doc tests.
 #[cfg(all(doctest, feature = "axum"))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
+#[cfg(all(doctest, feature = "axum"))]
+#[doc = include_str!("../docs/integration.md")]
+struct IntegrationDoctests;
+#[cfg(all(doctest, feature = "axum"))]
+#[doc = include_str!("../docs/errors.md")]
+struct ErrorsDoctests;
+#[cfg(all(doctest, feature = "redis-tls"))]
+#[doc = include_str!("../docs/operations.md")]
+struct OperationsDoctests;
+#[cfg(all(doctest, feature = "service"))]
+#[doc = include_str!("../docs/security.md")]
+struct SecurityDoctests;
+#[cfg(doctest)]
+#[doc = include_str!("../docs/audio.md")]
+struct AudioDoctests;
 
 pub use audio::{generate_audio, AudioCaptcha, AudioGenerator};
 pub use render::{
@@ -71,10 +92,10 @@ pub use service::{
     api::http::{ApiRequest, HttpResponse},
     api::signature::Credentials,
     builder::ServiceBuilder,
+    captcha_service::CaptchaService,
     clock::{Clock, SystemClock},
     defence::limits::Limits,
     errors::{ConfigError, ServiceError},
-    handlers::CaptchaService,
     store::{MemoryStore, ReplayStore},
     tokens::check::{CheckFailure, TicketMode},
     tokens::keys::KeyRing,
@@ -97,10 +118,11 @@ pub mod api {
     pub use crate::service::api::requests::{
         AccountType, CaptchaCheck, CaptchaQuery, CommonParams, ScriptMode, UserFields,
     };
-    pub use crate::service::defence::limits::{LimitError, RATE_WINDOW_SECS};
-    pub use crate::service::handlers::{
-        DEFAULT_CHALLENGE_TTL_SECS, DEFAULT_SESSION_TTL_SECS, MAX_ANSWER_LEN,
+    pub use crate::service::captcha_service::{
+        DEFAULT_CHALLENGE_TTL_SECS, DEFAULT_SESSION_TTL_SECS,
     };
+    pub use crate::service::defence::limits::{LimitError, RATE_WINDOW_SECS};
+    pub use crate::service::widget::routes::MAX_ANSWER_LEN;
 }
 
 /// v2 request signatures: the server's check and the client's signing.
@@ -145,14 +167,14 @@ pub mod tokens {
 pub mod pow {
     pub use crate::service::defence::baseline::{Surge, SurgeReading};
     pub use crate::service::defence::decaying::per_minute;
-    pub use crate::service::defence::prefix::{PrefixError, Prefixes};
-    pub use crate::service::defence::price::{Floor, DEFAULT_TICKET_HALF_LIFE_SECS};
     pub use crate::service::defence::pow::{
         client_key, derive, leading_zero_bits, solve, solve_from, verify, PowError, PowLevel,
         PowPolicy, Pressure, PressureEvent, PressureSource, PressureTracker, Puzzle,
         DEFAULT_FAILURE_HALF_LIFE_SECS, DEFAULT_MAX_CLIENTS, DEFAULT_RATE_HALF_LIFE_SECS, MAX_BITS,
         MAX_ITERATIONS, SALT_LEN,
     };
+    pub use crate::service::defence::prefix::{PrefixError, Prefixes};
+    pub use crate::service::defence::price::{Floor, DEFAULT_TICKET_HALF_LIFE_SECS};
 }
 
 /// Replay stores: what a store must do, the kinds of records, and the
@@ -172,11 +194,11 @@ pub mod store {
 #[cfg(feature = "service")]
 pub mod widget {
     pub use crate::service::errors::ChallengeError;
-    pub use crate::service::handlers::Widget;
     pub use crate::service::widget::script::{
         callback_script, js_literal, puzzle_value, widget_script, BaseUrlError, Routes,
         WidgetParams, AUDIO_ROUTE, IMAGE_ROUTE, MAX_BASE_URL_LEN, REFRESH_ROUTE, VERIFY_ROUTE,
     };
+    pub use crate::service::widget::session::Widget;
 }
 
 /// Helpers for tests of services that use qcaptcha (feature `test-util`):

@@ -22,8 +22,8 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
 use crate::render::answer::draw_word;
+use crate::render::{Answer, CaptchaType, Error};
 use crate::render::{ALPHABET, MAX_LETTERS};
-use crate::{Answer, CaptchaType, Error};
 
 pub use mix::{BABBLE_SNR_DB, MAX_SAMPLES};
 

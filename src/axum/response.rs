@@ -6,8 +6,8 @@ use ::axum::body::Body;
 use ::axum::http::{header, HeaderValue, StatusCode};
 use ::axum::response::{IntoResponse, Response};
 
-use crate::api::{status_json, CONTENT_TYPE_JSON};
-use crate::{ErrorCode, HttpResponse};
+use crate::service::api::codes::{status_json, ErrorCode};
+use crate::service::api::http::{HttpResponse, CONTENT_TYPE_JSON};
 
 impl IntoResponse for HttpResponse {
     /// The status, headers and body as they are; the typed error, if any,

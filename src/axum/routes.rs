@@ -15,8 +15,10 @@ use tower_http::timeout::TimeoutLayer;
 
 use crate::axum::response::{refusal, ClientAddr};
 use crate::axum::RouterConfig;
-use crate::widget::{AUDIO_ROUTE, IMAGE_ROUTE, REFRESH_ROUTE, VERIFY_ROUTE};
-use crate::{ApiRequest, CaptchaService, ErrorCode, HttpResponse};
+use crate::service::api::codes::ErrorCode;
+use crate::service::api::http::{ApiRequest, HttpResponse};
+use crate::service::captcha_service::CaptchaService;
+use crate::service::widget::script::{AUDIO_ROUTE, IMAGE_ROUTE, REFRESH_ROUTE, VERIFY_ROUTE};
 
 /// What every handler shares.
 struct Shared {

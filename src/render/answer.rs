@@ -11,7 +11,7 @@ use crate::render::policy::CaptchaType;
 pub const MAX_LETTERS: usize = 6;
 
 /// The text a person must type: 4 to 6 upper-case letters of
-/// [`crate::picture::ALPHABET`] (of [`crate::picture::INTERFERENCE_ALPHABET`]
+/// [`crate::render::ALPHABET`] (of [`crate::render::INTERFERENCE_ALPHABET`]
 /// for types 5-8). Stored inline (no heap), so rendering one captcha
 /// allocates nothing for it.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -60,7 +60,7 @@ impl Answer {
     /// leading and trailing white space, in time that does not depend on
     /// where the two differ. See [`answer_matches`]; an answer of an
     /// interference type (5-8) also reads a typed `V` as `Y` and `X` as `Z`
-    /// (see [`crate::picture::INTERFERENCE_ALPHABET`], which has neither).
+    /// (see [`crate::render::INTERFERENCE_ALPHABET`], which has neither).
     ///
     /// ```
     /// use qcaptcha::{generate, CaptchaType};
@@ -108,6 +108,8 @@ pub(crate) fn draw_word(kind: CaptchaType, seed: u64) -> (ChaCha20Rng, Answer) {
 
 /// The letter count of `(kind, seed)`'s word (what the widget is told),
 /// without drawing its letters.
+// Only the service asks (the widget names the count).
+#[cfg_attr(not(feature = "service"), allow(dead_code))]
 pub(crate) fn word_length(kind: CaptchaType, seed: u64) -> usize {
     draw_length(kind, seed).1
 }
@@ -148,7 +150,7 @@ impl std::fmt::Display for Answer {
 /// corner a stroke crosses and `I` for a `T` whose bar a cut or stroke
 /// shortens, and `F` for an `E` whose foot lies along a band edge; so `Q`
 /// and `O` count as `D`, `I` as `T`, `P` as `R` and `F` as `E` (the
-/// reasons these letters are left out of [`crate::picture::ALPHABET`]). A bot gains
+/// reasons these letters are left out of [`crate::render::ALPHABET`]). A bot gains
 /// nothing by it: every answer still has exactly one spelling within the
 /// alphabet.
 ///
@@ -186,8 +188,8 @@ const LOOK_ALIKES: [(u8, u8); 5] = [
 ];
 
 /// Look-alikes that only interference answers (types 5-8) fold: letters
-/// of [`crate::picture::ALPHABET`] that
-/// [`crate::picture::INTERFERENCE_ALPHABET`] leaves out. Strangers typed
+/// of [`crate::render::ALPHABET`] that
+/// [`crate::render::INTERFERENCE_ALPHABET`] leaves out. Strangers typed
 /// `V` for a `Y` whose stem a band edge hid, and `X` for a `Z` whose bars
 /// it hid.
 const INTERFERENCE_LOOK_ALIKES: [(u8, u8); 2] = [(b'V', b'Y'), (b'X', b'Z')];
@@ -264,13 +266,13 @@ mod tests {
         assert!(!Answer::from_letters(b"LLLL", false).matches("IIII"));
         // Letters of the alphabet never fold: each answer has one spelling in it.
         let (clear, interference) = (subtle::Choice::from(0), subtle::Choice::from(1));
-        for (i, &a) in crate::picture::ALPHABET.iter().enumerate() {
-            for &b in &crate::picture::ALPHABET[i + 1..] {
+        for (i, &a) in crate::render::ALPHABET.iter().enumerate() {
+            for &b in &crate::render::ALPHABET[i + 1..] {
                 assert_ne!(fold(a, clear), fold(b, clear));
             }
             assert_eq!(fold(a, clear), a);
         }
-        let letters = crate::picture::INTERFERENCE_ALPHABET;
+        let letters = crate::render::INTERFERENCE_ALPHABET;
         for (i, &a) in letters.iter().enumerate() {
             for &b in &letters[i + 1..] {
                 assert_ne!(fold(a, interference), fold(b, interference));

@@ -8,6 +8,7 @@ use std::f32::consts::PI;
 use rand::Rng;
 use rand_chacha::ChaCha20Rng;
 
+use super::Error;
 use crate::render::answer::{draw_word, Answer, MAX_LETTERS};
 use crate::render::glyphs::{Glyph, GlyphSet, FONT_COUNT};
 use crate::render::png::{Compression, PngEncoder};
@@ -15,7 +16,6 @@ use crate::render::policy::{CaptchaType, ALPHABET};
 use crate::render::raster::{Canvas, FillRule, MAX_POINTS};
 use crate::render::style::{word_style, WordStyle, BANDS, CAP_SHARE, CLEAR, INTERFERENCE};
 use crate::render::warp::{Field, Warp};
-use crate::Error;
 
 /// Default picture width: the size of the original service's pictures.
 pub const DEFAULT_WIDTH: u32 = 130;

@@ -2,7 +2,7 @@
 //! draws and whether it adds interference. This is the one place that knows
 //! what "type 6" means.
 
-use crate::Error;
+use super::error::Error;
 
 /// The letters an answer is drawn from.
 ///

@@ -93,7 +93,7 @@ pub enum ServiceError {
     Seal(TokenError),
     /// Rendering failed (6000).
     #[error("render failed: {0}")]
-    Render(#[from] crate::Error),
+    Render(#[from] crate::render::Error),
     /// The `Action` is neither CaptchaQuery nor CaptchaCheck (5000).
     #[error("unknown Action: expected CaptchaQuery or CaptchaCheck")]
     UnknownAction,

@@ -11,13 +11,13 @@
 #[cfg(feature = "metrics")]
 use std::time::Instant;
 
+use crate::render::CaptchaType;
 use crate::service::errors::ServiceError;
 use crate::service::store::ReplayStore;
 #[cfg(feature = "metrics")]
 use crate::service::store::{RateCount, RecordKind, StoreError, UseRecord};
 #[cfg(feature = "metrics")]
 use crate::service::tokens::check::CheckFailure;
-use crate::CaptchaType;
 
 /// Pictures rendered and served, by captcha type (label `type`, 1..8).
 pub const PICTURES: &str = "qcaptcha_pictures_total";

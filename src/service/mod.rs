@@ -1,12 +1,15 @@
 //! The service: CaptchaQuery and CaptchaCheck, the widget's routes, sealed
-//! challenges and tickets, replay stores.
+//! challenges and tickets, replay stores. `captcha_service.rs` holds
+//! [`CaptchaService`](captcha_service::CaptchaService) itself; each
+//! folder holds one concern, its types and its `impl CaptchaService`
+//! block (see docs/architecture.md).
 
 pub mod api;
 pub mod builder;
+pub mod captcha_service;
 pub mod clock;
 pub mod defence;
 pub mod errors;
-pub mod handlers;
 pub mod metrics;
 pub mod store;
 pub mod tokens;

@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use crate::service::api::codes::{to_bytes, ErrorCode};
+use crate::service::api::codes::{status_value, to_bytes, ErrorCode};
 use crate::service::errors::ServiceError;
 
 /// `application/json; charset=utf-8`.
@@ -51,6 +51,22 @@ pub(crate) fn http_status(route: Route, code: ErrorCode) -> u16 {
         (Route::Picture, _) => 400,
         (Route::Widget, _) => 200,
     }
+}
+
+/// A failure as JSON `{code, message}` with `route`'s status, and
+/// `retryAfter` (seconds) for a per-minute limit, a field the original
+/// service does not have; the typed error kept for the host's logs.
+pub(crate) fn json_failure(route: Route, e: ServiceError) -> HttpResponse {
+    let mut body = status_value(e.code(), &e.public_message());
+    if let Some(secs) = e.retry_after() {
+        body["retryAfter"] = serde_json::json!(secs);
+    }
+    HttpResponse::new(
+        http_status(route, e.code()),
+        CONTENT_TYPE_JSON,
+        to_bytes(&body),
+    )
+    .with_error(e)
 }
 
 /// A response for the host to send: status, `Content-Type` and body, plus

@@ -3,6 +3,7 @@
 
 pub mod callback;
 pub mod codes;
+mod dispatch;
 pub mod http;
 pub mod params;
 pub mod requests;

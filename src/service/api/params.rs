@@ -112,6 +112,11 @@ impl<'a> Params<'a> {
 
     /// The value of `name`, `None` when absent or empty.
     pub(crate) fn get(&self, name: &'static str) -> Result<Option<&str>, ParamError> {
+        Ok(self.value(name)?.filter(|v| !v.is_empty()))
+    }
+
+    /// The value of `name` as sent (possibly empty), `None` when absent.
+    pub(crate) fn value(&self, name: &'static str) -> Result<Option<&str>, ParamError> {
         let mut found = None;
         for (k, v) in &self.pairs {
             if k == name {
@@ -121,7 +126,7 @@ impl<'a> Params<'a> {
                 found = Some(v.as_ref());
             }
         }
-        Ok(found.filter(|v| !v.is_empty()))
+        Ok(found)
     }
 
     pub(crate) fn string(

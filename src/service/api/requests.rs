@@ -15,8 +15,8 @@
 use std::borrow::Cow;
 use std::net::IpAddr;
 
+use crate::render::CaptchaType;
 use crate::service::tokens::sealed::{Binding, MAX_TOKEN_LEN, MAX_UID_LEN};
-use crate::CaptchaType;
 
 use crate::service::api::callback::Callback;
 pub use crate::service::api::params::parse_pairs;

@@ -183,8 +183,8 @@ pub enum SignError {
 
 impl SignError {
     /// The wire error code.
-    pub fn code(&self) -> crate::ErrorCode {
-        use crate::ErrorCode;
+    pub fn code(&self) -> crate::service::api::codes::ErrorCode {
+        use crate::service::api::codes::ErrorCode;
         match self {
             SignError::Parameter(_) => ErrorCode::InvalidParameter,
             SignError::AuthFailed => ErrorCode::AuthFailed,

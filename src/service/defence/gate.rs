@@ -10,12 +10,12 @@
 //! process's own store instead and keeps serving (answers and ticket
 //! checks still fail closed: they need the shared store).
 
+use crate::service::captcha_service::CaptchaService;
+use crate::service::defence::admit::refuse;
 use crate::service::defence::decaying::per_minute;
+use crate::service::defence::limits::{self, LimitError, RATE_WINDOW_SECS};
 use crate::service::defence::price::{self, PriceInputs};
 use crate::service::errors::ServiceError;
-use crate::service::handlers::CaptchaService;
-use crate::service::defence::limits::{self, LimitError, RATE_WINDOW_SECS};
-use crate::service::metrics;
 use crate::service::store::{ReplayStore, StoreError};
 use crate::service::tokens::sealed::Binding;
 
@@ -135,10 +135,4 @@ impl CaptchaService {
     pub(crate) fn holder(&self, scope: impl std::fmt::Display, binding: &Binding) -> String {
         format!("{scope}/{}", self.pow.prefixes.key(binding.user_ip))
     }
-}
-
-/// A limit refused a request: counted, then the error.
-pub(crate) fn refuse(e: LimitError) -> ServiceError {
-    metrics::limit_triggered(e.name());
-    e.into()
 }

@@ -1,9 +1,10 @@
 //! Defences against floods and bots: per-address rate limits, proof of
-//! work, and the price of a new session (a business's surge against its
-//! normal, a network's ticket rate, budgets and floors), with the
-//! fair-share bookkeeping that keeps a full table from refusing a
-//! newcomer.
+//! work, the price of a new session (a business's surge against its
+//! normal, a network's ticket rate, budgets and floors), the fair-share
+//! bookkeeping that keeps a full table from refusing a newcomer, and the
+//! service's use of them all.
 
+pub(crate) mod admit;
 pub mod baseline;
 pub mod decaying;
 pub(crate) mod fair_table;
@@ -12,3 +13,4 @@ pub mod limits;
 pub mod pow;
 pub mod prefix;
 pub mod price;
+pub(crate) mod proof;

@@ -17,8 +17,8 @@
 //!    ([`PowPolicy::floor`]).
 
 use crate::service::defence::baseline::{Surge, SurgeReading};
-use crate::service::defence::prefix::Prefixes;
 use crate::service::defence::pow::{PowError, PowLevel, PowPolicy};
+use crate::service::defence::prefix::Prefixes;
 
 /// Default half-life of a client network's ticket-rate counter: 2 minutes.
 pub const DEFAULT_TICKET_HALF_LIFE_SECS: f64 = 120.0;

@@ -31,10 +31,10 @@ use base64::Engine as _;
 use chacha20poly1305::aead::{Aead, Payload};
 use chacha20poly1305::XNonce;
 
+use crate::render::CaptchaType;
 use crate::service::defence::pow::Puzzle;
 use crate::service::tokens::keys::KeyRing;
-use crate::service::tokens::random::os_random;
-use crate::CaptchaType;
+use crate::service::tokens::random::{os_random, RandomError};
 
 /// The longest token string accepted (anything longer is malformed).
 pub const MAX_TOKEN_LEN: usize = 2048;
@@ -495,6 +495,12 @@ impl<'a> Reader<'a> {
         } else {
             Err(TokenError::Malformed)
         }
+    }
+}
+
+impl From<RandomError> for TokenError {
+    fn from(e: RandomError) -> Self {
+        TokenError::Random(e.0)
     }
 }
 

@@ -5,38 +5,17 @@
 
 use std::cell::RefCell;
 
-use crate::picture::{DEFAULT_HEIGHT, DEFAULT_WIDTH};
-use crate::service::api::params::ParamError;
-use crate::{CaptchaType, Error, Generator, Options};
+use crate::render::{CaptchaType, Error, Generator, Options, DEFAULT_HEIGHT, DEFAULT_WIDTH};
 
-/// The largest scale served: 390x159 pixels, enough for a picture shown
-/// at twice its size on a 1.5x screen. Larger bitmaps would only give OCR
-/// more pixels to work with.
+/// The largest scale served: 390x159 pixels, enough for a picture
+/// shown at twice its size on a 1.5x screen. Larger bitmaps would only
+/// give OCR more pixels to work with.
 pub(crate) const MAX_SCALE: u32 = 3;
 
 thread_local! {
     /// One generator per scale and thread, made on first use.
     static GENERATORS: RefCell<[Option<Generator>; MAX_SCALE as usize]> =
         const { RefCell::new([None, None, None]) };
-}
-
-/// The scale asked for by the `s` parameter: absent is 1, else 1 to
-/// [`MAX_SCALE`] in plain digits.
-pub(crate) fn scale_param(pairs: &[(String, String)]) -> Result<u32, ParamError> {
-    let mut values = pairs.iter().filter(|(k, _)| k == "s");
-    match (values.next(), values.next()) {
-        (None, _) => Ok(1),
-        (Some(_), Some(_)) => Err(ParamError::Duplicate("s")),
-        (Some((_, v)), None) => match v.as_str() {
-            "1" => Ok(1),
-            "2" => Ok(2),
-            "3" => Ok(3),
-            _ => Err(ParamError::OutOfRange {
-                name: "s",
-                allowed: "1, 2 or 3",
-            }),
-        },
-    }
 }
 
 /// The PNG of `(kind, seed)` at `scale` times the default size.
@@ -61,19 +40,8 @@ pub(crate) fn render(kind: CaptchaType, seed: u64, scale: u32) -> Result<Vec<u8>
 mod tests {
     use super::*;
 
-    fn pairs(query: &str) -> Vec<(String, String)> {
-        form_urlencoded::parse(query.as_bytes())
-            .into_owned()
-            .collect()
-    }
-
     #[test]
     fn scales_are_one_to_three_and_keep_the_answer() {
-        assert_eq!(scale_param(&pairs("c=x")), Ok(1));
-        assert_eq!(scale_param(&pairs("c=x&s=3")), Ok(3));
-        for bad in ["s=0", "s=4", "s=+2", "s=2.0", "s=", "s=2&s=2"] {
-            assert!(scale_param(&pairs(bad)).is_err(), "{bad}");
-        }
         for scale in 1..=MAX_SCALE {
             let png = render(CaptchaType::Interference5, 99, scale).unwrap();
             let ihdr = &png[16..24];
@@ -83,7 +51,7 @@ mod tests {
         }
         assert_eq!(
             render(CaptchaType::Interference5, 99, 1).unwrap(),
-            crate::generate(CaptchaType::Interference5, 99)
+            crate::render::generate(CaptchaType::Interference5, 99)
                 .unwrap()
                 .into_png()
         );

@@ -58,8 +58,8 @@
 use serde_json::{json, Value};
 
 use crate::service::api::callback::Callback;
+use crate::service::api::codes::ErrorCode;
 use crate::service::defence::pow::Puzzle;
-use crate::ErrorCode;
 
 /// Path of the image route under the base URL.
 pub const IMAGE_ROUTE: &str = "image";
