@@ -30,9 +30,11 @@
 //!   the widget's measured cost per derivation in Chromium
 //!   (`--chromium-us`, default 265 µs for 1,500 iterations, from the
 //!   README's calibration), give the time the widget would take.
-//! - `--solver-threads N` (default 1): the bots' proofs are solved on at
-//!   most N threads at once (the attacker's cores; on a shared loopback
-//!   test, the rest is left to the server and the human).
+//! - `--solver-threads N` (default 1): the attacker's cores for proofs.
+//!   Paced bots play at most N pages at once (fetching only the work they
+//!   can do); flooding bots take pages freely and queue their proofs for
+//!   N threads. On a shared loopback test the rest of the machine is left
+//!   to the server and the human, whose proofs have their own thread.
 //! - `--warmup S` (default 60): tickets and CPU are also reported for the
 //!   run after its first S seconds.
 //! - it stops after `--secs` (default 60) seconds or `--max-requests`
@@ -566,6 +568,14 @@ impl Player {
 
     /// Plays one page: open it, answer pictures until a ticket or a refusal.
     async fn play_page(&mut self) -> Outcome {
+        // A paced bot with N cores plays N pages at a time (fetching only
+        // the work it can do, so its challenges do not expire queued); a
+        // flood takes pages freely and queues its proofs.
+        let solver = Arc::clone(&self.solver);
+        let _core = match self.pace.is_some() && self.mode == Mode::Answer {
+            true => Some(solver.threads.acquire().await),
+            false => None,
+        };
         let Some(page) = self.send("GET", "/", None).await else {
             return Outcome::Stopped;
         };
@@ -596,10 +606,11 @@ impl Player {
             self.met(puzzle.map_or(0, |p| p.bits));
             if let Some(puzzle) = puzzle {
                 let token = challenge.clone();
-                let started = Instant::now();
-                let Ok(_core) = self.solver.threads.acquire().await else {
-                    return Outcome::Stopped;
+                let _solving = match self.pace.is_some() {
+                    true => None,
+                    false => Some(solver.threads.acquire().await),
                 };
+                let started = Instant::now();
                 let solving =
                     tokio::task::spawn_blocking(move || pow::solve_from(&token, &puzzle, 0, 1));
                 match tokio::time::timeout_at(self.deadline.into(), solving).await {

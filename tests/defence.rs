@@ -269,3 +269,50 @@ fn every_limit_holds_once_the_tables_are_full() {
     };
     common::scenario_every_limit(&make, 3);
 }
+
+/// A garbage proof costs the server one derivation and stores nothing,
+/// and weighs three answers on its client's limit: a client sending them
+/// gets a third as many checks a minute.
+#[test]
+fn garbage_proofs_store_nothing_and_weigh_three_answers() {
+    let clock = Arc::new(ManualClock::new(minute_start()));
+    let store = Arc::new(MemoryStore::new(1_000));
+    let s = CaptchaService::builder("/cap")
+        .keys(KeyRing::new(1, [0x42; 32]))
+        .store(store.clone())
+        .clock(clock.clone())
+        .pow(PowPolicy::fixed(qcaptcha::pow::PowLevel::new(6, 20)))
+        .limits(Limits::default().client_answers_per_minute(9))
+        .build()
+        .unwrap();
+    let w = s
+        .widget(&CaptchaQuery::from_query_string(QUERY).unwrap())
+        .unwrap();
+    let answer = s.answer_for_challenge(&w.challenge).unwrap();
+    let wrong = (0..)
+        .find(|&c| !qcaptcha::pow::verify(&w.challenge, &w.puzzle, c))
+        .unwrap();
+    let garbage = format!(
+        "{}&pow={wrong}",
+        common::form(&w.challenge, answer.as_str())
+    );
+    let mut checked = 0;
+    for _ in 0..9 {
+        let resp = s.handle_verify(&garbage, CLIENT);
+        match resp.status {
+            200 => checked += 1,
+            429 => break,
+            other => panic!("{other}"),
+        }
+    }
+    assert_eq!(checked, 3);
+    assert_eq!(store.len_of(RecordKind::Session), 0);
+    // The right proof, once the minute has passed, still gets the ticket.
+    clock.advance(120);
+    let counter = qcaptcha::pow::solve(&w.challenge, &w.puzzle).unwrap();
+    let right = format!(
+        "{}&pow={counter}",
+        common::form(&w.challenge, answer.as_str())
+    );
+    assert!(json(&s.handle_verify(&right, CLIENT))["ticket"].is_string());
+}

@@ -10,6 +10,10 @@ use crate::service::errors::ServiceError;
 use crate::service::metrics;
 use crate::service::store::ReplayStore;
 
+/// How many answers a wrong proof of work weighs on its client's
+/// [`client_answers_per_minute`](crate::service::defence::limits::Limits::client_answers_per_minute).
+pub(crate) const WRONG_PROOF_WEIGHT: u32 = 3;
+
 impl CaptchaService {
     /// Counts one hit on the shared rate counter `id`; once it is over
     /// `limit`, the refusal `over` makes from the seconds to wait. A limit
@@ -26,6 +30,24 @@ impl CaptchaService {
         let now = self.now();
         let count = self.store.count_hit(id, RATE_WINDOW_SECS, now)?;
         limits::sliding_window(count, u64::from(limit), now).map_err(|wait| refuse(over(wait)))
+    }
+
+    /// A wrong proof weighs [`WRONG_PROOF_WEIGHT`] answers on its
+    /// client's answer limit (the hit of its request included): its check
+    /// costs the server a derivation (about 0.2 ms, more than serving a
+    /// picture), so a client sending garbage proofs gets a third as many
+    /// checks a minute, and costs the server less than the pictures it may
+    /// load meanwhile. A widget never sends a wrong proof. Best effort: a
+    /// store that cannot count only leaves the usual limit.
+    pub(crate) fn charge_wrong_proof(&self, client: IpAddr) {
+        let limit = self.limits.client_answers_per_minute;
+        if limit == u32::MAX {
+            return;
+        }
+        let id = format!("w:a:{}", limits::client_key(client));
+        for _ in 1..WRONG_PROOF_WEIGHT {
+            let _ = self.store.count_hit(&id, RATE_WINDOW_SECS, self.now());
+        }
     }
 
     /// The per-client-address limits of the widget routes: attempts

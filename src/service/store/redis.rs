@@ -13,7 +13,8 @@
 //!   on one node counts on all of them. It costs one round trip to Redis
 //!   per answer, ticket check and signed request, and makes Redis a
 //!   dependency of verification: when Redis is down, verification fails
-//!   closed (wire code 6000) until it is back.
+//!   closed (wire code 6000) until it is back, while CaptchaQuery keeps
+//!   serving on the node's own counters.
 //!
 //! # Cluster setup
 //!

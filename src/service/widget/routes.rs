@@ -50,10 +50,12 @@ impl CaptchaService {
 
     /// `POST {base}/verify` with form `c=<challenge>&answer=<text>`, and
     /// `&pow=<counter>` when the challenge asks for a proof of work.
-    /// One attempt per picture, recorded in the replay store (the session's
-    /// counter moves past it) before the proof is checked (one derivation,
-    /// see [`crate::pow`]) and the answer compared (in constant time); a
-    /// missing or wrong proof uses the picture up like a wrong answer:
+    /// The proof is checked first (one derivation, see [`crate::pow`]);
+    /// then the picture's one attempt is recorded in the replay store (the
+    /// session's counter moves past it) and the answer compared (in
+    /// constant time):
+    /// - a missing or wrong proof: 5100 without a next picture, nothing
+    ///   stored, the picture still answerable with its proof;
     /// - right: `{"code":0,"message":"No Error","ticket":..}`; the session
     ///   is then over (one ticket per session);
     /// - wrong: `{"code":5100,..,"challenge":<next>,"ttl":..}`;
@@ -79,6 +81,7 @@ impl CaptchaService {
         // its work stores nothing and gets no next picture.
         if !proof_ok(&form.challenge, &challenge, form.pow.as_deref()) {
             self.pressure_event(&challenge.binding, PressureEvent::Failure);
+            self.charge_wrong_proof(client);
             return Err(ChallengeError::WrongProof.into());
         }
         if let Err(e) = self.use_picture(&challenge) {
