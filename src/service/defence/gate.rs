@@ -12,6 +12,7 @@
 
 use crate::service::captcha_service::CaptchaService;
 use crate::service::defence::admit::refuse;
+use crate::service::defence::baseline::SurgeReading;
 use crate::service::defence::decaying::per_minute;
 use crate::service::defence::limits::{self, LimitError, RATE_WINDOW_SECS};
 use crate::service::defence::price::{self, PriceInputs};
@@ -85,31 +86,45 @@ impl CaptchaService {
         if p.is_off() {
             return 0;
         }
-        let top = p.levels.len().saturating_sub(1);
-        let volume = format!("v:b:{}", binding.business_id);
-        let surge =
-            self.on_query_store(|s| s.decay_add(&volume, 1.0, &p.surge.half_lives_secs(), now));
-        let tickets = self.on_query_store(|s| {
-            s.decay_add(
-                &self.ticket_counter(binding),
-                0.0,
-                &[p.ticket_half_life_secs],
-                now,
-            )
-        });
-        let (Ok(surge), Ok(tickets)) = (surge, tickets) else {
-            return top;
+        let (Ok(surge), Ok(tickets)) = (self.surge_of(binding, now), self.tickets_of(binding, now))
+        else {
+            return p.levels.len().saturating_sub(1);
         };
         let inputs = PriceInputs {
             local: p.level_index(&self.pressure.pressure(binding.user_ip, now)),
-            surge: p.surge.reading(&surge),
-            tickets_per_minute: per_minute(
-                tickets.first().copied().unwrap_or(0.0),
-                p.ticket_half_life_secs,
-            ),
+            surge,
+            tickets_per_minute: tickets,
             over_budget,
         };
         price::level_index(p, &inputs, binding.business_id, binding.scene_id)
+    }
+
+    /// Counts a new session in its business's volume and reads the surge
+    /// (no store call when the surge is off).
+    fn surge_of(&self, binding: &Binding, now: u64) -> Result<SurgeReading, StoreError> {
+        let surge = &self.pow.surge;
+        if surge.thresholds.is_empty() {
+            return Ok(SurgeReading::default());
+        }
+        let id = format!("v:b:{}", binding.business_id);
+        let counters =
+            self.on_query_store(|s| s.decay_add(&id, 1.0, &surge.half_lives_secs(), now))?;
+        Ok(surge.reading(&counters))
+    }
+
+    /// The tickets a minute of `binding`'s client network (no store call
+    /// when they do not count).
+    fn tickets_of(&self, binding: &Binding, now: u64) -> Result<f64, StoreError> {
+        let half_life = self.pow.ticket_half_life_secs;
+        if self.pow.ticket_rate_thresholds.is_empty() {
+            return Ok(0.0);
+        }
+        let id = self.ticket_counter(binding);
+        let counters = self.on_query_store(|s| s.decay_add(&id, 0.0, &[half_life], now))?;
+        Ok(per_minute(
+            counters.first().copied().unwrap_or(0.0),
+            half_life,
+        ))
     }
 
     /// The ticket-rate counter of `binding`'s client network.
@@ -121,7 +136,7 @@ impl CaptchaService {
     /// the ticket is already earned, and a store that cannot count it
     /// leaves that network's price where it was.
     pub(crate) fn count_ticket(&self, binding: &Binding, now: u64) {
-        if self.pow.is_off() {
+        if self.pow.is_off() || self.pow.ticket_rate_thresholds.is_empty() {
             return;
         }
         let half_life = [self.pow.ticket_half_life_secs];
