@@ -48,6 +48,9 @@ mod render;
 #[cfg(feature = "service")]
 mod service;
 
+#[cfg(feature = "tower")]
+pub mod tower;
+
 #[cfg(feature = "axum")]
 pub mod axum;
 
@@ -202,8 +205,10 @@ pub mod widget {
 }
 
 /// Helpers for tests of services that use qcaptcha (feature `test-util`):
-/// a clock that moves when told, and the answer of a challenge.
+/// a clock that moves when told, and the [`ReplayStore`] contract as
+/// scenarios a store backend outside this crate can run.
 #[cfg(feature = "test-util")]
 pub mod testing {
     pub use crate::service::clock::ManualClock;
+    pub use crate::service::store::scenarios::{store_scenarios, MakeStore};
 }

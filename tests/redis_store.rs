@@ -156,7 +156,21 @@ on_every_deployment!(
     limits_with_redis,
     racing_counters_and_advances_count_once_each,
     two_nodes_price_alike,
+    the_store_scenarios_pass,
 );
+
+/// The `ReplayStore` contract every backend must keep, as
+/// `qcaptcha::testing` gives it to stores outside this crate.
+fn the_store_scenarios_pass(kind: Kind) {
+    let server = Redis::start(kind);
+    let scenario = std::sync::atomic::AtomicU32::new(0);
+    qcaptcha::testing::store_scenarios(&|| {
+        // A fresh store per scenario: its own key prefix.
+        let n = scenario.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let store = server.store().with_prefix(format!("scenario-{n}:"));
+        Arc::new(store.with_timeout(Duration::from_secs(10)))
+    });
+}
 
 fn a_ticket_used_on_one_node_is_refused_on_the_other(kind: Kind) {
     let server = Redis::start(kind);

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::axum::ClientIp;
+use crate::tower::ClientIp;
 
 /// How the router reads requests and bounds its work. Start from
 /// [`RouterConfig::default`] and change what you need.

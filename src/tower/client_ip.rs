@@ -2,7 +2,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use ::axum::http::{HeaderMap, HeaderName};
+use http::{HeaderMap, HeaderName};
 
 /// Where the client's address comes from.
 #[derive(Debug, Clone, Default)]
