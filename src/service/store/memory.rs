@@ -723,6 +723,12 @@ mod tests {
         }
         println!("rate: {} bytes per entry", (rss_bytes() - before) / n);
         assert_eq!(s.rate_counters(), n);
+        let before = rss_bytes();
+        for i in 0..n {
+            let id = format!("v:t:10.{}.{}.0/24", i >> 8, i & 255);
+            s.decay_add(&id, 1.0, &[120.0], 0).unwrap();
+        }
+        println!("pressure: {} bytes per entry", (rss_bytes() - before) / n);
         alive.push(s);
         assert_eq!(alive.iter().map(MemoryStore::len).sum::<usize>(), 2 * n);
     }
