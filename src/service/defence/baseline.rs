@@ -16,15 +16,19 @@ use crate::service::defence::decaying::per_minute;
 ///
 /// | knob | default | meaning |
 /// |---|---|---|
-/// | [`thresholds`](Surge::thresholds) | 1.5, 3, 5 | volume / normal at which levels 1, 2, 3 start |
+/// | [`thresholds`](Surge::thresholds) | 1.5, 2, 3 | volume / normal at which levels 1, 2, 3 start |
 /// | [`short_half_life_secs`](Surge::short_half_life_secs) | 60 | the "now" of the volume |
 /// | [`normal_half_life_secs`](Surge::normal_half_life_secs) | 21,600 (6 h) | how fast the normal is learnt |
 /// | [`normal_floor_per_minute`](Surge::normal_floor_per_minute) | 6 | the least normal assumed (a quiet business, or one just started) |
 /// | [`normal_ceiling_per_minute`](Surge::normal_ceiling_per_minute) | 3,000 | the most normal learnt (so a long flood is not learnt as normal) |
 ///
 /// So a business that normally serves 100 sessions a minute starts asking
-/// for level 1 at 150 a minute, level 2 at 300 and level 3 at 500; one
-/// with no history yet at 9, 18 and 30 a minute.
+/// for level 1 at 150 a minute, level 2 at 200 and level 3 at 300; one
+/// with no history yet at 9, 12 and 18 a minute. The top level starts low
+/// on purpose: a bot that stays just under a threshold pays the level
+/// below it, so the top must start where a bot's tickets are still few
+/// (three times the normal), and a genuine surge pays it for a median of
+/// 1.5 s, mostly while the person reads the picture.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Surge {
@@ -45,7 +49,7 @@ pub struct Surge {
 impl Default for Surge {
     fn default() -> Self {
         Surge {
-            thresholds: vec![1.5, 3.0, 5.0],
+            thresholds: vec![1.5, 2.0, 3.0],
             short_half_life_secs: 60.0,
             normal_half_life_secs: 6.0 * 3600.0,
             normal_floor_per_minute: 6.0,
