@@ -22,10 +22,10 @@ use crate::service::tokens::sealed::Binding;
 
 impl CaptchaService {
     /// A store call of CaptchaQuery: on the shared store, or on this
-    /// process's own when the shared one is unreachable (or does not
-    /// offer the call) (a replayed
-    /// CaptchaQuery can only start one more session, which costs its
-    /// proof like any other; answers and checks never fall back).
+    /// process's own when the shared one is unreachable or does not offer
+    /// the call. A CaptchaQuery replayed meanwhile on another node can
+    /// only start one more session, which pays its proof like any other;
+    /// answers and checks never fall back.
     pub(crate) fn on_query_store<T>(
         &self,
         call: impl Fn(&dyn ReplayStore) -> Result<T, StoreError>,
@@ -36,14 +36,15 @@ impl CaptchaService {
         }
     }
 
-    /// Counts a CaptchaQuery hit on the rate counter `id`: `Err` with the
-    /// seconds to wait once it is over `limit` (`u32::MAX`: off, no call).
-    fn query_hit(&self, id: &str, limit: u32, now: u64) -> Result<Result<(), u64>, ServiceError> {
+    /// Counts a CaptchaQuery hit on the rate counter `id`: the seconds to
+    /// wait once it is over `limit`, `None` within it (`u32::MAX`: off, no
+    /// store call).
+    fn query_hit(&self, id: &str, limit: u32, now: u64) -> Result<Option<u64>, ServiceError> {
         if limit == u32::MAX {
-            return Ok(Ok(()));
+            return Ok(None);
         }
         let count = self.on_query_store(|s| s.count_hit(id, RATE_WINDOW_SECS, now))?;
-        Ok(limits::sliding_window(count, u64::from(limit), now))
+        Ok(limits::sliding_window(count, u64::from(limit), now).err())
     }
 
     /// The limits of a new session, cheapest first: the userIp's sessions
@@ -54,22 +55,20 @@ impl CaptchaService {
     pub(crate) fn admit_session(&self, binding: &Binding, now: u64) -> Result<bool, ServiceError> {
         let l = &self.limits;
         let user = format!("q:u:{}", limits::client_key(binding.user_ip));
-        if let Err(retry_after) = self.query_hit(&user, l.user_ip_sessions_per_minute, now)? {
+        if let Some(retry_after) = self.query_hit(&user, l.user_ip_sessions_per_minute, now)? {
             return Err(refuse(LimitError::UserIpSessions {
                 limit: l.user_ip_sessions_per_minute,
                 retry_after,
             }));
         }
         let business = format!("q:b:{}", binding.business_id);
-        if self
-            .query_hit(&business, l.business_sessions_per_minute, now)?
-            .is_ok()
-        {
+        let over = self.query_hit(&business, l.business_sessions_per_minute, now)?;
+        if over.is_none() {
             return Ok(false);
         }
         let network = self.pow.prefixes.key(binding.user_ip);
         let share = format!("q:p:{}:{network}", binding.business_id);
-        if let Err(retry_after) = self.query_hit(&share, l.prefix_sessions_per_minute, now)? {
+        if let Some(retry_after) = self.query_hit(&share, l.prefix_sessions_per_minute, now)? {
             return Err(refuse(LimitError::BusinessSessions {
                 limit: l.prefix_sessions_per_minute,
                 retry_after,
