@@ -271,10 +271,10 @@ fn every_limit_holds_once_the_tables_are_full() {
 }
 
 /// A garbage proof costs the server one derivation and stores nothing,
-/// and weighs three answers on its client's limit: a client sending them
-/// gets a third as many checks a minute.
+/// and weighs five answers on its client's limit: a client sending them
+/// gets a fifth as many checks a minute.
 #[test]
-fn garbage_proofs_store_nothing_and_weigh_three_answers() {
+fn garbage_proofs_store_nothing_and_weigh_five_answers() {
     let clock = Arc::new(ManualClock::new(minute_start()));
     let store = Arc::new(MemoryStore::new(1_000));
     let s = CaptchaService::builder("/cap")
@@ -282,7 +282,7 @@ fn garbage_proofs_store_nothing_and_weigh_three_answers() {
         .store(store.clone())
         .clock(clock.clone())
         .pow(PowPolicy::fixed(qcaptcha::pow::PowLevel::new(6, 20)))
-        .limits(Limits::default().client_answers_per_minute(9))
+        .limits(Limits::default().client_answers_per_minute(15))
         .build()
         .unwrap();
     let w = s
@@ -297,7 +297,7 @@ fn garbage_proofs_store_nothing_and_weigh_three_answers() {
         common::form(&w.challenge, answer.as_str())
     );
     let mut checked = 0;
-    for _ in 0..9 {
+    for _ in 0..15 {
         let resp = s.handle_verify(&garbage, CLIENT);
         match resp.status {
             200 => checked += 1,

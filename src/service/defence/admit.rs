@@ -12,7 +12,7 @@ use crate::service::store::ReplayStore;
 
 /// How many answers a wrong proof of work weighs on its client's
 /// [`client_answers_per_minute`](crate::service::defence::limits::Limits::client_answers_per_minute).
-pub(crate) const WRONG_PROOF_WEIGHT: u32 = 3;
+pub(crate) const WRONG_PROOF_WEIGHT: u32 = 5;
 
 impl CaptchaService {
     /// Counts one hit on the shared rate counter `id`; once it is over
@@ -35,9 +35,9 @@ impl CaptchaService {
     /// A wrong proof weighs [`WRONG_PROOF_WEIGHT`] answers on its
     /// client's answer limit (the hit of its request included): its check
     /// costs the server a derivation (about 0.2 ms, more than serving a
-    /// picture), so a client sending garbage proofs gets a third as many
-    /// checks a minute, and costs the server less than the pictures it may
-    /// load meanwhile. A widget never sends a wrong proof. Best effort: a
+    /// picture), so a client sending garbage proofs gets a fifth as many
+    /// checks a minute (4 within the default 20), and costs the server
+    /// less than the 60 pictures a minute it may load meanwhile. A widget never sends a wrong proof. Best effort: a
     /// store that cannot count only leaves the usual limit.
     pub(crate) fn charge_wrong_proof(&self, client: IpAddr) {
         let limit = self.limits.client_answers_per_minute;
