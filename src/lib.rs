@@ -84,8 +84,8 @@ pub use render::{
 /// alphabet, picture sizes, and the answer check on its own.
 pub mod picture {
     pub use crate::render::{
-        answer_matches, Policy, ALPHABET, DEFAULT_HEIGHT, DEFAULT_WIDTH, INTERFERENCE_ALPHABET,
-        MAX_HEIGHT, MAX_LETTERS, MAX_WIDTH, MIN_HEIGHT, MIN_WIDTH,
+        answer_matches, Look, Policy, ALPHABET, DEFAULT_HEIGHT, DEFAULT_WIDTH,
+        INTERFERENCE_ALPHABET,
     };
 }
 
@@ -96,7 +96,7 @@ pub use service::{
     api::signature::Credentials,
     builder::ServiceBuilder,
     captcha_service::CaptchaService,
-    clock::{Clock, SystemClock},
+    clock::Clock,
     defence::limits::Limits,
     errors::{ConfigError, ServiceError},
     store::{MemoryStore, ReplayStore},
@@ -105,103 +105,17 @@ pub use service::{
 };
 
 #[cfg(feature = "redis")]
-pub use service::store::redis::RedisStore;
+pub use service::store::RedisStore;
 
-/// CaptchaQuery and CaptchaCheck on the wire: the validated requests, their
-/// parameters, the result bodies, the service's lifetimes and the limit
-/// errors.
 #[cfg(feature = "service")]
-pub mod api {
-    pub use crate::service::api::callback::Callback;
-    pub use crate::service::api::codes::{query_json, status_json, status_value};
-    pub use crate::service::api::http::{
-        CONTENT_TYPE_JS, CONTENT_TYPE_JSON, CONTENT_TYPE_PNG, CONTENT_TYPE_TEXT, CONTENT_TYPE_WAV,
-    };
-    pub use crate::service::api::params::{ParamError, MAX_PARAMS};
-    pub use crate::service::api::requests::{
-        AccountType, CaptchaCheck, CaptchaQuery, CommonParams, ScriptMode, UserFields,
-    };
-    pub use crate::service::captcha_service::{
-        DEFAULT_CHALLENGE_TTL_SECS, DEFAULT_SESSION_TTL_SECS,
-    };
-    pub use crate::service::defence::limits::{LimitError, RATE_WINDOW_SECS};
-    pub use crate::service::widget::routes::MAX_ANSWER_LEN;
-}
+pub use service::{api, defence::pow, metrics, store, tokens, widget};
 
 /// v2 request signatures: the server's check and the client's signing.
 #[cfg(feature = "service")]
 pub mod sign {
     pub use crate::service::api::signature::{
-        check_signature, sign, sign_request, source_string, verify, verify_request, RequestLine,
-        SignError, SignatureMethod, SignedNonce, TIMESTAMP_WINDOW_SECS,
+        sign_request, RequestLine, SignError, SignatureMethod,
     };
-}
-
-/// What the service records through the `metrics` crate's facade (cargo
-/// feature `metrics`): the metric names, what each means, and
-/// [`describe`](crate::metrics::describe) to register their help text.
-#[cfg(feature = "service")]
-pub mod metrics {
-    #[cfg(feature = "metrics")]
-    pub use crate::service::metrics::describe;
-    pub use crate::service::metrics::{
-        ANSWERS, CHECKS, LIMITS, METRICS, PICTURES, POW, SESSIONS, STORE_ERRORS, STORE_SECONDS,
-        TICKETS,
-    };
-}
-
-/// Sealed challenges and tickets, the keys that seal them, and the ticket
-/// check on its own.
-#[cfg(feature = "service")]
-pub mod tokens {
-    pub use crate::service::tokens::check::check_ticket;
-    pub use crate::service::tokens::keys::{KeyError, KEY_LEN};
-    pub use crate::service::tokens::sealed::{
-        Binding, BindingField, Challenge, Ticket, TokenError, MAX_CLOCK_SKEW_SECS, MAX_TOKEN_LEN,
-        MAX_UID_LEN,
-    };
-}
-
-/// Proof of work that rises under attack: the puzzle sealed in each
-/// challenge (PBKDF2-HMAC-SHA-256 over the whole token, after ALTCHA's PoW
-/// v2), the server's check, the native solver, and the policy that picks
-/// the level from the pressure.
-#[cfg(feature = "service")]
-pub mod pow {
-    pub use crate::service::defence::baseline::{Surge, SurgeReading};
-    pub use crate::service::defence::decaying::per_minute;
-    pub use crate::service::defence::pow::{
-        client_key, derive, leading_zero_bits, solve, solve_from, verify, PowError, PowLevel,
-        PowPolicy, Pressure, PressureEvent, PressureSource, PressureTracker, Puzzle,
-        DEFAULT_FAILURE_HALF_LIFE_SECS, DEFAULT_MAX_CLIENTS, DEFAULT_RATE_HALF_LIFE_SECS, MAX_BITS,
-        MAX_ITERATIONS, SALT_LEN,
-    };
-    pub use crate::service::defence::prefix::{PrefixError, Prefixes};
-    pub use crate::service::defence::price::{Floor, DEFAULT_TICKET_HALF_LIFE_SECS};
-}
-
-/// Replay stores: what a store must do, the kinds of records, and the
-/// memory store's bounds.
-#[cfg(feature = "service")]
-pub mod store {
-    #[cfg(feature = "redis")]
-    pub use crate::service::store::redis::Persistence;
-    #[cfg(feature = "redis-tls")]
-    pub use crate::service::store::redis::RedisTls;
-    pub use crate::service::store::{
-        RateCount, RecordKind, StoreError, UseRecord, DEFAULT_MEMORY_CAPACITY, MAX_ID_LEN,
-    };
-}
-
-/// The JavaScript widget and its routes.
-#[cfg(feature = "service")]
-pub mod widget {
-    pub use crate::service::errors::ChallengeError;
-    pub use crate::service::widget::script::{
-        callback_script, js_literal, puzzle_value, widget_script, BaseUrlError, Routes,
-        WidgetParams, AUDIO_ROUTE, IMAGE_ROUTE, MAX_BASE_URL_LEN, REFRESH_ROUTE, VERIFY_ROUTE,
-    };
-    pub use crate::service::widget::session::Widget;
 }
 
 /// Helpers for tests of services that use qcaptcha (feature `test-util`):
@@ -210,5 +124,5 @@ pub mod widget {
 #[cfg(feature = "test-util")]
 pub mod testing {
     pub use crate::service::clock::ManualClock;
-    pub use crate::service::store::scenarios::{store_scenarios, MakeStore};
+    pub use crate::service::store::scenarios::store_scenarios;
 }

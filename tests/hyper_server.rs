@@ -86,3 +86,30 @@ async fn the_hyper_adapter_serves_query_picture_answer_and_refusals() {
     assert_eq!(status, 405);
     server.abort();
 }
+
+/// Without the peer address an adapter must record, a widget route cannot
+/// count its client: refused (500, code 6000), never served uncounted.
+#[tokio::test]
+async fn a_request_without_its_peer_address_is_refused() {
+    use qcaptcha::tower::ResponseBody;
+    use tower::ServiceExt;
+
+    let req = http::Request::post("/captcha/verify")
+        .body(String::from("c=x&answer=ABCD"))
+        .unwrap();
+    let app = qcaptcha::tower::service::<String>(
+        std::sync::Arc::new(
+            qcaptcha::CaptchaService::builder("/captcha")
+                .build()
+                .unwrap(),
+        ),
+        qcaptcha::tower::RouterConfig::default(),
+    );
+    let resp: http::Response<ResponseBody> = app.oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), 500);
+    let body = http_body_util::BodyExt::collect(resp.into_body())
+        .await
+        .unwrap();
+    let json: Value = serde_json::from_slice(&body.to_bytes()).unwrap();
+    assert_eq!(json["code"], 6000);
+}

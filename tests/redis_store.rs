@@ -167,8 +167,7 @@ fn the_store_scenarios_pass(kind: Kind) {
     qcaptcha::testing::store_scenarios(&|| {
         // A fresh store per scenario: its own key prefix.
         let n = scenario.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let store = server.store().with_prefix(format!("scenario-{n}:"));
-        Arc::new(store.with_timeout(Duration::from_secs(10)))
+        Arc::new(server.store().with_prefix(format!("scenario-{n}:")))
     });
 }
 
@@ -214,12 +213,12 @@ fn a_ticket_used_on_one_node_is_refused_on_the_other(kind: Kind) {
     assert_eq!(check_error(&check(&b, &ticket)), Some(CheckFailure::Reused));
 }
 
-/// A node whose store waits up to 10 s: all threads connect at once, and
-/// 64 TLS handshakes (with each of three masters in a Cluster) on a loaded
-/// two-core machine can take seconds. These tests are about atomicity, not
-/// latency.
+/// A node whose store waits as long as the harness: all threads connect at
+/// once, and 64 TLS handshakes (with each of three masters in a Cluster)
+/// on a loaded two-core machine can take seconds. These tests are about
+/// atomicity, not latency.
 fn racing_node(server: &Redis, mode: TicketMode) -> Node {
-    let store = server.store().with_timeout(Duration::from_secs(10));
+    let store = server.store();
     node_with(Arc::new(store), mode, None)
 }
 
@@ -263,7 +262,7 @@ fn threads_racing_on_one_ticket_across_two_nodes(kind: Kind) {
 
 fn the_store_counts_every_racing_use_once(kind: Kind) {
     let server = Redis::start(kind);
-    let store = || Arc::new(server.store().with_timeout(Duration::from_secs(10)));
+    let store = || Arc::new(server.store());
     let stores = [store(), store()];
     let threads = 24;
     let mut seen = race(threads, move |i| {
@@ -279,8 +278,10 @@ fn the_store_counts_every_racing_use_once(kind: Kind) {
 
 fn redis_down_fails_closed_and_recovers_by_itself(kind: Kind) {
     let mut server = Redis::start(kind);
-    let timeout = Duration::from_secs(1);
-    let store = Arc::new(server.store().with_timeout(timeout));
+    // The harness's long timeout: reconnecting after the restarts below
+    // (three TLS handshakes for a TLS Cluster) may take seconds on a loaded
+    // machine, and a stopped server is refused, not waited for.
+    let store = Arc::new(server.store());
     let n = node_with(store.clone(), TicketMode::SingleUse, None);
     let ticket = solve(&n, &query_challenge(&n));
     let pending = query_challenge(&n);
@@ -294,10 +295,10 @@ fn redis_down_fails_closed_and_recovers_by_itself(kind: Kind) {
         .unwrap_err();
     assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
     assert!(err.to_string().contains("unavailable"), "{err}");
-    // Refused connections: at most a timeout (a Cluster call may try three
-    // times), never a hang.
+    // Refused connections fail at once (a Cluster call retries a few
+    // times), far sooner than the store's timeout.
     assert!(
-        started.elapsed() < 3 * timeout + LOAD_SLACK,
+        started.elapsed() < 5 * LOAD_SLACK,
         "{:?}",
         started.elapsed()
     );
@@ -701,7 +702,7 @@ fn used_and_fresh(n: &Node, ledger: &mut Ledger) -> (Vec<String>, Vec<String>) {
 #[test]
 fn cluster_a_master_killed_and_back_never_accepts_a_ticket_twice() {
     let mut redis = Redis::start_with(Kind::Cluster, Persistence::Aof);
-    let store = Arc::new(redis.store().with_timeout(Duration::from_secs(1)));
+    let store = Arc::new(redis.store());
     let n = node_with(store.clone(), TicketMode::SingleUse, None);
     let mut ledger = Ledger::default();
 
@@ -714,11 +715,10 @@ fn cluster_a_master_killed_and_back_never_accepts_a_ticket_twice() {
         .map(|k| redis.master_of(k))
         .collect();
     assert_eq!(on_master.len(), 12);
-    let victim = 0;
-    assert!(
-        on_master.contains(&victim),
-        "no used ticket on master {victim}: {on_master:?}"
-    );
+    // A master that holds a used ticket (ids are random: a fixed master
+    // held none of the twelve about once in 130 runs).
+    let victim = on_master[0];
+    let survivor = (victim + 1) % 3;
     drop(admin);
 
     redis.nodes[victim].kill();
@@ -734,9 +734,9 @@ fn cluster_a_master_killed_and_back_never_accepts_a_ticket_twice() {
         }
     }
     assert!(unavailable >= 1, "no check reached the dead master");
-    // Once the survivors mark it failed (node timeout 3 s) the cluster
+    // Once the survivors mark it failed (after the node timeout) the cluster
     // refuses everything (CLUSTERDOWN): every check fails closed.
-    redis.wait_for_cluster_state(1, "fail");
+    redis.wait_for_cluster_state(survivor, "fail");
     for t in &fresh {
         let resp = ledger.check(&n, t);
         assert_eq!(json(&resp)["code"], 6000, "a check during the outage");
@@ -770,7 +770,7 @@ fn cluster_a_master_killed_and_back_never_accepts_a_ticket_twice() {
 #[test]
 fn cluster_a_master_fails_over_to_its_replica_and_no_ticket_passes_twice() {
     let mut redis = Redis::start_cluster_with_replicas(Persistence::None);
-    let store = Arc::new(redis.store().with_timeout(Duration::from_secs(1)));
+    let store = Arc::new(redis.store());
     let n = node_with(store.clone(), TicketMode::SingleUse, None);
     let mut ledger = Ledger::default();
 
@@ -812,7 +812,7 @@ fn cluster_a_master_fails_over_to_its_replica_and_no_ticket_passes_twice() {
             resp.error
         );
     }
-    // The replica is promoted (node timeout 3 s, then an election).
+    // The replica is promoted (after the node timeout, then an election).
     let deadline = Instant::now() + HARNESS_WAIT;
     while redis.master_of(&moved_key) == victim {
         assert!(Instant::now() < deadline, "no failover");
@@ -844,20 +844,20 @@ fn cluster_a_master_fails_over_to_its_replica_and_no_ticket_passes_twice() {
 fn tls_trusts_only_the_configured_ca() {
     let redis = Redis::start(Kind::Tls);
     let url = &redis.urls()[0];
-    // (A long timeout: the first handshake competes with the other tests.)
-    redis
-        .store()
-        .with_timeout(Duration::from_secs(5))
-        .ping()
-        .unwrap();
+    // The store's timeout is the harness's: the first handshake competes
+    // with the other tests, and each refusal below must come from the
+    // handshake, not from a timeout on a loaded machine.
+    redis.store().ping().unwrap();
 
     // The system's roots do not include the test CA.
-    let system = RedisStore::open(url).unwrap();
+    let system = RedisStore::open(url).unwrap().with_timeout(HARNESS_WAIT);
     assert!(matches!(system.ping(), Err(StoreError::Unavailable(_))));
     // Another CA: refused, fails closed.
     let other = servers::TempDir::new("other-ca");
     let other = servers::Certs::make(other.path());
-    let wrong = RedisStore::open_tls(url, &other.tls()).unwrap();
+    let wrong = RedisStore::open_tls(url, &other.tls())
+        .unwrap()
+        .with_timeout(HARNESS_WAIT);
     let err = wrong.record_use(Ticket, "x", T0 + 60, 1, T0).unwrap_err();
     assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
     // The right CA but no client certificate: the server refuses.
@@ -865,12 +865,13 @@ fn tls_trusts_only_the_configured_ca() {
         url,
         &qcaptcha::store::RedisTls::new().ca_pem(redis.certs().ca.clone()),
     )
-    .unwrap();
+    .unwrap()
+    .with_timeout(HARNESS_WAIT);
     assert!(ca_only.ping().is_err());
     // Plain TCP to the TLS port: fails closed.
     let plain = RedisStore::open(&url.replace("rediss://", "redis://"))
         .unwrap()
-        .with_timeout(Duration::from_millis(300));
+        .with_timeout(HARNESS_WAIT);
     assert!(plain.ping().is_err());
     // open_tls wants rediss://.
     assert!(matches!(

@@ -6,7 +6,7 @@ use rand_chacha::ChaCha20Rng;
 
 use super::voice::{resample_add_into, resampled_len, Voice, BABBLE_RATES, NOISE_LEN};
 use super::SAMPLE_RATE;
-use crate::render::MAX_LETTERS;
+use crate::render::{Look, MAX_LETTERS};
 
 /// Samples in `secs` seconds.
 const fn samples(secs: f32) -> usize {
@@ -74,6 +74,54 @@ const LETTER_RMS: f32 = 0.125_9;
 /// Output gain of interference clips, so that the sum rarely clips.
 const INTERFERENCE_GAIN: f32 = 0.8;
 
+/// A stretch of silence: always the same, or drawn from a range.
+#[derive(Clone, Copy)]
+enum Span {
+    Fixed(usize),
+    Drawn(usize, usize),
+}
+
+impl Span {
+    fn pick(self, rng: &mut ChaCha20Rng) -> usize {
+        match self {
+            Span::Fixed(n) => n,
+            Span::Drawn(low, high) => rng.random_range(low..=high),
+        }
+    }
+}
+
+/// How a look speaks its letters: the mixer's one reading of the look.
+struct Delivery {
+    /// Silence before the first letter.
+    lead: Span,
+    /// Silence between letters.
+    gap: Span,
+    /// Each letter at its own pace ([`RATE`]) and level ([`LETTER_DB`]),
+    /// or as recorded.
+    varied: bool,
+    /// Under babble and noise, or alone.
+    masked: bool,
+}
+
+impl Delivery {
+    fn of(look: Look) -> Delivery {
+        match look {
+            Look::Clear => Delivery {
+                lead: Span::Fixed(CLEAR_LEAD),
+                gap: Span::Fixed(CLEAR_GAP),
+                varied: false,
+                masked: false,
+            },
+            Look::Interference => Delivery {
+                lead: Span::Drawn(LEAD.0, LEAD.1),
+                gap: Span::Drawn(GAP.0, GAP.1),
+                varied: true,
+                masked: true,
+            },
+        }
+    }
+}
+
 fn db(gain_db: f32) -> f32 {
     10f32.powf(gain_db / 20.0)
 }
@@ -110,17 +158,14 @@ impl Mixer {
 
     /// Lays out and mixes the clip of `letters` (indices into the alphabet),
     /// drawing every choice from `rng`. Read the result with [`Mixer::pcm`].
-    pub(crate) fn mix(&mut self, letters: &[usize], interference: bool, rng: &mut ChaCha20Rng) {
+    pub(crate) fn mix(&mut self, letters: &[usize], look: Look, rng: &mut ChaCha20Rng) {
         let voice = self.voice;
-        let mut at = if interference {
-            rng.random_range(LEAD.0..=LEAD.1)
-        } else {
-            CLEAR_LEAD
-        };
+        let delivery = Delivery::of(look);
+        let mut at = delivery.lead.pick(rng);
         // Lay out the letters first, so the length is known.
         let mut plan = [(0usize, 1.0f32, 1.0f32); MAX_LETTERS];
         for (i, (&letter, step)) in letters.iter().zip(&mut plan).enumerate() {
-            let (rate, gain) = if interference {
+            let (rate, gain) = if delivery.varied {
                 (
                     rng.random_range(RATE.0..=RATE.1),
                     db(rng.random_range(LETTER_DB.0..=LETTER_DB.1)),
@@ -129,11 +174,7 @@ impl Mixer {
                 (1.0, 1.0)
             };
             if i > 0 {
-                at += if interference {
-                    rng.random_range(GAP.0..=GAP.1)
-                } else {
-                    CLEAR_GAP
-                };
+                at += delivery.gap.pick(rng);
             }
             let n = resampled_len(voice.letters[letter].len(), rate);
             *step = (letter, rate, gain);
@@ -157,7 +198,7 @@ impl Mixer {
         let masker = &mut self.masker[..len];
         masker.fill(0.0);
         self.gain = 1.0;
-        if !interference {
+        if !delivery.masked {
             return;
         }
         self.gain = INTERFERENCE_GAIN;
@@ -248,7 +289,7 @@ mod tests {
         for seed in 0..200u64 {
             let mut rng = ChaCha20Rng::seed_from_u64(seed);
             let letters: Vec<usize> = (0..5).map(|i| (seed as usize * 7 + i * 3) % 17).collect();
-            mixer.mix(&letters, true, &mut rng);
+            mixer.mix(&letters, Look::Interference, &mut rng);
             all.extend(mixer.letter_snr_db(letters.len()));
         }
         all.sort_by(f32::total_cmp);
@@ -267,7 +308,12 @@ mod tests {
         let mut mixer = Mixer::new(voice());
         for seed in 0..100u64 {
             let mut rng = ChaCha20Rng::seed_from_u64(seed);
-            mixer.mix(&[9; MAX_LETTERS], seed % 2 == 0, &mut rng);
+            let look = if seed % 2 == 0 {
+                Look::Interference
+            } else {
+                Look::Clear
+            };
+            mixer.mix(&[9; MAX_LETTERS], look, &mut rng);
             assert!(mixer.len() <= MAX_SAMPLES);
             assert!(mixer.spans[MAX_LETTERS - 1].1 < mixer.len());
         }

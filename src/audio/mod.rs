@@ -127,11 +127,8 @@ impl AudioGenerator {
         for (index, &byte) in letters.iter_mut().zip(answer.as_bytes()) {
             *index = ALPHABET.iter().position(|&a| a == byte).unwrap_or(0);
         }
-        self.mixer.mix(
-            &letters[..answer.len()],
-            kind.policy().interference,
-            &mut rng,
-        );
+        self.mixer
+            .mix(&letters[..answer.len()], kind.policy().look, &mut rng);
         wav::write(self.mixer.pcm(), wav)?;
         Ok(answer)
     }

@@ -5,7 +5,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 use subtle::{ConditionallySelectable, ConstantTimeEq};
 
-use crate::render::policy::CaptchaType;
+use crate::render::policy::{CaptchaType, Look};
 
 /// The most letters any captcha type draws.
 pub const MAX_LETTERS: usize = 6;
@@ -18,18 +18,18 @@ pub const MAX_LETTERS: usize = 6;
 pub struct Answer {
     letters: [u8; MAX_LETTERS],
     len: u8,
-    /// Drawn for an interference type: checking also reads
-    /// [`INTERFERENCE_LOOK_ALIKES`].
-    interference: bool,
+    /// The look it was drawn for: checking an interference answer also
+    /// reads [`INTERFERENCE_LOOK_ALIKES`].
+    look: Look,
 }
 
 impl Answer {
-    pub(crate) fn from_letters(letters: &[u8], interference: bool) -> Answer {
+    pub(crate) fn from_letters(letters: &[u8], look: Look) -> Answer {
         debug_assert!(letters.len() <= MAX_LETTERS);
         let mut a = Answer {
             letters: [0; MAX_LETTERS],
             len: letters.len() as u8,
-            interference,
+            look,
         };
         a.letters[..letters.len()].copy_from_slice(letters);
         a
@@ -70,7 +70,7 @@ impl Answer {
     /// assert!(answer.matches(&answer.as_str().replace('Y', "V")));
     /// ```
     pub fn matches(&self, input: &str) -> bool {
-        matches_with(self.as_bytes(), input, self.interference)
+        matches_with(self.as_bytes(), input, self.look)
     }
 }
 
@@ -100,10 +100,7 @@ pub(crate) fn draw_word(kind: CaptchaType, seed: u64) -> (ChaCha20Rng, Answer) {
         previous = index;
         *letter = alphabet[index];
     }
-    (
-        rng,
-        Answer::from_letters(&letters[..count], policy.interference),
-    )
+    (rng, Answer::from_letters(&letters[..count], policy.look))
 }
 
 /// The letter count of `(kind, seed)`'s word (what the widget is told),
@@ -160,17 +157,17 @@ impl std::fmt::Display for Answer {
 /// assert!(!qcaptcha::picture::answer_matches("KXPRA", "KXPR"));
 /// ```
 pub fn answer_matches(expected: &str, input: &str) -> bool {
-    matches_with(expected.as_bytes(), input, false)
+    matches_with(expected.as_bytes(), input, Look::Clear)
 }
 
-/// [`answer_matches`], with [`INTERFERENCE_LOOK_ALIKES`] too when
-/// `interference`.
-fn matches_with(expected: &[u8], input: &str, interference: bool) -> bool {
+/// [`answer_matches`], with [`INTERFERENCE_LOOK_ALIKES`] too for the
+/// interference look: the one place the check reads the look.
+fn matches_with(expected: &[u8], input: &str, look: Look) -> bool {
     let input = input.trim().as_bytes();
     if input.len() != expected.len() || expected.is_empty() {
         return false;
     }
-    let interference = subtle::Choice::from(u8::from(interference));
+    let interference = subtle::Choice::from(u8::from(look == Look::Interference));
     let mut same = subtle::Choice::from(1u8);
     for (&a, &b) in expected.iter().zip(input) {
         same &= fold(a, interference).ct_eq(&fold(b, interference));
@@ -216,7 +213,7 @@ mod tests {
 
     #[test]
     fn matching_ignores_case_and_outer_space() {
-        let a = Answer::from_letters(b"KXPRA", false);
+        let a = Answer::from_letters(b"KXPRA", Look::Clear);
         assert!(a.matches("KXPRA"));
         assert!(a.matches("kxpra"));
         assert!(a.matches("\t kXpRa \n"));
@@ -256,14 +253,14 @@ mod tests {
 
     #[test]
     fn look_alikes_outside_the_alphabet_count_as_the_letter_taken_for() {
-        let a = Answer::from_letters(b"DTRDE", false);
+        let a = Answer::from_letters(b"DTRDE", Look::Clear);
         assert!(a.matches("DTRDE"));
         assert!(a.matches("QIPOE"));
         assert!(a.matches("qipof"));
         // Only those: other letters, and look-alikes in the wrong place, fail.
         assert!(!a.matches("DTRDK"));
         assert!(!a.matches("TDRDE"));
-        assert!(!Answer::from_letters(b"LLLL", false).matches("IIII"));
+        assert!(!Answer::from_letters(b"LLLL", Look::Clear).matches("IIII"));
         // Letters of the alphabet never fold: each answer has one spelling in it.
         let (clear, interference) = (subtle::Choice::from(0), subtle::Choice::from(1));
         for (i, &a) in crate::render::ALPHABET.iter().enumerate() {
@@ -283,14 +280,14 @@ mod tests {
 
     #[test]
     fn only_interference_answers_read_v_as_y_and_x_as_z() {
-        let clear = Answer::from_letters(b"YDKZ", false);
-        let interference = Answer::from_letters(b"YDKZ", true);
+        let clear = Answer::from_letters(b"YDKZ", Look::Clear);
+        let interference = Answer::from_letters(b"YDKZ", Look::Interference);
         assert!(!clear.matches("VDKX"));
         assert!(interference.matches("VDKX"));
         assert!(interference.matches("vqkz"));
         assert!(!interference.matches("YDKN"));
         assert!(!interference.matches("ZDKY"));
         // Clear answers keep V and X.
-        assert!(Answer::from_letters(b"VDKX", false).matches("vdkx"));
+        assert!(Answer::from_letters(b"VDKX", Look::Clear).matches("vdkx"));
     }
 }

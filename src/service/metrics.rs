@@ -20,27 +20,27 @@ use crate::service::store::{RateCount, RecordKind, StoreError, UseRecord};
 use crate::service::tokens::check::CheckFailure;
 
 /// Pictures rendered and served, by captcha type (label `type`, 1..8).
-pub const PICTURES: &str = "qcaptcha_pictures_total";
+pub(crate) const PICTURES: &str = "qcaptcha_pictures_total";
 /// Widget sessions started (successful CaptchaQuery calls).
-pub const SESSIONS: &str = "qcaptcha_sessions_total";
+pub(crate) const SESSIONS: &str = "qcaptcha_sessions_total";
 /// Answers to pictures, by `result`: `right`, `wrong`, `reused` (the
 /// challenge had its attempt already), `expired`.
-pub const ANSWERS: &str = "qcaptcha_answers_total";
+pub(crate) const ANSWERS: &str = "qcaptcha_answers_total";
 /// Tickets issued (right answers).
-pub const TICKETS: &str = "qcaptcha_tickets_issued_total";
+pub(crate) const TICKETS: &str = "qcaptcha_tickets_issued_total";
 /// CaptchaCheck calls by `outcome` (`pass`, `fail`, `error`) and `reason`
 /// (`ok`, `malformed`, `unknown_key`, `forged`, `expired`, `reused`,
 /// `mismatch`, `store`, `signature`, `bad_request`).
-pub const CHECKS: &str = "qcaptcha_checks_total";
+pub(crate) const CHECKS: &str = "qcaptcha_checks_total";
 /// Requests refused by a limit, by `limit` (recorded by the limiter).
-pub const LIMITS: &str = "qcaptcha_limits_triggered_total";
+pub(crate) const LIMITS: &str = "qcaptcha_limits_triggered_total";
 /// Proof-of-work challenges handed out, by `level` (recorded by the
 /// proof-of-work step).
-pub const POW: &str = "qcaptcha_pow_challenges_total";
+pub(crate) const POW: &str = "qcaptcha_pow_challenges_total";
 /// Replay-store calls that failed, by `kind` (`session`, `ticket`,
 /// `nonce`, `rate`) and `error` (`unavailable`, `full`, `invalid_id`,
 /// `config`). Each one refused a request (fail closed).
-pub const STORE_ERRORS: &str = "qcaptcha_store_errors_total";
+pub(crate) const STORE_ERRORS: &str = "qcaptcha_store_errors_total";
 /// Replay-store call latency in seconds, by `kind`, failures included.
 pub const STORE_SECONDS: &str = "qcaptcha_store_seconds";
 

@@ -58,18 +58,21 @@ use tower_http::timeout::TimeoutLayer;
 
 pub use client_ip::ClientIp;
 pub use config::RouterConfig;
-pub use refusal::{http_response, ClientAddr, ResponseBody};
-pub use routes::{PeerAddr, Routes};
+#[cfg(feature = "axum")]
+pub(crate) use refusal::http_response;
+pub use refusal::{ClientAddr, ResponseBody};
+pub use routes::PeerAddr;
+pub(crate) use routes::Routes;
 
 use crate::service::captcha_service::CaptchaService;
 
 /// What the body-limit layer makes of the routes' response bodies.
 type LimitedBody = tower_http::limit::ResponseBody<ResponseBody>;
 
-/// The error type of request bodies the service reads.
-pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+/// Any error, boxed: what request bodies may fail with.
+pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// The whole service for request bodies of type `B`: [`Routes`] behind
+/// The whole service for request bodies of type `B`: the routes behind
 /// the body-size limit (413) and the request deadline (408) of `config`.
 pub type HttpService<B> = BoxCloneSyncService<Request<B>, Response<ResponseBody>, Infallible>;
 
@@ -81,7 +84,7 @@ pub fn service<B>(service: std::sync::Arc<CaptchaService>, config: RouterConfig)
 where
     B: HttpBody + Send + 'static,
     B::Data: Send,
-    B::Error: Into<BoxError>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let limits = ServiceBuilder::new()
         .layer(RequestBodyLimitLayer::new(config.max_body_bytes))

@@ -31,6 +31,13 @@ use redis::ConnectionLike;
 
 use crate::common::HARNESS_WAIT;
 
+/// How long a Cluster node may miss pings before the others mark it
+/// failed (and the whole cluster answers CLUSTERDOWN): long enough that a
+/// node busy with 64 TLS handshakes on a loaded machine is not taken for
+/// dead (3 s was not, at a load average of 24 on 2 cores), short enough
+/// that the failover tests see a killed master go within seconds.
+pub const CLUSTER_NODE_TIMEOUT_MS: u64 = 15_000;
+
 /// Which deployment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -334,9 +341,10 @@ impl Process {
             cmd.args(["--cluster-enabled", "yes"])
                 .args(["--cluster-port", &bus.to_string()])
                 .args(["--cluster-config-file", "nodes.conf"])
-                // Long enough that a node busy with 64 TLS handshakes is
-                // not taken for dead.
-                .args(["--cluster-node-timeout", "3000"]);
+                .args([
+                    "--cluster-node-timeout",
+                    &CLUSTER_NODE_TIMEOUT_MS.to_string(),
+                ]);
         }
         let log = std::fs::File::create(self.dir.join("stderr.log")).unwrap();
         let child = cmd
@@ -559,12 +567,12 @@ impl Redis {
     }
 
     /// A new store on this deployment, as a node of the service opens it,
-    /// with a 5 s timeout: CI machines run many builds at once, and a TLS
-    /// handshake there (up to 64 threads connecting at once) can take far
-    /// longer than the default 500 ms. Tests of timeouts set their own.
+    /// with [`HARNESS_WAIT`] as its timeout: CI machines run many builds at
+    /// once, and a TLS handshake there (up to 64 threads connecting at
+    /// once) took longer than 5 s at a load average of 48 on 2 cores.
+    /// Tests of timeouts, and tests that stop a server, set their own.
     pub fn store(&self) -> RedisStore {
-        self.store_with_default_timeout()
-            .with_timeout(Duration::from_secs(5))
+        self.store_with_default_timeout().with_timeout(HARNESS_WAIT)
     }
 
     /// A new store with the library's default timeout (500 ms).

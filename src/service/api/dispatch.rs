@@ -7,7 +7,7 @@ use crate::service::api::codes::{self, ErrorCode};
 use crate::service::api::http::{
     http_status, json_failure, ApiRequest, HttpResponse, Route, CONTENT_TYPE_JS, CONTENT_TYPE_JSON,
 };
-use crate::service::api::params::{parse_pairs, ParamError};
+use crate::service::api::params::{parse_pairs, Pair, ParamError};
 use crate::service::api::requests::{failure_callback, CaptchaCheck, CaptchaQuery, ScriptMode};
 use crate::service::api::signature::{self, Credentials, RequestLine, SignError, SignedNonce};
 use crate::service::captcha_service::CaptchaService;
@@ -18,7 +18,7 @@ use crate::service::tokens::sealed::Binding;
 use crate::service::widget::script::callback_script;
 
 /// A request's decoded parameter pairs.
-type Pairs = [(String, String)];
+type Pairs<'a> = [Pair<'a>];
 
 impl CaptchaService {
     /// The API endpoint as the original service has it: one path, and the
@@ -67,21 +67,25 @@ impl CaptchaService {
     }
 
     /// CaptchaQuery on parsed parameters.
-    fn query(&self, req: &ApiRequest<'_>, pairs: &Pairs) -> HttpResponse {
+    fn query(&self, req: &ApiRequest<'_>, pairs: &Pairs<'_>) -> HttpResponse {
         let result = self
             .signed(req, pairs, |p| {
                 CaptchaQuery::from_pairs(p.iter().map(pair_ref))
             })
-            .and_then(|(q, nonce)| Ok((q.script, self.widget_signed(&q, nonce)?.script)));
+            .and_then(|(q, nonce)| Ok((q.script, self.new_session(&q, nonce)?.1)));
         if result.is_ok() {
             metrics::session_started();
         }
+        // The widget's static part is built once; only the configuration
+        // is new.
         match result {
-            Ok((ScriptMode::JavaScript, js)) => {
-                HttpResponse::new(200, CONTENT_TYPE_JS, js.into_bytes())
-            }
-            Ok((ScriptMode::Json, js)) => {
-                HttpResponse::new(200, CONTENT_TYPE_JSON, codes::query_json(&js))
+            Ok((ScriptMode::JavaScript, config)) => HttpResponse::new(
+                200,
+                CONTENT_TYPE_JS,
+                self.widget.script(&config).into_bytes(),
+            ),
+            Ok((ScriptMode::Json, config)) => {
+                HttpResponse::new(200, CONTENT_TYPE_JSON, self.widget.query_json(&config))
             }
             Err(e) => {
                 let (code, message) = (e.code(), e.public_message());
@@ -99,7 +103,7 @@ impl CaptchaService {
     }
 
     /// CaptchaCheck on parsed parameters.
-    fn check_call(&self, req: &ApiRequest<'_>, pairs: &Pairs) -> HttpResponse {
+    fn check_call(&self, req: &ApiRequest<'_>, pairs: &Pairs<'_>) -> HttpResponse {
         let result = self
             .signed(req, pairs, |p| {
                 CaptchaCheck::from_pairs(p.iter().map(pair_ref))
@@ -129,8 +133,8 @@ impl CaptchaService {
     fn signed<T>(
         &self,
         req: &ApiRequest<'_>,
-        pairs: &Pairs,
-        parse: impl FnOnce(&Pairs) -> Result<T, ParamError>,
+        pairs: &Pairs<'_>,
+        parse: impl FnOnce(&Pairs<'_>) -> Result<T, ParamError>,
     ) -> Result<(T, Option<SignedNonce>), ServiceError> {
         let nonce = self.verify_signature(req, pairs)?;
         Ok((parse(pairs)?, nonce))
@@ -141,7 +145,7 @@ impl CaptchaService {
     fn verify_signature(
         &self,
         req: &ApiRequest<'_>,
-        pairs: &Pairs,
+        pairs: &Pairs<'_>,
     ) -> Result<Option<SignedNonce>, SignError> {
         let Some(creds) = &self.credentials else {
             return Ok(None);
@@ -186,6 +190,6 @@ fn api_failure(e: ServiceError) -> HttpResponse {
 }
 
 /// A parameter pair, borrowed.
-fn pair_ref((k, v): &(String, String)) -> (&str, &str) {
-    (k.as_str(), v.as_str())
+fn pair_ref<'p>((k, v): &'p Pair<'_>) -> (&'p str, &'p str) {
+    (k, v)
 }

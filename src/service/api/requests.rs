@@ -171,7 +171,7 @@ pub struct UserFields {
     pub register_time: u64,
     /// `sceneId`.
     pub scene_id: Option<u64>,
-    /// `uid`, at most [`MAX_UID_LEN`] bytes.
+    /// `uid`, at most 128 bytes.
     pub uid: Option<String>,
     /// `accountType`.
     pub account_type: Option<AccountType>,
@@ -308,7 +308,7 @@ pub fn failure_callback<'a>(
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct CaptchaCheck {
-    /// `ticket` (required), at most [`MAX_TOKEN_LEN`] bytes.
+    /// `ticket` (required), at most 2048 bytes.
     pub ticket: String,
     /// The user, business and captcha type fields the ticket must be bound to.
     pub user: UserFields,

@@ -4,6 +4,8 @@
 //! `SignatureMethod=HmacSHA256`; plus the Timestamp window and the Nonce
 //! replay rule.
 
+use std::borrow::Cow;
+
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
@@ -50,12 +52,6 @@ impl SignatureMethod {
 /// the query is every parameter except `Signature`, sorted by name
 /// byte-wise (then by value, for repeated names), joined as `name=value`
 /// with `&`, values raw (not URL-encoded).
-///
-/// ```
-/// let s = qcaptcha::sign::source_string("GET", "example.com", "/v2/index.php",
-///     [("b", "2"), ("Signature", "x"), ("a", "1")]);
-/// assert_eq!(s, "GETexample.com/v2/index.php?a=1&b=2");
-/// ```
 pub fn source_string<'a>(
     method: &str,
     host: &str,
@@ -67,7 +63,13 @@ pub fn source_string<'a>(
         .filter(|(name, _)| *name != "Signature")
         .collect();
     pairs.sort_unstable();
-    let mut s = String::with_capacity(64 + pairs.len() * 24);
+    let len = method.len() + host.len() + path.len() + 1;
+    let len = len
+        + pairs
+            .iter()
+            .map(|(n, v)| n.len() + v.len() + 2)
+            .sum::<usize>();
+    let mut s = String::with_capacity(len);
     s.push_str(method);
     s.push_str(host);
     s.push_str(path);
@@ -106,15 +108,24 @@ pub fn sign(secret_key: &[u8], method: SignatureMethod, source: &str) -> String 
 /// client that did not URL-encode it) is the signature of `source`.
 /// Compared in constant time.
 pub fn verify(secret_key: &[u8], method: SignatureMethod, source: &str, signature: &str) -> bool {
-    let fixed = signature.trim().replace(' ', "+");
-    let Ok(given) = STANDARD.decode(fixed.as_bytes()) else {
+    let trimmed = signature.trim();
+    let fixed = if trimmed.contains(' ') {
+        Cow::Owned(trimmed.replace(' ', "+"))
+    } else {
+        Cow::Borrowed(trimmed)
+    };
+    // Room for the longest MAC (SHA-256's 32 bytes) and more: a longer
+    // signature does not fit and is wrong anyway.
+    let mut buf = [0u8; 64];
+    let Ok(n) = STANDARD.decode_slice(fixed.as_bytes(), &mut buf) else {
         return false;
     };
+    let given = &buf[..n];
     match method {
         SignatureMethod::HmacSha1 => match <Hmac<sha1::Sha1> as Mac>::new_from_slice(secret_key) {
             Ok(mut mac) => {
                 mac.update(source.as_bytes());
-                mac.verify_slice(&given).is_ok()
+                mac.verify_slice(given).is_ok()
             }
             Err(_) => false,
         },
@@ -122,7 +133,7 @@ pub fn verify(secret_key: &[u8], method: SignatureMethod, source: &str, signatur
             match <Hmac<sha2::Sha256> as Mac>::new_from_slice(secret_key) {
                 Ok(mut mac) => {
                     mac.update(source.as_bytes());
-                    mac.verify_slice(&given).is_ok()
+                    mac.verify_slice(given).is_ok()
                 }
                 Err(_) => false,
             }
@@ -266,8 +277,10 @@ pub fn sign_request(
 /// leaves the window). The signature is checked before the Nonce is
 /// recorded, so unsigned traffic cannot burn Nonces. The service itself
 /// calls [`check_signature`] first and [`SignedNonce::record`] only once
-/// the request has passed its limits, so a refused request stores nothing.
-pub fn verify_request(
+/// the request has passed its limits, so a refused request stores nothing;
+/// this one-step form is for the tests.
+#[cfg(test)]
+pub(crate) fn verify_request(
     credentials: &Credentials,
     line: RequestLine<'_>,
     params: &[(&str, &str)],
@@ -345,6 +358,17 @@ pub fn check_signature(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_source_string_sorts_and_drops_the_signature() {
+        let s = source_string(
+            "GET",
+            "example.com",
+            "/v2/index.php",
+            [("b", "2"), ("Signature", "x"), ("a", "1")],
+        );
+        assert_eq!(s, "GETexample.com/v2/index.php?a=1&b=2");
+    }
     use crate::service::store::MemoryStore;
 
     const KEY: &[u8] = b"Gu5t9xGARNpq86cd98joQYCN3Cozk1qA";

@@ -9,7 +9,7 @@ pub mod baseline;
 pub mod decaying;
 pub(crate) mod fair_table;
 pub(crate) mod gate;
-pub mod limits;
+pub(crate) mod limits;
 pub mod pow;
 pub mod prefix;
 pub mod price;

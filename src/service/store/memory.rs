@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use super::{check_id, RateCount, RecordKind, ReplayStore, StoreError, UseRecord};
 use crate::service::defence::decaying::DecayTable;
@@ -19,14 +19,14 @@ pub const DEFAULT_MEMORY_CAPACITY: usize = 200_000;
 
 #[derive(Debug)]
 struct Entry {
-    uses: u64,
+    uses: u32,
     /// The caller's expiry, Unix seconds.
     expires_at: u64,
     /// The same expiry on the monotonic clock, fixed when the entry is
     /// written: the entry is dropped only once both have passed, so a wall
     /// clock that jumps (forward, then back) cannot make a store forget a
     /// used id while its token is still live.
-    deadline: Instant,
+    deadline: u64,
     /// Whether the monotonic deadline has passed and the entry now waits
     /// for the wall clock (it sits in `waiting`, not in `by_deadline`).
     waiting: bool,
@@ -39,7 +39,7 @@ struct Entry {
 struct Table {
     entries: HashMap<Arc<str>, Entry>,
     /// (monotonic deadline, id) of every entry not yet waiting.
-    by_deadline: BTreeSet<(Instant, Arc<str>)>,
+    by_deadline: BTreeSet<(u64, Arc<str>)>,
     /// (expires_at, id) of the entries whose monotonic deadline passed
     /// while the wall clock said they were still live.
     waiting: BTreeSet<(u64, Arc<str>)>,
@@ -50,7 +50,7 @@ struct Table {
 impl Table {
     /// Drops the entries that are expired by both clocks, in order, so each
     /// call does only the work of the entries that have expired.
-    fn purge(&mut self, now: u64, mono: Instant) {
+    fn purge(&mut self, now: u64, mono: u64) {
         while let Some(first) = self.by_deadline.first() {
             if first.0 > mono {
                 break;
@@ -106,7 +106,7 @@ impl Table {
     /// [`Table::evict`].
     fn uses(&self, holder: &str, id: &str, expires_at: u64) -> u64 {
         match self.entries.get(id) {
-            Some(e) => e.uses,
+            Some(e) => u64::from(e.uses),
             None if self.fair.maybe_dropped(holder, expires_at) => u64::MAX,
             None => 0,
         }
@@ -125,7 +125,7 @@ impl Table {
         holder: &str,
         id: &str,
         expires_at: u64,
-        deadline: Instant,
+        deadline: u64,
         now: u64,
     ) -> u64 {
         if let Some(key) = self.entries.get_key_value(id).map(|(k, _)| Arc::clone(k)) {
@@ -162,7 +162,7 @@ impl Table {
     /// One more use of the known entry `id`, its life lengthened on both
     /// clocks if asked (moved back into the deadline order if it was
     /// waiting).
-    fn bump_known(&mut self, id: Arc<str>, expires_at: u64, deadline: Instant) -> u64 {
+    fn bump_known(&mut self, id: Arc<str>, expires_at: u64, deadline: u64) -> u64 {
         let Some(entry) = self.entries.get_mut(&id) else {
             return 0;
         };
@@ -179,19 +179,20 @@ impl Table {
             entry.waiting = false;
             self.by_deadline.insert((entry.deadline, Arc::clone(&id)));
             let (holder, new) = (Arc::clone(&entry.holder), entry.expires_at);
-            let uses = entry.uses;
+            let uses = u64::from(entry.uses);
             self.fair.reschedule(&holder, &id, old, new);
             return uses;
         }
-        entry.uses
+        u64::from(entry.uses)
     }
 }
 
-/// `expires_at` on the monotonic clock: as far from `mono` as it is from
-/// `now` (capped at about 136 years).
-fn monotonic_deadline(mono: Instant, expires_at: u64, now: u64) -> Instant {
-    let left = Duration::from_secs(expires_at.saturating_sub(now).min(1 << 32));
-    mono.checked_add(left).unwrap_or(mono)
+/// `expires_at` on the monotonic clock, in milliseconds since the store
+/// was made: as far from `mono` as it is from `now` (capped at about 136
+/// years), plus one for the part of a millisecond `mono` was rounded down.
+fn monotonic_deadline(mono: u64, expires_at: u64, now: u64) -> u64 {
+    let left = expires_at.saturating_sub(now).min(1 << 32) * 1000;
+    mono.saturating_add(left).saturating_add(1)
 }
 
 /// One rate counter: hits in window `window` (of `len` seconds) and in
@@ -327,6 +328,8 @@ pub struct MemoryStore {
     tables: [Mutex<Table>; 3],
     rates: Mutex<Rates>,
     pressure: Mutex<DecayTable>,
+    /// Where the monotonic deadlines count from.
+    epoch: Instant,
 }
 
 impl MemoryStore {
@@ -338,7 +341,14 @@ impl MemoryStore {
             tables: Default::default(),
             rates: Mutex::new(Rates::default()),
             pressure: Mutex::new(DecayTable::new(capacity)),
+            epoch: Instant::now(),
         }
+    }
+
+    /// The monotonic clock now, in milliseconds since the store was made
+    /// (rounded down).
+    fn mono_now(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
     /// The most entries each table holds.
@@ -417,7 +427,7 @@ impl ReplayStore for MemoryStore {
         now: u64,
     ) -> Result<UseRecord, StoreError> {
         check_id(id)?;
-        let mono = Instant::now();
+        let mono = self.mono_now();
         let deadline = monotonic_deadline(mono, expires_at, now);
         let mut table = self.tables[kind.index()].lock().map_err(poisoned)?;
         table.purge(now, mono);
@@ -435,7 +445,7 @@ impl ReplayStore for MemoryStore {
         now: u64,
     ) -> Result<bool, StoreError> {
         check_id(id)?;
-        let mono = Instant::now();
+        let mono = self.mono_now();
         let mut table = self.tables[kind.index()].lock().map_err(poisoned)?;
         table.purge(now, mono);
         let current = table.uses(holder, id, expires_at);
@@ -491,7 +501,7 @@ impl ReplayStore for MemoryStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
+    use std::time::Duration;
     use RecordKind::{Nonce, Session, Ticket};
 
     #[test]

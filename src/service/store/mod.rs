@@ -345,4 +345,8 @@ pub(crate) mod redis;
 #[cfg(feature = "test-util")]
 pub(crate) mod scenarios;
 
-pub use memory::{MemoryStore, DEFAULT_MEMORY_CAPACITY};
+pub use memory::MemoryStore;
+#[cfg(feature = "redis-tls")]
+pub use redis::RedisTls;
+#[cfg(feature = "redis")]
+pub use redis::{Persistence, RedisStore};

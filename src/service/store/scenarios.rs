@@ -6,14 +6,11 @@ use std::sync::{Arc, Barrier};
 
 use crate::service::store::{RateCount, RecordKind, ReplayStore, StoreError, MAX_ID_LEN};
 
-/// Makes a fresh, empty store for one scenario.
-pub type MakeStore<'a> = &'a dyn Fn() -> Arc<dyn ReplayStore>;
-
 /// A Unix time for the scenarios, at the start of a minute.
 const NOW: u64 = 1_700_000_040;
 
 /// Runs every scenario of the [`ReplayStore`] contract, each on a fresh
-/// store from `make`; panics, naming the scenario's rule, at the first
+/// store from `make` (fresh and empty each call); panics, naming the scenario's rule, at the first
 /// store answer that breaks it. The racing scenarios use 16 threads.
 ///
 /// ```
@@ -22,7 +19,7 @@ const NOW: u64 = 1_700_000_040;
 ///
 /// qcaptcha::testing::store_scenarios(&|| Arc::new(MemoryStore::new(64)));
 /// ```
-pub fn store_scenarios(make: MakeStore<'_>) {
+pub fn store_scenarios(make: &dyn Fn() -> Arc<dyn ReplayStore>) {
     uses_are_counted_per_kind_and_id(make());
     the_later_expiry_is_kept(make());
     bad_ids_are_refused(make());

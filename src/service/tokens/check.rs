@@ -82,8 +82,10 @@ impl From<TokenError> for CheckFailure {
 /// Checks a ticket token: authentic, issued no later than
 /// [`MAX_CLOCK_SKEW_SECS`] after `now`, unexpired at `now`, bound to
 /// `expected`, and (recorded in `store`) not used up. Mismatched or expired
-/// tickets are not counted as a use.
-pub fn check_ticket(
+/// tickets are not counted as a use. The use is held by nobody in
+/// particular; the service calls [`check_ticket_in`].
+#[cfg(test)]
+pub(crate) fn check_ticket(
     keys: &KeyRing,
     store: &dyn ReplayStore,
     token: &str,

@@ -117,11 +117,11 @@ impl CaptchaService {
     /// An attempt (refresh or verify) admitted under the client's answer
     /// limit, its form parsed and its challenge opened, while its session
     /// lasts.
-    fn open_attempt(
+    fn open_attempt<'f>(
         &self,
-        form: &str,
+        form: &'f str,
         client: IpAddr,
-    ) -> Result<(WidgetForm, Challenge), ServiceError> {
+    ) -> Result<(WidgetForm<'f>, Challenge), ServiceError> {
         self.admit_client(client, true)?;
         let form = WidgetForm::parse(form)?;
         let challenge = self.open_challenge(&form.challenge)?;

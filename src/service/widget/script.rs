@@ -137,11 +137,6 @@ impl Routes {
 /// A JSON value as a JavaScript literal that is also safe inside an HTML
 /// `<script>` element: `serde_json` output with `<`, `>`, `&`, U+2028 and
 /// U+2029 written as `\u` escapes (so `</script>` or `<!--` cannot appear).
-///
-/// ```
-/// let s = qcaptcha::widget::js_literal(&serde_json::json!("</script>"));
-/// assert_eq!(s, r#""\u003c/script\u003e""#);
-/// ```
 pub fn js_literal(value: &Value) -> String {
     let raw = value.to_string();
     let mut out = String::with_capacity(raw.len() + 16);
@@ -165,8 +160,6 @@ pub struct WidgetParams<'a> {
     pub challenge: &'a str,
     /// Seconds the challenge stays answerable.
     pub ttl_secs: u64,
-    /// The routes.
-    pub routes: &'a Routes,
     /// The proof of work the challenge asks for.
     pub puzzle: &'a Puzzle,
     /// How many letters the challenge's picture shows: the widget says so
@@ -178,14 +171,6 @@ pub struct WidgetParams<'a> {
 
 /// The `pow` value of the widget's config and JSON answers: `null` for
 /// level 0, else `{"bits", "iterations", "salt"}` (salt in hex).
-///
-/// ```
-/// use qcaptcha::pow::Puzzle;
-/// let v = qcaptcha::widget::puzzle_value(&Puzzle::new(10, 1000, [0xab; 16]));
-/// assert_eq!(v["bits"], 10);
-/// assert_eq!(v["salt"], "ab".repeat(16));
-/// assert!(qcaptcha::widget::puzzle_value(&Puzzle::NONE).is_null());
-/// ```
 pub fn puzzle_value(puzzle: &Puzzle) -> Value {
     if puzzle.is_none() {
         return Value::Null;
@@ -194,43 +179,52 @@ pub fn puzzle_value(puzzle: &Puzzle) -> Value {
     json!({ "bits": puzzle.bits, "iterations": puzzle.iterations, "salt": salt })
 }
 
-/// The widget JavaScript for one page view.
-pub fn widget_script(params: WidgetParams<'_>) -> String {
-    let config = json!({
+/// The per-challenge configuration the widget script embeds, as a
+/// [`js_literal`]: the challenge, its seconds to live, its proof of work
+/// and its letter count (the routes are in the static part).
+pub(crate) fn config_literal(params: &WidgetParams<'_>) -> String {
+    js_literal(&json!({
         "challenge": params.challenge,
         "ttl": params.ttl_secs,
-        "image": params.routes.image(),
-        "audio": params.routes.audio(),
-        "refresh": params.routes.refresh(),
-        "verify": params.routes.verify(),
         "pow": puzzle_value(params.puzzle),
         "letters": params.letters,
-    });
-    WIDGET_JS.replace("__QCAPTCHA_CONFIG__", &js_literal(&config))
+    }))
 }
 
 /// JavaScript that reports a failed CaptchaQuery to the page's `callBack`:
 /// `callBack({code, message})`, guarded so that a missing function does
 /// not throw.
-///
-/// ```
-/// use qcaptcha::{api::Callback, widget::callback_script, ErrorCode};
-/// let cb = Callback::parse("app.fail").unwrap();
-/// let js = callback_script(&cb, ErrorCode::InvalidParameter, "missing userIp");
-/// assert!(js.contains("app.fail({\"code\":4000"));
-/// ```
 pub fn callback_script(callback: &Callback, code: ErrorCode, message: &str) -> String {
     let arg = js_literal(&json!({ "code": code.code(), "message": message }));
     let name = callback.as_str();
     format!("try{{if(typeof {name}===\"function\"){{{name}({arg});}}}}catch(e){{}}\n")
 }
 
-/// The widget's JavaScript, with `__QCAPTCHA_CONFIG__` where the config goes.
-const WIDGET_JS: &str = include_str!("widget.js");
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::service::widget::template::{WidgetDelivery, WidgetTemplate};
+
+    #[test]
+    fn callback_scripts_call_the_named_function_guarded() {
+        let cb = Callback::parse("app.fail").unwrap();
+        let js = callback_script(&cb, ErrorCode::InvalidParameter, "missing userIp");
+        assert!(js.contains("app.fail({\"code\":4000"));
+    }
+
+    #[test]
+    fn puzzle_values_are_null_or_bits_iterations_and_hex_salt() {
+        let v = puzzle_value(&Puzzle::new(10, 1000, [0xab; 16]));
+        assert_eq!(v["bits"], 10);
+        assert_eq!(v["salt"], "ab".repeat(16));
+        assert!(puzzle_value(&Puzzle::NONE).is_null());
+    }
+
+    #[test]
+    fn js_literals_cannot_close_a_script_element() {
+        let s = js_literal(&serde_json::json!("</script>"));
+        assert_eq!(s, r#""\u003c/script\u003e""#);
+    }
 
     #[test]
     fn literal_escapes_html_breakers() {
@@ -275,13 +269,14 @@ mod tests {
     #[test]
     fn script_embeds_config_and_defines_the_api() {
         let routes = Routes::new("https://h.example/cap").unwrap();
-        let js = widget_script(WidgetParams {
-            challenge: "TOKEN-abc_1",
-            ttl_secs: 300,
-            routes: &routes,
-            puzzle: &Puzzle::new(4, 100, [1; 16]),
-            letters: 5,
-        });
+        let js = WidgetTemplate::new(&routes, WidgetDelivery::Inline).script(&config_literal(
+            &WidgetParams {
+                challenge: "TOKEN-abc_1",
+                ttl_secs: 300,
+                puzzle: &Puzzle::new(4, 100, [1; 16]),
+                letters: 5,
+            },
+        ));
         assert!(js.contains(r#""pow":{"bits":4,"iterations":100,"salt":"01010101"#));
         assert!(js.contains(r#""letters":5"#));
         assert!(js.contains("deriveBits"));

@@ -6,7 +6,8 @@ use crate::service::api::signature::SignedNonce;
 use crate::service::captcha_service::CaptchaService;
 use crate::service::defence::pow::Puzzle;
 use crate::service::errors::ServiceError;
-use crate::service::widget::script::{widget_script, WidgetParams};
+use crate::service::tokens::issue::Issued;
+use crate::service::widget::script::{config_literal, WidgetParams};
 
 /// A widget session, as CaptchaQuery starts it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,17 +35,25 @@ impl CaptchaService {
     /// and the session is priced (see
     /// [`PowPolicy`](crate::service::defence::pow::PowPolicy)).
     pub fn widget(&self, query: &CaptchaQuery) -> Result<Widget, ServiceError> {
-        self.widget_signed(query, None)
+        let (issued, config) = self.new_session(query, None)?;
+        Ok(Widget {
+            script: self.widget.script(&config),
+            challenge: issued.token,
+            ttl_secs: issued.ttl_secs,
+            puzzle: issued.puzzle,
+            letters: issued.letters,
+        })
     }
 
-    /// [`widget`](Self::widget) for a signed request: its Nonce is
-    /// recorded once the limits let the request in, before the session is
-    /// priced and sealed.
-    pub(crate) fn widget_signed(
+    /// A new widget session's first challenge, and the widget's
+    /// configuration for it (a JavaScript literal). A signed request's
+    /// Nonce is recorded once the limits let the request in, before the
+    /// session is priced and sealed.
+    pub(crate) fn new_session(
         &self,
         query: &CaptchaQuery,
         nonce: Option<SignedNonce>,
-    ) -> Result<Widget, ServiceError> {
+    ) -> Result<(Issued, String), ServiceError> {
         let binding = query.user.binding();
         let now = self.now();
         let over_budget = self.admit_session(&binding, now)?;
@@ -53,19 +62,12 @@ impl CaptchaService {
         }
         let least = self.session_price(&binding, over_budget, now);
         let issued = self.new_challenge(binding, None, least)?;
-        let script = widget_script(WidgetParams {
+        let config = config_literal(&WidgetParams {
             challenge: &issued.token,
             ttl_secs: issued.ttl_secs,
-            routes: &self.routes,
             puzzle: &issued.puzzle,
             letters: issued.letters,
         });
-        Ok(Widget {
-            script,
-            challenge: issued.token,
-            ttl_secs: issued.ttl_secs,
-            puzzle: issued.puzzle,
-            letters: issued.letters,
-        })
+        Ok((issued, config))
     }
 }

@@ -33,14 +33,11 @@
 
 mod policy;
 mod pressure;
-mod puzzle;
+pub(crate) mod puzzle;
 
+pub use crate::service::defence::baseline::Surge;
+pub use crate::service::defence::prefix::{PrefixError, Prefixes};
+pub use crate::service::defence::price::Floor;
 pub use policy::PowPolicy;
-pub use pressure::{
-    client_key, Pressure, PressureEvent, PressureSource, PressureTracker,
-    DEFAULT_FAILURE_HALF_LIFE_SECS, DEFAULT_MAX_CLIENTS, DEFAULT_RATE_HALF_LIFE_SECS,
-};
-pub use puzzle::{
-    derive, leading_zero_bits, solve, solve_from, verify, PowError, PowLevel, Puzzle, MAX_BITS,
-    MAX_ITERATIONS, SALT_LEN,
-};
+pub use pressure::{client_key, Pressure, PressureEvent, PressureSource, PressureTracker};
+pub use puzzle::{solve, solve_from, verify, PowError, PowLevel, Puzzle, MAX_BITS, SALT_LEN};

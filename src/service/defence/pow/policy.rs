@@ -231,7 +231,8 @@ impl PowPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::service::defence::pow::{solve_from, Puzzle, MAX_ITERATIONS};
+    use crate::service::defence::pow::puzzle::MAX_ITERATIONS;
+    use crate::service::defence::pow::{solve_from, Puzzle};
 
     const TOKEN: &str = "AQEAAAAHsomeSealedChallengeToken_-";
 

@@ -21,7 +21,7 @@ pub struct PowLevel {
     /// Leading zero bits the derived key must have (0..=[`MAX_BITS`]);
     /// 2^bits attempts are expected.
     pub bits: u8,
-    /// PBKDF2-HMAC-SHA-256 iterations per attempt (1..=[`MAX_ITERATIONS`]).
+    /// PBKDF2-HMAC-SHA-256 iterations per attempt (1 to 100,000).
     pub iterations: u32,
 }
 

@@ -48,42 +48,22 @@
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
-use redis::cluster::{ClusterClient, ClusterClientBuilder, ClusterConnection};
-use redis::{
-    Client, Connection, ConnectionLike, IntoConnectionInfo, RedisError, RedisResult, Script,
-};
+use redis::cluster::ClusterClientBuilder;
+use redis::{Client, ConnectionLike, IntoConnectionInfo, RedisError, RedisResult, Script};
 
 use super::{check_id, RateCount, RecordKind, ReplayStore, StoreError, UseRecord};
 
-/// Adds `ARGV[2]` to the decaying counters of the hash `KEYS[1]` (field
-/// `t`: the time of the last write, Unix seconds; `v1`, `v2`, ...: one
-/// value per half-life in `ARGV[4..]`, seconds), decayed to `ARGV[1]`
-/// (now; a clock behind `t` decays nothing), and returns the values as
-/// strings (Lua numbers would come back truncated to integers). An amount
-/// of 0 only reads. A write keeps the hash `ARGV[3]` more milliseconds.
-const DECAY_ADD_LUA: &str = r"
-local now = tonumber(ARGV[1])
-local amount = tonumber(ARGV[2])
-local at = tonumber(redis.call('HGET', KEYS[1], 't') or ARGV[1])
-local dt = now - at
-if dt < 0 then dt = 0 end
-local out = {}
-for i = 4, #ARGV do
-  local field = 'v' .. (i - 3)
-  local v = tonumber(redis.call('HGET', KEYS[1], field) or '0')
-  v = v * 2 ^ (-dt / tonumber(ARGV[i])) + amount
-  out[#out + 1] = string.format('%.17g', v)
-  if amount ~= 0 then
-    redis.call('HSET', KEYS[1], field, out[#out])
-  end
-end
-if amount ~= 0 then
-  if now > at then at = now end
-  redis.call('HSET', KEYS[1], 't', at)
-  redis.call('PEXPIRE', KEYS[1], ARGV[3])
-end
-return out
-";
+mod conn;
+mod lua;
+mod persistence;
+#[cfg(feature = "redis-tls")]
+mod tls;
+
+use conn::{Backend, Conn};
+use lua::{ADVANCE_LUA, COUNT_HIT_LUA, DECAY_ADD_LUA, RECORD_USE_LUA};
+pub use persistence::Persistence;
+#[cfg(feature = "redis-tls")]
+pub use tls::RedisTls;
 
 /// The default key prefix.
 const DEFAULT_PREFIX: &str = "qcaptcha:";
@@ -104,206 +84,6 @@ const MAX_TTL_SECS: u64 = 1 << 30;
 const CLUSTER_RETRIES: u32 = 2;
 /// The longest pause between two such retries, in milliseconds.
 const CLUSTER_MAX_RETRY_WAIT_MS: u64 = 50;
-
-/// One use of `KEYS[1]`, atomically: count it, make sure the key lives at
-/// least `ARGV[1]` more milliseconds (a new key gets exactly that; a known
-/// key keeps the later of its expiry and this one; a key without expiry,
-/// which this script never creates, gets one), and return the count.
-const RECORD_USE_LUA: &str = r"
-local uses = redis.call('INCR', KEYS[1])
-local ttl = tonumber(ARGV[1])
-if redis.call('PTTL', KEYS[1]) < ttl then
-  redis.call('PEXPIRE', KEYS[1], ttl)
-end
-return uses
-";
-
-/// Compare-and-increment of `KEYS[1]`, atomically: if its value (0 when
-/// absent) is `ARGV[1]`, set it to one more, with an expiry of at least
-/// `ARGV[2]` milliseconds (the later of the old and the new), and return
-/// 1; else change nothing and return 0.
-const ADVANCE_LUA: &str = r"
-local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
-if cur ~= tonumber(ARGV[1]) then
-  return 0
-end
-local ttl = tonumber(ARGV[2])
-local old = redis.call('PTTL', KEYS[1])
-if old > ttl then
-  ttl = old
-end
-redis.call('SET', KEYS[1], cur + 1, 'PX', ttl)
-return 1
-";
-
-/// One hit on the rate counter `KEYS[1]` (this window), atomically: count
-/// it, give the key an expiry of `ARGV[1]` milliseconds if it has none (a
-/// new key: the rest of its window, the next window, in which it is the
-/// previous one, and a second), and return the count with the count of
-/// `KEYS[2]` (the window before). Both keys share a hash tag.
-const COUNT_HIT_LUA: &str = r"
-local hits = redis.call('INCR', KEYS[1])
-if redis.call('PTTL', KEYS[1]) < 0 then
-  redis.call('PEXPIRE', KEYS[1], ARGV[1])
-end
-local before = tonumber(redis.call('GET', KEYS[2]) or '0')
-return {hits, before}
-";
-
-/// Whether, and how, a Redis server keeps its data across a restart, as
-/// [`RedisStore::persistence`] found it.
-///
-/// Why it matters: the store's records are what stops a ticket, a picture
-/// or a signed request from being used twice. A Redis that restarts without
-/// persistence forgets them, and every token still live at that moment
-/// (up to the ticket lifetime, 5 or 20 minutes, or the widget session, 30
-/// minutes) can be used once more. AOF (`appendonly yes`, fsync every
-/// second) loses at most about a second of records; RDB snapshots alone
-/// lose everything since the last snapshot (minutes).
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Persistence {
-    /// AOF is on (`appendonly yes`); `fsync` is the `appendfsync` policy
-    /// (`always`, `everysec` or `no`), and `snapshots` the `save` rules, if
-    /// any.
-    AppendOnly {
-        /// `appendfsync`.
-        fsync: String,
-        /// `save` (empty: no snapshots).
-        snapshots: String,
-    },
-    /// Only RDB snapshots (`save` rules, e.g. `3600 1 300 100 60 10000`):
-    /// a restart loses the records written since the last snapshot.
-    SnapshotsOnly {
-        /// `save`.
-        snapshots: String,
-    },
-    /// Neither AOF nor snapshots: a restart forgets every record.
-    None,
-    /// The server refused `CONFIG GET` (a managed Redis often disables or
-    /// renames it); the text is its answer. Check the provider's settings.
-    Unknown(String),
-}
-
-impl Persistence {
-    /// Whether a restart keeps (nearly) all records: AOF is on.
-    pub fn is_durable(&self) -> bool {
-        matches!(self, Persistence::AppendOnly { .. })
-    }
-}
-
-impl std::fmt::Display for Persistence {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Persistence::AppendOnly { fsync, snapshots } => {
-                write!(f, "AOF on (appendfsync {fsync}), snapshots {snapshots:?}")
-            }
-            Persistence::SnapshotsOnly { snapshots } => write!(
-                f,
-                "RDB snapshots only (save {snapshots:?}): a restart forgets recent uses"
-            ),
-            Persistence::None => f.write_str("no persistence: a restart forgets every use"),
-            Persistence::Unknown(why) => write!(f, "unknown (CONFIG GET refused: {why})"),
-        }
-    }
-}
-
-/// TLS settings for [`RedisStore::open_tls`] and
-/// [`RedisStore::open_cluster_tls`] (cargo feature `redis-tls`): which CA
-/// to trust and, for mutual TLS, the client's certificate.
-///
-/// The TLS stack is rustls with its *ring* crypto provider. If your binary
-/// also turns on rustls's `aws-lc-rs` provider, rustls cannot pick one by
-/// itself: install one at start-up
-/// (`rustls::crypto::ring::default_provider().install_default()`).
-///
-/// ```no_run
-/// use qcaptcha::RedisStore;
-/// use qcaptcha::store::RedisTls;
-///
-/// let tls = RedisTls::new().ca_pem(std::fs::read("/etc/redis/ca.crt")?);
-/// let store = RedisStore::open_tls("rediss://redis.internal:6380/0", &tls)?;
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-#[cfg(feature = "redis-tls")]
-#[derive(Clone, Default)]
-pub struct RedisTls {
-    ca_pem: Option<Vec<u8>>,
-    client: Option<(Vec<u8>, Vec<u8>)>,
-}
-
-#[cfg(feature = "redis-tls")]
-impl std::fmt::Debug for RedisTls {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Never the client key.
-        f.debug_struct("RedisTls")
-            .field("ca_pem", &self.ca_pem.as_ref().map(|pem| pem.len()))
-            .field("client_auth", &self.client.is_some())
-            .finish()
-    }
-}
-
-#[cfg(feature = "redis-tls")]
-impl RedisTls {
-    /// No custom CA (the system's roots are trusted) and no client
-    /// certificate.
-    pub fn new() -> RedisTls {
-        RedisTls::default()
-    }
-
-    /// Trusts the CA certificate(s) in `pem` (PEM, one or more
-    /// certificates) instead of the system's roots: the server's
-    /// certificate must chain to one of them.
-    pub fn ca_pem(mut self, pem: impl Into<Vec<u8>>) -> RedisTls {
-        self.ca_pem = Some(pem.into());
-        self
-    }
-
-    /// Presents a client certificate (mutual TLS): `cert_pem` holds the
-    /// certificate chain, `key_pem` its private key, both PEM.
-    pub fn client_auth(
-        mut self,
-        cert_pem: impl Into<Vec<u8>>,
-        key_pem: impl Into<Vec<u8>>,
-    ) -> RedisTls {
-        self.client = Some((cert_pem.into(), key_pem.into()));
-        self
-    }
-
-    fn certificates(&self) -> redis::TlsCertificates {
-        redis::TlsCertificates {
-            client_tls: self
-                .client
-                .as_ref()
-                .map(|(cert, key)| redis::ClientTlsConfig {
-                    client_cert: cert.clone(),
-                    client_key: key.clone(),
-                }),
-            root_cert: self.ca_pem.clone(),
-        }
-    }
-}
-
-/// Where the store's Redis is.
-enum Backend {
-    Single(Client),
-    Cluster(ClusterClient),
-}
-
-/// One connection taken from the pool for a call.
-enum Conn {
-    Single(Connection),
-    Cluster(Box<ClusterConnection>),
-}
-
-impl Conn {
-    fn as_dyn(&mut self) -> &mut dyn ConnectionLike {
-        match self {
-            Conn::Single(con) => con,
-            Conn::Cluster(con) => &mut **con,
-        }
-    }
-}
 
 /// A [`ReplayStore`] in Redis, for services that run on several nodes
 /// (cargo feature `redis`): a single server ([`open`](RedisStore::open)),
