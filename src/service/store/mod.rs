@@ -295,7 +295,7 @@ pub trait ReplayStore: Send + Sync {
     }
 
     /// Adds `amount` to the decaying counters of `id`, one per half-life
-    /// in `half_lives_secs` (see [`crate::pow::per_minute`]), and returns
+    /// in `half_lives_secs` (a steady `r` a second reads `r * h / ln 2`), and returns
     /// their values at `now`; an `amount` of 0 only reads. The proof-of-work
     /// price reads a business's volume and a client network's ticket rate
     /// from these, so that every node sharing the store prices alike. The
