@@ -275,14 +275,56 @@ pub fn sign_request(
 /// time), Timestamp within [`TIMESTAMP_WINDOW_SECS`] of `now`, and Nonce not
 /// seen before for this SecretId (recorded in `store` until the Timestamp
 /// leaves the window). The signature is checked before the Nonce is
-/// recorded, so unsigned traffic cannot burn Nonces.
-pub fn verify_request(
+/// recorded, so unsigned traffic cannot burn Nonces. The service itself
+/// calls [`check_signature`] first and [`SignedNonce::record`] only once
+/// the request has passed its limits, so a refused request stores nothing;
+/// this one-step form is for the tests.
+#[cfg(test)]
+pub(crate) fn verify_request(
     credentials: &Credentials,
     line: RequestLine<'_>,
     params: &[(&str, &str)],
     store: &dyn ReplayStore,
     now: u64,
 ) -> Result<(), SignError> {
+    check_signature(credentials, line, params, now)?.record(store, "", now)
+}
+
+/// A signed request's Nonce, checked but not yet recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use = "a Nonce that is not recorded can be replayed"]
+pub struct SignedNonce {
+    /// `SecretId:Nonce`.
+    id: String,
+    /// When its Timestamp leaves the window.
+    expires_at: u64,
+}
+
+impl SignedNonce {
+    /// Records the Nonce in `store` for `holder` (see
+    /// [`ReplayStore::record_held_use`]) until its Timestamp leaves the
+    /// window: [`SignError::Replayed`] if it was seen before.
+    pub fn record(&self, store: &dyn ReplayStore, holder: &str, now: u64) -> Result<(), SignError> {
+        let record = store
+            .record_held_use(RecordKind::Nonce, holder, &self.id, self.expires_at, 1, now)
+            .map_err(SignError::Store)?;
+        if record.allowed {
+            Ok(())
+        } else {
+            Err(SignError::Replayed)
+        }
+    }
+}
+
+/// The checks of [`verify_request`] that need no store: SecretId,
+/// Signature (constant time) and Timestamp window. Returns the Nonce to
+/// record once the request is accepted.
+pub fn check_signature(
+    credentials: &Credentials,
+    line: RequestLine<'_>,
+    params: &[(&str, &str)],
+    now: u64,
+) -> Result<SignedNonce, SignError> {
     let secret_id = param(params, "SecretId")?;
     let signature = param(params, "Signature")?;
     let timestamp = uint(param(params, "Timestamp")?, "Timestamp")?;
@@ -306,21 +348,11 @@ pub fn verify_request(
     if now.abs_diff(timestamp) > TIMESTAMP_WINDOW_SECS {
         return Err(SignError::Expired);
     }
-    let id = format!("{}:{}", credentials.secret_id, nonce);
-    let record = store
-        .record_use(
-            RecordKind::Nonce,
-            &id,
-            timestamp.saturating_add(TIMESTAMP_WINDOW_SECS + 1),
-            1,
-            now,
-        )
-        .map_err(SignError::Store)?;
-    if record.allowed {
-        Ok(())
-    } else {
-        Err(SignError::Replayed)
-    }
+    Ok(SignedNonce {
+        id: format!("{}:{}", credentials.secret_id, nonce),
+        // The last second at which this Timestamp is still accepted.
+        expires_at: timestamp.saturating_add(TIMESTAMP_WINDOW_SECS + 1),
+    })
 }
 
 #[cfg(test)]
