@@ -5,12 +5,14 @@
 //! Two things keep one benchmarking thread from being throttled the way a
 //! flood from one address would be, while every limit and the tracker
 //! still do their full work on every request:
-//! - each solved captcha comes from its own address (userIp and the
-//!   widget's client address alike), as a population of users does;
+//! - each solved captcha comes from its own address and network (userIp
+//!   and the widget's client address alike, each in its own /24), as a
+//!   population of users does;
 //! - the service's clock is simulated at [`SOLVES_PER_SECOND`] solved
 //!   captchas a second, a calm site: the proof-of-work policy stays at
 //!   level 0 (no puzzle; asserted) and the business limit of 6,000 sessions
-//!   a minute is not reached.
+//!   a minute is not reached. The business's learnt normal is that rate
+//!   (its surge floor is set to it), as after hours of the same traffic.
 //!
 //! Only the service's calls are timed: signing the API calls (the business
 //! server's work), reading the challenge and ticket out of the answers and
@@ -21,7 +23,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use qcaptcha::pow::PowPolicy;
+use qcaptcha::pow::{PowPolicy, Surge};
 use qcaptcha::sign::{sign_request, RequestLine, SignatureMethod};
 use qcaptcha::testing::ManualClock;
 use qcaptcha::{ApiRequest, CaptchaService, Credentials, KeyRing, Limits, ReplayStore};
@@ -59,11 +61,12 @@ impl Deployed {
     pub fn new(store: Arc<dyn ReplayStore>) -> Deployed {
         let clock = Arc::new(ManualClock::new(1_700_000_000));
         let credentials = Credentials::new("AKIDbench", "bench-secret-key-0123456789abcdef");
+        let normal = Surge::default().normal_bounds(SOLVES_PER_SECOND as f64 * 60.0, 3_000.0);
         let service = CaptchaService::builder("/captcha")
             .keys(KeyRing::new(1, [0x42; 32]))
             .store(store)
             .credentials(credentials.clone())
-            .pow(PowPolicy::default())
+            .pow(PowPolicy::default().surge(normal))
             .limits(Limits::default())
             .clock(clock.clone())
             .build()
@@ -83,8 +86,8 @@ impl Deployed {
         if n.is_multiple_of(SOLVES_PER_SECOND) {
             self.clock.advance(1);
         }
-        let [_, b, c, d] = (n as u32).to_be_bytes();
-        let ip = IpAddr::V4(Ipv4Addr::new(10, b, c, d.max(1)));
+        let [_, _, b, c] = (n as u32).to_be_bytes();
+        let ip = IpAddr::V4(Ipv4Addr::new(10, b, c, 1));
         User {
             ip,
             ip_text: ip.to_string(),
