@@ -17,23 +17,9 @@
 //!    ([`PowPolicy::floor`]).
 
 use crate::service::defence::baseline::{Surge, SurgeReading};
+use crate::service::defence::pow::policy::Floor;
 use crate::service::defence::pow::{PowError, PowLevel, PowPolicy};
 use crate::service::defence::prefix::Prefixes;
-
-/// Default half-life of a client network's ticket-rate counter: 2 minutes.
-pub const DEFAULT_TICKET_HALF_LIFE_SECS: f64 = 120.0;
-
-/// An always-on least level for a business, or for one scene of it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Floor {
-    /// The `businessId`.
-    pub business_id: u64,
-    /// The `sceneId`, or `None` for every scene of the business.
-    pub scene_id: Option<u64>,
-    /// The index of the least level (into [`PowPolicy::levels`]).
-    pub level: usize,
-}
 
 impl PowPolicy {
     /// Replaces how a business's volume raises the level.

@@ -8,7 +8,21 @@ use super::pressure::{
 use super::puzzle::{PowError, PowLevel};
 use crate::service::defence::baseline::Surge;
 use crate::service::defence::prefix::Prefixes;
-use crate::service::defence::price::{Floor, DEFAULT_TICKET_HALF_LIFE_SECS};
+
+/// Default half-life of a client network's ticket-rate counter: 2 minutes.
+pub const DEFAULT_TICKET_HALF_LIFE_SECS: f64 = 120.0;
+
+/// An always-on least level for a business, or for one scene of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Floor {
+    /// The `businessId`.
+    pub business_id: u64,
+    /// The `sceneId`, or `None` for every scene of the business.
+    pub scene_id: Option<u64>,
+    /// The index of the least level (into [`PowPolicy::levels`]).
+    pub level: usize,
+}
 
 /// Which level a new challenge gets: `levels[0]` while calm (normally
 /// [`PowLevel::NONE`]), `levels[i]` once any of the pressures reaches its
