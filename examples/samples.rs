@@ -1,12 +1,14 @@
 //! Writes sample captchas as PNG files plus an `answers.tsv`.
 //!
 //! ```text
-//! cargo run --release --example samples -- --out DIR [--type T] [--count N] [--seed S] [--audio]
+//! cargo run --release --example samples -- --out DIR [--type T] [--count N] [--seed S] [--audio [--clean]]
 //! ```
 //!
 //! With `--audio` it also writes each captcha's spoken version, the WAV file
 //! of the same type and seed, next to its picture (`type5_000.wav`), and
-//! their answers (the pictures' answers) to `audio.tsv`.
+//! their answers (the pictures' answers) to `audio.tsv`. With `--clean` as
+//! well, each clip's letters alone, without babble and noise
+//! (`type5_000.clean.wav`), the reference of `scripts/audio-attack`'s ESTOI.
 //!
 //! Without `--type` it writes every type 1..=8. `--count` is per type
 //! (default 10). Without `--seed` a random one is taken from the OS and
@@ -16,7 +18,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use qcaptcha::{generate, generate_audio, CaptchaType};
+use qcaptcha::{generate, generate_audio, AudioGenerator, CaptchaType};
 use rand::TryRngCore;
 
 struct Args {
@@ -25,6 +27,7 @@ struct Args {
     count: u64,
     seed: u64,
     audio: bool,
+    clean: bool,
 }
 
 fn parse() -> Result<Args, String> {
@@ -33,6 +36,7 @@ fn parse() -> Result<Args, String> {
     let mut count = 10;
     let mut seed = None;
     let mut audio = false;
+    let mut clean = false;
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or(format!("{flag} needs a value"));
@@ -45,6 +49,7 @@ fn parse() -> Result<Args, String> {
             "--count" => count = value()?.parse().map_err(|e| format!("--count: {e}"))?,
             "--seed" => seed = Some(value()?.parse().map_err(|e| format!("--seed: {e}"))?),
             "--audio" => audio = true,
+            "--clean" => clean = true,
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other}")),
         }
@@ -61,6 +66,7 @@ fn parse() -> Result<Args, String> {
         count,
         seed,
         audio,
+        clean,
     })
 }
 
@@ -68,6 +74,7 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     std::fs::create_dir_all(&args.out)?;
     let mut answers = String::new();
     let mut audio_answers = String::new();
+    let mut letters = AudioGenerator::new();
     for &kind in &args.kinds {
         for i in 0..args.count {
             let seed = args.seed.wrapping_add(i);
@@ -80,6 +87,11 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
                 let name = format!("type{}_{:03}.wav", kind.code(), i);
                 std::fs::write(args.out.join(&name), clip.wav())?;
                 writeln!(audio_answers, "{name}\t{}", clip.answer())?;
+                if args.clean {
+                    let mut wav = Vec::new();
+                    letters.render_letters_into(kind, seed, &mut wav)?;
+                    std::fs::write(args.out.join(name.replace(".wav", ".clean.wav")), wav)?;
+                }
             }
         }
     }
@@ -97,7 +109,9 @@ fn main() -> ExitCode {
             if !e.is_empty() {
                 eprintln!("error: {e}");
             }
-            eprintln!("usage: samples --out DIR [--type 1..8] [--count N] [--seed S] [--audio]");
+            eprintln!(
+                "usage: samples --out DIR [--type 1..8] [--count N] [--seed S] [--audio [--clean]]"
+            );
             return ExitCode::from(2);
         }
     };

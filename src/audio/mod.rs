@@ -15,6 +15,7 @@
 //! [`AudioGenerator`] renders into a caller's buffer without allocating.
 
 mod mix;
+mod playback;
 mod voice;
 mod wav;
 
@@ -119,6 +120,30 @@ impl AudioGenerator {
         seed: u64,
         wav: &mut Vec<u8>,
     ) -> Result<Answer, Error> {
+        self.render_track_into(kind, seed, true, wav)
+    }
+
+    /// Renders the letters of the clip of `(kind, seed)` alone: the same
+    /// voice, timing, speed, pitch and level as [`AudioGenerator::render_into`]
+    /// gives, without the babble and noise. Not for serving (it gives the
+    /// answer away): it is the clean reference that intelligibility measures
+    /// such as ESTOI compare a clip with (`scripts/audio-attack`).
+    pub fn render_letters_into(
+        &mut self,
+        kind: CaptchaType,
+        seed: u64,
+        wav: &mut Vec<u8>,
+    ) -> Result<Answer, Error> {
+        self.render_track_into(kind, seed, false, wav)
+    }
+
+    fn render_track_into(
+        &mut self,
+        kind: CaptchaType,
+        seed: u64,
+        with_masker: bool,
+        wav: &mut Vec<u8>,
+    ) -> Result<Answer, Error> {
         let (mut drawn, answer) = draw_word(kind, seed);
         // The audio's own choices come from a stream forked off the one that
         // drew the letters, so the picture's layout and the clip's are unrelated.
@@ -132,7 +157,7 @@ impl AudioGenerator {
             kind.policy().interference,
             &mut rng,
         );
-        wav::write(self.mixer.pcm(), wav)?;
+        wav::write(self.mixer.pcm(with_masker), wav)?;
         Ok(answer)
     }
 
