@@ -36,6 +36,11 @@
 //! routes).
 
 #![forbid(unsafe_code)]
+// On docs.rs every feature-gated item says which feature it needs: with
+// `doc_cfg` (nightly rustdoc, which absorbed `doc_auto_cfg` in 2025) the
+// marks come from the `#[cfg(feature = ...)]`s themselves. Stable builds
+// never see the attribute.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
 pub mod audio;
@@ -43,13 +48,32 @@ mod render;
 #[cfg(feature = "service")]
 mod service;
 
+#[cfg(feature = "tower")]
+pub mod tower;
+
 #[cfg(feature = "axum")]
 pub mod axum;
 
-// The README's Rust snippets compile (and run) as doc tests.
+// The Rust snippets of the README and the docs pages compile (and run)
+// as doc tests.
 #[cfg(all(doctest, feature = "axum"))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
+#[cfg(all(doctest, feature = "axum"))]
+#[doc = include_str!("../docs/integration.md")]
+struct IntegrationDoctests;
+#[cfg(all(doctest, feature = "axum"))]
+#[doc = include_str!("../docs/errors.md")]
+struct ErrorsDoctests;
+#[cfg(all(doctest, feature = "redis-tls"))]
+#[doc = include_str!("../docs/operations.md")]
+struct OperationsDoctests;
+#[cfg(all(doctest, feature = "service"))]
+#[doc = include_str!("../docs/security.md")]
+struct SecurityDoctests;
+#[cfg(doctest)]
+#[doc = include_str!("../docs/audio.md")]
+struct AudioDoctests;
 
 pub use audio::{generate_audio, AudioCaptcha, AudioGenerator};
 pub use render::{
@@ -60,24 +84,24 @@ pub use render::{
 /// alphabet, picture sizes, and the answer check on its own.
 pub mod picture {
     pub use crate::render::{
-        answer_matches, Policy, ALPHABET, DEFAULT_HEIGHT, DEFAULT_WIDTH, INTERFERENCE_ALPHABET,
-        MAX_HEIGHT, MAX_LETTERS, MAX_WIDTH, MIN_HEIGHT, MIN_WIDTH,
+        answer_matches, Look, Policy, ALPHABET, DEFAULT_HEIGHT, DEFAULT_WIDTH,
+        INTERFERENCE_ALPHABET,
     };
 }
 
 #[cfg(feature = "service")]
 pub use service::{
+    api::codes::ErrorCode,
+    api::http::{ApiRequest, HttpResponse},
+    api::signature::Credentials,
     builder::ServiceBuilder,
-    check::{CheckFailure, TicketMode},
-    clock::{Clock, SystemClock},
-    codes::ErrorCode,
+    captcha_service::CaptchaService,
+    clock::Clock,
+    defence::limits::Limits,
     errors::{ConfigError, ServiceError},
-    handlers::CaptchaService,
-    http::{ApiRequest, HttpResponse},
-    keys::KeyRing,
-    limits::Limits,
-    signature::Credentials,
     store::{MemoryStore, ReplayStore},
+    tokens::check::{CheckFailure, TicketMode},
+    tokens::keys::KeyRing,
 };
 
 #[cfg(feature = "redis")]
@@ -88,27 +112,19 @@ pub use service::store::redis::RedisStore;
 /// errors.
 #[cfg(feature = "service")]
 pub mod api {
-    pub use crate::service::callback::Callback;
-    pub use crate::service::codes::{query_json, status_json, status_value};
-    pub use crate::service::handlers::{
-        DEFAULT_CHALLENGE_TTL_SECS, DEFAULT_SESSION_TTL_SECS, MAX_ANSWER_LEN,
-    };
-    pub use crate::service::http::{
-        CONTENT_TYPE_JS, CONTENT_TYPE_JSON, CONTENT_TYPE_PNG, CONTENT_TYPE_TEXT, CONTENT_TYPE_WAV,
-    };
-    pub use crate::service::limits::{LimitError, RATE_WINDOW_SECS};
-    pub use crate::service::params::{ParamError, MAX_PARAMS};
-    pub use crate::service::requests::{
+    pub use crate::service::api::callback::Callback;
+    pub use crate::service::api::params::ParamError;
+    pub use crate::service::api::requests::{
         AccountType, CaptchaCheck, CaptchaQuery, CommonParams, ScriptMode, UserFields,
     };
+    pub use crate::service::defence::limits::LimitError;
 }
 
 /// v2 request signatures: the server's check and the client's signing.
 #[cfg(feature = "service")]
 pub mod sign {
-    pub use crate::service::signature::{
-        sign, sign_request, source_string, verify, verify_request, RequestLine, SignError,
-        SignatureMethod, TIMESTAMP_WINDOW_SECS,
+    pub use crate::service::api::signature::{
+        sign_request, RequestLine, SignError, SignatureMethod,
     };
 }
 
@@ -119,21 +135,16 @@ pub mod sign {
 pub mod metrics {
     #[cfg(feature = "metrics")]
     pub use crate::service::metrics::describe;
-    pub use crate::service::metrics::{
-        ANSWERS, CHECKS, LIMITS, METRICS, PICTURES, POW, SESSIONS, STORE_ERRORS, STORE_SECONDS,
-        TICKETS,
-    };
+    pub use crate::service::metrics::{METRICS, STORE_SECONDS};
 }
 
 /// Sealed challenges and tickets, the keys that seal them, and the ticket
 /// check on its own.
 #[cfg(feature = "service")]
 pub mod tokens {
-    pub use crate::service::check::check_ticket;
-    pub use crate::service::keys::{KeyError, KEY_LEN};
-    pub use crate::service::tokens::{
-        Binding, BindingField, Challenge, Ticket, TokenError, MAX_CLOCK_SKEW_SECS, MAX_TOKEN_LEN,
-        MAX_UID_LEN,
+    pub use crate::service::tokens::keys::{KeyError, KEY_LEN};
+    pub use crate::service::tokens::sealed::{
+        Binding, BindingField, Challenge, Ticket, TokenError, MAX_CLOCK_SKEW_SECS,
     };
 }
 
@@ -143,11 +154,9 @@ pub mod tokens {
 /// the level from the pressure.
 #[cfg(feature = "service")]
 pub mod pow {
-    pub use crate::service::pow::{
-        client_key, derive, leading_zero_bits, solve, solve_from, verify, PowError, PowLevel,
-        PowPolicy, Pressure, PressureEvent, PressureSource, PressureTracker, Puzzle,
-        DEFAULT_FAILURE_HALF_LIFE_SECS, DEFAULT_MAX_CLIENTS, DEFAULT_RATE_HALF_LIFE_SECS, MAX_BITS,
-        MAX_ITERATIONS, SALT_LEN,
+    pub use crate::service::defence::pow::{
+        client_key, solve, solve_from, verify, PowError, PowLevel, PowPolicy, Pressure,
+        PressureEvent, PressureSource, PressureTracker, Puzzle, MAX_BITS, SALT_LEN,
     };
 }
 
@@ -159,25 +168,22 @@ pub mod store {
     pub use crate::service::store::redis::Persistence;
     #[cfg(feature = "redis-tls")]
     pub use crate::service::store::redis::RedisTls;
-    pub use crate::service::store::{
-        RateCount, RecordKind, StoreError, UseRecord, DEFAULT_MEMORY_CAPACITY, MAX_ID_LEN,
-    };
+    pub use crate::service::store::{RateCount, RecordKind, StoreError, UseRecord, MAX_ID_LEN};
 }
 
 /// The JavaScript widget and its routes.
 #[cfg(feature = "service")]
 pub mod widget {
     pub use crate::service::errors::ChallengeError;
-    pub use crate::service::handlers::Widget;
-    pub use crate::service::widget::{
-        callback_script, js_literal, puzzle_value, widget_script, BaseUrlError, Routes,
-        WidgetParams, AUDIO_ROUTE, IMAGE_ROUTE, MAX_BASE_URL_LEN, REFRESH_ROUTE, VERIFY_ROUTE,
-    };
+    pub use crate::service::widget::script::{BaseUrlError, Routes};
+    pub use crate::service::widget::session::Widget;
 }
 
 /// Helpers for tests of services that use qcaptcha (feature `test-util`):
-/// a clock that moves when told, and the answer of a challenge.
+/// a clock that moves when told, and the [`ReplayStore`] contract as
+/// scenarios a store backend outside this crate can run.
 #[cfg(feature = "test-util")]
 pub mod testing {
     pub use crate::service::clock::ManualClock;
+    pub use crate::service::store::scenarios::store_scenarios;
 }

@@ -29,7 +29,10 @@ use serde_json::{json, Value};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-const WAIT: Duration = Duration::from_secs(15);
+/// The longest wait for something on the page (a picture, a message):
+/// waits end as soon as it is there, so this only bounds a broken page,
+/// with room for a machine loaded by other builds.
+const WAIT: Duration = Duration::from_secs(60);
 
 // ---------------------------------------------------------------- processes
 
@@ -201,11 +204,11 @@ fn start_chromedriver(dir: &Path) -> (ProcessGuard, String) {
     let mut cmd = Command::new(CHROMEDRIVER);
     cmd.arg(format!("--port={port}")).stdout(Stdio::null());
     let guard = spawn("chromedriver", cmd, dir.join("chromedriver.log"));
-    let deadline = Instant::now() + Duration::from_secs(30);
+    let deadline = Instant::now() + WAIT;
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(
             Instant::now() < deadline,
-            "chromedriver did not listen on port {port} within 30 s"
+            "chromedriver did not listen on port {port} within {WAIT:?}"
         );
         std::thread::sleep(Duration::from_millis(100));
     }

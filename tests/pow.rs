@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use qcaptcha::api::CaptchaQuery;
+use qcaptcha::api::{CaptchaQuery, ParamError};
 use qcaptcha::pow::{self, PowLevel, PowPolicy, Puzzle};
 use qcaptcha::testing::ManualClock;
 use qcaptcha::widget::ChallengeError;
@@ -156,14 +156,22 @@ fn a_missing_or_wrong_proof_burns_the_challenge() {
         CLIENT,
     );
     assert!(proof_error(&resp));
-    // Two pow fields: refused, not "the first one wins".
+    // Two pow fields: refused as a bad request, not "the first one wins".
     let w = s.widget(&query()).unwrap();
     let c = pow::solve(&w.challenge, &w.puzzle).unwrap();
     let f = format!(
         "{}&pow=999999&pow={c}",
         form(&w.challenge, &answer(&s, &w.challenge))
     );
-    assert!(proof_error(&s.handle_verify(&f, CLIENT)));
+    let resp = s.handle_verify(&f, CLIENT);
+    assert_eq!(
+        (resp.status, json(&resp)["code"].as_i64()),
+        (400, Some(4000))
+    );
+    assert_eq!(
+        resp.error,
+        Some(ServiceError::Param(ParamError::Duplicate("pow")))
+    );
 }
 
 #[test]

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use qcaptcha::api::CaptchaQuery;
+use qcaptcha::api::{CaptchaQuery, ParamError};
 use qcaptcha::sign::SignatureMethod;
 use qcaptcha::store::RecordKind;
 use qcaptcha::testing::ManualClock;
@@ -228,6 +228,35 @@ fn one_attempt_per_challenge() {
         CLIENT,
     );
     assert!(json(&resp).get("ticket").is_none());
+}
+
+/// A form with a field twice is refused whole (4000, HTTP 400) and uses
+/// nothing up: which `answer` counted would otherwise be the server's
+/// guess.
+#[test]
+fn a_second_answer_is_refused_and_uses_nothing() {
+    let f = fixture();
+    let challenge = query_challenge(&f, QUERY);
+    let answer = f.service.answer_for_challenge(&challenge).unwrap();
+    for twice in [
+        format!("{}&answer=WRONGX", form(&challenge, answer.as_str())),
+        format!("{}&answer={}", form(&challenge, "WRONGX"), answer.as_str()),
+    ] {
+        let resp = f.service.handle_verify(&twice, CLIENT);
+        assert_eq!(resp.status, 400, "{twice}");
+        assert_eq!(json(&resp)["code"], 4000);
+        assert!(json(&resp).get("challenge").is_none());
+        assert_eq!(
+            resp.error,
+            Some(ServiceError::Param(ParamError::Duplicate("answer")))
+        );
+    }
+    // The picture is still unused: its one attempt is still there.
+    let resp = f
+        .service
+        .handle_verify(&form(&challenge, answer.as_str()), CLIENT);
+    assert_eq!(json(&resp)["code"], 0);
+    assert!(json(&resp)["ticket"].is_string());
 }
 
 #[test]

@@ -1,8 +1,12 @@
 //! The runtime never blocks on the store: Redis is frozen (SIGSTOP) for
-//! 2 s while answers keep arriving, and pictures are still served at their
-//! usual latency from the same 2-worker tokio runtime, because the router
-//! runs every store-touching call on its bounded blocking pool
-//! (`qcaptcha::axum`). Answers during the freeze fail closed.
+//! longer than the store's timeout while answers keep arriving, and
+//! pictures are still served from the same 2-worker tokio runtime without
+//! waiting for it, because the router runs every store-touching call on
+//! its bounded blocking pool (`qcaptcha::axum`). Answers during the freeze
+//! fail closed.
+//!
+//! The store's timeout is long (4 s) so that a picture that waited for a
+//! store call stands out from one that a loaded machine merely delayed.
 
 #![cfg(all(feature = "redis", feature = "axum", feature = "e2e"))]
 
@@ -21,8 +25,16 @@ use tower::ServiceExt;
 mod common;
 #[path = "common/servers.rs"]
 mod servers;
-use common::{challenge_in, form, urlencode, QUERY};
+use common::{challenge_in, form, urlencode, LOAD_SLACK, QUERY};
 use servers::{Kind, Redis};
+
+/// The store's timeout: a picture that waited for the store would take
+/// at least this long.
+const STORE_TIMEOUT: Duration = Duration::from_secs(4);
+
+/// How long Redis stays frozen: long enough for every client to meet a
+/// store timeout or a full queue (2 s) at least once.
+const FREEZE: Duration = Duration::from_secs(6);
 
 fn median(v: &mut [Duration]) -> Duration {
     v.sort_unstable();
@@ -32,7 +44,7 @@ fn median(v: &mut [Duration]) -> Duration {
 #[test]
 fn a_frozen_redis_does_not_slow_pictures_down() {
     let redis = Redis::start(Kind::Plain);
-    let store = Arc::new(redis.store_with_default_timeout()); // 500 ms
+    let store = Arc::new(redis.store().with_timeout(STORE_TIMEOUT));
     let service = Arc::new(
         CaptchaService::builder("https://captcha.example/cap")
             .keys(KeyRing::new(1, [7; 32]))
@@ -91,7 +103,7 @@ fn a_frozen_redis_does_not_slow_pictures_down() {
         }
 
         // Freeze Redis; 48 clients keep answering (each answer waits for
-        // the store until its 500 ms timeout), 2 s long.
+        // the store until its timeout, or for a place in the queue).
         redis.nodes[0].freeze(true);
         let frozen_at = Instant::now();
         // Set just before Redis thaws: a response seen while it is false
@@ -128,7 +140,7 @@ fn a_frozen_redis_does_not_slow_pictures_down() {
         // Pictures meanwhile, one every 20 ms.
         tokio::time::sleep(Duration::from_millis(100)).await;
         let mut during = Vec::new();
-        while frozen_at.elapsed() < Duration::from_secs(2) {
+        while frozen_at.elapsed() < FREEZE {
             during.push(picture(app.clone()).await);
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
@@ -152,16 +164,17 @@ fn a_frozen_redis_does_not_slow_pictures_down() {
             answers.load(Ordering::Relaxed) >= 48,
             "the answers did not reach the store"
         );
-        assert!(during.len() >= 20, "only {} pictures in 2 s", during.len());
-        // No picture waited for a store call (the timeout is 500 ms) ...
         assert!(
-            during_max < Duration::from_millis(250),
-            "slowest picture {during_max:?}"
+            during.len() >= 20,
+            "only {} pictures in {FREEZE:?}",
+            during.len()
         );
-        // ... and the typical one is as fast as before.
+        // No picture waited for a store call. (Their usual latency is
+        // printed above, not asserted: on a loaded machine it is the
+        // machine's, not the router's.)
         assert!(
-            during_median <= before_median * 2 + Duration::from_millis(10),
-            "median {during_median:?} while frozen, {before_median:?} before"
+            during_max < STORE_TIMEOUT - LOAD_SLACK,
+            "slowest picture {during_max:?}, store timeout {STORE_TIMEOUT:?}"
         );
 
         // Redis back: answers work again.

@@ -28,7 +28,10 @@ use qcaptcha::{
 mod common;
 #[path = "common/servers.rs"]
 mod servers;
-use common::{check_error, form, json, race, urlencode, wins, CHECK_FIELDS, CLIENT, QUERY, T0};
+use common::{
+    check_error, form, json, race, urlencode, wins, CHECK_FIELDS, CLIENT, HARNESS_WAIT, LOAD_SLACK,
+    QUERY, T0,
+};
 use servers::{free_port, Kind, Persistence, Redis};
 
 // ---- service nodes ----
@@ -152,7 +155,20 @@ on_every_deployment!(
     signed_request_nonces_are_shared_across_nodes,
     limits_with_redis,
     racing_counters_and_advances_count_once_each,
+    the_store_scenarios_pass,
 );
+
+/// The `ReplayStore` contract every backend must keep, as
+/// `qcaptcha::testing` gives it to stores outside this crate.
+fn the_store_scenarios_pass(kind: Kind) {
+    let server = Redis::start(kind);
+    let scenario = std::sync::atomic::AtomicU32::new(0);
+    qcaptcha::testing::store_scenarios(&|| {
+        // A fresh store per scenario: its own key prefix.
+        let n = scenario.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Arc::new(server.store().with_prefix(format!("scenario-{n}:")))
+    });
+}
 
 fn a_ticket_used_on_one_node_is_refused_on_the_other(kind: Kind) {
     let server = Redis::start(kind);
@@ -196,12 +212,12 @@ fn a_ticket_used_on_one_node_is_refused_on_the_other(kind: Kind) {
     assert_eq!(check_error(&check(&b, &ticket)), Some(CheckFailure::Reused));
 }
 
-/// A node whose store waits up to 10 s: all threads connect at once, and
-/// 64 TLS handshakes (with each of three masters in a Cluster) on a loaded
-/// two-core machine can take seconds. These tests are about atomicity, not
-/// latency.
+/// A node whose store waits as long as the harness: all threads connect at
+/// once, and 64 TLS handshakes (with each of three masters in a Cluster)
+/// on a loaded two-core machine can take seconds. These tests are about
+/// atomicity, not latency.
 fn racing_node(server: &Redis, mode: TicketMode) -> Node {
-    let store = server.store().with_timeout(Duration::from_secs(10));
+    let store = server.store();
     node_with(Arc::new(store), mode, None)
 }
 
@@ -245,7 +261,7 @@ fn threads_racing_on_one_ticket_across_two_nodes(kind: Kind) {
 
 fn the_store_counts_every_racing_use_once(kind: Kind) {
     let server = Redis::start(kind);
-    let store = || Arc::new(server.store().with_timeout(Duration::from_secs(10)));
+    let store = || Arc::new(server.store());
     let stores = [store(), store()];
     let threads = 24;
     let mut seen = race(threads, move |i| {
@@ -261,7 +277,10 @@ fn the_store_counts_every_racing_use_once(kind: Kind) {
 
 fn redis_down_fails_closed_and_recovers_by_itself(kind: Kind) {
     let mut server = Redis::start(kind);
-    let store = Arc::new(server.store().with_timeout(Duration::from_secs(1)));
+    // The harness's long timeout: reconnecting after the restarts below
+    // (three TLS handshakes for a TLS Cluster) may take seconds on a loaded
+    // machine, and a stopped server is refused, not waited for.
+    let store = Arc::new(server.store());
     let n = node_with(store.clone(), TicketMode::SingleUse, None);
     let ticket = solve(&n, &query_challenge(&n));
     let pending = query_challenge(&n);
@@ -275,7 +294,13 @@ fn redis_down_fails_closed_and_recovers_by_itself(kind: Kind) {
         .unwrap_err();
     assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
     assert!(err.to_string().contains("unavailable"), "{err}");
-    assert!(started.elapsed() < Duration::from_secs(2));
+    // Refused connections fail at once (a Cluster call retries a few
+    // times), far sooner than the store's timeout.
+    assert!(
+        started.elapsed() < 5 * LOAD_SLACK,
+        "{:?}",
+        started.elapsed()
+    );
     assert!(matches!(store.ping(), Err(StoreError::Unavailable(_))));
 
     // CaptchaCheck: 6000, the typed reason for the logs, never success.
@@ -324,15 +349,18 @@ fn redis_down_fails_closed_and_recovers_by_itself(kind: Kind) {
 #[test]
 fn a_hung_redis_times_out_and_the_store_stays_in_sync() {
     let server = Redis::start(Kind::Plain);
-    let store = server.store().with_timeout(Duration::from_millis(200));
-    assert_eq!(store.timeout(), Duration::from_millis(200));
+    let timeout = Duration::from_millis(200);
+    let store = server.store().with_timeout(timeout);
+    assert_eq!(store.timeout(), timeout);
     store.record_use(Ticket, "warm", T0 + 60, 1, T0).unwrap();
 
-    // Redis stops answering every client for 1.5 s.
+    // Redis stops answering every client, for longer than the timeout
+    // plus what a loaded machine may add to it.
+    let pause = timeout + 2 * LOAD_SLACK;
     let mut admin = server.admin();
     redis::cmd("CLIENT")
         .arg("PAUSE")
-        .arg(1500)
+        .arg(pause.as_millis() as u64)
         .arg("ALL")
         .query::<()>(&mut *admin)
         .unwrap();
@@ -342,23 +370,26 @@ fn a_hung_redis_times_out_and_the_store_stays_in_sync() {
         .unwrap_err();
     assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
     assert!(
-        paused.elapsed() < Duration::from_millis(1200),
-        "gave up after {:?}, not after the 200 ms timeout",
+        paused.elapsed() < timeout + LOAD_SLACK,
+        "gave up after {:?}, not after the {timeout:?} timeout",
         paused.elapsed()
     );
 
     // After the pause: the late answer to the timed-out call must not be
     // read as the answer to a later one (that connection was dropped).
-    std::thread::sleep(Duration::from_millis(1600).saturating_sub(paused.elapsed()));
+    std::thread::sleep((pause + Duration::from_millis(100)).saturating_sub(paused.elapsed()));
     let r = store.record_use(Ticket, "fresh", T0 + 60, 1, T0).unwrap();
     assert_eq!((r.uses, r.allowed), (1, true));
     let r = store.record_use(Ticket, "fresh", T0 + 60, 1, T0).unwrap();
     assert_eq!((r.uses, r.allowed), (2, false));
 
     // A frozen server (SIGSTOP): a store with no pooled connection gives
-    // up after one timeout, connecting included.
+    // up after one timeout, connecting included, not after two (connect,
+    // then answer). The timeout is long enough that the difference
+    // stands out on a loaded machine.
     server.nodes[0].freeze(true);
-    let fresh = server.store().with_timeout(Duration::from_millis(200));
+    let long = LOAD_SLACK;
+    let fresh = server.store().with_timeout(long);
     let started = Instant::now();
     let err = fresh
         .record_use(Ticket, "frozen", T0 + 60, 1, T0)
@@ -367,22 +398,20 @@ fn a_hung_redis_times_out_and_the_store_stays_in_sync() {
     server.nodes[0].freeze(false);
     assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
     assert!(
-        waited < Duration::from_millis(350),
-        "waited {waited:?} for a 200 ms timeout"
+        waited < long * 2 - long / 10,
+        "waited {waited:?} for a {long:?} timeout"
     );
 
     // A server that accepts connections but never answers.
     let black_hole = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("redis://{}/", black_hole.local_addr().unwrap());
-    let store = RedisStore::open(&url)
-        .unwrap()
-        .with_timeout(Duration::from_millis(200));
+    let store = RedisStore::open(&url).unwrap().with_timeout(timeout);
     let started = Instant::now();
     assert!(matches!(
         store.record_use(Ticket, "x", T0 + 60, 1, T0),
         Err(StoreError::Unavailable(_))
     ));
-    assert!(started.elapsed() < Duration::from_secs(2));
+    assert!(started.elapsed() < timeout + LOAD_SLACK);
 }
 
 fn keys_carry_the_prefix_and_a_hash_tag_and_live_as_long_as_their_token(kind: Kind) {
@@ -574,7 +603,7 @@ fn open_checks_the_url_but_does_not_connect() {
     let started = Instant::now();
     let err = store.record_use(Ticket, "x", T0 + 60, 1, T0).unwrap_err();
     assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
-    assert!(started.elapsed() < Duration::from_secs(1));
+    assert!(started.elapsed() < store.timeout() + LOAD_SLACK);
     // Neither Debug nor the error shows the password.
     let debug = format!("{store:?}");
     assert!(
@@ -609,7 +638,8 @@ fn a_cluster_store_names_its_seeds_but_not_the_password_and_fails_closed_without
     let started = Instant::now();
     let err = store.record_use(Ticket, "x", T0 + 60, 1, T0).unwrap_err();
     assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
-    assert!(started.elapsed() < Duration::from_secs(2));
+    // A Cluster call may try three times, each within the timeout.
+    assert!(started.elapsed() < 3 * store.timeout() + LOAD_SLACK);
     let debug = format!("{store:?}");
     assert!(
         debug.contains(&p1.to_string()) && debug.contains(&p2.to_string()),
@@ -659,7 +689,7 @@ fn used_and_fresh(n: &Node, ledger: &mut Ledger) -> (Vec<String>, Vec<String>) {
 #[test]
 fn cluster_a_master_killed_and_back_never_accepts_a_ticket_twice() {
     let mut redis = Redis::start_with(Kind::Cluster, Persistence::Aof);
-    let store = Arc::new(redis.store().with_timeout(Duration::from_secs(1)));
+    let store = Arc::new(redis.store());
     let n = node_with(store.clone(), TicketMode::SingleUse, None);
     let mut ledger = Ledger::default();
 
@@ -672,11 +702,10 @@ fn cluster_a_master_killed_and_back_never_accepts_a_ticket_twice() {
         .map(|k| redis.master_of(k))
         .collect();
     assert_eq!(on_master.len(), 12);
-    let victim = 0;
-    assert!(
-        on_master.contains(&victim),
-        "no used ticket on master {victim}: {on_master:?}"
-    );
+    // A master that holds a used ticket (ids are random: a fixed master
+    // held none of the twelve about once in 130 runs).
+    let victim = on_master[0];
+    let survivor = (victim + 1) % 3;
     drop(admin);
 
     redis.nodes[victim].kill();
@@ -694,7 +723,7 @@ fn cluster_a_master_killed_and_back_never_accepts_a_ticket_twice() {
     assert!(unavailable >= 1, "no check reached the dead master");
     // Once the survivors mark it failed (node timeout 3 s) the cluster
     // refuses everything (CLUSTERDOWN): every check fails closed.
-    redis.wait_for_cluster_state(1, "fail");
+    redis.wait_for_cluster_state(survivor, "fail");
     for t in &fresh {
         let resp = ledger.check(&n, t);
         assert_eq!(json(&resp)["code"], 6000, "a check during the outage");
@@ -728,7 +757,7 @@ fn cluster_a_master_killed_and_back_never_accepts_a_ticket_twice() {
 #[test]
 fn cluster_a_master_fails_over_to_its_replica_and_no_ticket_passes_twice() {
     let mut redis = Redis::start_cluster_with_replicas(Persistence::None);
-    let store = Arc::new(redis.store().with_timeout(Duration::from_secs(1)));
+    let store = Arc::new(redis.store());
     let n = node_with(store.clone(), TicketMode::SingleUse, None);
     let mut ledger = Ledger::default();
 
@@ -771,7 +800,7 @@ fn cluster_a_master_fails_over_to_its_replica_and_no_ticket_passes_twice() {
         );
     }
     // The replica is promoted (node timeout 3 s, then an election).
-    let deadline = Instant::now() + Duration::from_secs(30);
+    let deadline = Instant::now() + HARNESS_WAIT;
     while redis.master_of(&moved_key) == victim {
         assert!(Instant::now() < deadline, "no failover");
         std::thread::sleep(Duration::from_millis(100));
@@ -802,20 +831,20 @@ fn cluster_a_master_fails_over_to_its_replica_and_no_ticket_passes_twice() {
 fn tls_trusts_only_the_configured_ca() {
     let redis = Redis::start(Kind::Tls);
     let url = &redis.urls()[0];
-    // (A long timeout: the first handshake competes with the other tests.)
-    redis
-        .store()
-        .with_timeout(Duration::from_secs(5))
-        .ping()
-        .unwrap();
+    // The store's timeout is the harness's: the first handshake competes
+    // with the other tests, and each refusal below must come from the
+    // handshake, not from a timeout on a loaded machine.
+    redis.store().ping().unwrap();
 
     // The system's roots do not include the test CA.
-    let system = RedisStore::open(url).unwrap();
+    let system = RedisStore::open(url).unwrap().with_timeout(HARNESS_WAIT);
     assert!(matches!(system.ping(), Err(StoreError::Unavailable(_))));
     // Another CA: refused, fails closed.
     let other = servers::TempDir::new("other-ca");
     let other = servers::Certs::make(other.path());
-    let wrong = RedisStore::open_tls(url, &other.tls()).unwrap();
+    let wrong = RedisStore::open_tls(url, &other.tls())
+        .unwrap()
+        .with_timeout(HARNESS_WAIT);
     let err = wrong.record_use(Ticket, "x", T0 + 60, 1, T0).unwrap_err();
     assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
     // The right CA but no client certificate: the server refuses.
@@ -823,12 +852,13 @@ fn tls_trusts_only_the_configured_ca() {
         url,
         &qcaptcha::store::RedisTls::new().ca_pem(redis.certs().ca.clone()),
     )
-    .unwrap();
+    .unwrap()
+    .with_timeout(HARNESS_WAIT);
     assert!(ca_only.ping().is_err());
     // Plain TCP to the TLS port: fails closed.
     let plain = RedisStore::open(&url.replace("rediss://", "redis://"))
         .unwrap()
-        .with_timeout(Duration::from_millis(300));
+        .with_timeout(HARNESS_WAIT);
     assert!(plain.ping().is_err());
     // open_tls wants rediss://.
     assert!(matches!(

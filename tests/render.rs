@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use qcaptcha::picture::ALPHABET;
+use qcaptcha::picture::{Look, ALPHABET};
 use qcaptcha::{generate, CaptchaType, Compression, Error, Generator, Options};
 use sha2::{Digest, Sha256};
 
@@ -122,7 +122,7 @@ fn pictures_have_ink_of_the_required_height_in_the_chosen_colours() {
             assert_eq!(img.dimensions(), (160, 60));
             // Both colours are there, pure.
             assert!(img.pixels().any(|p| p.0 == [255, 255, 255]));
-            if kind.policy().interference {
+            if kind.policy().look == Look::Interference {
                 // Bands of reversed contrast cover the whole picture, so
                 // ink rows say nothing about the letters here: their
                 // height is tested before the bands, in the generator's

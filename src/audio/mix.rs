@@ -9,7 +9,7 @@ use super::playback::{
 };
 use super::voice::{Voice, NOISE_LEN};
 use super::SAMPLE_RATE;
-use crate::render::MAX_LETTERS;
+use crate::render::{Look, MAX_LETTERS};
 
 /// Samples in `secs` seconds.
 const fn samples(secs: f32) -> usize {
@@ -92,6 +92,55 @@ const LETTER_RMS: f32 = 0.125_9;
 /// Output gain of interference clips, so that the sum rarely clips.
 const INTERFERENCE_GAIN: f32 = 0.8;
 
+/// A stretch of silence: always the same, or drawn from a range.
+#[derive(Clone, Copy)]
+enum Span {
+    Fixed(usize),
+    Drawn(usize, usize),
+}
+
+impl Span {
+    fn pick(self, rng: &mut ChaCha20Rng) -> usize {
+        match self {
+            Span::Fixed(n) => n,
+            Span::Drawn(low, high) => rng.random_range(low..=high),
+        }
+    }
+}
+
+/// How a look speaks its letters: the mixer's one reading of the look.
+struct Delivery {
+    /// Silence before the first letter.
+    lead: Span,
+    /// Silence between letters.
+    gap: Span,
+    /// One of the voices, each letter at its own wavering pace
+    /// ([`RATE`], the wow), equaliser and level ([`LETTER_DB`]); or the
+    /// first voice as recorded.
+    varied: bool,
+    /// Under babble and noise, or alone.
+    masked: bool,
+}
+
+impl Delivery {
+    fn of(look: Look) -> Delivery {
+        match look {
+            Look::Clear => Delivery {
+                lead: Span::Fixed(CLEAR_LEAD),
+                gap: Span::Fixed(CLEAR_GAP),
+                varied: false,
+                masked: false,
+            },
+            Look::Interference => Delivery {
+                lead: Span::Drawn(LEAD.0, LEAD.1),
+                gap: Span::Drawn(GAP.0, GAP.1),
+                varied: true,
+                masked: true,
+            },
+        }
+    }
+}
+
 fn db(gain_db: f32) -> f32 {
     10f32.powf(gain_db / 20.0)
 }
@@ -166,18 +215,18 @@ impl Mixer {
 
     /// Lays out and mixes the clip of `letters` (indices into the alphabet),
     /// drawing every choice from `rng`. Read the result with [`Mixer::pcm`].
-    pub(crate) fn mix(&mut self, letters: &[usize], interference: bool, rng: &mut ChaCha20Rng) {
-        // Clear clips speak the first voice; an interference clip draws one.
-        let voice = match interference {
+    pub(crate) fn mix(&mut self, letters: &[usize], look: Look, rng: &mut ChaCha20Rng) {
+        let delivery = Delivery::of(look);
+        let voice = match delivery.varied {
             true => &self.voice.letters[rng.random_range(0..self.voice.letters.len())],
             false => &self.voice.letters[0],
         };
-        let plan = self.lay_out(voice, letters, interference, rng);
+        let plan = self.lay_out(voice, letters, &delivery, rng);
         let len = self.len;
         self.speech[..len].fill(0.0);
         self.masker[..len].fill(0.0);
         self.gain = 1.0;
-        if interference {
+        if delivery.masked {
             self.gain = INTERFERENCE_GAIN;
             self.add_babble(rng);
             self.add_noise(rng);
@@ -203,7 +252,7 @@ impl Mixer {
         &mut self,
         voice: &[Vec<f32>],
         letters: &[usize],
-        interference: bool,
+        delivery: &Delivery,
         rng: &mut ChaCha20Rng,
     ) -> [Step; MAX_LETTERS] {
         let mut plan = [Step {
@@ -211,12 +260,9 @@ impl Mixer {
             play: None,
             gain: 1.0,
         }; MAX_LETTERS];
-        let mut at = match interference {
-            true => rng.random_range(LEAD.0..=LEAD.1),
-            false => CLEAR_LEAD,
-        };
+        let mut at = delivery.lead.pick(rng);
         for (i, (&letter, step)) in letters.iter().zip(&mut plan).enumerate() {
-            if interference {
+            if delivery.varied {
                 let rate = rng.random_range(RATE.0..=RATE.1);
                 let snr_db = BABBLE_SNR_DB + rng.random_range(LETTER_DB.0..=LETTER_DB.1);
                 let gain = db(snr_db) * db(snr_db);
@@ -229,10 +275,7 @@ impl Mixer {
                 step.letter = letter;
             }
             if i > 0 {
-                at += match interference {
-                    true => rng.random_range(GAP.0..=GAP.1),
-                    false => CLEAR_GAP,
-                };
+                at += delivery.gap.pick(rng);
             }
             let n = match &step.play {
                 Some(play) => played_len(voice[letter].len(), play),
@@ -340,7 +383,7 @@ mod tests {
         for seed in 0..200u64 {
             let mut rng = ChaCha20Rng::seed_from_u64(seed);
             let letters: Vec<usize> = (0..5).map(|i| (seed as usize * 7 + i * 3) % 17).collect();
-            mixer.mix(&letters, true, &mut rng);
+            mixer.mix(&letters, Look::Interference, &mut rng);
             all.extend(mixer.letter_snr_db(letters.len()));
         }
         all.sort_by(f32::total_cmp);
@@ -359,7 +402,12 @@ mod tests {
         let mut mixer = Mixer::new(voice());
         for seed in 0..100u64 {
             let mut rng = ChaCha20Rng::seed_from_u64(seed);
-            mixer.mix(&[9; MAX_LETTERS], seed % 2 == 0, &mut rng);
+            let look = if seed % 2 == 0 {
+                Look::Interference
+            } else {
+                Look::Clear
+            };
+            mixer.mix(&[9; MAX_LETTERS], look, &mut rng);
             assert!(mixer.len() <= MAX_SAMPLES);
             assert!(mixer.spans[MAX_LETTERS - 1].1 < mixer.len());
         }

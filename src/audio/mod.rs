@@ -2,14 +2,16 @@
 //! letter by letter, as a mono 16-bit PCM WAV at [`SAMPLE_RATE`].
 //!
 //! Clear types (1-4) are spoken plainly: every letter as recorded, evenly
-//! spaced. Interference types (5-8) change each letter's speed and pitch
-//! together (resampling), space the letters by random gaps, vary their level
-//! a little, and lay under them babble made from the same voice (letters
-//! played backwards, slowed down or sped up, in three overlapping streams)
-//! and a little white noise: meant to make a speech recogniser fail while a
-//! person, who hears the forward voice stand out of the reversed ones,
-//! still follows (not yet tested with people). The babble level is [`BABBLE_SNR_DB`]; the README's Audio
-//! section has the figures against PocketSphinx.
+//! spaced. Interference types (5-8) speak in one of three voices, play each
+//! letter at its own speed and pitch with the rate wavering (a two-sine
+//! wow) through a random equaliser, space the letters by random gaps, and
+//! lay under them three-talker babble of other sentences played backwards
+//! (stretches of it at varying speed, wow and equaliser) and a little white
+//! noise: meant to make a speech recogniser, and a matched filter built
+//! from the crate's own recordings, fail while a person, who hears the
+//! forward letters stand out of the reversed talk, still follows (not
+//! tested with people; ESTOI is the objective proxy). The babble level is
+//! [`BABBLE_SNR_DB`]; docs/audio.md has the figures.
 //!
 //! Like the picture, a clip is a pure function of its type and seed, and an
 //! [`AudioGenerator`] renders into a caller's buffer without allocating.
@@ -23,8 +25,8 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
 use crate::render::answer::draw_word;
+use crate::render::{Answer, CaptchaType, Error};
 use crate::render::{ALPHABET, MAX_LETTERS};
-use crate::{Answer, CaptchaType, Error};
 
 pub use mix::{BABBLE_SNR_DB, MAX_SAMPLES};
 
@@ -152,11 +154,8 @@ impl AudioGenerator {
         for (index, &byte) in letters.iter_mut().zip(answer.as_bytes()) {
             *index = ALPHABET.iter().position(|&a| a == byte).unwrap_or(0);
         }
-        self.mixer.mix(
-            &letters[..answer.len()],
-            kind.policy().interference,
-            &mut rng,
-        );
+        self.mixer
+            .mix(&letters[..answer.len()], kind.policy().look, &mut rng);
         wav::write(self.mixer.pcm(with_masker), wav)?;
         Ok(answer)
     }

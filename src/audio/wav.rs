@@ -11,7 +11,7 @@
 //! pass over the grown buffer.
 
 use super::SAMPLE_RATE;
-use crate::Error;
+use crate::render::Error;
 
 /// Bytes before the samples.
 pub(crate) const HEADER_LEN: usize = 44;

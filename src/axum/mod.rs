@@ -19,34 +19,17 @@
 //! # }
 //! ```
 //!
-//! What the router does for you:
-//! - `GET` or `POST` (form) on the API path (`/v2/index.php` by default)
-//!   goes to [`CaptchaService::handle_api`], which dispatches on `Action`;
-//!   the API answers HTTP 200 with the result code in the body. Without
-//!   credentials on the service it answers 4300 unless
-//!   [`RouterConfig::allow_unsigned_api`] says a local demo may.
-//! - The widget's routes under the service's base path: `GET image`,
-//!   `POST refresh`, `POST verify`.
-//! - Every other route answers 404 with code 5000.
-//! - Bodies are read (size-limited, with a deadline) before any work is
-//!   queued; calls that touch the replay store run on a bounded blocking
-//!   pool, so a slow store never stalls the async workers, and pictures
-//!   (which need no store) are rendered right away.
-//! - The client address comes from the connection, or from a header set by
-//!   a proxy you trust ([`ClientIp`]).
-//!
-//! [`CaptchaService::handle_api`]: crate::CaptchaService::handle_api
+//! The routes, limits and refusals are [`crate::tower`]'s (see there for
+//! what they do); this module only puts them on a [`Router`] (axum's
+//! `ConnectInfo` becomes the routes' [`PeerAddr`](crate::tower::PeerAddr))
+//! and serves it.
 
-mod client_ip;
-mod config;
 mod response;
-mod routes;
+mod router;
 mod serve;
 
-pub use client_ip::ClientIp;
-pub use config::RouterConfig;
-pub use response::ClientAddr;
-pub use routes::router;
+pub use crate::tower::{ClientAddr, ClientIp, RouterConfig};
+pub use router::router;
 pub use serve::{serve, ServeConfig};
 
 pub use ::axum::Router;

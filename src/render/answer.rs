@@ -5,31 +5,31 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 use subtle::{ConditionallySelectable, ConstantTimeEq};
 
-use crate::render::policy::CaptchaType;
+use crate::render::policy::{CaptchaType, Look};
 
 /// The most letters any captcha type draws.
 pub const MAX_LETTERS: usize = 6;
 
 /// The text a person must type: 4 to 6 upper-case letters of
-/// [`crate::picture::ALPHABET`] (of [`crate::picture::INTERFERENCE_ALPHABET`]
+/// [`crate::render::ALPHABET`] (of [`crate::render::INTERFERENCE_ALPHABET`]
 /// for types 5-8). Stored inline (no heap), so rendering one captcha
 /// allocates nothing for it.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Answer {
     letters: [u8; MAX_LETTERS],
     len: u8,
-    /// Drawn for an interference type: checking also reads
-    /// [`INTERFERENCE_LOOK_ALIKES`].
-    interference: bool,
+    /// The look it was drawn for: checking an interference answer also
+    /// reads [`INTERFERENCE_LOOK_ALIKES`].
+    look: Look,
 }
 
 impl Answer {
-    pub(crate) fn from_letters(letters: &[u8], interference: bool) -> Answer {
+    pub(crate) fn from_letters(letters: &[u8], look: Look) -> Answer {
         debug_assert!(letters.len() <= MAX_LETTERS);
         let mut a = Answer {
             letters: [0; MAX_LETTERS],
             len: letters.len() as u8,
-            interference,
+            look,
         };
         a.letters[..letters.len()].copy_from_slice(letters);
         a
@@ -60,7 +60,7 @@ impl Answer {
     /// leading and trailing white space, in time that does not depend on
     /// where the two differ. See [`answer_matches`]; an answer of an
     /// interference type (5-8) also reads a typed `V` as `Y` and `X` as `Z`
-    /// (see [`crate::picture::INTERFERENCE_ALPHABET`], which has neither).
+    /// (see [`crate::render::INTERFERENCE_ALPHABET`], which has neither).
     ///
     /// ```
     /// use qcaptcha::{generate, CaptchaType};
@@ -70,7 +70,7 @@ impl Answer {
     /// assert!(answer.matches(&answer.as_str().replace('Y', "V")));
     /// ```
     pub fn matches(&self, input: &str) -> bool {
-        matches_with(self.as_bytes(), input, self.interference)
+        matches_with(self.as_bytes(), input, self.look)
     }
 }
 
@@ -100,14 +100,13 @@ pub(crate) fn draw_word(kind: CaptchaType, seed: u64) -> (ChaCha20Rng, Answer) {
         previous = index;
         *letter = alphabet[index];
     }
-    (
-        rng,
-        Answer::from_letters(&letters[..count], policy.interference),
-    )
+    (rng, Answer::from_letters(&letters[..count], policy.look))
 }
 
 /// The letter count of `(kind, seed)`'s word (what the widget is told),
 /// without drawing its letters.
+// Only the service asks (the widget names the count).
+#[cfg_attr(not(feature = "service"), allow(dead_code))]
 pub(crate) fn word_length(kind: CaptchaType, seed: u64) -> usize {
     draw_length(kind, seed).1
 }
@@ -148,7 +147,7 @@ impl std::fmt::Display for Answer {
 /// corner a stroke crosses and `I` for a `T` whose bar a cut or stroke
 /// shortens, and `F` for an `E` whose foot lies along a band edge; so `Q`
 /// and `O` count as `D`, `I` as `T`, `P` as `R` and `F` as `E` (the
-/// reasons these letters are left out of [`crate::picture::ALPHABET`]). A bot gains
+/// reasons these letters are left out of [`crate::render::ALPHABET`]). A bot gains
 /// nothing by it: every answer still has exactly one spelling within the
 /// alphabet.
 ///
@@ -158,17 +157,17 @@ impl std::fmt::Display for Answer {
 /// assert!(!qcaptcha::picture::answer_matches("KXPRA", "KXPR"));
 /// ```
 pub fn answer_matches(expected: &str, input: &str) -> bool {
-    matches_with(expected.as_bytes(), input, false)
+    matches_with(expected.as_bytes(), input, Look::Clear)
 }
 
-/// [`answer_matches`], with [`INTERFERENCE_LOOK_ALIKES`] too when
-/// `interference`.
-fn matches_with(expected: &[u8], input: &str, interference: bool) -> bool {
+/// [`answer_matches`], with [`INTERFERENCE_LOOK_ALIKES`] too for the
+/// interference look: the one place the check reads the look.
+fn matches_with(expected: &[u8], input: &str, look: Look) -> bool {
     let input = input.trim().as_bytes();
     if input.len() != expected.len() || expected.is_empty() {
         return false;
     }
-    let interference = subtle::Choice::from(u8::from(interference));
+    let interference = subtle::Choice::from(u8::from(look == Look::Interference));
     let mut same = subtle::Choice::from(1u8);
     for (&a, &b) in expected.iter().zip(input) {
         same &= fold(a, interference).ct_eq(&fold(b, interference));
@@ -186,8 +185,8 @@ const LOOK_ALIKES: [(u8, u8); 5] = [
 ];
 
 /// Look-alikes that only interference answers (types 5-8) fold: letters
-/// of [`crate::picture::ALPHABET`] that
-/// [`crate::picture::INTERFERENCE_ALPHABET`] leaves out. Strangers typed
+/// of [`crate::render::ALPHABET`] that
+/// [`crate::render::INTERFERENCE_ALPHABET`] leaves out. Strangers typed
 /// `V` for a `Y` whose stem a band edge hid, and `X` for a `Z` whose bars
 /// it hid.
 const INTERFERENCE_LOOK_ALIKES: [(u8, u8); 2] = [(b'V', b'Y'), (b'X', b'Z')];
@@ -214,7 +213,7 @@ mod tests {
 
     #[test]
     fn matching_ignores_case_and_outer_space() {
-        let a = Answer::from_letters(b"KXPRA", false);
+        let a = Answer::from_letters(b"KXPRA", Look::Clear);
         assert!(a.matches("KXPRA"));
         assert!(a.matches("kxpra"));
         assert!(a.matches("\t kXpRa \n"));
@@ -254,23 +253,23 @@ mod tests {
 
     #[test]
     fn look_alikes_outside_the_alphabet_count_as_the_letter_taken_for() {
-        let a = Answer::from_letters(b"DTRDE", false);
+        let a = Answer::from_letters(b"DTRDE", Look::Clear);
         assert!(a.matches("DTRDE"));
         assert!(a.matches("QIPOE"));
         assert!(a.matches("qipof"));
         // Only those: other letters, and look-alikes in the wrong place, fail.
         assert!(!a.matches("DTRDK"));
         assert!(!a.matches("TDRDE"));
-        assert!(!Answer::from_letters(b"LLLL", false).matches("IIII"));
+        assert!(!Answer::from_letters(b"LLLL", Look::Clear).matches("IIII"));
         // Letters of the alphabet never fold: each answer has one spelling in it.
         let (clear, interference) = (subtle::Choice::from(0), subtle::Choice::from(1));
-        for (i, &a) in crate::picture::ALPHABET.iter().enumerate() {
-            for &b in &crate::picture::ALPHABET[i + 1..] {
+        for (i, &a) in crate::render::ALPHABET.iter().enumerate() {
+            for &b in &crate::render::ALPHABET[i + 1..] {
                 assert_ne!(fold(a, clear), fold(b, clear));
             }
             assert_eq!(fold(a, clear), a);
         }
-        let letters = crate::picture::INTERFERENCE_ALPHABET;
+        let letters = crate::render::INTERFERENCE_ALPHABET;
         for (i, &a) in letters.iter().enumerate() {
             for &b in &letters[i + 1..] {
                 assert_ne!(fold(a, interference), fold(b, interference));
@@ -281,14 +280,14 @@ mod tests {
 
     #[test]
     fn only_interference_answers_read_v_as_y_and_x_as_z() {
-        let clear = Answer::from_letters(b"YDKZ", false);
-        let interference = Answer::from_letters(b"YDKZ", true);
+        let clear = Answer::from_letters(b"YDKZ", Look::Clear);
+        let interference = Answer::from_letters(b"YDKZ", Look::Interference);
         assert!(!clear.matches("VDKX"));
         assert!(interference.matches("VDKX"));
         assert!(interference.matches("vqkz"));
         assert!(!interference.matches("YDKN"));
         assert!(!interference.matches("ZDKY"));
         // Clear answers keep V and X.
-        assert!(Answer::from_letters(b"VDKX", false).matches("vdkx"));
+        assert!(Answer::from_letters(b"VDKX", Look::Clear).matches("vdkx"));
     }
 }

@@ -11,10 +11,10 @@ pub enum Error {
     /// The requested picture size is outside the supported range.
     #[error(
         "invalid image size {width}x{height}: width must be {min_w}..={max_w}, height {min_h}..={max_h}, and width at least 2 x height",
-        min_w = crate::render::generator::MIN_WIDTH,
-        max_w = crate::render::generator::MAX_WIDTH,
-        min_h = crate::render::generator::MIN_HEIGHT,
-        max_h = crate::render::generator::MAX_HEIGHT
+        min_w = crate::render::size::MIN_WIDTH,
+        max_w = crate::render::size::MAX_WIDTH,
+        min_h = crate::render::size::MIN_HEIGHT,
+        max_h = crate::render::size::MAX_HEIGHT
     )]
     InvalidSize {
         /// The requested width in pixels.

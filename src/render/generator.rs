@@ -8,27 +8,17 @@ use std::f32::consts::PI;
 use rand::Rng;
 use rand_chacha::ChaCha20Rng;
 
+use super::Error;
 use crate::render::answer::{draw_word, Answer, MAX_LETTERS};
 use crate::render::glyphs::{Glyph, GlyphSet, FONT_COUNT};
 use crate::render::png::{Compression, PngEncoder};
-use crate::render::policy::{CaptchaType, ALPHABET};
+use crate::render::policy::{CaptchaType, Look, ALPHABET};
 use crate::render::raster::{Canvas, FillRule, MAX_POINTS};
+use crate::render::size::{
+    DEFAULT_HEIGHT, DEFAULT_WIDTH, MAX_HEIGHT, MAX_WIDTH, MIN_HEIGHT, MIN_WIDTH,
+};
 use crate::render::style::{word_style, WordStyle, BANDS, CAP_SHARE, CLEAR, INTERFERENCE};
 use crate::render::warp::{Field, Warp};
-use crate::Error;
-
-/// Default picture width: the size of the original service's pictures.
-pub const DEFAULT_WIDTH: u32 = 130;
-/// Default picture height.
-pub const DEFAULT_HEIGHT: u32 = 53;
-/// Smallest accepted width.
-pub const MIN_WIDTH: u32 = 48;
-/// Largest accepted width: bounds the memory one generator can take.
-pub const MAX_WIDTH: u32 = 1024;
-/// Smallest accepted height (smaller letters are not readable).
-pub const MIN_HEIGHT: u32 = 24;
-/// Largest accepted height.
-pub const MAX_HEIGHT: u32 = 512;
 
 /// Picture options: size and colours. Start from [`Options::default`]
 /// (130x53, dark ink on a light background) and change what you need.
@@ -345,18 +335,19 @@ impl Generator {
             slot.letter = ALPHABET.iter().position(|a| a == letter).unwrap_or(0);
         }
 
-        // Interference reverses contrast under its bands: even-odd, and
-        // the bands are laid after the glyphs.
         self.canvas.clear_bands();
-        self.canvas.set_rule(if kind.policy().interference {
-            FillRule::EvenOdd
-        } else {
-            FillRule::NonZero
-        });
-        if kind.policy().interference {
-            self.render_interference(&mut rng, count);
-        } else {
-            self.render_clear(&mut rng, count);
+        // The one place the picture reads the look. Interference reverses
+        // contrast under its bands: even-odd, and the bands are laid after
+        // the glyphs.
+        match kind.policy().look {
+            Look::Clear => {
+                self.canvas.set_rule(FillRule::NonZero);
+                self.render_clear(&mut rng, count);
+            }
+            Look::Interference => {
+                self.canvas.set_rule(FillRule::EvenOdd);
+                self.render_interference(&mut rng, count);
+            }
         }
         png.clear();
         self.encoder.encode(&mut self.canvas, png)?;

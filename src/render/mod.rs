@@ -21,15 +21,14 @@ mod png;
 mod policy;
 pub(crate) mod raster;
 mod seed;
+mod size;
 mod style;
 mod warp;
 
 pub use answer::{answer_matches, Answer, MAX_LETTERS};
 pub use error::Error;
-pub use generator::{
-    generate, Captcha, Generator, Options, DEFAULT_HEIGHT, DEFAULT_WIDTH, MAX_HEIGHT, MAX_WIDTH,
-    MIN_HEIGHT, MIN_WIDTH,
-};
+pub use generator::{generate, Captcha, Generator, Options};
 pub use png::Compression;
-pub use policy::{CaptchaType, Policy, ALPHABET, INTERFERENCE_ALPHABET};
+pub use policy::{CaptchaType, Look, Policy, ALPHABET, INTERFERENCE_ALPHABET};
 pub use seed::random_seed;
+pub use size::{DEFAULT_HEIGHT, DEFAULT_WIDTH};

@@ -18,8 +18,8 @@
 //! a size then has the same length. [`Compression::Fast`] compresses for
 //! callers who count bytes over CPU.
 
+use super::Error;
 use crate::render::raster::Canvas;
-use crate::Error;
 
 /// Palette entries: 2-bit indices.
 const LEVELS: usize = 4;

@@ -1,8 +1,8 @@
 //! The captcha type table: how many letters each of the eight wire types
-//! draws and whether it adds interference. This is the one place that knows
+//! draws and how it looks ([`Look`]). This is the one place that knows
 //! what "type 6" means.
 
-use crate::Error;
+use super::error::Error;
 
 /// The letters an answer is drawn from.
 ///
@@ -73,6 +73,22 @@ pub enum CaptchaType {
     InterferenceRandom = 8,
 }
 
+/// How a captcha looks and sounds. Each renderer reads it in one place
+/// (the picture's generator, the clip's mixer, the answer check), so a new
+/// look is a new variant there and in [`CaptchaType::policy`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Look {
+    /// Drawn for a glance: one font, upright letters, even gaps; the clip
+    /// spoken steadily, without a masker.
+    Clear,
+    /// Drawn against segmentation: warp, crowding, bands of reversed
+    /// contrast, per-glyph fonts; the clip varied in pace and level under
+    /// babble and noise. Answers come from [`INTERFERENCE_ALPHABET`] with
+    /// distinct neighbours.
+    Interference,
+}
+
 /// What a type asks of the renderer: a range of letter counts and a look.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -81,9 +97,8 @@ pub struct Policy {
     pub min_letters: u8,
     /// Most letters (inclusive); equal to `min_letters` for fixed types.
     pub max_letters: u8,
-    /// Whether the picture is drawn against segmentation (warp, crowding,
-    /// bands of reversed contrast, per-glyph fonts) rather than for a glance.
-    pub interference: bool,
+    /// How the picture looks and the clip sounds.
+    pub look: Look,
     /// The letters answers are drawn from: [`ALPHABET`] or
     /// [`INTERFERENCE_ALPHABET`].
     pub alphabet: &'static [u8],
@@ -114,27 +129,26 @@ impl CaptchaType {
     /// The rendering policy of this type.
     pub fn policy(self) -> Policy {
         use CaptchaType::*;
-        let (min_letters, max_letters, interference) = match self {
-            Clear4 => (4, 4, false),
-            Clear5 => (5, 5, false),
-            Clear6 => (6, 6, false),
-            ClearRandom => (4, 6, false),
-            Interference4 => (4, 4, true),
-            Interference5 => (5, 5, true),
-            Interference6 => (6, 6, true),
-            InterferenceRandom => (4, 6, true),
+        let (min_letters, max_letters, look) = match self {
+            Clear4 => (4, 4, Look::Clear),
+            Clear5 => (5, 5, Look::Clear),
+            Clear6 => (6, 6, Look::Clear),
+            ClearRandom => (4, 6, Look::Clear),
+            Interference4 => (4, 4, Look::Interference),
+            Interference5 => (5, 5, Look::Interference),
+            Interference6 => (6, 6, Look::Interference),
+            InterferenceRandom => (4, 6, Look::Interference),
         };
-        let alphabet: &'static [u8] = if interference {
-            INTERFERENCE_ALPHABET
-        } else {
-            ALPHABET
+        let (alphabet, distinct_neighbours): (&'static [u8], bool) = match look {
+            Look::Clear => (ALPHABET, false),
+            Look::Interference => (INTERFERENCE_ALPHABET, true),
         };
         Policy {
             min_letters,
             max_letters,
-            interference,
+            look,
             alphabet,
-            distinct_neighbours: interference,
+            distinct_neighbours,
         }
     }
 }
@@ -202,7 +216,7 @@ mod tests {
             .iter()
             .map(|t| {
                 let p = t.policy();
-                (p.min_letters, p.max_letters, p.interference)
+                (p.min_letters, p.max_letters, p.look == Look::Interference)
             })
             .collect();
         assert_eq!(
@@ -239,8 +253,9 @@ mod tests {
         }
         for t in CaptchaType::ALL {
             let p = t.policy();
-            assert_eq!(p.alphabet.len(), if p.interference { 13 } else { 17 });
-            assert_eq!(p.distinct_neighbours, p.interference);
+            let interference = p.look == Look::Interference;
+            assert_eq!(p.alphabet.len(), if interference { 13 } else { 17 });
+            assert_eq!(p.distinct_neighbours, interference);
         }
     }
 }

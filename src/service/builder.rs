@@ -2,30 +2,33 @@
 
 use std::sync::{Arc, RwLock};
 
-use crate::service::check::TicketMode;
-use crate::service::clock::Clock;
+use crate::service::api::signature::Credentials;
+use crate::service::captcha_service::{
+    CaptchaService, DEFAULT_CHALLENGE_TTL_SECS, DEFAULT_SESSION_TTL_SECS,
+};
+use crate::service::clock::{Clock, SystemClock};
+use crate::service::defence::limits::Limits;
+use crate::service::defence::pow::{PowPolicy, PressureSource};
 use crate::service::errors::ConfigError;
-use crate::service::handlers::CaptchaService;
-use crate::service::keys::KeyRing;
-use crate::service::limits::Limits;
-use crate::service::pow::{PowPolicy, PressureSource};
-use crate::service::signature::Credentials;
+use crate::service::metrics;
 use crate::service::store::{MemoryStore, ReplayStore};
-use crate::service::widget::Routes;
+use crate::service::tokens::check::TicketMode;
+use crate::service::tokens::keys::KeyRing;
+use crate::service::widget::script::Routes;
 
 /// Builds a [`CaptchaService`]; start with [`CaptchaService::builder`].
 pub struct ServiceBuilder {
-    pub(crate) base_url: String,
-    pub(crate) keys: Option<KeyRing>,
-    pub(crate) store: Option<Arc<dyn ReplayStore>>,
-    pub(crate) credentials: Option<Credentials>,
-    pub(crate) ticket_mode: TicketMode,
-    pub(crate) challenge_ttl_secs: u64,
-    pub(crate) session_ttl_secs: u64,
-    pub(crate) clock: Arc<dyn Clock>,
-    pub(crate) pow: PowPolicy,
-    pub(crate) pressure: Option<Arc<dyn PressureSource>>,
-    pub(crate) limits: Limits,
+    base_url: String,
+    keys: Option<KeyRing>,
+    store: Option<Arc<dyn ReplayStore>>,
+    credentials: Option<Credentials>,
+    ticket_mode: TicketMode,
+    challenge_ttl_secs: u64,
+    session_ttl_secs: u64,
+    clock: Arc<dyn Clock>,
+    pow: PowPolicy,
+    pressure: Option<Arc<dyn PressureSource>>,
+    limits: Limits,
 }
 
 impl std::fmt::Debug for ServiceBuilder {
@@ -37,6 +40,26 @@ impl std::fmt::Debug for ServiceBuilder {
             .field("ticket_mode", &self.ticket_mode)
             .field("limits", &self.limits)
             .finish_non_exhaustive()
+    }
+}
+
+impl CaptchaService {
+    /// A builder whose widget routes live under `base_url` (for example
+    /// `/captcha` or `https://captcha.example.com/captcha`).
+    pub fn builder(base_url: impl Into<String>) -> ServiceBuilder {
+        ServiceBuilder {
+            base_url: base_url.into(),
+            keys: None,
+            store: None,
+            credentials: None,
+            ticket_mode: TicketMode::default(),
+            challenge_ttl_secs: DEFAULT_CHALLENGE_TTL_SECS,
+            session_ttl_secs: DEFAULT_SESSION_TTL_SECS,
+            clock: Arc::new(SystemClock),
+            pow: PowPolicy::default(),
+            pressure: None,
+            limits: Limits::default(),
+        }
     }
 }
 
@@ -89,7 +112,7 @@ impl ServiceBuilder {
     }
 
     /// Where the proof-of-work policy reads the pressure (default: a
-    /// [`crate::pow::PressureTracker`] in this process, with the policy's half-lives
+    /// [`PressureTracker`](crate::service::defence::pow::PressureTracker) in this process, with the policy's half-lives
     /// and bound: [`PowPolicy::tracker`]).
     pub fn pressure(mut self, source: Arc<dyn PressureSource>) -> Self {
         self.pressure = Some(source);
@@ -103,7 +126,7 @@ impl ServiceBuilder {
         self
     }
 
-    /// The clock (default [`crate::SystemClock`]).
+    /// The clock (default: the system clock).
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
         self
@@ -133,7 +156,7 @@ impl ServiceBuilder {
         Ok(CaptchaService {
             routes,
             keys: RwLock::new(keys),
-            store: crate::service::metrics::wrap_store(store),
+            store: metrics::wrap_store(store),
             credentials: self.credentials,
             ticket_mode: self.ticket_mode,
             challenge_ttl_secs: self.challenge_ttl_secs,

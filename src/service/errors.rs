@@ -2,16 +2,16 @@
 //! request, an API request. Only a result code and a generic message reach
 //! the client; the typed error is for the host's logs.
 
-use crate::service::check::CheckFailure;
-use crate::service::codes::ErrorCode;
-use crate::service::keys::KeyError;
-use crate::service::limits::LimitError;
-use crate::service::params::ParamError;
-use crate::service::pow::PowError;
-use crate::service::signature::SignError;
+use crate::service::api::codes::ErrorCode;
+use crate::service::api::params::ParamError;
+use crate::service::api::signature::SignError;
+use crate::service::defence::limits::LimitError;
+use crate::service::defence::pow::PowError;
 use crate::service::store::StoreError;
-use crate::service::tokens::TokenError;
-use crate::service::widget::BaseUrlError;
+use crate::service::tokens::check::CheckFailure;
+use crate::service::tokens::keys::KeyError;
+use crate::service::tokens::sealed::TokenError;
+use crate::service::widget::script::BaseUrlError;
 
 /// Why the service could not be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -93,7 +93,7 @@ pub enum ServiceError {
     Seal(TokenError),
     /// Rendering failed (6000).
     #[error("render failed: {0}")]
-    Render(#[from] crate::Error),
+    Render(#[from] crate::render::Error),
     /// The `Action` is neither CaptchaQuery nor CaptchaCheck (5000).
     #[error("unknown Action: expected CaptchaQuery or CaptchaCheck")]
     UnknownAction,

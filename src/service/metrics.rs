@@ -11,13 +11,13 @@
 #[cfg(feature = "metrics")]
 use std::time::Instant;
 
-#[cfg(feature = "metrics")]
-use crate::service::check::CheckFailure;
+use crate::render::CaptchaType;
 use crate::service::errors::ServiceError;
 use crate::service::store::ReplayStore;
 #[cfg(feature = "metrics")]
 use crate::service::store::{RateCount, RecordKind, StoreError, UseRecord};
-use crate::CaptchaType;
+#[cfg(feature = "metrics")]
+use crate::service::tokens::check::CheckFailure;
 
 /// Pictures rendered and served, by captcha type (label `type`, 1..8).
 pub const PICTURES: &str = "qcaptcha_pictures_total";
@@ -180,7 +180,7 @@ pub(crate) fn checked(result: Result<(), &ServiceError>) {
                 CheckFailure::Store(_) => ("error", "store"),
             },
             Err(ServiceError::Sign(_)) => ("fail", "signature"),
-            Err(e) if e.code() == crate::service::codes::ErrorCode::Internal => {
+            Err(e) if e.code() == crate::service::api::codes::ErrorCode::Internal => {
                 ("error", "internal")
             }
             Err(_) => ("fail", "bad_request"),

@@ -1,23 +1,16 @@
 //! The service: CaptchaQuery and CaptchaCheck, the widget's routes, sealed
-//! challenges and tickets, replay stores.
+//! challenges and tickets, replay stores. `captcha_service.rs` holds
+//! [`CaptchaService`](captcha_service::CaptchaService) itself; each
+//! folder holds one concern, its types and its `impl CaptchaService`
+//! block (see docs/architecture.md).
 
+pub mod api;
 pub mod builder;
-pub mod callback;
-pub mod check;
+pub mod captcha_service;
 pub mod clock;
-pub mod codes;
+pub mod defence;
 pub mod errors;
-pub mod handlers;
-pub mod http;
-pub mod keys;
-pub mod limits;
 pub mod metrics;
-pub mod params;
-pub mod pictures;
-pub mod pow;
-pub mod random;
-pub mod requests;
-pub mod signature;
 pub mod store;
 pub mod tokens;
 pub mod widget;

@@ -7,11 +7,22 @@
 #![allow(dead_code)]
 
 use std::net::{IpAddr, Ipv4Addr};
+use std::time::Duration;
 
 use qcaptcha::pow::Puzzle;
 use qcaptcha::sign::{sign_request, RequestLine, SignatureMethod};
 use qcaptcha::{ApiRequest, CaptchaService, CheckFailure, Credentials, HttpResponse, ServiceError};
 use serde_json::Value;
+
+/// How late a thread may run on a loaded machine (CI shares two cores
+/// with other builds; a test suite once failed on a 500 ms budget there):
+/// every bound on elapsed time allows this much beyond the time it checks.
+pub const LOAD_SLACK: Duration = Duration::from_secs(2);
+
+/// The longest a test waits for its own harness (a server starting, a
+/// connection, a cluster forming, a failover): waits return as soon as the
+/// thing is ready, so only a broken setup ever takes this long.
+pub const HARNESS_WAIT: Duration = Duration::from_secs(60);
 
 /// The widget's client address in the tests.
 pub const CLIENT: IpAddr = IpAddr::V4(Ipv4Addr::new(198, 51, 100, 7));

@@ -29,6 +29,8 @@ use qcaptcha::store::RedisTls;
 use qcaptcha::RedisStore;
 use redis::ConnectionLike;
 
+use crate::common::HARNESS_WAIT;
+
 /// Which deployment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -353,7 +355,7 @@ impl Process {
             Err(e) => panic!("cannot start `{}`: {e}", bin.display()),
         };
         self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + HARNESS_WAIT;
         while Instant::now() < deadline {
             if let Some(Ok(Some(_))) = self.child.as_mut().map(Child::try_wait) {
                 self.child = None; // exited: port taken or bad arguments
@@ -384,7 +386,7 @@ impl Process {
             let _ = child.kill();
             let _ = child.wait();
         }
-        let deadline = Instant::now() + Duration::from_secs(5);
+        let deadline = Instant::now() + HARNESS_WAIT;
         while TcpStream::connect(("127.0.0.1", self.port)).is_ok() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(10));
         }
@@ -510,9 +512,9 @@ impl Redis {
     }
 
     /// Waits until every server answers PING (a cluster: until every node
-    /// reports `cluster_state:ok`), at most 20 s.
+    /// reports `cluster_state:ok`), at most [`HARNESS_WAIT`].
     pub fn wait_until_ready(&self) {
-        let deadline = Instant::now() + Duration::from_secs(20);
+        let deadline = Instant::now() + HARNESS_WAIT;
         loop {
             let ready = self.nodes.iter().all(|node| {
                 let Ok(mut con) = self.node_connection(node) else {
@@ -534,7 +536,7 @@ impl Redis {
             }
             assert!(
                 Instant::now() < deadline,
-                "{:?} Redis not ready after 20 s; logs:\n{}",
+                "{:?} Redis not ready after {HARNESS_WAIT:?}; logs:\n{}",
                 self.kind,
                 self.nodes
                     .iter()
@@ -557,12 +559,12 @@ impl Redis {
     }
 
     /// A new store on this deployment, as a node of the service opens it,
-    /// with a 2 s timeout: CI machines run many builds at once, and a TLS
-    /// handshake there can take longer than the default 500 ms. Tests of
-    /// timeouts set their own.
+    /// with [`HARNESS_WAIT`] as its timeout: CI machines run many builds at
+    /// once, and a TLS handshake there (up to 64 threads connecting at
+    /// once) took longer than 5 s at a load average of 48 on 2 cores.
+    /// Tests of timeouts, and tests that stop a server, set their own.
     pub fn store(&self) -> RedisStore {
-        self.store_with_default_timeout()
-            .with_timeout(Duration::from_secs(2))
+        self.store_with_default_timeout().with_timeout(HARNESS_WAIT)
     }
 
     /// A new store with the library's default timeout (500 ms).
@@ -585,7 +587,9 @@ impl Redis {
         }
     }
 
-    /// A direct connection to one server, for inspection.
+    /// A direct connection to one server, for inspection, with
+    /// [`HARNESS_WAIT`] to connect (a TLS handshake on a loaded machine
+    /// once took longer than the 500 ms this had).
     fn node_connection(&self, node: &Process) -> redis::RedisResult<redis::Connection> {
         let url = self.url_of(node);
         let client = match &self.certs {
@@ -593,7 +597,7 @@ impl Redis {
             Some(certs) => redis::Client::build_with_tls(url.as_str(), certs.certificates())?,
             _ => redis::Client::open(url.as_str())?,
         };
-        client.get_connection_with_timeout(Duration::from_millis(500))
+        client.get_connection_with_timeout(HARNESS_WAIT)
     }
 
     /// A direct connection for inspecting keys: to the server, or a
@@ -607,7 +611,9 @@ impl Redis {
             );
         }
         #[allow(unused_mut)]
-        let mut builder = redis::cluster::ClusterClientBuilder::new(self.urls());
+        let mut builder = redis::cluster::ClusterClientBuilder::new(self.urls())
+            .connection_timeout(HARNESS_WAIT)
+            .response_timeout(HARNESS_WAIT);
         #[cfg(feature = "redis-tls")]
         if let Some(certs) = &self.certs {
             builder = builder.certs(certs.certificates());
@@ -646,9 +652,10 @@ impl Redis {
     }
 
     /// Waits until every replica of every running master has received
-    /// all that its master wrote (replication offsets equal), at most 10 s.
+    /// all that its master wrote (replication offsets equal), at most
+    /// [`HARNESS_WAIT`].
     pub fn wait_for_replication(&self) {
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + HARNESS_WAIT;
         for node in self.nodes.iter().filter(|n| n.child.is_some()) {
             loop {
                 let mut con = self.node_connection(node).unwrap();
@@ -684,9 +691,9 @@ impl Redis {
     }
 
     /// Waits until cluster node `i` reports `cluster_state:STATE` (`ok` or
-    /// `fail`), at most 20 s.
+    /// `fail`), at most [`HARNESS_WAIT`].
     pub fn wait_for_cluster_state(&self, i: usize, state: &str) {
-        let deadline = Instant::now() + Duration::from_secs(20);
+        let deadline = Instant::now() + HARNESS_WAIT;
         let want = format!("cluster_state:{state}");
         loop {
             let info = self

@@ -145,6 +145,68 @@ impl UseRecord {
 /// - [`count_hit`](ReplayStore::count_hit) is atomic per id, like
 ///   `record_use`.
 /// - Errors are reported, never turned into "allowed".
+///
+/// [`qcaptcha::testing::store_scenarios`](crate::testing::store_scenarios)
+/// (feature `test-util`) checks each point, racing threads included, on
+/// any store; the memory store and every Redis deployment pass it. A
+/// minimal store that passes (it keeps every entry forever, so it suits
+/// a bounded test only; a real one drops entries after `expires_at`):
+///
+/// ```
+/// use std::collections::HashMap;
+/// use std::sync::{Arc, Mutex, MutexGuard};
+/// use qcaptcha::store::{RateCount, RecordKind, StoreError, UseRecord, MAX_ID_LEN};
+/// use qcaptcha::ReplayStore;
+///
+/// #[derive(Default)]
+/// struct MapStore {
+///     uses: Mutex<HashMap<(RecordKind, String), u64>>,
+///     hits: Mutex<HashMap<(String, u64), u64>>,
+/// }
+///
+/// /// A table, or `Unavailable` if a thread panicked holding it.
+/// fn lock<T>(m: &Mutex<T>) -> Result<MutexGuard<'_, T>, StoreError> {
+///     m.lock().map_err(|_| StoreError::Unavailable("poisoned".into()))
+/// }
+///
+/// fn check(id: &str) -> Result<String, StoreError> {
+///     if id.is_empty() || id.len() > MAX_ID_LEN {
+///         return Err(StoreError::InvalidId { len: id.len() });
+///     }
+///     Ok(id.to_owned())
+/// }
+///
+/// impl ReplayStore for MapStore {
+///     fn record_use(&self, kind: RecordKind, id: &str, _expires_at: u64, max_uses: u64,
+///                   _now: u64) -> Result<UseRecord, StoreError> {
+///         let mut uses = lock(&self.uses)?;
+///         let n = uses.entry((kind, check(id)?)).or_insert(0);
+///         *n += 1;
+///         Ok(UseRecord::new(*n, max_uses))
+///     }
+///
+///     fn advance(&self, kind: RecordKind, id: &str, from: u64, _expires_at: u64,
+///                _now: u64) -> Result<bool, StoreError> {
+///         let mut uses = lock(&self.uses)?;
+///         let n = uses.entry((kind, check(id)?)).or_insert(0);
+///         let moved = *n == from;
+///         *n += u64::from(moved);
+///         Ok(moved)
+///     }
+///
+///     fn count_hit(&self, id: &str, window_secs: u64, now: u64)
+///                  -> Result<RateCount, StoreError> {
+///         let (id, window) = (check(id)?, now / window_secs);
+///         let mut hits = lock(&self.hits)?;
+///         let previous = hits.get(&(id.clone(), window.wrapping_sub(1))).copied();
+///         let current = hits.entry((id, window)).or_insert(0);
+///         *current += 1;
+///         Ok(RateCount::new(*current, previous.unwrap_or(0)))
+///     }
+/// }
+///
+/// qcaptcha::testing::store_scenarios(&|| Arc::new(MapStore::default()));
+/// ```
 pub trait ReplayStore: Send + Sync {
     /// Records one use of `id` of `kind`, to be remembered until
     /// `expires_at` (Unix seconds; when the id is already known the later
@@ -217,5 +279,7 @@ pub(crate) fn check_id(id: &str) -> Result<(), StoreError> {
 mod memory;
 #[cfg(feature = "redis")]
 pub(crate) mod redis;
+#[cfg(feature = "test-util")]
+pub(crate) mod scenarios;
 
-pub use memory::{MemoryStore, DEFAULT_MEMORY_CAPACITY};
+pub use memory::MemoryStore;

@@ -1,0 +1,545 @@
+//! The canvas: an exact-area polygon rasterizer that owns its cells.
+//!
+//! Every edge adds its signed area to an accumulation buffer (the
+//! font-rs / stb_truetype "signed area" method); a running sum along each
+//! row then gives the winding, and the coverage is that winding clamped to
+//! `0..=1`. Polygons wound clockwise on screen (positive shoelace area with
+//! y down) add ink, so glyphs and strokes that overlap merge into one shape
+//! of one colour: that is what makes segmentation hard. Polygons wound the
+//! other way erase one layer of ink and never paint the background.
+//!
+//! The interference types resolve with the even-odd rule instead
+//! ([`FillRule::EvenOdd`]): coverage then folds back every second layer,
+//! so a shape drawn over another reverses the contrast under it. That is
+//! how letters are drawn light on dark where a band crosses them.
+//!
+//! Edges are walked in integers: points are converted once to fixed point
+//! (1/32 pixel), a piece of edge within one pixel on a scanline costs two
+//! multiplications, and one crossing a pixel boundary is split without
+//! branches. Floats are left to two divisions per edge (its slope).
+
+/// Subpixels per pixel, each way (5 fractional bits: plenty for four
+/// output levels).
+const SUB: i32 = 32;
+/// log2 of [`SUB`].
+const SUB_BITS: u32 = 5;
+/// Accumulated value of a fully covered pixel: a piece of edge one pixel
+/// tall (`SUB`) weighs its two cells with fractions summing to `2 * SUB`.
+/// Fifteen overlapping shapes still fit an `i16`.
+const FULL: i32 = 2 * SUB * SUB;
+/// Points are clamped to +-LIMIT pixels, which keeps every product in the
+/// edge walk within range; the canvas is at most 1024 pixels wide.
+const LIMIT: f32 = 16384.0;
+/// Cap of the 16.16 height-per-x of an edge (near-vertical edges).
+const MAX_RISE: f64 = (SUB << 16) as f64;
+/// Points of the largest polygon a canvas expects: scratch space for that
+/// many is reserved up front, so that filling allocates nothing. Glyphs
+/// have under a hundred points, a stroke across the widest picture under
+/// three hundred; a larger polygon still works (the scratch grows).
+pub(crate) const MAX_POINTS: usize = 1024;
+/// Rows resolved together: the running sums of eight rows advance side by
+/// side, one SIMD lane each, so cells are stored column by column within
+/// each band of eight rows.
+const BAND: usize = 8;
+
+/// Accumulated signed edge area per pixel, in bands of [`BAND`] rows, with
+/// three spare columns on the right (a piece of edge on the right side
+/// writes up to two past it) rounded up to whole groups of four pixels
+/// (one output byte).
+pub(crate) struct Canvas {
+    /// Width in pixels.
+    pub width: usize,
+    /// Height in pixels.
+    pub height: usize,
+    /// Columns per band, a multiple of four.
+    stride: usize,
+    /// Cell `(x, y)` is at `(y / BAND * stride + x) * BAND + y % BAND`.
+    /// Arithmetic wraps: only the running sums must fit, and they do.
+    cells: Vec<i16>,
+    /// Cells touched since the last resolve, `[x0, y0, x1, y1)`.
+    touched: [usize; 4],
+    /// Scratch: the points of the polygon being filled, in fixed point.
+    fixed: Vec<[i32; 2]>,
+    /// Scratch for `resolve`: per output byte column of a band, its byte
+    /// in each of the band's rows.
+    columns: Vec<[u16; BAND]>,
+    /// How `resolve` turns windings into coverage.
+    rule: FillRule,
+    /// Whether `resolve` adds the bands below (even-odd): stripes whose
+    /// coverage is computed per pixel instead of rasterized.
+    bands: bool,
+    /// Per column: the phase of the bands' top edge there, in 1/65536 of
+    /// the band period (wrapping), and the edge gain.
+    band_columns: Vec<BandColumn>,
+    /// Per row: the phase of the row's middle, the same way, less a
+    /// quarter period (the middle of a band, which starts at phase 0).
+    band_rows: Vec<u16>,
+    /// See [`Edge::shift`].
+    band_shift: u32,
+    /// `(FULL / 2) >> band_shift`: where the edge ramp ends, before the
+    /// shift (see [`band_cover`]).
+    band_limit: i16,
+}
+
+/// Phase units in one band period: phases are 16-bit and wrap, so that
+/// "which band" is free and "where in the band" is the phase itself.
+const PERIOD: f32 = 65536.0;
+/// A quarter of [`PERIOD`]: from a band's edge to its middle.
+const QUARTER: u16 = 16384;
+
+/// A column of the bands, as `resolve` reads it: each value once per row
+/// of a band, so that the loop loads it as one vector rather than
+/// spreading a number to eight lanes (three or four instructions).
+#[derive(Clone, Copy, Debug, Default)]
+struct BandColumn {
+    /// The phase of the bands' top edge in the column.
+    phase: [u16; BAND],
+    /// Minus [`Edge::gain`], the same in every column. Read per column,
+    /// the multiply has it as a 16-bit value loaded beside it, and LLVM
+    /// makes one `pmulhw`; a value from outside the loop is widened to 32
+    /// bits once, before it, and the multiply emulated in 32-bit lanes,
+    /// about ten instructions more per column.
+    gain: [i16; BAND],
+}
+
+/// How sharp a band's edge is, derived from the phase units per pixel:
+/// one pixel of anti-aliasing, so the coverage ramps from none to a whole
+/// pixel over the pixel either side of the edge.
+#[derive(Clone, Copy, Debug)]
+struct Edge {
+    /// Coverage (in `FULL` units) per unit of phase, times 65536 and
+    /// divided by `2^shift` to fit 16 bits (the resolve loop works in
+    /// 16-bit lanes, whose high-half multiply SSE2 has).
+    gain: i16,
+    /// See `gain`.
+    shift: u32,
+}
+
+impl Edge {
+    fn new(per_pixel: f32) -> Edge {
+        let mut gain = FULL as f32 * 65536.0 / per_pixel;
+        let mut shift = 0;
+        while gain >= f32::from(i16::MAX) {
+            gain *= 0.5;
+            shift += 1;
+        }
+        Edge {
+            gain: gain as i16,
+            shift,
+        }
+    }
+}
+
+/// How an accumulated winding becomes coverage.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum FillRule {
+    /// Ink where the winding is positive, clamped to one layer: overlapping
+    /// shapes merge, counter-wound ones erase.
+    NonZero,
+    /// Ink where an odd number of layers lie: a shape over another reverses
+    /// it (light on dark), with exact anti-aliasing at every edge.
+    EvenOdd,
+}
+
+const UNTOUCHED: [usize; 4] = [usize::MAX, usize::MAX, 0, 0];
+
+impl Canvas {
+    /// A blank canvas.
+    pub fn new(width: usize, height: usize) -> Canvas {
+        let stride = (width + 3).next_multiple_of(4);
+        Canvas {
+            width,
+            height,
+            stride,
+            cells: vec![0; stride * height.next_multiple_of(BAND)],
+            touched: UNTOUCHED,
+            fixed: Vec::with_capacity(MAX_POINTS),
+            columns: vec![[0; BAND]; width.div_ceil(4)],
+            rule: FillRule::NonZero,
+            bands: false,
+            band_columns: vec![BandColumn::default(); stride],
+            band_rows: vec![0; height.next_multiple_of(BAND)],
+            band_shift: 0,
+            band_limit: 0,
+        }
+    }
+
+    /// Sets the rule the next `resolve` uses (it stays until set again).
+    pub fn set_rule(&mut self, rule: FillRule) {
+        self.rule = rule;
+    }
+
+    /// Lays bands of reversed contrast over the whole canvas for the next
+    /// `resolve` (and sets the even-odd rule): stripes `spacing` pixels
+    /// apart down each column, half of it thick, the top edge of one of
+    /// them at `top(x)` in column `x` (given the column's middle). Computing
+    /// them per pixel in the resolve costs a few operations a pixel; as
+    /// polygons, their long shallow edges cost more than all the glyphs.
+    pub fn set_bands(&mut self, spacing: f32, top: impl Fn(f32) -> f32) {
+        let per_pixel = PERIOD / spacing;
+        // Wrapping conversion: only the phase within a period matters.
+        let phase = |y: f32| (y * per_pixel) as i64 as u16;
+        for (x, column) in self.band_columns[..self.width].iter_mut().enumerate() {
+            column.phase = [phase(top(x as f32 + 0.5)); BAND];
+        }
+        for (y, row) in self.band_rows.iter_mut().enumerate() {
+            // Centred on the band's middle here, once, rather than per pixel.
+            *row = phase(y as f32 + 0.5).wrapping_sub(QUARTER);
+        }
+        let edge = Edge::new(per_pixel);
+        for column in &mut self.band_columns {
+            column.gain = [-edge.gain; BAND];
+        }
+        self.band_shift = edge.shift;
+        self.band_limit = ((FULL / 2) >> edge.shift) as i16;
+        self.bands = true;
+        self.rule = FillRule::EvenOdd;
+        // Bands cover everything.
+        self.touch(
+            [0, 0],
+            [
+                (self.width as i32) << SUB_BITS,
+                (self.height as i32) << SUB_BITS,
+            ],
+        );
+    }
+
+    /// Removes the bands (the rule stays as it is).
+    pub fn clear_bands(&mut self) {
+        self.bands = false;
+    }
+
+    /// Fills the closed polygons `points[..ends[0]]`, `points[ends[0]..ends[1]]`, ...
+    pub fn fill(&mut self, points: &[[f32; 2]], ends: &[usize]) {
+        let mut fixed = std::mem::take(&mut self.fixed);
+        fixed.clear();
+        // NaN becomes 0 (`as` saturates), far-off points stay far off.
+        let to_fixed = |v: f32| (v.clamp(-LIMIT, LIMIT) * SUB as f32) as i32;
+        // Converted and measured in one pass.
+        let (mut lo, mut hi) = ([i32::MAX; 2], [i32::MIN; 2]);
+        fixed.extend(points.iter().map(|p| {
+            let q = [to_fixed(p[0]), to_fixed(p[1])];
+            for k in 0..2 {
+                lo[k] = lo[k].min(q[k]);
+                hi[k] = hi[k].max(q[k]);
+            }
+            q
+        }));
+        let mut start = 0;
+        for &end in ends {
+            let contour = fixed.get(start..end).unwrap_or_default();
+            // Each point with the one before it, the first with the last:
+            // one call site, so the edge walk inlines.
+            let mut previous = contour.last().copied().unwrap_or_default();
+            for &point in contour {
+                self.line(previous, point);
+                previous = point;
+            }
+            start = end;
+        }
+        self.touch(lo, hi);
+        self.fixed = fixed;
+    }
+
+    /// Grows the touched box by the box `lo..=hi` (fixed point; empty when
+    /// `lo > hi`).
+    fn touch(&mut self, lo: [i32; 2], hi: [i32; 2]) {
+        if lo[0] > hi[0] {
+            return;
+        }
+        let clip = |v: i32, max: usize| (v >> SUB_BITS).clamp(0, max as i32) as usize;
+        let t = &mut self.touched;
+        // A polygon writes from its first column to two past its last.
+        t[0] = t[0].min(clip(lo[0], self.width));
+        t[1] = t[1].min(clip(lo[1], self.height));
+        t[2] = t[2].max(clip(hi[0], self.width) + 3);
+        t[3] = t[3].max(clip(hi[1] + SUB - 1, self.height));
+    }
+
+    /// Adds the signed area of the edge `p0 -> p1` (fixed point). Parts
+    /// above or below the canvas are dropped; parts left or right of it are
+    /// pressed onto its edge, which keeps the winding of every visible pixel
+    /// right.
+    #[inline(always)]
+    fn line(&mut self, p0: [i32; 2], p1: [i32; 2]) {
+        // Clockwise on screen, the right side of a shape runs down: its
+        // edges going down end the shape's span on a row.
+        let (top, bottom, dir) = match p0[1].cmp(&p1[1]) {
+            std::cmp::Ordering::Less => (p0, p1, -1),
+            std::cmp::Ordering::Greater => (p1, p0, 1),
+            std::cmp::Ordering::Equal => return,
+        };
+        let y_start = top[1].max(0);
+        let y_end = bottom[1].min(self.height as i32 * SUB);
+        if y_start >= y_end {
+            return;
+        }
+        let (dx, dy) = (f64::from(bottom[0] - top[0]), f64::from(bottom[1] - top[1]));
+        // x and the slope carry 16 more fraction bits than the points, so
+        // stepping row by row does not drift. Float divisions are cheaper
+        // than integer ones and exact enough.
+        let slope = (dx * 65536.0 / dy) as i64;
+        let mut x = (i64::from(top[0]) << 16) + i64::from(y_start - top[1]) * slope;
+        let right = self.width as i32 * SUB;
+        let inside = top[0].min(bottom[0]) >= 0 && top[0].max(bottom[0]) <= right;
+        // Height per unit of x, 16.16: how a piece of edge that crosses
+        // several pixel columns shares its height among them. Pressed
+        // against the canvas side a piece is steeper than its edge.
+        let rise = ((dy / dx).abs() * 65536.0).min(MAX_RISE) as i32;
+        let mut y = y_start;
+        while y < y_end {
+            let row = (y >> SUB_BITS) as usize;
+            let next = ((y | (SUB - 1)) + 1).min(y_end);
+            let x_next = x + i64::from(next - y) * slope;
+            let (mut a, mut b) = ((x >> 16) as i32, (x_next >> 16) as i32);
+            let mut rise = rise;
+            if !inside {
+                (a, b) = (a.clamp(0, right), b.clamp(0, right));
+                rise = (((next - y) << 16) / (a - b).abs().max(1)).min(MAX_RISE as i32);
+            }
+            self.cover(row, a, b, next - y, dir, rise);
+            x = x_next;
+            y = next;
+        }
+    }
+
+    /// Spreads the area of one scanline's piece of edge, from `x = a` to
+    /// `x = b` (fixed point, both within `0..=width`) and `h` subpixels
+    /// tall, of winding `dir` (+1 or -1), over the cells of `row`.
+    ///
+    /// Within one pixel, a piece's mean x splits the row's weight between
+    /// its cell and the next. A piece that crosses a column boundary is cut
+    /// there into two such pieces whose heights follow `rise` (16.16 height
+    /// per unit of x). Whether a piece crosses is close to random, so that
+    /// case is written without branches; pieces crossing two or more
+    /// boundaries (shallow edges, predictable per edge) take a loop.
+    #[inline(always)]
+    fn cover(&mut self, row: usize, a: i32, b: i32, h: i32, dir: i32, rise: i32) {
+        let (lo, hi) = (a.min(b), a.max(b));
+        let left = lo & !(SUB - 1);
+        let edge = left + SUB;
+        let index = row / BAND * self.stride * BAND + row % BAND + (lo >> SUB_BITS) as usize * BAND;
+        if hi - edge > SUB {
+            return self.cover_wide(index, lo, hi, h * dir, rise);
+        }
+        // Piece A left of the boundary, piece B right of it (B is empty
+        // when the piece stays in one pixel).
+        let mid = hi.min(edge);
+        let h_a = if hi <= edge {
+            h
+        } else {
+            (((edge - lo) * rise + 0x8000) >> 16).min(h)
+        };
+        let (d_a, d_b) = (h_a * dir, (h - h_a) * dir);
+        let (f_a, f_b) = ((lo - left) + (mid - left), hi - mid);
+        // One bounds check for the three cells.
+        let cells = &mut self.cells[index..][..2 * BAND + 1];
+        add(&mut cells[0], d_a * (2 * SUB - f_a));
+        add(&mut cells[BAND], d_a * f_a + d_b * (2 * SUB - f_b));
+        add(&mut cells[2 * BAND], d_b * f_b);
+    }
+
+    /// [`Canvas::cover`] for a piece crossing several column boundaries,
+    /// `d` tall (signed), starting at cell `index`: cut at each boundary,
+    /// with heights rounded from a running 16.16 total so that rounding
+    /// does not pile up towards one end; the last piece takes what is left,
+    /// so the row sum stays exact.
+    #[inline(never)]
+    fn cover_wide(&mut self, mut index: usize, lo: i32, hi: i32, d: i32, rise: i32) {
+        let (h, dir) = (d.abs(), d.signum());
+        let left = lo & !(SUB - 1);
+        let mut edge = left + SUB;
+        // The first cell, from `lo` to its right side.
+        let mut total = (edge - lo) * rise;
+        let mut done = ((total + 0x8000) >> 16).min(h);
+        let f = lo - left + SUB;
+        add(&mut self.cells[index], dir * done * (2 * SUB - f));
+        // What the previous piece left for the current cell.
+        let mut carry = dir * done * f;
+        // Whole cells: each piece gives half its weight to its own cell and
+        // half to the next.
+        while hi - edge > SUB {
+            index += BAND;
+            edge += SUB;
+            total += SUB * rise;
+            let part = ((total + 0x8000) >> 16).min(h) - done;
+            done += part;
+            let half = dir * part * SUB;
+            add(&mut self.cells[index], carry + half);
+            carry = half;
+        }
+        // The last cell, from its left side to `hi`.
+        let (d, f) = ((h - done) * dir, hi - edge);
+        add(&mut self.cells[index + BAND], carry + d * (2 * SUB - f));
+        add(&mut self.cells[index + 2 * BAND], d * f);
+    }
+
+    /// Writes the picture as 2-bit coverage levels (0 = background, 3 =
+    /// ink), four pixels a byte with the leftmost in the high bits (the PNG
+    /// layout): row `y` goes to `out[y * row_bytes + 1..][..width.div_ceil(4)]`,
+    /// after the byte that PNG reserves for the row's filter. Clears the
+    /// cells for the next picture. Only bytes the picture touched are
+    /// written: the caller passes zeroed rows.
+    pub fn resolve(&mut self, out: &mut [u8], row_bytes: usize) {
+        // One copy of the loop per rule, so the rule costs no branch per pixel.
+        match (self.rule, self.bands) {
+            (FillRule::NonZero, _) => self.resolve_with::<false, false>(out, row_bytes),
+            (FillRule::EvenOdd, false) => self.resolve_with::<true, false>(out, row_bytes),
+            (FillRule::EvenOdd, true) => self.resolve_with::<true, true>(out, row_bytes),
+        }
+    }
+
+    /// [`Canvas::resolve`] with the even-odd rule or the nonzero one, and
+    /// with or without the bands.
+    #[inline(always)]
+    fn resolve_with<const EVEN_ODD: bool, const BANDS: bool>(
+        &mut self,
+        out: &mut [u8],
+        row_bytes: usize,
+    ) {
+        let [x0, y0, x1, y1] = std::mem::replace(&mut self.touched, UNTOUCHED);
+        if x0 >= x1 || y0 >= y1 {
+            return;
+        }
+        let bytes = self.width.div_ceil(4);
+        let groups = (x0 / 4).min(bytes)..x1.div_ceil(4).min(bytes);
+        for band in y0 / BAND..y1.div_ceil(BAND) {
+            let cells = &mut self.cells[band * self.stride * BAND..][..self.stride * BAND];
+            let rows = (self.height - band * BAND).min(BAND);
+            // With the bands, half a pixel of coverage is added to every
+            // pixel up front: `band_cover` leaves it out.
+            let mut sum = [if BANDS { FULL as i16 / 2 } else { 0 }; BAND];
+            let mut band_rows = [0u16; BAND];
+            band_rows.copy_from_slice(&self.band_rows[band * BAND..][..BAND]);
+            // Copied out of `self` so that the loop keeps them in registers.
+            // The shift as a multiplier: a variable 16-bit shift does not
+            // vectorize with SSE2 (its shift counts do not wrap as Rust's do).
+            let (scale, limit) = (1i16 << self.band_shift, self.band_limit);
+            // Byte columns are gathered for the whole band first and spread
+            // to the rows after: reading a lane back right after storing the
+            // vector would stall on store forwarding. Zipped arrays, so
+            // that the loop checks no bounds and unrolls the four columns.
+            let group_cells = cells[groups.start * 4 * BAND..groups.end * 4 * BAND]
+                .as_chunks_mut::<{ 4 * BAND }>()
+                .0;
+            let band_columns = self.band_columns[groups.start * 4..groups.end * 4]
+                .as_chunks::<4>()
+                .0;
+            for ((cells, band_columns), slot) in group_cells
+                .iter_mut()
+                .zip(band_columns)
+                .zip(&mut self.columns[groups.clone()])
+            {
+                let mut packed = [0u16; BAND];
+                let columns = cells.as_chunks_mut::<BAND>().0;
+                for (column, band_column) in columns.iter_mut().zip(band_columns) {
+                    // The bands' coverage of the column, lane by lane first,
+                    // so that it vectorizes apart from the running sums.
+                    let mut cover = [0i16; BAND];
+                    if BANDS {
+                        for k in 0..BAND {
+                            let centred = band_rows[k].wrapping_sub(band_column.phase[k]) as i16;
+                            cover[k] = band_cover(centred, band_column.gain[k], limit, scale);
+                        }
+                    }
+                    for k in 0..BAND {
+                        sum[k] = sum[k].wrapping_add(column[k]);
+                        let level = if BANDS {
+                            level_even_odd(sum[k].wrapping_add(cover[k]))
+                        } else if EVEN_ODD {
+                            level_even_odd(sum[k])
+                        } else {
+                            level(sum[k])
+                        };
+                        packed[k] = packed[k] << 2 | level;
+                    }
+                    column.fill(0);
+                }
+                *slot = packed;
+            }
+            for k in 0..rows {
+                let row = &mut out[(band * BAND + k) * row_bytes + 1..][..bytes];
+                for (byte, packed) in row[groups.clone()]
+                    .iter_mut()
+                    .zip(&self.columns[groups.clone()])
+                {
+                    *byte = packed[k] as u8;
+                }
+            }
+            // Spare cells past the last output byte.
+            cells[groups.end * 4 * BAND..].fill(0);
+            // Pixels past the width are padding: background.
+            let tail = self.width % 4;
+            if tail != 0 && groups.end == bytes {
+                for k in 0..rows {
+                    out[(band * BAND + k) * row_bytes + bytes] &= 0xffu8 << (2 * (4 - tail));
+                }
+            }
+        }
+    }
+}
+
+/// Adds `v` to a cell. Wrapping: a cell may overflow on its own; the
+/// running sum of a row, which is what counts, stays within range.
+#[inline(always)]
+fn add(cell: &mut i16, v: i32) {
+    *cell = cell.wrapping_add(v as i16);
+}
+
+/// An accumulated winding to a coverage level 0..=3, rounded: overlapping
+/// shapes cap at full ink, erased or outside at none. Plain 16-bit min/max,
+/// so that the eight lanes of a band vectorize.
+#[inline(always)]
+fn level(sum: i16) -> u16 {
+    let cover = sum.clamp(0, FULL as i16) as u16;
+    (cover * 3 + FULL as u16 / 2) >> 11
+}
+
+/// [`level`] by the even-odd rule: the winding folds back every second
+/// layer (a triangle wave of period two layers), so one layer is ink, two
+/// are background again, three ink, and a half-covered edge pixel of any
+/// layer is half ink. `2 * FULL` is a power of two, so the fold is a mask
+/// (which also reads a negative winding, an erasing shape over nothing, as ink).
+#[inline(always)]
+fn level_even_odd(sum: i16) -> u16 {
+    let phase = (sum as u16) & (2 * FULL as u16 - 1);
+    let cover = phase.min(2 * FULL as u16 - phase);
+    (cover * 3 + FULL as u16 / 2) >> 11
+}
+
+/// How much of a pixel a band covers, less half a pixel, `-FULL / 2..=FULL
+/// / 2`, from the pixel's phase less a quarter period, `centred`
+/// (`-PERIOD / 4..PERIOD / 4` is inside the band), minus the edge's gain,
+/// `limit` (`(FULL / 2) >> shift`) and `scale` (`1 << shift`): a triangle
+/// wave of the distance to the nearest band edge, times the gain, clamped
+/// where the ramp of one pixel either side of the edge is done.
+///
+/// Every step is one or two SSE2 instructions on eight 16-bit lanes: the
+/// loop in `resolve_with` runs this for every pixel of the interference
+/// types.
+///
+/// The result is the same as clamping the distance to the ramp first and
+/// the coverage to `0..=FULL` last: the coverage is monotonic in the
+/// distance and a ramp's worth of it is more than half a pixel, so past
+/// the ramp either way both give a whole pixel or none (the unit test
+/// checks every phase). Clamping the product once, before the shift,
+/// keeps the shift from overflowing as well.
+#[inline(always)]
+fn band_cover(centred: i16, minus_gain: i16, limit: i16, scale: i16) -> i16 {
+    // The distance from the band's edges, positive outside it. `max` with
+    // the wrapping negation is the absolute value in 16 bits, except that
+    // -32768 (the gap's middle) stays -32768, which the wrapping
+    // subtraction maps to 16384 all the same.
+    let outside = centred
+        .max(centred.wrapping_neg())
+        .wrapping_sub(QUARTER as i16);
+    // The multiply rounds down: `outside * -gain` is exactly the inside
+    // distance times the gain, and so rounds as that would.
+    let ramped = ((i32::from(outside) * i32::from(minus_gain)) >> 16) as i16;
+    // `max` then `min` rather than `clamp`, whose compares do not all
+    // become `pmaxsw` / `pminsw`.
+    ramped.max(-limit).min(limit).wrapping_mul(scale)
+}
+
+#[cfg(test)]
+pub(crate) mod tests;

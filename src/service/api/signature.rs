@@ -1,0 +1,511 @@
+//! v2 API request signatures (see `v2-signature.md` in the shared spec):
+//! `Signature = Base64(HMAC(SecretKey, METHOD + host + path + "?" +
+//! sorted name=value pairs))`, HmacSHA1 by default, HmacSHA256 when
+//! `SignatureMethod=HmacSHA256`; plus the Timestamp window and the Nonce
+//! replay rule.
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use hmac::{Hmac, Mac};
+use subtle::ConstantTimeEq;
+
+use crate::service::api::params::parse_uint;
+use crate::service::store::{RecordKind, ReplayStore, StoreError};
+
+/// How far a request's `Timestamp` may be from the server's clock, in
+/// seconds (2 hours).
+pub const TIMESTAMP_WINDOW_SECS: u64 = 2 * 60 * 60;
+
+/// The HMAC of a v2 signature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SignatureMethod {
+    /// HMAC-SHA1, the default.
+    #[default]
+    HmacSha1,
+    /// HMAC-SHA256, when `SignatureMethod=HmacSHA256`.
+    HmacSha256,
+}
+
+impl SignatureMethod {
+    /// The method named by a `SignatureMethod` parameter: `HmacSHA256`
+    /// selects SHA-256; anything else, or none, means HmacSHA1 (as the spec
+    /// says).
+    pub fn from_param(value: Option<&str>) -> SignatureMethod {
+        match value {
+            Some("HmacSHA256") => SignatureMethod::HmacSha256,
+            _ => SignatureMethod::HmacSha1,
+        }
+    }
+
+    /// The wire name (`HmacSHA1` or `HmacSHA256`).
+    pub fn name(self) -> &'static str {
+        match self {
+            SignatureMethod::HmacSha1 => "HmacSHA1",
+            SignatureMethod::HmacSha256 => "HmacSHA256",
+        }
+    }
+}
+
+/// The string that is signed: `method + host + path + "?" + query`, where
+/// the query is every parameter except `Signature`, sorted by name
+/// byte-wise (then by value, for repeated names), joined as `name=value`
+/// with `&`, values raw (not URL-encoded).
+pub fn source_string<'a>(
+    method: &str,
+    host: &str,
+    path: &str,
+    params: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> String {
+    let mut pairs: Vec<(&str, &str)> = params
+        .into_iter()
+        .filter(|(name, _)| *name != "Signature")
+        .collect();
+    pairs.sort_unstable();
+    let mut s = String::with_capacity(64 + pairs.len() * 24);
+    s.push_str(method);
+    s.push_str(host);
+    s.push_str(path);
+    s.push('?');
+    for (i, (name, value)) in pairs.iter().enumerate() {
+        if i > 0 {
+            s.push('&');
+        }
+        s.push_str(name);
+        s.push('=');
+        s.push_str(value);
+    }
+    s
+}
+
+/// The base64 signature of `source` (not URL-encoded).
+pub fn sign(secret_key: &[u8], method: SignatureMethod, source: &str) -> String {
+    match method {
+        SignatureMethod::HmacSha1 => {
+            // HMAC accepts keys of any length, so this cannot fail.
+            let mut mac = <Hmac<sha1::Sha1> as Mac>::new_from_slice(secret_key)
+                .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+            mac.update(source.as_bytes());
+            STANDARD.encode(mac.finalize().into_bytes())
+        }
+        SignatureMethod::HmacSha256 => {
+            let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(secret_key)
+                .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+            mac.update(source.as_bytes());
+            STANDARD.encode(mac.finalize().into_bytes())
+        }
+    }
+}
+
+/// Whether `signature` (base64; a space is read as `+`, as left by a
+/// client that did not URL-encode it) is the signature of `source`.
+/// Compared in constant time.
+pub fn verify(secret_key: &[u8], method: SignatureMethod, source: &str, signature: &str) -> bool {
+    let fixed = signature.trim().replace(' ', "+");
+    let Ok(given) = STANDARD.decode(fixed.as_bytes()) else {
+        return false;
+    };
+    match method {
+        SignatureMethod::HmacSha1 => match <Hmac<sha1::Sha1> as Mac>::new_from_slice(secret_key) {
+            Ok(mut mac) => {
+                mac.update(source.as_bytes());
+                mac.verify_slice(&given).is_ok()
+            }
+            Err(_) => false,
+        },
+        SignatureMethod::HmacSha256 => {
+            match <Hmac<sha2::Sha256> as Mac>::new_from_slice(secret_key) {
+                Ok(mut mac) => {
+                    mac.update(source.as_bytes());
+                    mac.verify_slice(&given).is_ok()
+                }
+                Err(_) => false,
+            }
+        }
+    }
+}
+
+/// An account allowed to call the signed API.
+#[derive(Clone)]
+pub struct Credentials {
+    secret_id: String,
+    secret_key: Vec<u8>,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("secret_id", &self.secret_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Credentials {
+    /// A SecretId and its SecretKey.
+    pub fn new(secret_id: impl Into<String>, secret_key: impl Into<Vec<u8>>) -> Credentials {
+        Credentials {
+            secret_id: secret_id.into(),
+            secret_key: secret_key.into(),
+        }
+    }
+
+    /// The public SecretId.
+    pub fn secret_id(&self) -> &str {
+        &self.secret_id
+    }
+}
+
+/// Why a signed request was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SignError {
+    /// A common parameter is missing or not valid (wire code 4000).
+    #[error("missing or invalid parameter {0}")]
+    Parameter(&'static str),
+    /// Unknown SecretId or wrong Signature (wire code 4100).
+    #[error("authentication failed")]
+    AuthFailed,
+    /// `Timestamp` more than 2 hours from the server's clock (4500, as the spec's table has it).
+    #[error("request expired: Timestamp too far from the server clock")]
+    Expired,
+    /// The `Nonce` was used before (4500).
+    #[error("replayed request: Nonce already used")]
+    Replayed,
+    /// The replay store could not answer; refused (6000).
+    #[error("replay store: {0}")]
+    Store(StoreError),
+}
+
+impl SignError {
+    /// The wire error code.
+    pub fn code(&self) -> crate::service::api::codes::ErrorCode {
+        use crate::service::api::codes::ErrorCode;
+        match self {
+            SignError::Parameter(_) => ErrorCode::InvalidParameter,
+            SignError::AuthFailed => ErrorCode::AuthFailed,
+            SignError::Expired => ErrorCode::Replay,
+            SignError::Replayed => ErrorCode::Replay,
+            SignError::Store(_) => ErrorCode::Internal,
+        }
+    }
+}
+
+/// The HTTP facts a signature covers besides the parameters.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestLine<'a> {
+    /// The HTTP method in upper case, e.g. `GET`.
+    pub method: &'a str,
+    /// The Host header, e.g. `captcha.example.com`.
+    pub host: &'a str,
+    /// The path, e.g. `/v2/index.php`.
+    pub path: &'a str,
+}
+
+fn param<'a>(params: &[(&'a str, &'a str)], name: &'static str) -> Result<&'a str, SignError> {
+    let mut found = params.iter().filter(|(n, _)| *n == name);
+    match (found.next(), found.next()) {
+        (Some((_, v)), None) if !v.is_empty() => Ok(v),
+        _ => Err(SignError::Parameter(name)),
+    }
+}
+
+fn uint(value: &str, name: &'static str) -> Result<u64, SignError> {
+    parse_uint(name, value).map_err(|_| SignError::Parameter(name))
+}
+
+/// Signs an API call as a client (a business server, a test, a tool):
+/// adds `SecretId`, `Timestamp`, `Nonce` and `SignatureMethod` to
+/// `params`, signs them all for `line` and returns them with `Signature`,
+/// form-encoded: the query string of a GET, or the body of a POST.
+///
+/// `nonce` must be positive and not reused within the Timestamp window;
+/// take it from a random source.
+///
+/// ```
+/// use qcaptcha::sign::{sign_request, RequestLine, SignatureMethod};
+/// use qcaptcha::Credentials;
+/// let creds = Credentials::new("AKID", "secret");
+/// let line = RequestLine { method: "GET", host: "captcha.example", path: "/v2/index.php" };
+/// let query = sign_request(&creds, line, SignatureMethod::HmacSha256,
+///     &[("Action", "CaptchaQuery"), ("userIp", "10.0.0.1")], 1_700_000_000, 42);
+/// assert!(query.starts_with("Action=CaptchaQuery&userIp=10.0.0.1&SecretId=AKID&"));
+/// assert!(query.contains("&Signature="));
+/// ```
+pub fn sign_request(
+    credentials: &Credentials,
+    line: RequestLine<'_>,
+    method: SignatureMethod,
+    params: &[(&str, &str)],
+    timestamp: u64,
+    nonce: u64,
+) -> String {
+    let (timestamp, nonce) = (timestamp.to_string(), nonce.to_string());
+    let mut all: Vec<(&str, &str)> = params.to_vec();
+    all.extend([
+        ("SecretId", credentials.secret_id.as_str()),
+        ("Timestamp", timestamp.as_str()),
+        ("Nonce", nonce.as_str()),
+        ("SignatureMethod", method.name()),
+    ]);
+    let source = source_string(line.method, line.host, line.path, all.iter().copied());
+    let signature = sign(&credentials.secret_key, method, &source);
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(all)
+        .append_pair("Signature", &signature)
+        .finish()
+}
+
+/// Verifies a v2-signed request: SecretId known, Signature right (constant
+/// time), Timestamp within [`TIMESTAMP_WINDOW_SECS`] of `now`, and Nonce not
+/// seen before for this SecretId (recorded in `store` until the Timestamp
+/// leaves the window). The signature is checked before the Nonce is
+/// recorded, so unsigned traffic cannot burn Nonces.
+pub fn verify_request(
+    credentials: &Credentials,
+    line: RequestLine<'_>,
+    params: &[(&str, &str)],
+    store: &dyn ReplayStore,
+    now: u64,
+) -> Result<(), SignError> {
+    let secret_id = param(params, "SecretId")?;
+    let signature = param(params, "Signature")?;
+    let timestamp = uint(param(params, "Timestamp")?, "Timestamp")?;
+    let nonce = uint(param(params, "Nonce")?, "Nonce")?;
+    if nonce == 0 {
+        return Err(SignError::Parameter("Nonce"));
+    }
+    let method = match params.iter().find(|(n, _)| *n == "SignatureMethod") {
+        Some((_, v)) => SignatureMethod::from_param(Some(v)),
+        None => SignatureMethod::HmacSha1,
+    };
+    let id_ok: bool = secret_id
+        .as_bytes()
+        .ct_eq(credentials.secret_id.as_bytes())
+        .into();
+    let source = source_string(line.method, line.host, line.path, params.iter().copied());
+    let sig_ok = verify(&credentials.secret_key, method, &source, signature);
+    if !(id_ok && sig_ok) {
+        return Err(SignError::AuthFailed);
+    }
+    if now.abs_diff(timestamp) > TIMESTAMP_WINDOW_SECS {
+        return Err(SignError::Expired);
+    }
+    let id = format!("{}:{}", credentials.secret_id, nonce);
+    let record = store
+        .record_use(
+            RecordKind::Nonce,
+            &id,
+            timestamp.saturating_add(TIMESTAMP_WINDOW_SECS + 1),
+            1,
+            now,
+        )
+        .map_err(SignError::Store)?;
+    if record.allowed {
+        Ok(())
+    } else {
+        Err(SignError::Replayed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_source_string_sorts_and_drops_the_signature() {
+        let s = source_string(
+            "GET",
+            "example.com",
+            "/v2/index.php",
+            [("b", "2"), ("Signature", "x"), ("a", "1")],
+        );
+        assert_eq!(s, "GETexample.com/v2/index.php?a=1&b=2");
+    }
+    use crate::service::store::MemoryStore;
+
+    const KEY: &[u8] = b"Gu5t9xGARNpq86cd98joQYCN3Cozk1qA";
+
+    #[test]
+    fn published_vector_1_hmac_sha1() {
+        let src = "GETcvm.api.qcloud.com/v2/index.php?Action=DescribeInstances&Nonce=345122&Region=gz&SecretId=AKIDz8krbsJ5yKBZQpn74WFkmLPx3gnPhESA&Timestamp=1408704141";
+        assert_eq!(
+            sign(KEY, SignatureMethod::HmacSha1, src),
+            "HgIYOPcx5lN6gz8JsCFBNAWp2oQ="
+        );
+        assert!(verify(
+            KEY,
+            SignatureMethod::HmacSha1,
+            src,
+            "HgIYOPcx5lN6gz8JsCFBNAWp2oQ="
+        ));
+        // URL-decoded from the wire form.
+        let decoded: String = form_urlencoded::parse(b"s=HgIYOPcx5lN6gz8JsCFBNAWp2oQ%3D")
+            .next()
+            .unwrap()
+            .1
+            .into_owned();
+        assert!(verify(KEY, SignatureMethod::HmacSha1, src, &decoded));
+        assert!(!verify(KEY, SignatureMethod::HmacSha256, src, &decoded));
+    }
+
+    #[test]
+    fn published_vector_2_hmac_sha256() {
+        let src = "GETcvm.api.qcloud.com/v2/index.php?Action=DescribeInstances&InstanceIds.0=ins-09dx96dg&Nonce=11886&Region=ap-guangzhou&SecretId=AKIDz8krbsJ5yKBZQpn74WFkmLPx3gnPhESA&SignatureMethod=HmacSHA256&Timestamp=1465185768";
+        assert_eq!(
+            sign(KEY, SignatureMethod::HmacSha256, src),
+            "0EEm/HtGRr/VJXTAD9tYMth1Bzm3lLHz5RCDv1GdM8s="
+        );
+        assert!(verify(
+            KEY,
+            SignatureMethod::HmacSha256,
+            src,
+            "0EEm/HtGRr/VJXTAD9tYMth1Bzm3lLHz5RCDv1GdM8s="
+        ));
+    }
+
+    #[test]
+    fn published_vector_3_sorting_is_case_sensitive() {
+        let params = [
+            ("Action", "DescribeInstances"),
+            ("Nonce", "11886"),
+            ("Region", "gz"),
+            ("SecretId", "AKIDz8krbsJ5yKBZQpn74WFkmLPx3gnPhESA"),
+            ("Timestamp", "1465185768"),
+            ("instanceIds.0", "ins-09dx96dg"),
+            ("limit", "20"),
+            ("offset", "0"),
+        ];
+        let mut shuffled = params;
+        shuffled.reverse();
+        let src = source_string("GET", "cvm.api.qcloud.com", "/v2/index.php", shuffled);
+        assert_eq!(src, "GETcvm.api.qcloud.com/v2/index.php?Action=DescribeInstances&Nonce=11886&Region=gz&SecretId=AKIDz8krbsJ5yKBZQpn74WFkmLPx3gnPhESA&Timestamp=1465185768&instanceIds.0=ins-09dx96dg&limit=20&offset=0");
+        assert_eq!(
+            sign(KEY, SignatureMethod::HmacSha1, &src),
+            "NSI3UqqD99b/UJb4tbG/xZpRW64="
+        );
+    }
+
+    #[test]
+    fn method_parameter() {
+        assert_eq!(
+            SignatureMethod::from_param(Some("HmacSHA256")),
+            SignatureMethod::HmacSha256
+        );
+        for other in [None, Some("HmacSHA1"), Some("hmacsha256"), Some("")] {
+            assert_eq!(
+                SignatureMethod::from_param(other),
+                SignatureMethod::HmacSha1
+            );
+        }
+    }
+
+    fn signed(
+        creds: &Credentials,
+        method: SignatureMethod,
+        ts: u64,
+        nonce: u64,
+    ) -> Vec<(String, String)> {
+        let mut p: Vec<(String, String)> = vec![
+            ("Action".into(), "CaptchaQuery".into()),
+            ("SecretId".into(), creds.secret_id.clone()),
+            ("Timestamp".into(), ts.to_string()),
+            ("Nonce".into(), nonce.to_string()),
+            ("userIp".into(), "1.2.3.4".into()),
+        ];
+        if method == SignatureMethod::HmacSha256 {
+            p.push(("SignatureMethod".into(), "HmacSHA256".into()));
+        }
+        let src = source_string(
+            "GET",
+            "h",
+            "/p",
+            p.iter().map(|(a, b)| (a.as_str(), b.as_str())),
+        );
+        p.push(("Signature".into(), sign(&creds.secret_key, method, &src)));
+        p
+    }
+
+    fn borrow(p: &[(String, String)]) -> Vec<(&str, &str)> {
+        p.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect()
+    }
+
+    #[test]
+    fn request_rules() {
+        let creds = Credentials::new("AKID1", "secret");
+        let store = MemoryStore::new(64);
+        let line = RequestLine {
+            method: "GET",
+            host: "h",
+            path: "/p",
+        };
+        let now = 1_700_000_000;
+        for m in [SignatureMethod::HmacSha1, SignatureMethod::HmacSha256] {
+            let p = signed(&creds, m, now, 10 + m as u64);
+            assert_eq!(
+                verify_request(&creds, line, &borrow(&p), &store, now),
+                Ok(())
+            );
+            assert_eq!(
+                verify_request(&creds, line, &borrow(&p), &store, now),
+                Err(SignError::Replayed)
+            );
+        }
+        // Timestamp window, both directions.
+        for ts in [
+            now - TIMESTAMP_WINDOW_SECS - 1,
+            now + TIMESTAMP_WINDOW_SECS + 1,
+        ] {
+            let p = signed(&creds, SignatureMethod::HmacSha1, ts, 99);
+            assert_eq!(
+                verify_request(&creds, line, &borrow(&p), &store, now),
+                Err(SignError::Expired)
+            );
+        }
+        let p = signed(
+            &creds,
+            SignatureMethod::HmacSha1,
+            now - TIMESTAMP_WINDOW_SECS,
+            98,
+        );
+        assert_eq!(
+            verify_request(&creds, line, &borrow(&p), &store, now),
+            Ok(())
+        );
+        // Tampered parameter, other path, other key, other SecretId.
+        let mut p = signed(&creds, SignatureMethod::HmacSha1, now, 20);
+        p[4].1 = "1.2.3.5".into();
+        assert_eq!(
+            verify_request(&creds, line, &borrow(&p), &store, now),
+            Err(SignError::AuthFailed)
+        );
+        let p = signed(&creds, SignatureMethod::HmacSha1, now, 21);
+        let other_line = RequestLine { path: "/q", ..line };
+        assert_eq!(
+            verify_request(&creds, other_line, &borrow(&p), &store, now),
+            Err(SignError::AuthFailed)
+        );
+        let other = Credentials::new("AKID1", "other");
+        assert_eq!(
+            verify_request(&other, line, &borrow(&p), &store, now),
+            Err(SignError::AuthFailed)
+        );
+        let other = Credentials::new("AKID2", "secret");
+        assert_eq!(
+            verify_request(&other, line, &borrow(&p), &store, now),
+            Err(SignError::AuthFailed)
+        );
+        // A failed signature did not burn the nonce.
+        assert_eq!(
+            verify_request(&creds, line, &borrow(&p), &store, now),
+            Ok(())
+        );
+        // Missing parameters.
+        let p = signed(&creds, SignatureMethod::HmacSha1, now, 22);
+        for drop in ["SecretId", "Timestamp", "Nonce", "Signature"] {
+            let q: Vec<_> = p.iter().filter(|(n, _)| n != drop).cloned().collect();
+            assert_eq!(
+                verify_request(&creds, line, &borrow(&q), &store, now),
+                Err(SignError::Parameter(drop))
+            );
+        }
+    }
+}

@@ -1,0 +1,81 @@
+//! The service's rate limits at work: which counter each request hits and
+//! the refusal once it is over (the numbers are
+//! [`Limits`](crate::service::defence::limits::Limits)).
+
+use std::net::IpAddr;
+
+use crate::service::captcha_service::CaptchaService;
+use crate::service::defence::limits::{self, LimitError, RATE_WINDOW_SECS};
+use crate::service::errors::ServiceError;
+use crate::service::metrics;
+use crate::service::store::ReplayStore;
+use crate::service::tokens::sealed::Binding;
+
+impl CaptchaService {
+    /// Counts one hit on the shared rate counter `id`; once it is over
+    /// `limit`, the refusal `over` makes from the seconds to wait. A limit
+    /// of `u32::MAX` is off and costs no store call.
+    fn hit(
+        &self,
+        id: &str,
+        limit: u32,
+        over: impl FnOnce(u64) -> LimitError,
+    ) -> Result<(), ServiceError> {
+        if limit == u32::MAX {
+            return Ok(());
+        }
+        let now = self.now();
+        let count = self.store.count_hit(id, RATE_WINDOW_SECS, now)?;
+        limits::sliding_window(count, u64::from(limit), now).map_err(|wait| refuse(over(wait)))
+    }
+
+    /// The per-userIp and per-businessId session limits of CaptchaQuery.
+    pub(crate) fn admit_session(&self, binding: &Binding) -> Result<(), ServiceError> {
+        let l = &self.limits;
+        let user = format!("q:u:{}", limits::client_key(binding.user_ip));
+        let limit = l.user_ip_sessions_per_minute;
+        self.hit(&user, limit, |retry_after| LimitError::UserIpSessions {
+            limit,
+            retry_after,
+        })?;
+        let business = format!("q:b:{}", binding.business_id);
+        let limit = l.business_sessions_per_minute;
+        self.hit(&business, limit, |retry_after| {
+            LimitError::BusinessSessions { limit, retry_after }
+        })
+    }
+
+    /// The per-client-address limits of the widget routes: attempts
+    /// (`verify` and `refresh`, each uses up a picture; counted in the
+    /// shared store, so every node counts together) or pictures (`image`,
+    /// counted in this process only: the limit guards this node's
+    /// rendering, and a picture never waits for the shared store).
+    pub(crate) fn admit_client(&self, client: IpAddr, attempt: bool) -> Result<(), ServiceError> {
+        let l = &self.limits;
+        let key = limits::client_key(client);
+        if attempt {
+            let limit = l.client_answers_per_minute;
+            return self.hit(&format!("w:a:{key}"), limit, |retry_after| {
+                LimitError::ClientAnswers { limit, retry_after }
+            });
+        }
+        let limit = l.client_pictures_per_minute;
+        if limit == u32::MAX {
+            return Ok(());
+        }
+        let now = self.now();
+        // The local store never fails but when poisoned; then the picture
+        // is served uncounted (it needs no store).
+        let Ok(count) = self.local_rates.count_hit(&key, RATE_WINDOW_SECS, now) else {
+            return Ok(());
+        };
+        limits::sliding_window(count, u64::from(limit), now)
+            .map_err(|retry_after| refuse(LimitError::ClientPictures { limit, retry_after }))
+    }
+}
+
+/// A limit refused a request: counted, then the error.
+pub(crate) fn refuse(e: LimitError) -> ServiceError {
+    metrics::limit_triggered(e.name());
+    e.into()
+}

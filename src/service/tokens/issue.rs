@@ -1,0 +1,127 @@
+//! Issuing and opening tokens as the service does it: a new challenge (the
+//! first picture of a session, or the next one), a ticket for a right
+//! answer, a challenge a client sends back, and the ticket check.
+
+use crate::render::answer::word_length;
+#[cfg(feature = "test-util")]
+use crate::render::{answer::draw_word, Answer};
+use crate::service::api::requests::CaptchaCheck;
+use crate::service::captcha_service::CaptchaService;
+use crate::service::defence::pow::Puzzle;
+use crate::service::errors::{ChallengeError, ServiceError};
+use crate::service::tokens::check::{self, CheckFailure};
+use crate::service::tokens::random::{random_id, random_seed};
+use crate::service::tokens::sealed::{Binding, Challenge, Ticket, MAX_CLOCK_SKEW_SECS};
+
+/// Where a new challenge goes: a new session, or the next picture of one.
+pub(crate) struct Slot {
+    pub(crate) session: [u8; 16],
+    pub(crate) picture: u32,
+    pub(crate) session_expires_at: u64,
+}
+
+/// A challenge just sealed, with what the widget is told about it.
+pub(crate) struct Issued {
+    pub(crate) token: String,
+    pub(crate) ttl_secs: u64,
+    pub(crate) puzzle: Puzzle,
+    pub(crate) letters: usize,
+}
+
+impl CaptchaService {
+    /// A fresh sealed challenge for `binding`: picture 0 of a new session
+    /// (`slot` `None`), or the given picture of a session. Returns the
+    /// token and its seconds to live.
+    pub(crate) fn new_challenge(
+        &self,
+        binding: Binding,
+        slot: Option<Slot>,
+    ) -> Result<Issued, ServiceError> {
+        let now = self.now();
+        let slot = match slot {
+            Some(slot) => slot,
+            None => Slot {
+                session: random_id().map_err(|e| ServiceError::Seal(e.into()))?,
+                picture: 0,
+                session_expires_at: now.saturating_add(self.session_ttl_secs),
+            },
+        };
+        let expires_at = now
+            .saturating_add(self.challenge_ttl_secs)
+            .min(slot.session_expires_at);
+        let puzzle = self.new_puzzle(&binding, now)?;
+        let seed = random_seed().map_err(|e| ServiceError::Seal(e.into()))?;
+        let letters = word_length(binding.captcha_type, seed);
+        let challenge = Challenge {
+            session: slot.session,
+            picture: slot.picture,
+            seed,
+            issued_at: now,
+            expires_at,
+            session_expires_at: slot.session_expires_at,
+            binding,
+            puzzle,
+        };
+        let token = self
+            .keys()
+            .seal_challenge(&challenge)
+            .map_err(ServiceError::Seal)?;
+        Ok(Issued {
+            token,
+            ttl_secs: expires_at.saturating_sub(now),
+            puzzle,
+            letters,
+        })
+    }
+
+    /// A sealed ticket for `binding`, issued `now` under the ticket rule
+    /// in force.
+    pub(crate) fn new_ticket(&self, binding: Binding, now: u64) -> Result<String, ServiceError> {
+        let ticket = Ticket {
+            id: random_id().map_err(|e| ServiceError::Seal(e.into()))?,
+            issued_at: now,
+            expires_at: now.saturating_add(self.ticket_mode.ttl_secs()),
+            max_uses: self.ticket_mode.max_uses(),
+            binding,
+        };
+        self.keys().seal_ticket(&ticket).map_err(ServiceError::Seal)
+    }
+
+    /// The challenge `token` opens to: a challenge of this ring, not issued
+    /// in the future.
+    pub(crate) fn open_challenge(&self, token: &str) -> Result<Challenge, ServiceError> {
+        let challenge = self
+            .keys()
+            .open_challenge(token)
+            .map_err(ChallengeError::Invalid)?;
+        if challenge.issued_at > self.now().saturating_add(MAX_CLOCK_SKEW_SECS) {
+            return Err(ChallengeError::IssuedInFuture.into());
+        }
+        Ok(challenge)
+    }
+
+    /// CaptchaCheck, typed: `Ok` only if the ticket is authentic,
+    /// unexpired, bound to the request's fields and not used up (this call
+    /// counts as a use).
+    pub fn check(&self, check: &CaptchaCheck) -> Result<Ticket, CheckFailure> {
+        self.check_ticket(&check.ticket, &check.user.binding())
+    }
+
+    /// Checks a ticket token against the binding it must have.
+    pub fn check_ticket(&self, ticket: &str, expected: &Binding) -> Result<Ticket, CheckFailure> {
+        let keys = self.keys();
+        check::check_ticket(&keys, self.store.as_ref(), ticket, expected, self.now())
+    }
+
+    #[cfg(feature = "test-util")]
+    /// **For tests and admin tools only; never send the result to a
+    /// client.** The answer of a challenge token, learnt the way only the
+    /// server can: by opening it with the service's keys.
+    pub fn answer_for_challenge(&self, challenge: &str) -> Result<Answer, ServiceError> {
+        let c = self
+            .keys()
+            .open_challenge(challenge)
+            .map_err(ChallengeError::Invalid)?;
+        Ok(draw_word(c.binding.captcha_type, c.seed).1)
+    }
+}
