@@ -289,7 +289,10 @@ def transcribe(model, x, alphabet):
     prompt = "Spelled letters: " + ", ".join(alphabet) + "."
     segments, _ = model.transcribe(
         audio, language="en", beam_size=5, temperature=0.0, initial_prompt=prompt,
-        condition_on_previous_text=False, without_timestamps=True, vad_filter=False)
+        condition_on_previous_text=False, without_timestamps=True, vad_filter=False,
+        # Six letters are about 20 tokens; the cap stops the loops Whisper
+        # falls into on babble ("R, R, R, ...") early.
+        max_new_tokens=40)
     return " ".join(s.text for s in segments)
 
 
