@@ -45,8 +45,16 @@ from scipy.fft import irfft, next_fast_len, rfft
 
 RATE = 11025
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
-INTERFERENCE = "ABDEKLMRSTUYZ"
-ALL = "ABDEJKLMNRSTUVXYZ"
+
+
+def alphabet(name):
+    """An alphabet as the policy source spells it (b"...")."""
+    source = open(os.path.join(ROOT, "src", "render", "policy.rs")).read()
+    return re.search(name + r': &\[u8; \d+\] = b"([A-Z]+)"', source).group(1)
+
+
+INTERFERENCE = alphabet("INTERFERENCE_ALPHABET")
+ALL = alphabet("ALPHABET")
 
 
 def mu_law(b):

@@ -105,20 +105,10 @@ pub use service::{
 };
 
 #[cfg(feature = "redis")]
-pub use service::store::redis::RedisStore;
+pub use service::store::RedisStore;
 
-/// CaptchaQuery and CaptchaCheck on the wire: the validated requests, their
-/// parameters, the result bodies, the service's lifetimes and the limit
-/// errors.
 #[cfg(feature = "service")]
-pub mod api {
-    pub use crate::service::api::callback::Callback;
-    pub use crate::service::api::params::ParamError;
-    pub use crate::service::api::requests::{
-        AccountType, CaptchaCheck, CaptchaQuery, CommonParams, ScriptMode, UserFields,
-    };
-    pub use crate::service::defence::limits::LimitError;
-}
+pub use service::{api, defence::pow, metrics, store, tokens, widget};
 
 /// v2 request signatures: the server's check and the client's signing.
 #[cfg(feature = "service")]
@@ -126,57 +116,6 @@ pub mod sign {
     pub use crate::service::api::signature::{
         sign_request, RequestLine, SignError, SignatureMethod,
     };
-}
-
-/// What the service records through the `metrics` crate's facade (cargo
-/// feature `metrics`): the metric names, what each means, and
-/// [`describe`](crate::metrics::describe) to register their help text.
-#[cfg(feature = "service")]
-pub mod metrics {
-    #[cfg(feature = "metrics")]
-    pub use crate::service::metrics::describe;
-    pub use crate::service::metrics::{METRICS, STORE_SECONDS};
-}
-
-/// Sealed challenges and tickets, the keys that seal them, and the ticket
-/// check on its own.
-#[cfg(feature = "service")]
-pub mod tokens {
-    pub use crate::service::tokens::keys::{KeyError, KEY_LEN};
-    pub use crate::service::tokens::sealed::{
-        Binding, BindingField, Challenge, Ticket, TokenError, MAX_CLOCK_SKEW_SECS,
-    };
-}
-
-/// Proof of work that rises under attack: the puzzle sealed in each
-/// challenge (PBKDF2-HMAC-SHA-256 over the whole token, after ALTCHA's PoW
-/// v2), the server's check, the native solver, and the policy that picks
-/// the level from the pressure.
-#[cfg(feature = "service")]
-pub mod pow {
-    pub use crate::service::defence::pow::{
-        client_key, solve, solve_from, verify, PowError, PowLevel, PowPolicy, Pressure,
-        PressureEvent, PressureSource, PressureTracker, Puzzle, MAX_BITS, SALT_LEN,
-    };
-}
-
-/// Replay stores: what a store must do, the kinds of records, and the
-/// memory store's bounds.
-#[cfg(feature = "service")]
-pub mod store {
-    #[cfg(feature = "redis")]
-    pub use crate::service::store::redis::Persistence;
-    #[cfg(feature = "redis-tls")]
-    pub use crate::service::store::redis::RedisTls;
-    pub use crate::service::store::{RateCount, RecordKind, StoreError, UseRecord, MAX_ID_LEN};
-}
-
-/// The JavaScript widget and its routes.
-#[cfg(feature = "service")]
-pub mod widget {
-    pub use crate::service::errors::ChallengeError;
-    pub use crate::service::widget::script::{BaseUrlError, Routes};
-    pub use crate::service::widget::session::Widget;
 }
 
 /// Helpers for tests of services that use qcaptcha (feature `test-util`):

@@ -8,8 +8,7 @@ use qcaptcha::{AudioGenerator, CaptchaType};
 
 #[path = "common/counting_alloc.rs"]
 mod counting_alloc;
-use counting_alloc::ALLOCATIONS;
-use std::sync::atomic::Ordering;
+use counting_alloc::allocations;
 
 #[test]
 fn audio_after_warm_up_allocates_nothing() {
@@ -20,7 +19,7 @@ fn audio_after_warm_up_allocates_nothing() {
     for kind in CaptchaType::ALL {
         audio.render_into(kind, 0, &mut wav).unwrap();
     }
-    let before = ALLOCATIONS.load(Ordering::SeqCst);
+    let before = allocations();
     let mut bytes = 0;
     for seed in 1..60 {
         for kind in CaptchaType::ALL {
@@ -28,7 +27,7 @@ fn audio_after_warm_up_allocates_nothing() {
             bytes += wav.len() + answer.len();
         }
     }
-    let after = ALLOCATIONS.load(Ordering::SeqCst);
+    let after = allocations();
     assert!(bytes > 0);
     assert_eq!(after - before, 0, "audio: {} allocations", after - before);
 }

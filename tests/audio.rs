@@ -140,9 +140,9 @@ const PINNED: [(CaptchaType, u64, u64); 8] = [
     (CaptchaType::Clear5, 7, 0x5bd5_92dc_41aa_0b71),
     (CaptchaType::Clear6, 7, 0xf088_5642_2a0a_a317),
     (CaptchaType::ClearRandom, 7, 0x294d_4b38_5152_b02e),
-    (CaptchaType::Interference4, 7, 0xb56d_2049_1a4d_93d5),
-    (CaptchaType::Interference5, 7, 0x81dc_7783_e791_2614),
-    (CaptchaType::Interference6, 7, 0x4c2f_f478_1284_d2cd),
+    (CaptchaType::Interference4, 7, 0xd28d_3f79_9e94_3eab),
+    (CaptchaType::Interference5, 7, 0x46ed_f770_9771_445c),
+    (CaptchaType::Interference6, 7, 0x188c_8ce8_a7f5_f5e3),
     (CaptchaType::InterferenceRandom, 7, 0x2762_bca6_3ba6_b5ae),
 ];
 

@@ -58,6 +58,7 @@ use tower_http::timeout::TimeoutLayer;
 
 pub use client_ip::ClientIp;
 pub use config::RouterConfig;
+#[cfg(feature = "axum")]
 pub(crate) use refusal::http_response;
 pub use refusal::{ClientAddr, ResponseBody};
 pub use routes::PeerAddr;

@@ -31,6 +31,13 @@ use redis::ConnectionLike;
 
 use crate::common::HARNESS_WAIT;
 
+/// How long a Cluster node may miss pings before the others mark it
+/// failed (and the whole cluster answers CLUSTERDOWN): long enough that a
+/// node busy with 64 TLS handshakes on a loaded machine is not taken for
+/// dead (3 s was not, at a load average of 24 on 2 cores), short enough
+/// that the failover tests see a killed master go within seconds.
+pub const CLUSTER_NODE_TIMEOUT_MS: u64 = 15_000;
+
 /// Which deployment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -334,9 +341,10 @@ impl Process {
             cmd.args(["--cluster-enabled", "yes"])
                 .args(["--cluster-port", &bus.to_string()])
                 .args(["--cluster-config-file", "nodes.conf"])
-                // Long enough that a node busy with 64 TLS handshakes is
-                // not taken for dead.
-                .args(["--cluster-node-timeout", "3000"]);
+                .args([
+                    "--cluster-node-timeout",
+                    &CLUSTER_NODE_TIMEOUT_MS.to_string(),
+                ]);
         }
         let log = std::fs::File::create(self.dir.join("stderr.log")).unwrap();
         let child = cmd

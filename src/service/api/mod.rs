@@ -1,10 +1,17 @@
-//! CaptchaQuery and CaptchaCheck on the wire: parameters, validated
-//! requests, result codes, callbacks, HTTP answers and v2 signatures.
+//! CaptchaQuery and CaptchaCheck on the wire: the validated requests,
+//! their parameters and the limit errors. The folder holds the wire
+//! format (parameters, requests, callbacks, codes, HTTP answers, v2
+//! signatures) and the dispatch by `Action`.
 
-pub mod callback;
-pub mod codes;
+pub(crate) mod callback;
+pub(crate) mod codes;
 mod dispatch;
-pub mod http;
-pub mod params;
-pub mod requests;
-pub mod signature;
+pub(crate) mod http;
+pub(crate) mod params;
+pub(crate) mod requests;
+pub(crate) mod signature;
+
+pub use crate::service::defence::limits::LimitError;
+pub use callback::Callback;
+pub use params::ParamError;
+pub use requests::{AccountType, CaptchaCheck, CaptchaQuery, CommonParams, ScriptMode, UserFields};

@@ -1,9 +1,17 @@
-//! The JavaScript widget: its script, the session CaptchaQuery starts,
-//! the form its routes read, and the routes themselves.
+//! The JavaScript widget and its routes. The folder holds the script
+//! (`widget.js`), the session CaptchaQuery starts, the one parser of the
+//! routes' forms, and the routes themselves.
 
+pub(crate) mod cached;
 pub(crate) mod form;
-pub mod media;
-pub mod pictures;
-pub mod routes;
-pub mod script;
-pub mod session;
+pub(crate) mod media;
+pub(crate) mod pictures;
+pub(crate) mod routes;
+pub(crate) mod script;
+pub(crate) mod session;
+pub(crate) mod template;
+
+pub use crate::service::errors::ChallengeError;
+pub use script::{BaseUrlError, Routes};
+pub use session::Widget;
+pub use template::WidgetDelivery;
