@@ -122,3 +122,43 @@ fn clear_clips_have_silent_pauses_and_interference_clips_do_not() {
         }
     }
 }
+
+/// FNV-1a of a clip's bytes: a pin, not a security hash.
+fn fnv(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+/// The bytes of a clip of every type, pinned: a change to the sound is
+/// made on purpose, with these updated in the same commit. The clear clips'
+/// (1-4) are the bytes they have had since the audio was added (checked
+/// against that build); the interference clips' (5-8) are those of the
+/// wavering, equalised three-voice letters over other-voice babble.
+const PINNED: [(CaptchaType, u64, u64); 8] = [
+    (CaptchaType::Clear4, 7, 0x8735_b53d_f113_0a07),
+    (CaptchaType::Clear5, 7, 0x5bd5_92dc_41aa_0b71),
+    (CaptchaType::Clear6, 7, 0xf088_5642_2a0a_a317),
+    (CaptchaType::ClearRandom, 7, 0x294d_4b38_5152_b02e),
+    (CaptchaType::Interference4, 7, 0xd28d_3f79_9e94_3eab),
+    (CaptchaType::Interference5, 7, 0x46ed_f770_9771_445c),
+    (CaptchaType::Interference6, 7, 0x188c_8ce8_a7f5_f5e3),
+    (CaptchaType::InterferenceRandom, 7, 0x2762_bca6_3ba6_b5ae),
+];
+
+#[test]
+fn clips_are_the_pinned_bytes() {
+    let mut audio = AudioGenerator::new();
+    let mut wav = Vec::new();
+    let mut wrong = Vec::new();
+    for (kind, seed, pinned) in PINNED {
+        audio.render_into(kind, seed, &mut wav).unwrap();
+        if fnv(&wav) != pinned {
+            wrong.push(format!(
+                "(CaptchaType::{kind:?}, {seed}, {:#018x}),",
+                fnv(&wav)
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "clips changed:\n{}", wrong.join("\n"));
+}

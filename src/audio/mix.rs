@@ -4,7 +4,10 @@
 use rand::Rng;
 use rand_chacha::ChaCha20Rng;
 
-use super::voice::{resample_add_into, resampled_len, Voice, BABBLE_RATES, NOISE_LEN};
+use super::playback::{
+    play_add_into, played_len, resample_add_into, resampled_len, Playback, BLOCK,
+};
+use super::voice::{Voice, NOISE_LEN};
 use super::SAMPLE_RATE;
 use crate::render::{Look, MAX_LETTERS};
 
@@ -21,28 +24,44 @@ const TAIL: usize = samples(0.3);
 /// Interference types: the lead-in and the gaps are drawn from these ranges.
 const LEAD: (usize, usize) = (samples(0.2), samples(0.6));
 const GAP: (usize, usize) = (samples(0.25), samples(0.7));
-/// Per-letter playback rate (speed and pitch together, by resampling).
+/// Per-letter mean playback rate (speed and pitch together, by resampling).
 const RATE: (f32, f32) = (0.8, 1.25);
-/// Per-letter level change, in dB.
+/// The wow (the rate wavering around its mean), per letter or babble
+/// stretch: a slow sine and a faster one, each of a depth (a fraction of
+/// the rate) and a frequency (per second) drawn from these ranges. The
+/// faster goes through two to four cycles in a letter, so a steady rate
+/// cannot follow it.
+const WOW_SLOW: [(f32, f32); 2] = [(0.03, 0.05), (2.5, 4.5)];
+const WOW_FAST: [(f32, f32); 2] = [(0.025, 0.04), (6.0, 10.0)];
+/// The deepest the two together reach.
+const WOW_MAX: f32 = WOW_SLOW[0].1 + WOW_FAST[0].1;
+/// The equaliser's taps after the first, before normalising: a tilt of up
+/// to about +-9 dB between low and high frequencies, and a mild broad peak
+/// or dip in the middle.
+const EQ_TILT: (f32, f32) = (-0.5, 0.5);
+const EQ_BEND: (f32, f32) = (-0.3, 0.3);
+/// Per-letter change of the letter-to-masker ratio, in dB.
 const LETTER_DB: (f32, f32) = (-2.0, 2.0);
 
 /// The longest recording the layout allows for (the embedded longest is
-/// 0.45 s; a unit test keeps it under this).
+/// 0.48 s; a unit test keeps it under this).
 const LONGEST_LETTER: usize = samples(0.5);
 
+/// The longest a letter lasts when played: at the slowest mean rate with
+/// the deepest wow (whose rate never falls below `rate * (1 - depth)`), and
+/// one block of rounding.
+const LONGEST_PLAYED: usize = (LONGEST_LETTER as f32 / (RATE.0 * (1.0 - WOW_MAX))) as usize + BLOCK;
+
 /// The most samples a clip can have (under 8 s at [`super::SAMPLE_RATE`]):
-/// the longest lead-in, six of the longest letter at the slowest rate, the
-/// longest gaps and the tail.
-pub const MAX_SAMPLES: usize = LEAD.1
-    + MAX_LETTERS * ((LONGEST_LETTER as f32 / RATE.0) as usize + 1)
-    + (MAX_LETTERS - 1) * GAP.1
-    + TAIL;
+/// the longest lead-in, six of the longest played letter, the longest gaps
+/// and the tail.
+pub const MAX_SAMPLES: usize =
+    LEAD.1 + MAX_LETTERS * LONGEST_PLAYED + (MAX_LETTERS - 1) * GAP.1 + TAIL;
 
 /// Level of the babble under each letter of an interference clip: the
 /// letter's energy over the babble's and the noise's in the letter's span,
-/// in dB, on average. Each babble piece's level varies by +-3 dB around it;
-/// a unit test measures the per-letter ratio (1st to 99th percentile about
-/// -1.5 to +8 dB).
+/// in dB, on average. Each letter is set to it +-2 dB against the babble
+/// actually under it; a unit test measures the per-letter ratio.
 ///
 /// Why there: listeners identify consonants before a vowel in noise with
 /// few errors of voicing or manner down to about -6 dB, and begin to
@@ -50,23 +69,22 @@ pub const MAX_SAMPLES: usize = LEAD.1
 /// letter names) below about +6 dB (Miller and Nicely, JASA 27, 1955,
 /// -18 to +12 dB); in babble, consonants are hardest to identify with six
 /// or more talkers and easier with a few (Simpson and Cooke, JASA 118,
-/// 2005). So the ratio stays positive, and the babble has three streams
-/// whose gaps leave glimpses of the letter, and is reversed, so that it
-/// cannot be followed as words. It is a trade, measured: at +6 dB, or with
-/// babble always lower-pitched than the letters, PocketSphinx read the
-/// interference clips about as well as clear ones (see the README). No listening test of these clips has been made: the
-/// level is chosen from those figures and the recogniser, not measured on
-/// people.
+/// 2005). So the ratio stays positive, and the babble has three talkers
+/// whose gaps leave glimpses of the letter, played backwards so that it
+/// cannot be followed as words. No listening test of these clips has been
+/// made: `scripts/audio-attack` measures ESTOI, an objective proxy, and
+/// docs/audio.md has the figures.
 pub const BABBLE_SNR_DB: f32 = 3.0;
 
-/// Streams of reversed letters that make the babble.
-const BABBLE_STREAMS: usize = 3;
-/// Silence between two pieces of one stream.
-const BABBLE_GAP: (usize, usize) = (0, samples(0.12));
-/// Share of time a stream is voiced (a piece lasts ~0.3 s, gaps ~0.06 s).
-const BABBLE_DUTY: f32 = 0.83;
-/// Per-piece level change around the babble level, in dB.
-const BABBLE_DB: (f32, f32) = (-3.0, 3.0);
+/// Length of one stretch of the babble bed, in samples; each stretch is
+/// read from a random place at its own speed, wow and equaliser.
+const BABBLE_STRETCH: (usize, usize) = (samples(0.5), samples(1.2));
+/// Mean playback rate of a babble stretch.
+const BABBLE_RATE: (f32, f32) = (0.85, 1.2);
+/// Cross-fade between two stretches (10 ms).
+const BABBLE_FADE: usize = samples(0.01);
+/// Per-stretch level change around the babble level, in dB.
+const BABBLE_DB: (f32, f32) = (-2.0, 2.0);
 /// Level of the white noise under the letters, in dB below their level.
 const NOISE_SNR_DB: f32 = 24.0;
 /// RMS of the recordings (they are normalised to -18 dBFS).
@@ -96,8 +114,9 @@ struct Delivery {
     lead: Span,
     /// Silence between letters.
     gap: Span,
-    /// Each letter at its own pace ([`RATE`]) and level ([`LETTER_DB`]),
-    /// or as recorded.
+    /// One of the voices, each letter at its own wavering pace
+    /// ([`RATE`], the wow), equaliser and level ([`LETTER_DB`]); or the
+    /// first voice as recorded.
     varied: bool,
     /// Under babble and noise, or alone.
     masked: bool,
@@ -124,6 +143,44 @@ impl Delivery {
 
 fn db(gain_db: f32) -> f32 {
     10f32.powf(gain_db / 20.0)
+}
+
+/// A random wow and equaliser at mean rate `rate`.
+fn random_playback(rate: f32, rng: &mut ChaCha20Rng) -> Playback {
+    let (tilt, bend) = (
+        rng.random_range(EQ_TILT.0..=EQ_TILT.1),
+        rng.random_range(EQ_BEND.0..=EQ_BEND.1),
+    );
+    // Normalised to unit gain on white noise, so the level stays put.
+    let norm = (1.0 + tilt * tilt + bend * bend).sqrt().recip();
+    let mut wave = |[depth, hz]: [(f32, f32); 2]| {
+        (
+            rng.random_range(depth.0..=depth.1),
+            rng.random_range(hz.0..=hz.1),
+            rng.random_range(0.0..std::f32::consts::TAU),
+        )
+    };
+    let waves = [wave(WOW_SLOW), wave(WOW_FAST)];
+    Playback::new(rate, waves, [norm, tilt * norm, bend * norm])
+}
+
+/// How one letter is played: as recorded for clear clips.
+#[derive(Clone, Copy)]
+struct Step {
+    letter: usize,
+    play: Option<Playback>,
+    /// Clear clips: the gain. Interference clips: the letter's energy over
+    /// the masker's in its span.
+    gain: f32,
+}
+
+/// The gain that puts `letter` at `ratio` (of energies) over `masker`,
+/// within +-6 dB of as recorded: the babble is running speech whose level
+/// rises and falls, and a fixed gain left some letters 8 dB under it.
+fn level_over(letter: &[f32], masker: &[f32], ratio: f32) -> f32 {
+    let energy = |x: &[f32]| x.iter().map(|v| v * v).sum::<f32>();
+    let gain = (ratio * energy(masker) / energy(letter).max(f32::MIN_POSITIVE)).sqrt();
+    gain.clamp(0.5, 2.0)
 }
 
 /// The mixing buffers, sized once for the longest clip.
@@ -159,75 +216,108 @@ impl Mixer {
     /// Lays out and mixes the clip of `letters` (indices into the alphabet),
     /// drawing every choice from `rng`. Read the result with [`Mixer::pcm`].
     pub(crate) fn mix(&mut self, letters: &[usize], look: Look, rng: &mut ChaCha20Rng) {
-        let voice = self.voice;
         let delivery = Delivery::of(look);
+        let voice = match delivery.varied {
+            true => &self.voice.letters[rng.random_range(0..self.voice.letters.len())],
+            false => &self.voice.letters[0],
+        };
+        let plan = self.lay_out(voice, letters, &delivery, rng);
+        let len = self.len;
+        self.speech[..len].fill(0.0);
+        self.masker[..len].fill(0.0);
+        self.gain = 1.0;
+        if delivery.masked {
+            self.gain = INTERFERENCE_GAIN;
+            self.add_babble(rng);
+            self.add_noise(rng);
+        }
+        for (step, &(start, end)) in plan.iter().zip(&self.spans).take(letters.len()) {
+            let (start, end) = (start.min(len), end.min(len));
+            let out = &mut self.speech[start..end];
+            let source = &voice[step.letter];
+            match step.play {
+                Some(play) => {
+                    play_add_into(source, 0, &play, 1.0, 0, out);
+                    let gain = level_over(out, &self.masker[start..end], step.gain);
+                    out.iter_mut().for_each(|x| *x *= gain);
+                }
+                None => resample_add_into(source, 1.0, step.gain, out),
+            }
+        }
+    }
+
+    /// Draws each letter's playback and place in `voice`, fills `spans` and
+    /// the length.
+    fn lay_out(
+        &mut self,
+        voice: &[Vec<f32>],
+        letters: &[usize],
+        delivery: &Delivery,
+        rng: &mut ChaCha20Rng,
+    ) -> [Step; MAX_LETTERS] {
+        let mut plan = [Step {
+            letter: 0,
+            play: None,
+            gain: 1.0,
+        }; MAX_LETTERS];
         let mut at = delivery.lead.pick(rng);
-        // Lay out the letters first, so the length is known.
-        let mut plan = [(0usize, 1.0f32, 1.0f32); MAX_LETTERS];
         for (i, (&letter, step)) in letters.iter().zip(&mut plan).enumerate() {
-            let (rate, gain) = if delivery.varied {
-                (
-                    rng.random_range(RATE.0..=RATE.1),
-                    db(rng.random_range(LETTER_DB.0..=LETTER_DB.1)),
-                )
+            if delivery.varied {
+                let rate = rng.random_range(RATE.0..=RATE.1);
+                let snr_db = BABBLE_SNR_DB + rng.random_range(LETTER_DB.0..=LETTER_DB.1);
+                let gain = db(snr_db) * db(snr_db);
+                *step = Step {
+                    letter,
+                    play: Some(random_playback(rate, rng)),
+                    gain,
+                };
             } else {
-                (1.0, 1.0)
-            };
+                step.letter = letter;
+            }
             if i > 0 {
                 at += delivery.gap.pick(rng);
             }
-            let n = resampled_len(voice.letters[letter].len(), rate);
-            *step = (letter, rate, gain);
+            let n = match &step.play {
+                Some(play) => played_len(voice[letter].len(), play),
+                None => resampled_len(voice[letter].len(), 1.0),
+            };
             self.spans[i] = (at, at + n);
             at += n;
         }
         self.len = (at + TAIL).min(MAX_SAMPLES);
-        let len = self.len;
+        plan
+    }
 
-        let speech = &mut self.speech[..len];
-        speech.fill(0.0);
-        for (&(letter, rate, gain), &(start, end)) in
-            plan.iter().zip(&self.spans).take(letters.len())
-        {
-            let end = end.min(len);
-            if start < end {
-                resample_add_into(&voice.letters[letter], rate, gain, &mut speech[start..end]);
-            }
+    /// The babble: stretches of the three-talker bed, each from a random
+    /// place, at its own rate, wow, equaliser and level, cross-faded.
+    fn add_babble(&mut self, rng: &mut ChaCha20Rng) {
+        let bed = &self.voice.bed;
+        let masker = &mut self.masker[..self.len];
+        let level = LETTER_RMS * db(-BABBLE_SNR_DB);
+        let mut at = 0;
+        while at < masker.len() {
+            let n = rng.random_range(BABBLE_STRETCH.0..=BABBLE_STRETCH.1) + 2 * BABBLE_FADE;
+            let rate = rng.random_range(BABBLE_RATE.0..=BABBLE_RATE.1);
+            let play = random_playback(rate, rng);
+            let gain = level * db(rng.random_range(BABBLE_DB.0..=BABBLE_DB.1));
+            // Room for n samples at the fastest instantaneous rate.
+            let need = (n as f32 * rate * (1.0 + WOW_MAX)) as usize + 2;
+            let from = rng.random_range(0..bed.len() - need);
+            let end = (at + n).min(masker.len());
+            play_add_into(bed, from, &play, gain, BABBLE_FADE, &mut masker[at..end]);
+            at += n - BABBLE_FADE;
         }
+    }
 
-        let masker = &mut self.masker[..len];
-        masker.fill(0.0);
-        self.gain = 1.0;
-        if !delivery.masked {
-            return;
-        }
-        self.gain = INTERFERENCE_GAIN;
-        let babble_gain = db(-BABBLE_SNR_DB) / (BABBLE_STREAMS as f32 * BABBLE_DUTY).sqrt();
-        for _ in 0..BABBLE_STREAMS {
-            // Streams start at different points of a piece.
-            let mut at = -(rng.random_range(0..samples(0.3)) as isize);
-            while at < len as isize {
-                let letter = rng.random_range(0..voice.letters.len());
-                let rate = rng.random_range(0..BABBLE_RATES.len());
-                let gain = babble_gain * db(rng.random_range(BABBLE_DB.0..=BABBLE_DB.1));
-                let piece = &voice.babble[letter * BABBLE_RATES.len() + rate];
-                // A piece that starts before the clip is cut at its start.
-                let heard = piece.get((-at).max(0) as usize..).unwrap_or_default();
-                let start = at.max(0) as usize;
-                for (dst, src) in masker[start..].iter_mut().zip(heard) {
-                    *dst += gain * src;
-                }
-                at += piece.len() as isize + rng.random_range(BABBLE_GAP.0..=BABBLE_GAP.1) as isize;
-            }
-        }
-        // White noise from the table, from a random offset, wrapping round.
+    /// White noise from the table, from a random offset, wrapping round.
+    fn add_noise(&mut self, rng: &mut ChaCha20Rng) {
         let noise_gain = LETTER_RMS * db(-NOISE_SNR_DB) * 3f32.sqrt();
         let mut from = rng.random_range(0..NOISE_LEN);
-        let mut rest = &mut masker[..];
+        let mut rest = &mut self.masker[..self.len];
         while !rest.is_empty() {
             let n = rest.len().min(NOISE_LEN - from);
             let (now, later) = rest.split_at_mut(n);
-            for (dst, src) in now.iter_mut().zip(&voice.noise[from..from + n]) {
+            for (dst, src) in now.iter_mut().zip(&self.voice.noise[from..from + n]) {
                 *dst += noise_gain * src;
             }
             rest = later;
@@ -235,10 +325,14 @@ impl Mixer {
         }
     }
 
-    /// The current clip as 16-bit samples.
-    pub(crate) fn pcm(&mut self) -> &[i16] {
+    /// The current clip as 16-bit samples: the letters with the babble and
+    /// noise, or (`with_masker` false) the letters alone at the same gain.
+    pub(crate) fn pcm(&mut self, with_masker: bool) -> &[i16] {
         let gain = self.gain * 32767.0;
         let len = self.len;
+        if !with_masker {
+            self.masker[..len].fill(0.0);
+        }
         for (out, (s, m)) in self.pcm[..len]
             .iter_mut()
             .zip(self.speech[..len].iter().zip(&self.masker[..len]))

@@ -2,19 +2,22 @@
 //! letter by letter, as a mono 16-bit PCM WAV at [`SAMPLE_RATE`].
 //!
 //! Clear types (1-4) are spoken plainly: every letter as recorded, evenly
-//! spaced. Interference types (5-8) change each letter's speed and pitch
-//! together (resampling), space the letters by random gaps, vary their level
-//! a little, and lay under them babble made from the same voice (letters
-//! played backwards, slowed down or sped up, in three overlapping streams)
-//! and a little white noise: meant to make a speech recogniser fail while a
-//! person, who hears the forward voice stand out of the reversed ones,
-//! still follows (not yet tested with people). The babble level is [`BABBLE_SNR_DB`]; the README's Audio
-//! section has the figures against PocketSphinx.
+//! spaced. Interference types (5-8) speak in one of three voices, play each
+//! letter at its own speed and pitch with the rate wavering (a two-sine
+//! wow) through a random equaliser, space the letters by random gaps, and
+//! lay under them three-talker babble of other sentences played backwards
+//! (stretches of it at varying speed, wow and equaliser) and a little white
+//! noise: meant to make a speech recogniser, and a matched filter built
+//! from the crate's own recordings, fail while a person, who hears the
+//! forward letters stand out of the reversed talk, still follows (not
+//! tested with people; ESTOI is the objective proxy). The babble level is
+//! [`BABBLE_SNR_DB`]; docs/audio.md has the figures.
 //!
 //! Like the picture, a clip is a pure function of its type and seed, and an
 //! [`AudioGenerator`] renders into a caller's buffer without allocating.
 
 mod mix;
+mod playback;
 mod voice;
 mod wav;
 
@@ -119,6 +122,30 @@ impl AudioGenerator {
         seed: u64,
         wav: &mut Vec<u8>,
     ) -> Result<Answer, Error> {
+        self.render_track_into(kind, seed, true, wav)
+    }
+
+    /// Renders the letters of the clip of `(kind, seed)` alone: the same
+    /// voice, timing, speed, pitch and level as [`AudioGenerator::render_into`]
+    /// gives, without the babble and noise. Not for serving (it gives the
+    /// answer away): it is the clean reference that intelligibility measures
+    /// such as ESTOI compare a clip with (`scripts/audio-attack`).
+    pub fn render_letters_into(
+        &mut self,
+        kind: CaptchaType,
+        seed: u64,
+        wav: &mut Vec<u8>,
+    ) -> Result<Answer, Error> {
+        self.render_track_into(kind, seed, false, wav)
+    }
+
+    fn render_track_into(
+        &mut self,
+        kind: CaptchaType,
+        seed: u64,
+        with_masker: bool,
+        wav: &mut Vec<u8>,
+    ) -> Result<Answer, Error> {
         let (mut drawn, answer) = draw_word(kind, seed);
         // The audio's own choices come from a stream forked off the one that
         // drew the letters, so the picture's layout and the clip's are unrelated.
@@ -129,7 +156,7 @@ impl AudioGenerator {
         }
         self.mixer
             .mix(&letters[..answer.len()], kind.policy().look, &mut rng);
-        wav::write(self.mixer.pcm(), wav)?;
+        wav::write(self.mixer.pcm(with_masker), wav)?;
         Ok(answer)
     }
 

@@ -1,55 +1,72 @@
-//! The embedded voice: one recording per letter of [`ALPHABET`], made once by
+//! The embedded voices: one recording per letter of [`ALPHABET`] in each of
+//! three voices, and four sentences for the babble, made once by
 //! `scripts/make-voice` (flite, see `voice/README.md`) and stored as 8-bit
-//! G.711 mu-law at [`SAMPLE_RATE`], and the tables built from it once per
-//! process: the letters as `f32` samples, and reversed, resampled copies for
-//! the babble.
+//! G.711 mu-law at [`SAMPLE_RATE`]; and the tables built from them once per
+//! process: the letters as `f32` samples, and the babble bed.
 
 use std::sync::OnceLock;
 
 use rand::{Rng, SeedableRng};
+
 use rand_chacha::ChaCha20Rng;
 
 use super::SAMPLE_RATE;
 use crate::render::ALPHABET;
 
-/// The recordings, in [`ALPHABET`] order.
-const RECORDINGS: [&[u8]; 17] = [
-    include_bytes!("../../voice/A.ul"),
-    include_bytes!("../../voice/B.ul"),
-    include_bytes!("../../voice/D.ul"),
-    include_bytes!("../../voice/E.ul"),
-    include_bytes!("../../voice/J.ul"),
-    include_bytes!("../../voice/K.ul"),
-    include_bytes!("../../voice/L.ul"),
-    include_bytes!("../../voice/M.ul"),
-    include_bytes!("../../voice/N.ul"),
-    include_bytes!("../../voice/R.ul"),
-    include_bytes!("../../voice/S.ul"),
-    include_bytes!("../../voice/T.ul"),
-    include_bytes!("../../voice/U.ul"),
-    include_bytes!("../../voice/V.ul"),
-    include_bytes!("../../voice/X.ul"),
-    include_bytes!("../../voice/Y.ul"),
-    include_bytes!("../../voice/Z.ul"),
+/// The recordings of one voice, in [`ALPHABET`] order.
+type Letters = [&'static [u8]; 17];
+
+macro_rules! letters {
+    ($dir:literal) => {
+        [
+            include_bytes!(concat!("../../voice/", $dir, "A.ul")),
+            include_bytes!(concat!("../../voice/", $dir, "B.ul")),
+            include_bytes!(concat!("../../voice/", $dir, "D.ul")),
+            include_bytes!(concat!("../../voice/", $dir, "E.ul")),
+            include_bytes!(concat!("../../voice/", $dir, "J.ul")),
+            include_bytes!(concat!("../../voice/", $dir, "K.ul")),
+            include_bytes!(concat!("../../voice/", $dir, "L.ul")),
+            include_bytes!(concat!("../../voice/", $dir, "M.ul")),
+            include_bytes!(concat!("../../voice/", $dir, "N.ul")),
+            include_bytes!(concat!("../../voice/", $dir, "R.ul")),
+            include_bytes!(concat!("../../voice/", $dir, "S.ul")),
+            include_bytes!(concat!("../../voice/", $dir, "T.ul")),
+            include_bytes!(concat!("../../voice/", $dir, "U.ul")),
+            include_bytes!(concat!("../../voice/", $dir, "V.ul")),
+            include_bytes!(concat!("../../voice/", $dir, "X.ul")),
+            include_bytes!(concat!("../../voice/", $dir, "Y.ul")),
+            include_bytes!(concat!("../../voice/", $dir, "Z.ul")),
+        ]
+    };
+}
+
+/// The letter voices: flite `rms` first (the clear clips speak only it),
+/// then `slt` and `awb`; an interference clip draws one of them.
+const VOICES: [Letters; 3] = [letters!(""), letters!("slt/"), letters!("awb/")];
+
+/// Sentences in four voices (none of them letters), the babble's material.
+const SENTENCES: [&[u8]; 4] = [
+    include_bytes!("../../voice/babble/kal16.ul"),
+    include_bytes!("../../voice/babble/awb.ul"),
+    include_bytes!("../../voice/babble/slt.ul"),
+    include_bytes!("../../voice/babble/rms.ul"),
 ];
 
-/// Playback rates of the babble copies: a reversed letter is slowed down or
-/// sped up (and so lowered or raised in pitch, by 3 semitones) by one of
-/// these, around the letters' own 0.8 to 1.25. (Babble always lower than
-/// the letters, at 0.73 to 0.89, let PocketSphinx read twice as many
-/// letters: see the README.)
-pub(crate) const BABBLE_RATES: [f32; 3] = [0.84, 1.0, 1.19];
+/// Talkers in the babble bed: each reads all the sentences backwards, one
+/// after another, starting at a different one, so that at any moment three
+/// different voices overlap.
+const BED_TALKERS: usize = 3;
 
 /// Length of the noise table (a power of two), about 0.74 s.
 pub(crate) const NOISE_LEN: usize = 8192;
 
 /// Everything derived from the recordings, built once per process.
 pub(crate) struct Voice {
-    /// Each letter, forward, as samples in -1..1 (RMS about -18 dBFS).
-    pub(crate) letters: Vec<Vec<f32>>,
-    /// Each letter reversed, at each of [`BABBLE_RATES`]:
-    /// `babble[letter * BABBLE_RATES.len() + rate]`.
-    pub(crate) babble: Vec<Vec<f32>>,
+    /// Each voice's letters, forward, as samples in -1..1 (RMS about -18
+    /// dBFS): `letters[voice][letter]`; voice 0 is the clear clips'.
+    pub(crate) letters: Vec<Vec<Vec<f32>>>,
+    /// Three-talker babble: the sentences reversed, overlapped, at RMS 1.
+    pub(crate) bed: Vec<f32>,
     /// White noise in -1..1 from a fixed seed, read at a random offset.
     pub(crate) noise: Vec<f32>,
     /// The longest letter, in samples.
@@ -63,39 +80,51 @@ pub(crate) fn voice() -> &'static Voice {
     VOICE.get_or_init(Voice::build)
 }
 
+fn decode(bytes: &[u8]) -> Vec<f32> {
+    bytes.iter().map(|&b| mu_law(b)).collect()
+}
+
 impl Voice {
     fn build() -> Voice {
-        debug_assert_eq!(RECORDINGS.len(), ALPHABET.len());
-        let letters: Vec<Vec<f32>> = RECORDINGS
+        debug_assert!(VOICES.iter().all(|v| v.len() == ALPHABET.len()));
+        let letters: Vec<Vec<Vec<f32>>> = VOICES
             .iter()
-            .map(|bytes| bytes.iter().map(|&b| mu_law(b)).collect())
+            .map(|voice| voice.iter().map(|bytes| decode(bytes)).collect())
             .collect();
-        let mut babble = Vec::with_capacity(letters.len() * BABBLE_RATES.len());
-        for letter in &letters {
-            let reversed: Vec<f32> = letter.iter().rev().copied().collect();
-            for &rate in &BABBLE_RATES {
-                let mut out = Vec::new();
-                resample_add(&reversed, rate, 1.0, &mut out);
-                babble.push(out);
-            }
-        }
         let mut rng = ChaCha20Rng::seed_from_u64(u64::from(SAMPLE_RATE));
         let noise = (0..NOISE_LEN)
             .map(|_| rng.random_range(-1.0..1.0f32))
             .collect();
         Voice {
             #[cfg(test)]
-            longest: letters_longest(&letters),
+            longest: letters.iter().flatten().map(Vec::len).max().unwrap_or(0),
             letters,
-            babble,
+            bed: babble_bed(),
             noise,
         }
     }
 }
 
-#[cfg(test)]
-fn letters_longest(letters: &[Vec<f32>]) -> usize {
-    letters.iter().map(Vec::len).max().unwrap_or(0)
+/// The babble bed: [`BED_TALKERS`] streams, each every sentence reversed in
+/// turn, started at different sentences and offsets, summed and scaled to
+/// RMS 1. A clip reads stretches of it at varying speed (`mix.rs`).
+fn babble_bed() -> Vec<f32> {
+    let reversed: Vec<Vec<f32>> = SENTENCES
+        .iter()
+        .map(|bytes| decode(bytes).into_iter().rev().collect())
+        .collect();
+    let stream: Vec<f32> = reversed.concat();
+    let mut bed = vec![0.0f32; stream.len()];
+    for talker in 0..BED_TALKERS {
+        // Each talker starts a sentence and a third later than the last.
+        let shift = talker * (reversed[0].len() + stream.len() / 3 / BED_TALKERS);
+        for (i, b) in bed.iter_mut().enumerate() {
+            *b += stream[(i + shift) % stream.len()];
+        }
+    }
+    let rms = (bed.iter().map(|x| x * x).sum::<f32>() / bed.len() as f32).sqrt();
+    bed.iter_mut().for_each(|x| *x /= rms);
+    bed
 }
 
 /// Decodes one G.711 mu-law byte (as sox writes it) to a sample in -1..1.
@@ -106,46 +135,6 @@ pub(crate) fn mu_law(byte: u8) -> f32 {
     let magnitude = (((mantissa << 3) + 0x84) << exponent) - 0x84;
     let linear = if u & 0x80 != 0 { -magnitude } else { magnitude };
     linear as f32 / 32768.0
-}
-
-/// The number of samples `source` lasts when played at `rate` (1 = as
-/// recorded, 2 = twice as fast and an octave higher).
-pub(crate) fn resampled_len(source: usize, rate: f32) -> usize {
-    if source < 2 {
-        return 0;
-    }
-    ((source - 1) as f32 / rate) as usize
-}
-
-/// Plays `source` at `rate` with linear interpolation, scaled by `gain`,
-/// added onto `out` from its start (`out` is grown with zeros if shorter;
-/// callers on the hot path pass a slice that is long enough, see
-/// [`resample_add_into`]).
-fn resample_add(source: &[f32], rate: f32, gain: f32, out: &mut Vec<f32>) {
-    let n = resampled_len(source.len(), rate);
-    if out.len() < n {
-        out.resize(n, 0.0);
-    }
-    resample_add_into(source, rate, gain, &mut out[..n]);
-}
-
-/// Plays `source` at `rate` (linear interpolation), scaled by `gain`, added
-/// onto `out`, for `out.len()` samples at most [`resampled_len`].
-pub(crate) fn resample_add_into(source: &[f32], rate: f32, gain: f32, out: &mut [f32]) {
-    let n = out.len().min(resampled_len(source.len(), rate));
-    // The position in 16.16 fixed point: integer steps, no float-to-index
-    // conversion per sample. resampled_len keeps the position within
-    // len - 1, so i + 1 is in bounds; the min only guards against rounding.
-    let step = (rate * 65536.0) as u32;
-    let last = source.len().saturating_sub(2);
-    let mut pos = 0u32;
-    for dst in &mut out[..n] {
-        let i = ((pos >> 16) as usize).min(last);
-        let frac = (pos & 0xffff) as f32 * (1.0 / 65536.0);
-        let (a, b) = (source[i], source[i + 1]);
-        *dst += gain * (a + frac * (b - a));
-        pos = pos.wrapping_add(step);
-    }
 }
 
 #[cfg(test)]
@@ -168,29 +157,33 @@ mod tests {
     #[test]
     fn every_letter_is_recorded_at_a_similar_loudness() {
         let v = voice();
-        assert_eq!(v.letters.len(), ALPHABET.len());
-        for (letter, samples) in ALPHABET.iter().zip(&v.letters) {
-            let secs = samples.len() as f32 / SAMPLE_RATE as f32;
-            assert!((0.15..0.6).contains(&secs), "{}: {secs} s", *letter as char);
-            let rms = (samples.iter().map(|s| s * s).sum::<f32>() / samples.len() as f32).sqrt();
-            let db = 20.0 * rms.log10();
-            assert!(
-                (-20.0..-16.0).contains(&db),
-                "{}: {db} dBFS",
-                *letter as char
-            );
+        assert_eq!(v.letters.len(), VOICES.len());
+        for (n, letters) in v.letters.iter().enumerate() {
+            assert_eq!(letters.len(), ALPHABET.len());
+            for (letter, samples) in ALPHABET.iter().zip(letters) {
+                let secs = samples.len() as f32 / SAMPLE_RATE as f32;
+                let name = format!("voice {n} {}", *letter as char);
+                assert!((0.12..0.6).contains(&secs), "{name}: {secs} s");
+                let db = 20.0 * rms(samples).log10();
+                assert!((-21.0..-16.0).contains(&db), "{name}: {db} dBFS");
+            }
         }
     }
 
     #[test]
-    fn resampling_changes_length_by_the_rate() {
-        let src: Vec<f32> = (0..1001).map(|i| i as f32).collect();
-        let mut out = Vec::new();
-        resample_add(&src, 2.0, 1.0, &mut out);
-        assert_eq!(out.len(), 500);
-        assert_eq!(out[10], 20.0);
-        let mut slow = vec![0.0; 2000];
-        resample_add_into(&src, 0.5, 1.0, &mut slow);
-        assert_eq!(slow[3], 1.5);
+    fn the_babble_bed_is_three_voices_at_every_moment() {
+        let bed = &voice().bed;
+        assert!((rms(bed) - 1.0).abs() < 1e-3);
+        // Three talkers with pauses between words: no 0.1 s stretch of it
+        // is near silence.
+        let quietest = bed
+            .chunks(SAMPLE_RATE as usize / 10)
+            .map(rms)
+            .fold(f32::INFINITY, f32::min);
+        assert!(quietest > 0.1, "quietest 0.1 s at RMS {quietest}");
+    }
+
+    fn rms(x: &[f32]) -> f32 {
+        (x.iter().map(|s| s * s).sum::<f32>() / x.len() as f32).sqrt()
     }
 }

@@ -9,7 +9,7 @@ pub const HELP: &str = "\
 samples: writes sample captchas as PNG files, with their answers.
 
 USAGE:
-    samples --out DIR [--type T] [--count N] [--seed S] [--scale S] [--audio]
+    samples --out DIR [--type T] [--count N] [--seed S] [--scale S] [--audio [--clean]]
 
 OPTIONS:
     --out DIR     the folder to write into (made if missing); required
@@ -27,6 +27,9 @@ OPTIONS:
                   the same type and seed, whose letters are the picture's
                   answer (typeT_NNN.wav beside typeT_NNN.png), with the
                   answers in audio.tsv
+    --clean       with --audio, also each clip's letters alone, without
+                  babble and noise (typeT_NNN.clean.wav): the reference
+                  of scripts/audio-attack's ESTOI
     -h, --help    print this help
 
 OUTPUT:
@@ -52,6 +55,8 @@ pub struct Args {
     pub scale: u32,
     /// Also write the spoken clips.
     pub audio: bool,
+    /// With `audio`, also each clip's letters alone.
+    pub clean: bool,
 }
 
 /// What the command line asks for.
@@ -72,6 +77,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
     let mut seed = None;
     let mut scale = 1;
     let mut audio = false;
+    let mut clean = false;
     let mut args = args.into_iter();
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or(format!("{flag} needs a value"));
@@ -82,12 +88,16 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
             "--seed" => seed = Some(number("--seed", &value()?)?),
             "--scale" => scale = number("--scale", &value()?)?,
             "--audio" => audio = true,
+            "--clean" => clean = true,
             "-h" | "--help" => return Ok(Command::Help),
             other => return Err(format!("unknown argument {other}")),
         }
     }
     if count == 0 {
         return Err("--count must be at least 1".into());
+    }
+    if clean && !audio {
+        return Err("--clean needs --audio".into());
     }
     if !(1..=3).contains(&scale) {
         return Err(format!("--scale {scale}: 1, 2 or 3"));
@@ -99,6 +109,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
         seed,
         scale: scale as u32,
         audio,
+        clean,
     }))
 }
 
@@ -129,6 +140,19 @@ mod tests {
         assert_eq!(args.kinds, CaptchaType::ALL.to_vec());
         assert_eq!((args.count, args.seed, args.audio), (10, None, false));
         assert_eq!(args.scale, 1);
+        assert!(!args.clean);
+    }
+
+    #[test]
+    fn clean_comes_with_audio_only() {
+        let Ok(Command::Write(args)) = parse_str("--out d --audio --clean") else {
+            panic!("--audio --clean is a valid command");
+        };
+        assert!(args.audio && args.clean);
+        assert_eq!(
+            parse_str("--out d --clean"),
+            Err("--clean needs --audio".into())
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Writes sample captchas as PNG files plus an `answers.tsv` (and, with
-//! `--audio`, their spoken WAV clips plus an `audio.tsv`). `--help` says
+//! `--audio`, their spoken WAV clips plus an `audio.tsv`; with `--clean` as
+//! well, each clip's letters alone). `--help` says
 //! everything; see [`args::HELP`].
 //!
 //! A package of its own that needs only the renderer, so that a newcomer's
@@ -12,12 +13,14 @@ use std::process::ExitCode;
 
 use args::{Args, Command};
 use qcaptcha::picture::{DEFAULT_HEIGHT, DEFAULT_WIDTH};
-use qcaptcha::{generate_audio, random_seed, Generator, Options};
+use qcaptcha::{generate_audio, random_seed, AudioGenerator, Generator, Options};
 
 fn write_samples(args: &Args, seed: u64) -> Result<(), Box<dyn std::error::Error>> {
     std::fs::create_dir_all(&args.out)?;
     let mut answers = String::new();
     let mut audio_answers = String::new();
+    let mut letters = AudioGenerator::new();
+    let mut clean = Vec::new();
     let (width, height) = (DEFAULT_WIDTH * args.scale, DEFAULT_HEIGHT * args.scale);
     let mut generator = Generator::new(Options::default().size(width, height))?;
     for &kind in &args.kinds {
@@ -31,6 +34,10 @@ fn write_samples(args: &Args, seed: u64) -> Result<(), Box<dyn std::error::Error
                 let clip = generate_audio(kind, seed)?;
                 std::fs::write(args.out.join(format!("{stem}.wav")), clip.wav())?;
                 writeln!(audio_answers, "{stem}.wav\t{}", clip.answer())?;
+                if args.clean {
+                    letters.render_letters_into(kind, seed, &mut clean)?;
+                    std::fs::write(args.out.join(format!("{stem}.clean.wav")), &clean)?;
+                }
             }
         }
     }
