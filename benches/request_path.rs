@@ -11,6 +11,14 @@
 //! parsing and validation are included; HTTP itself is not (see the `wrk`
 //! numbers in the README for that).
 //!
+//! Those are the lower bound: signatures, limits and proof of work off.
+//! The `deployed` groups measure the path as shipped (see
+//! `support/deployed.rs`): signed API calls, the default limits and
+//! proof-of-work policy at its calm level, with the memory store and, with
+//! `--features redis` and a `redis-server` on the PATH, with a Redis store
+//! on loopback (its round trips per solved captcha are counted and printed,
+//! and one round trip is timed on its own).
+//!
 //! Run with `cargo bench --bench request_path`. With `--features metrics`
 //! the handlers record their metrics into no recorder (the facade's no-op);
 //! with `--features prometheus` into the Prometheus exporter's recorder,
@@ -25,6 +33,14 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use qcaptcha::pow::PowPolicy;
 use qcaptcha::{ApiRequest, CaptchaService, KeyRing, Limits, MemoryStore};
+
+#[path = "support/deployed.rs"]
+mod deployed;
+#[cfg(feature = "redis")]
+#[path = "support/redis_server.rs"]
+mod redis_server;
+
+use deployed::{challenge_of, encode, timed, Deployed, Step};
 
 const USER_IP: &str = "121.14.96.121";
 /// The widget's client address.
@@ -49,21 +65,6 @@ fn service() -> CaptchaService {
 
 fn query_string(kind: u8) -> String {
     format!("userIp={USER_IP}&businessId=1&captchaType={kind}&script=0&registerTime=1400000000")
-}
-
-fn challenge_of(body: &[u8]) -> String {
-    let json: serde_json::Value = serde_json::from_slice(body).expect("JSON");
-    assert_eq!(json["code"], 0, "{json}");
-    let script = json["script"].as_str().expect("script");
-    let start = script.find("\"challenge\":\"").expect("challenge") + 13;
-    let len = script[start..].find('"').expect("end of challenge");
-    script[start..start + len].to_owned()
-}
-
-fn encode(pairs: &[(&str, &str)]) -> String {
-    form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(pairs)
-        .finish()
 }
 
 /// One solved captcha; returns the time spent in the service, without the
@@ -173,5 +174,86 @@ fn metrics_event(c: &mut Criterion) {
 #[cfg(not(feature = "metrics"))]
 fn metrics_event(_: &mut Criterion) {}
 
-criterion_group!(benches, request_path, metrics_event);
+/// A replay store that holds every record a bench run leaves live: each
+/// solved captcha leaves a session, a ticket and two Nonces (the Nonces
+/// for two hours).
+fn roomy_store() -> Arc<MemoryStore> {
+    Arc::new(MemoryStore::new(4_000_000))
+}
+
+/// The path as deployed, memory store: a solved captcha and CaptchaQuery
+/// alone. Compare with `request_step/image` of the same run.
+fn deployed_memory(c: &mut Criterion) {
+    let mut group = c.benchmark_group("deployed_memory");
+    group.throughput(Throughput::Elements(1));
+    let path = Deployed::new(roomy_store());
+    group.bench_function("solved_captcha", |b| {
+        b.iter_custom(|iters| timed(iters, None, |w| path.solve(w)))
+    });
+    group.bench_function("captcha_query", |b| {
+        b.iter_custom(|iters| timed(iters, None, |w| path.query_only(w)))
+    });
+    // Each step of a solved captcha alone (the others run untimed).
+    for step in Step::ALL {
+        group.bench_function(format!("step_{}", step.name()), |b| {
+            b.iter_custom(|iters| timed(iters, Some(step), |w| path.solve(w)))
+        });
+    }
+    group.finish();
+}
+
+/// The path as deployed with a Redis store on loopback; skipped, with a
+/// note, when `redis-server` cannot be started.
+#[cfg(feature = "redis")]
+fn deployed_redis(c: &mut Criterion) {
+    use qcaptcha::ReplayStore as _;
+    let server = match redis_server::RedisServer::start() {
+        Ok(s) => s,
+        Err(why) => {
+            println!("deployed_redis skipped: {why}");
+            return;
+        }
+    };
+    let store = qcaptcha::RedisStore::open(server.url()).expect("Redis store");
+    let path = Deployed::new(Arc::new(store));
+    // Warm the connection and the scripts, then count the script calls
+    // (one round trip each) of a thousand solved captchas.
+    let mut watch = deployed::Stopwatch::default();
+    path.solve(&mut watch);
+    let n: u64 = 1_000;
+    let before = server.script_calls().expect("INFO");
+    (0..n).for_each(|_| path.solve(&mut watch));
+    let after = server.script_calls().expect("INFO");
+    println!(
+        "deployed_redis: {:.2} Redis round trips per solved captcha",
+        (after - before) as f64 / n as f64
+    );
+    let mut group = c.benchmark_group("deployed_redis");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("solved_captcha", |b| {
+        b.iter_custom(|iters| timed(iters, None, |w| path.solve(w)))
+    });
+    group.bench_function("captcha_query", |b| {
+        b.iter_custom(|iters| timed(iters, None, |w| path.query_only(w)))
+    });
+    // One round trip alone: a rate counter's hit, as the limits make.
+    let store = qcaptcha::RedisStore::open(server.url()).expect("Redis store");
+    group.bench_function("round_trip", |b| {
+        b.iter(|| store.count_hit("bench", 60, 1_700_000_000).expect("hit"))
+    });
+    group.finish();
+}
+
+#[cfg(not(feature = "redis"))]
+fn deployed_redis(_: &mut Criterion) {
+    println!("deployed_redis skipped: built without `--features redis`");
+}
+
+criterion_group!(
+    benches,
+    request_path,
+    deployed_memory,
+    deployed_redis,
+    metrics_event
+);
 criterion_main!(benches);

@@ -9,7 +9,8 @@
 //! ```
 //!
 //! - `--addresses K` bots (default 1), each bound to its own source address
-//!   `127.1.x.y` (Linux routes all of `127.0.0.0/8` to loopback), each one
+//!   `127.1.x.y` (Linux routes all of `127.0.0.0/8` to loopback; with
+//!   `--spread`, `127.N.M.1`: each bot in its own /24), each one
 //!   request at a time: `GET /` (the page runs CaptchaQuery for the
 //!   visitor), `GET /captcha/image`, `POST /captcha/verify` with the right
 //!   answer with probability `--p` (learnt by opening the challenge with
@@ -17,8 +18,25 @@
 //!   picture), else a wrong one; a ticket is spent on `POST /signup`.
 //!   `--flood` makes them answer as fast as they can and never wait after
 //!   a 429 (default: they honour `Retry-After`, as a careful bot would).
+//!   `--pace S` makes each bot open at most one page every S seconds (to
+//!   stay under the per-address limits); `--pages-only` makes them only
+//!   load pages (the floods of CaptchaQuery); `--garbage-proofs` and
+//!   `--pictures-only` make each send its first picture's answer with a
+//!   garbage proof, or load its picture, once per `--pace` until the end
+//!   (to weigh what each costs the server).
 //! - one human-like client at `127.2.0.1` (unless `--no-human`): a try
 //!   every 5 to 7 s, right 93 % of the time, a new page after a ticket.
+//!   Its proofs are solved natively too; their derivation counts, times
+//!   the widget's measured cost per derivation in Chromium
+//!   (`--chromium-us`, default 265 µs for 1,500 iterations, from the
+//!   README's calibration), give the time the widget would take.
+//! - `--solver-threads N` (default 1): the attacker's cores for proofs.
+//!   Paced bots play at most N pages at once (fetching only the work they
+//!   can do); flooding bots take pages freely and queue their proofs for
+//!   N threads. On a shared loopback test the rest of the machine is left
+//!   to the server and the human, whose proofs have their own thread.
+//! - `--warmup S` (default 60): tickets and CPU are also reported for the
+//!   run after its first S seconds.
 //! - it stops after `--secs` (default 60) seconds or `--max-requests`
 //!   (default 2,000,000) requests, whichever comes first.
 //!
@@ -44,7 +62,9 @@ use qcaptcha::{generate, KeyRing};
 use rand::{Rng, SeedableRng};
 
 const USAGE: &str = "usage: botsim --server HOST:PORT --key HEX64 [--addresses K] [--p P] \
-[--secs S] [--max-requests N] [--no-human] [--flood]";
+[--secs S] [--max-requests N] [--no-human] [--flood] [--spread] [--pace S] \
+[--pages-only | --garbage-proofs | --pictures-only] \
+[--warmup S] [--chromium-us US] [--solver-threads N]";
 
 /// What one run does.
 #[derive(Clone)]
@@ -57,6 +77,12 @@ struct Config {
     max_requests: u64,
     human: bool,
     flood: bool,
+    spread: bool,
+    pace: Option<Duration>,
+    mode: Mode,
+    warmup: u64,
+    chromium_us: f64,
+    solver_threads: usize,
 }
 
 fn parse_key(hex: &str) -> Result<[u8; 32], String> {
@@ -81,6 +107,12 @@ fn parse_args() -> Result<Config, String> {
         max_requests: 2_000_000,
         human: true,
         flood: false,
+        spread: false,
+        pace: None,
+        mode: Mode::Answer,
+        warmup: 60,
+        chromium_us: 265.0,
+        solver_threads: 1,
     };
     let mut key = None;
     let mut args = std::env::args().skip(1);
@@ -111,6 +143,32 @@ fn parse_args() -> Result<Config, String> {
             }
             "--no-human" => cfg.human = false,
             "--flood" => cfg.flood = true,
+            "--spread" => cfg.spread = true,
+            "--pages-only" => cfg.mode = Mode::Pages,
+            "--garbage-proofs" => cfg.mode = Mode::GarbageProofs,
+            "--pictures-only" => cfg.mode = Mode::Pictures,
+            "--pace" => {
+                let secs: f64 = value("--pace")?
+                    .parse()
+                    .map_err(|e| format!("--pace: {e}"))?;
+                cfg.pace = Some(Duration::from_secs_f64(secs.clamp(0.0, 3600.0)));
+            }
+            "--warmup" => {
+                cfg.warmup = value("--warmup")?
+                    .parse()
+                    .map_err(|e| format!("--warmup: {e}"))?
+            }
+            "--solver-threads" => {
+                cfg.solver_threads = value("--solver-threads")?
+                    .parse::<usize>()
+                    .map_err(|e| format!("--solver-threads: {e}"))?
+                    .clamp(1, 256)
+            }
+            "--chromium-us" => {
+                cfg.chromium_us = value("--chromium-us")?
+                    .parse()
+                    .map_err(|e| format!("--chromium-us: {e}"))?
+            }
             "-h" | "--help" => return Err(USAGE.into()),
             other => return Err(format!("unknown argument {other}\n{USAGE}")),
         }
@@ -126,7 +184,10 @@ fn parse_args() -> Result<Config, String> {
 }
 
 /// The source address of bot `i`: `127.1.x.y`, never `127.0.0.1`.
-fn bot_ip(i: usize) -> IpAddr {
+fn bot_ip(i: usize, spread: bool) -> IpAddr {
+    if spread {
+        return IpAddr::V4(Ipv4Addr::new(127, 10 + (i / 256) as u8, (i % 256) as u8, 1));
+    }
     IpAddr::V4(Ipv4Addr::new(127, 1, (i / 250) as u8, (i % 250) as u8 + 1))
 }
 
@@ -312,6 +373,8 @@ mod http {
 struct Solver {
     keys: KeyRing,
     p: f64,
+    /// Proofs solved at once (the attacker's cores for proofs).
+    threads: tokio::sync::Semaphore,
 }
 
 impl Solver {
@@ -359,6 +422,8 @@ struct ClientStats {
     sessions: u64,
     /// Pages that ended without a ticket (refused, or the session over).
     refused_pages: u64,
+    /// Pages that came back without a widget (4400, 429, 503, ...).
+    pages_refused: u64,
     code_4400: u64,
     http_429: u64,
     code_6000: u64,
@@ -375,6 +440,15 @@ struct Stats {
     bots: Mutex<Vec<ClientStats>>,
     human: Mutex<ClientStats>,
     requests: AtomicU64,
+    /// Tickets of all bots so far.
+    bot_tickets: AtomicU64,
+    /// Challenges met, by proof-of-work bits: the bots', the human's.
+    bot_levels: Mutex<std::collections::BTreeMap<u8, u64>>,
+    human_levels: Mutex<std::collections::BTreeMap<u8, u64>>,
+    /// The human's proofs: (iterations, derivations tried, native wall s).
+    human_proofs: Mutex<Vec<(u32, u64, f64)>>,
+    /// Bot tickets and process CPU at the end of the warm-up.
+    warm: Mutex<Option<(u64, Option<f64>)>>,
 }
 
 /// The `"challenge":"..."` token in a page, a widget script or a JSON body.
@@ -412,6 +486,8 @@ fn tally(stats: &mut ClientStats, resp: &http::Response) {
 /// What happened to one page (one widget session).
 enum Outcome {
     Ticket,
+    /// A page loaded and left (`--pages-only`).
+    Page,
     Refused,
     Stopped,
 }
@@ -428,6 +504,23 @@ struct Player {
     /// Pause before each answer (the human thinks; a bot does not).
     think: Option<(Duration, Duration)>,
     honour_retry_after: bool,
+    human: bool,
+    pace: Option<Duration>,
+    mode: Mode,
+}
+
+/// What the bots do with a page.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Answer its pictures (right with probability `--p`), paying proofs.
+    Answer,
+    /// Nothing: load the next page (`--pages-only`).
+    Pages,
+    /// Send its first picture's right answer with a garbage proof, again
+    /// and again (`--garbage-proofs`).
+    GarbageProofs,
+    /// Load its first picture again and again (`--pictures-only`).
+    Pictures,
 }
 
 impl Player {
@@ -475,13 +568,27 @@ impl Player {
 
     /// Plays one page: open it, answer pictures until a ticket or a refusal.
     async fn play_page(&mut self) -> Outcome {
+        // A paced bot with N cores plays N pages at a time (fetching only
+        // the work it can do, so its challenges do not expire queued); a
+        // flood takes pages freely and queues its proofs.
+        let solver = Arc::clone(&self.solver);
+        let _core = match self.pace.is_some() && self.mode == Mode::Answer {
+            true => Some(solver.threads.acquire().await),
+            false => None,
+        };
         let Some(page) = self.send("GET", "/", None).await else {
             return Outcome::Stopped;
         };
         let Some(mut challenge) = challenge_in(&page.text()).filter(|_| page.status == 200) else {
+            self.stats.pages_refused += 1;
             return Outcome::Refused;
         };
         self.stats.sessions += 1;
+        match self.mode {
+            Mode::Answer => {}
+            Mode::Pages => return Outcome::Page,
+            Mode::GarbageProofs | Mode::Pictures => return self.hammer(&challenge).await,
+        }
         loop {
             let image = format!("/captcha/image?c={}", urlencode(&challenge));
             if self.send("GET", &image, None).await.is_none() {
@@ -495,11 +602,27 @@ impl Player {
             let mut form = format!("c={}&answer={}", urlencode(&challenge), urlencode(&answer));
             // The proof of work the challenge asks for, if any, paid with
             // the native solver off the async thread (its CPU counts).
-            if let Some(puzzle) = self.solver.puzzle(&challenge) {
+            let puzzle = self.solver.puzzle(&challenge);
+            self.met(puzzle.map_or(0, |p| p.bits));
+            if let Some(puzzle) = puzzle {
                 let token = challenge.clone();
-                let solving = tokio::task::spawn_blocking(move || pow::solve(&token, &puzzle));
+                let _solving = match self.pace.is_some() {
+                    true => None,
+                    false => Some(solver.threads.acquire().await),
+                };
+                let started = Instant::now();
+                let solving =
+                    tokio::task::spawn_blocking(move || pow::solve_from(&token, &puzzle, 0, 1));
                 match tokio::time::timeout_at(self.deadline.into(), solving).await {
-                    Ok(Ok(Ok(counter))) => form.push_str(&format!("&pow={counter}")),
+                    Ok(Ok(Ok((counter, tries)))) => {
+                        form.push_str(&format!("&pow={counter}"));
+                        if self.human {
+                            let wall = started.elapsed().as_secs_f64();
+                            if let Ok(mut p) = self.shared.human_proofs.lock() {
+                                p.push((puzzle.iterations, tries, wall));
+                            }
+                        }
+                    }
                     Ok(_) => return Outcome::Refused,
                     Err(_) => return Outcome::Stopped, // the run is over
                 }
@@ -519,6 +642,9 @@ impl Player {
                 };
                 if done.status == 200 && done.text().contains("Welcome") {
                     self.stats.tickets += 1;
+                    if !self.human {
+                        self.shared.bot_tickets.fetch_add(1, Ordering::Relaxed);
+                    }
                     return Outcome::Ticket;
                 }
                 return Outcome::Refused;
@@ -533,15 +659,54 @@ impl Player {
         }
     }
 
+    /// Sends the same request about `challenge` until the run ends, one
+    /// per `--pace`: a garbage proof with the right answer (which the
+    /// server checks with one derivation and stores nothing for), or a
+    /// picture.
+    async fn hammer(&mut self, challenge: &str) -> Outcome {
+        let c = urlencode(challenge);
+        let answer = self.solver.right_answer(challenge).unwrap_or_default();
+        let garbage = format!("c={c}&answer={}&pow=1", urlencode(&answer));
+        let image = format!("/captcha/image?c={c}");
+        loop {
+            let started = Instant::now();
+            let sent = match self.mode {
+                Mode::Pictures => self.send("GET", &image, None).await,
+                _ => self.send("POST", "/captcha/verify", Some(&garbage)).await,
+            };
+            if sent.is_none() {
+                return Outcome::Stopped;
+            }
+            let pace = self.pace.unwrap_or(Duration::from_millis(100));
+            self.sleep(pace.saturating_sub(started.elapsed())).await;
+        }
+    }
+
+    /// Counts a challenge met at `bits`.
+    fn met(&self, bits: u8) {
+        let levels = if self.human {
+            &self.shared.human_levels
+        } else {
+            &self.shared.bot_levels
+        };
+        if let Ok(mut l) = levels.lock() {
+            *l.entry(bits).or_default() += 1;
+        }
+    }
+
     async fn run(mut self) -> ClientStats {
         while !self.over() {
+            let started = Instant::now();
             match self.play_page().await {
                 Outcome::Stopped => break,
                 Outcome::Refused => self.stats.refused_pages += 1,
-                Outcome::Ticket => {}
+                Outcome::Ticket | Outcome::Page => {}
             }
             if let Some((lo, _)) = self.think {
                 self.sleep(lo).await;
+            }
+            if let Some(pace) = self.pace {
+                self.sleep(pace.saturating_sub(started.elapsed())).await;
             }
         }
         self.stats
@@ -567,6 +732,70 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
     sorted[i.min(sorted.len() - 1)]
 }
 
+/// Bot tickets and CPU after the warm-up: what a bot pays once the
+/// service has had time to price it.
+fn report_after_warmup(cfg: &Config, stats: &Stats, elapsed: Duration, cpu_end: Option<f64>) {
+    let Some((tickets0, cpu0)) = stats.warm.lock().ok().and_then(|w| *w) else {
+        return;
+    };
+    let tickets = stats.bot_tickets.load(Ordering::Relaxed) - tickets0;
+    let minutes = (elapsed.as_secs_f64() - cfg.warmup as f64).max(1e-9) / 60.0;
+    let cpu = cpu0.zip(cpu_end).map(|(a, b)| b - a);
+    match cpu {
+        Some(cpu) => println!(
+            "  after the first {} s: {tickets} bot tickets ({:.1}/min), CPU {cpu:.1} s, {:.2} CPU-s per ticket",
+            cfg.warmup,
+            tickets as f64 / minutes,
+            cpu / tickets.max(1) as f64
+        ),
+        None => println!("  after the first {} s: {tickets} bot tickets", cfg.warmup),
+    }
+}
+
+/// The proof-of-work levels met (by bits), and the human's proofs with
+/// the time the widget would take in Chromium.
+fn report_levels_and_proofs(cfg: &Config, stats: &Stats) {
+    let show = |m: &Mutex<std::collections::BTreeMap<u8, u64>>| {
+        m.lock()
+            .map(|l| {
+                l.iter()
+                    .map(|(bits, n)| format!("{bits} bits: {n}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .unwrap_or_default()
+    };
+    println!("  challenges met by the bots: {}", show(&stats.bot_levels));
+    if !cfg.human {
+        return;
+    }
+    println!(
+        "  challenges met by the human: {}",
+        show(&stats.human_levels)
+    );
+    let proofs = stats
+        .human_proofs
+        .lock()
+        .map(|p| p.clone())
+        .unwrap_or_default();
+    let chromium = |(iterations, tries, _): &(u32, u64, f64)| {
+        *tries as f64 * cfg.chromium_us * f64::from(*iterations) / 1_500.0 / 1e6
+    };
+    let mut est: Vec<f64> = proofs.iter().map(chromium).collect();
+    est.sort_by(f64::total_cmp);
+    let mut native: Vec<f64> = proofs.iter().map(|p| p.2).collect();
+    native.sort_by(f64::total_cmp);
+    println!(
+        "  human proofs: {} of {} challenges; in Chromium (at {} µs a derivation) median {:.2} s, max {:.2} s; native wall here median {:.2} s",
+        proofs.len(),
+        stats.human_levels.lock().map(|l| l.values().sum::<u64>()).unwrap_or(0),
+        cfg.chromium_us,
+        percentile(&est, 0.5),
+        est.last().copied().unwrap_or(0.0),
+        percentile(&native, 0.5)
+    );
+}
+
 fn report(cfg: &Config, stats: &Stats, elapsed: Duration, cpu: Option<f64>) {
     let minutes = elapsed.as_secs_f64() / 60.0;
     let bots = stats.bots.lock().map(|b| b.clone()).unwrap_or_default();
@@ -582,9 +811,10 @@ fn report(cfg: &Config, stats: &Stats, elapsed: Duration, cpu: Option<f64>) {
         if cfg.flood { ", flood" } else { "" }
     );
     println!(
-        "  bots: {} requests, {} pages, {} answers ({} right), {} tickets",
+        "  bots: {} requests, {} pages served ({} refused), {} answers ({} right), {} tickets",
         sum(|b| b.requests),
         sum(|b| b.sessions),
+        sum(|b| b.pages_refused),
         sum(|b| b.answers),
         sum(|b| b.right_answers),
         tickets
@@ -602,7 +832,7 @@ fn report(cfg: &Config, stats: &Stats, elapsed: Duration, cpu: Option<f64>) {
         for (i, b) in bots.iter().enumerate() {
             println!(
                 "    {}: {:.1} tickets/min",
-                bot_ip(i),
+                bot_ip(i, cfg.spread),
                 b.tickets as f64 / minutes
             );
         }
@@ -661,6 +891,7 @@ async fn run(cfg: Config) {
     let solver = Arc::new(Solver {
         keys: KeyRing::new(1, cfg.key),
         p: cfg.p,
+        threads: tokio::sync::Semaphore::new(cfg.solver_threads),
     });
     let stats = Arc::new(Stats::default());
     let start = Instant::now();
@@ -669,7 +900,7 @@ async fn run(cfg: Config) {
     let mut tasks = Vec::new();
     for i in 0..cfg.addresses {
         let player = Player {
-            http: http::Client::new(bot_ip(i), cfg.server),
+            http: http::Client::new(bot_ip(i, cfg.spread), cfg.server),
             solver: solver.clone(),
             stats: ClientStats::default(),
             rng: rand_chacha::ChaCha8Rng::seed_from_u64(i as u64),
@@ -678,6 +909,9 @@ async fn run(cfg: Config) {
             max_requests: cfg.max_requests,
             think: None,
             honour_retry_after: !cfg.flood,
+            human: false,
+            pace: cfg.pace,
+            mode: cfg.mode,
         };
         tasks.push(tokio::spawn(player.run()));
     }
@@ -687,6 +921,7 @@ async fn run(cfg: Config) {
             solver: Arc::new(Solver {
                 keys: KeyRing::new(1, cfg.key),
                 p: 0.93,
+                threads: tokio::sync::Semaphore::new(1),
             }),
             stats: ClientStats::default(),
             rng: rand_chacha::ChaCha8Rng::seed_from_u64(u64::MAX),
@@ -695,8 +930,20 @@ async fn run(cfg: Config) {
             max_requests: u64::MAX,
             think: Some((Duration::from_secs(5), Duration::from_secs(7))),
             honour_retry_after: true,
+            human: true,
+            pace: None,
+            mode: Mode::Answer,
         };
         tokio::spawn(player.run())
+    });
+    let warm = stats.clone();
+    let warmup = Duration::from_secs(cfg.warmup.min(cfg.secs));
+    tokio::spawn(async move {
+        tokio::time::sleep(warmup).await;
+        let tickets = warm.bot_tickets.load(Ordering::Relaxed);
+        if let Ok(mut w) = warm.warm.lock() {
+            *w = Some((tickets, cpu_seconds()));
+        }
     });
     for t in tasks {
         if let Ok(s) = t.await {
@@ -712,8 +959,11 @@ async fn run(cfg: Config) {
             }
         }
     }
-    let cpu = cpu0.zip(cpu_seconds()).map(|(a, b)| b - a);
+    let cpu_end = cpu_seconds();
+    let cpu = cpu0.zip(cpu_end).map(|(a, b)| b - a);
     report(&cfg, &stats, start.elapsed(), cpu);
+    report_after_warmup(&cfg, &stats, start.elapsed(), cpu_end);
+    report_levels_and_proofs(&cfg, &stats);
 }
 
 fn main() -> ExitCode {

@@ -1,15 +1,19 @@
-"""Reads captchas with off-the-shelf solvers, as a zero-effort attacker would.
+"""Reads captchas with off-the-shelf solvers, as an attacker with no
+training but the obvious decoders would.
 
 Run by scripts/solver-check inside its venv:
 
     python scripts/solver_check.py DIR ALPHABET [INTERFERENCE_ALPHABET] [--detail FILE] [--solvers a,b] [--preps a,b]
 
 DIR holds PNGs named typeT_NNN.png and answers.tsv (`<file>\\t<answer>`), as
-the samples example writes them. Every solver runs on every picture after
-every preprocessing; a read counts when it equals the whole answer,
-case-insensitive. Prints one table, solver x type, with the best
-preprocessing for that solver and type, and writes every (solver,
-preprocessing, type) figure to --detail.
+tools/samples writes them, or subfolders s1, s2, s3 of them (the
+pictures at each scale the image route serves). Every solver runs on every
+picture after every preprocessing, and the CTC readers' outputs go through
+every decoder (scripts/ctc_decode.py); a read counts when it equals the
+whole answer, case-insensitive. Prints one table, solver x type, with the
+best preprocessing and scale for that solver and type and the worst cell of
+each type with its 95 % interval, and writes every (solver + decoder,
+preprocessing, scale, type) figure to --detail.
 """
 
 import argparse
@@ -22,6 +26,9 @@ import tempfile
 import cv2
 import numpy as np
 from PIL import Image
+
+import ctc_decode
+import ctc_readers
 
 
 # --- preprocessing: what an attacker does to a picture before the solver ---
@@ -112,6 +119,44 @@ def margin_flip(g):
     return np.where(pol > 0.5, 255 - g, g).astype(np.uint8)
 
 
+def column_phase(g):
+    """The attacker who has read the renderer, against letters drawn by
+    reversing stripes: down every column the stripes repeat with one
+    spacing, and the letters flip a minority of its pixels. Find the
+    spacing whose Fourier coefficient, summed over the columns, is
+    largest; in each column the coefficient's phase is the stripes'
+    (smoothed across columns, since the stripes bend smoothly); rebuild
+    the stripes from it and keep the pixels that disagree: the letters,
+    dark on white. Works for any tilt and wave, since it never looks
+    across columns but to smooth."""
+    h, w = g.shape
+    sign = np.where(g < 128, 1.0, -1.0)
+    ys = np.arange(h)
+    best = None
+    for spacing in np.arange(0.12 * h, 0.8 * h, 0.25):
+        wave = np.exp(-2j * np.pi * ys / spacing)
+        coef = sign.T @ wave
+        score = np.abs(coef).sum()
+        if best is None or score > best[0]:
+            best = (score, spacing, coef)
+    _, spacing, coef = best
+    # Smooth the phase across neighbouring columns (as unit vectors).
+    unit = coef / np.maximum(np.abs(coef), 1e-9)
+    k = np.ones(5) / 5
+    smooth = np.convolve(unit.real, k, "same") + 1j * np.convolve(unit.imag, k, "same")
+    phase = np.angle(smooth)
+    stripes = np.where(np.cos(2 * np.pi * ys[:, None] / spacing + phase[None, :]) > 0, 1.0, -1.0)
+    return np.where(sign * stripes < 0, 0, 255).astype(np.uint8)
+
+
+def prep_colphase(img):
+    return Image.fromarray(column_phase(ink_dark(grey(img))))
+
+
+def prep_colphase_median(img):
+    return Image.fromarray(cv2.medianBlur(column_phase(ink_dark(grey(img))), 3))
+
+
 def prep_marginflip(img):
     return Image.fromarray(margin_flip(ink_dark(grey(img))))
 
@@ -162,24 +207,13 @@ PREPS = {
     "fill": prep_fill,
     "marginflip": prep_marginflip,
     "marginflip+median3": prep_marginflip_median,
+    # Against letters drawn by reversing stripes (see column_phase).
+    "colphase": prep_colphase,
+    "colphase+median3": prep_colphase_median,
 }
 
 
 # --- solvers ---
-
-class Dddd:
-    def __init__(self, beta, alphabet):
-        import ddddocr
-
-        self.ocr = ddddocr.DdddOcr(beta=beta, show_ad=False)
-        if alphabet:
-            # Upper and lower case: the model often answers in lower case and
-            # checking is case-insensitive.
-            self.ocr.set_ranges(alphabet + alphabet.lower())
-
-    def read_all(self, imgs):
-        return [self.ocr.classification(im) for im in imgs]
-
 
 class Tesseract:
     """Tesseract 5, one text line (psm 7), whitelisted to the alphabet, on
@@ -224,123 +258,181 @@ class Tesseract:
         ).stdout
 
 
-class Rapid:
-    """RapidOCR (PP-OCR models shipped inside the rapidocr_onnxruntime wheel),
-    recognition only: the whole picture is one text line."""
+class CtcSolver:
+    """A CTC reader whose class scores are reachable (ctc_readers.py), with
+    the decoders an attacker puts behind it (ctc_decode.py): as shipped,
+    restricted to the type's letters, and the beam search for the likeliest
+    reading of the widget's letter count. One model run per picture feeds
+    every decoder."""
 
-    def __init__(self):
-        from rapidocr_onnxruntime import RapidOCR
+    def __init__(self, name):
+        self.reader = ctc_readers.READERS[name]()
 
-        self.ocr = RapidOCR()
+    def read_all(self, imgs, alphabet, lengths, distinct):
+        texts, logps = self.reader.run(imgs)
+        restrict = ctc_readers.Restrictor(self.reader.labels, self.reader.blank, alphabet)
+        allowed = set(alphabet + alphabet.lower())
+        out = {"": texts, "+ranges": ["".join(c for c in t if c in allowed) for t in texts],
+               "+restricted": [], "+beam": []}
+        for lp, n in zip(logps, lengths):
+            letters_lp = restrict(lp)
+            out["+restricted"].append(ctc_decode.restricted(letters_lp, alphabet))
+            out["+beam"].append(ctc_decode.beam(letters_lp, alphabet, n, distinct))
+        return out
 
-    def read_all(self, imgs):
-        reads = []
-        for im in imgs:
-            arr = cv2.cvtColor(np.asarray(im.convert("RGB")), cv2.COLOR_RGB2BGR)
-            res, _ = self.ocr(arr, use_det=False, use_cls=False, use_rec=True)
-            text = res[0][0] if res else ""
-            reads.append("".join(ch for ch in text if ch.isalnum()))
-        return reads
+
+class PlainSolver:
+    """A solver that gives only text."""
+
+    def __init__(self, make):
+        self.make = make
+        self.by_alphabet = {}
+
+    def read_all(self, imgs, alphabet, lengths, distinct):
+        if alphabet not in self.by_alphabet:
+            self.by_alphabet[alphabet] = self.make(alphabet)
+        return {"": self.by_alphabet[alphabet].read_all(imgs)}
 
 
-def make_solvers(alphabet, names):
-    makers = {
-        "ddddocr": lambda: Dddd(False, None),
-        "ddddocr+ranges": lambda: Dddd(False, alphabet),
-        "ddddocr-beta": lambda: Dddd(True, None),
-        "ddddocr-beta+ranges": lambda: Dddd(True, alphabet),
-        "tesseract": lambda: Tesseract(alphabet, 1),
-        "tesseract-x3": lambda: Tesseract(alphabet, 3),
-        "rapidocr": Rapid,
-    }
+def make_solvers(names):
     out = {}
     for n in names:
         try:
-            out[n] = makers[n]()
+            if n in ctc_readers.READERS:
+                out[n] = CtcSolver(n)
+            elif n == "tesseract":
+                out[n] = PlainSolver(lambda a: Tesseract(a, 1))
+            elif n == "tesseract-x3":
+                out[n] = PlainSolver(lambda a: Tesseract(a, 3))
+            else:
+                raise SystemExit(f"unknown solver {n}")
         except ImportError as e:
             print(f"skipping {n}: {e}", file=sys.stderr)
     return out
 
 
-ALL_SOLVERS = "ddddocr,ddddocr+ranges,ddddocr-beta,ddddocr-beta+ranges,tesseract,tesseract-x3,rapidocr"
+ALL_SOLVERS = "captcha-whisperer,ddddocr,ddddocr-beta,rapidocr,tesseract,tesseract-x3"
+
+
+def wilson(k, n, z=1.96):
+    """95 % Wilson interval of k successes in n, in percent."""
+    if n == 0:
+        return (0.0, 100.0)
+    p = k / n
+    d = 1 + z * z / n
+    c = (p + z * z / (2 * n)) / d
+    r = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
+    return (100 * max(0.0, c - r), 100 * min(1.0, c + r))
+
+
+def load(root):
+    """The picture sets under ROOT: ROOT itself when it holds answers.tsv,
+    else each subfolder sN (pictures at scale N) that does."""
+    if os.path.exists(os.path.join(root, "answers.tsv")):
+        return {"1": root}
+    sets = {}
+    for d in sorted(os.listdir(root)):
+        if d.startswith("s") and os.path.exists(os.path.join(root, d, "answers.tsv")):
+            sets[d[1:]] = os.path.join(root, d)
+    return sets
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("dir")
+    ap.add_argument("dir", help="pictures and answers.tsv, or subfolders s1, s2, s3 of them (one per scale)")
     ap.add_argument("alphabet", help="letters of the clear types' answers")
     ap.add_argument("interference_alphabet", nargs="?",
                     help="letters of types 5-8 (default: the same as ALPHABET)")
-    ap.add_argument("--detail", help="write every solver x preprocessing x type figure here (TSV)")
+    ap.add_argument("--detail", help="write every solver x decoder x preprocessing x scale x type figure here (TSV)")
     ap.add_argument("--solvers", default=ALL_SOLVERS)
     ap.add_argument("--preps", default=",".join(PREPS))
     ap.add_argument("--types", default="12345678", help="which types to read, e.g. 5678")
     ap.add_argument("--reads", help="write every read here (TSV), for looking at misreads")
     args = ap.parse_args()
 
-    answers = {}
-    for line in open(os.path.join(args.dir, "answers.tsv")):
-        f, a = line.rstrip("\n").split("\t")
-        answers[f] = a
-    files = [f for f in sorted(answers) if f[len("type")] in args.types]
-    kind = {f: f[len("type"): f.index("_")] for f in files}
-    types = sorted(set(kind.values()))
-    originals = [Image.open(os.path.join(args.dir, f)).convert("RGB") for f in files]
-    preps = args.preps.split(",")
-    prepared = {p: [PREPS[p](im) for im in originals] for p in preps}
-    # The attacker restricts a solver to the letters the type draws from:
-    # the interference types use fewer.
     interference = args.interference_alphabet or args.alphabet
-    alphabet_of = {t: interference if t in "5678" else args.alphabet for t in types}
-    by_alphabet = {}
-    for i, f in enumerate(files):
-        by_alphabet.setdefault(alphabet_of[kind[f]], []).append(i)
-    solver_sets = {a: make_solvers(a, args.solvers.split(",")) for a in by_alphabet}
-    solvers = next(iter(solver_sets.values())) if solver_sets else {}
-
-    # hits[(solver, prep, type)] = exact reads
+    preps = args.preps.split(",")
+    solvers = make_solvers(args.solvers.split(","))
+    # hits[(row, prep, scale, type)] = exact reads; a row is a solver and a decoder.
     hits = collections.Counter()
-    total = collections.Counter(kind[f] for f in files)
+    total = collections.Counter()
+    rows = []
     reads_out = open(args.reads, "w") if args.reads else None
-    for sname in solvers:
+    for scale, d in load(args.dir).items():
+        answers = {}
+        for line in open(os.path.join(d, "answers.tsv")):
+            f, a = line.rstrip("\n").split("\t")
+            answers[f] = a
+        files = [f for f in sorted(answers) if f[len("type")] in args.types]
+        kind = {f: f[len("type"): f.index("_")] for f in files}
+        for f in files:
+            total[(scale, kind[f])] += 1
+        originals = [Image.open(os.path.join(d, f)).convert("RGB") for f in files]
+        # The attacker restricts a solver to the letters the type draws
+        # from (the interference types use fewer) and, for those, knows
+        # that no letter follows itself.
+        groups = collections.defaultdict(list)
+        for i, f in enumerate(files):
+            groups[kind[f] in "5678"].append(i)
         for p in preps:
-            reads = [""] * len(files)
-            for a, indices in by_alphabet.items():
-                got = solver_sets[a][sname].read_all([prepared[p][i] for i in indices])
-                for i, r in zip(indices, got):
-                    reads[i] = r
-            for f, got in zip(files, reads):
-                ok = got.strip().upper() == answers[f].upper()
-                hits[(sname, p, kind[f])] += ok
-                if reads_out:
-                    reads_out.write(f"{sname}\t{p}\t{f}\t{answers[f]}\t{got}\t{int(ok)}\n")
-        print(f"  {sname} done", file=sys.stderr, flush=True)
+            prepared = [PREPS[p](im) for im in originals]
+            for sname, solver in solvers.items():
+                for interf, idx in groups.items():
+                    alphabet = interference if interf else args.alphabet
+                    got = solver.read_all([prepared[i] for i in idx], alphabet,
+                                          [len(answers[files[i]]) for i in idx], interf)
+                    for dec, reads in got.items():
+                        row = sname + dec
+                        if row not in rows:
+                            rows.append(row)
+                        for i, r in zip(idx, reads):
+                            f = files[i]
+                            ok = r.strip().upper() == answers[f].upper()
+                            hits[(row, p, scale, kind[f])] += ok
+                            if reads_out:
+                                reads_out.write(f"{row}\t{p}\ts{scale}\t{f}\t{answers[f]}\t{r}\t{int(ok)}\n")
+            print(f"  s={scale} {p} done", file=sys.stderr, flush=True)
+    report(hits, total, rows, preps, args.detail)
+
+
+def report(hits, total, rows, preps, detail):
+    scales = sorted({s for s, _ in total})
+    types = sorted({t for _, t in total})
 
     def pct(n, t):
-        return f"{100.0 * n / t:.1f}"
+        return f"{100.0 * n / t:.1f}" if t else "-"
 
-    if args.detail:
-        with open(args.detail, "w") as d:
-            d.write("solver\tpreprocessing\t" + "\t".join(f"type {t}" for t in types) + "\n")
-            for s in solvers:
+    if detail:
+        with open(detail, "w") as d:
+            d.write("solver\tpreprocessing\tscale\t" + "\t".join(f"type {t}" for t in types) + "\n")
+            for r in rows:
                 for p in preps:
-                    row = [pct(hits[(s, p, t)], total[t]) for t in types]
-                    d.write(f"{s}\t{p}\t" + "\t".join(row) + "\n")
+                    for s in scales:
+                        cells = [pct(hits[(r, p, s, t)], total[(s, t)]) for t in types]
+                        d.write(f"{r}\t{p}\t{s}\t" + "\t".join(cells) + "\n")
 
     n = min(total.values())
-    print(f"exact % (whole answer, case-insensitive), best preprocessing per cell, {n} pictures per type")
+    print(f"exact % (whole answer, case-insensitive), best preprocessing and scale per cell, "
+          f"{n} pictures per type and scale, scales {', '.join(scales)}")
     print(f"preprocessings tried: {', '.join(preps)}")
-    width = max(len(s) for s in solvers) + 2
-    print("solver".ljust(width) + "".join(f"{'type ' + t:>16}" for t in types))
-    best_any = collections.Counter()
-    for s in solvers:
+    width = max(len(r) for r in rows) + 2
+    print("solver".ljust(width) + "".join(f"{'type ' + t:>22}" for t in types))
+    worst = {}
+    for r in rows:
         cells = []
         for t in types:
-            bp = max(preps, key=lambda p: hits[(s, p, t)])
-            best_any[t] = max(best_any[t], hits[(s, bp, t)])
-            cells.append(f"{pct(hits[(s, bp, t)], total[t]) + ' ' + bp:>16}")
-        print(s.ljust(width) + "".join(cells))
-    print("worst case".ljust(width) + "".join(f"{pct(best_any[t], total[t]):>16}" for t in types))
+            k, p, s = max(((hits[(r, p, s, t)], p, s) for p in preps for s in scales),
+                          key=lambda c: c[0] / total[(c[2], t)])
+            share = k / total[(s, t)]
+            if t not in worst or share > worst[t][0]:
+                worst[t] = (share, k, total[(s, t)], f"{r} {p} s={s}")
+            cells.append(f"{pct(k, total[(s, t)]) + ' ' + p + '@' + s:>22}")
+        print(r.ljust(width) + "".join(cells))
+    print("worst case".ljust(width) + "".join(f"{100 * worst[t][0]:>22.1f}" for t in types))
+    for t in types:
+        share, k, n, where = worst[t]
+        lo, hi = wilson(k, n)
+        print(f"type {t}: worst {k}/{n} = {100 * share:.1f} % (95 % interval {lo:.1f}-{hi:.1f} %) by {where}")
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ use qcaptcha::axum::{router, serve, RouterConfig, ServeConfig};
 use qcaptcha::picture::DEFAULT_HEIGHT;
 use qcaptcha::picture::DEFAULT_WIDTH;
 use qcaptcha::pow::{PowLevel, PowPolicy};
+use qcaptcha::widget::WidgetDelivery;
 use qcaptcha::{Answer, CaptchaService, Credentials, KeyRing};
 use serde_json::{json, Value};
 
@@ -199,6 +200,24 @@ fn free_port() -> u16 {
         .expect("a free port")
 }
 
+/// ChromeDriver and a fresh Chromium profile in `scratch`: the driver
+/// (killed when dropped), its URL and the profile directory.
+fn start_browser(scratch: &TempDir) -> (ProcessGuard, String, PathBuf) {
+    let (driver, webdriver) = start_chromedriver(&scratch.0);
+    let profile = scratch.0.join("chromium-profile");
+    std::fs::create_dir_all(&profile).expect("profile dir");
+    (driver, webdriver, profile)
+}
+
+/// The runtime the tests drive the browser and the server on.
+fn one_thread_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
 fn start_chromedriver(dir: &Path) -> (ProcessGuard, String) {
     let port = free_port();
     let mut cmd = Command::new(CHROMEDRIVER);
@@ -347,6 +366,22 @@ async fn answer(client: &Client, text: &str) {
     input.send_keys(text).await.expect("type answer");
 }
 
+/// Types `text` into the widget, submits it and waits for the ticket the
+/// page's form receives.
+async fn submit_answer(client: &Client, text: &str) -> String {
+    answer(client, text).await;
+    click(client, "#captcha button[type=submit]").await;
+    let ticket = wait_js(
+        client,
+        "the ticket",
+        r#"const t = document.getElementById("ticket").value;
+           return t ? t : null;"#,
+        vec![],
+    )
+    .await;
+    ticket.as_str().expect("ticket string").to_owned()
+}
+
 async fn click(client: &Client, css: &str) {
     client
         .find(Locator::Css(css))
@@ -487,16 +522,10 @@ fn signup_in_headless_chromium() {
             .expect("service"),
     );
     let oracle = service.clone();
-    let (_driver, webdriver) = start_chromedriver(&scratch.0);
-    let profile = scratch.0.join("chromium-profile");
-    std::fs::create_dir_all(&profile).expect("profile dir");
+    let (_driver, webdriver, profile) = start_browser(&scratch);
     let screenshot_out = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/widget.png");
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
+    let runtime = one_thread_runtime();
     let (stop, stopped) = tokio::sync::oneshot::channel();
     let (base, server) = runtime.block_on(start_server(service, credentials, stopped));
     let shot = runtime.block_on(async {
@@ -629,17 +658,7 @@ fn signup_in_headless_chromium() {
                 right.len()
             ])
         );
-        answer(&client, right.as_str()).await;
-        click(&client, "#captcha button[type=submit]").await;
-        let ticket = wait_js(
-            &client,
-            "the ticket",
-            r#"const t = document.getElementById("ticket").value;
-               return t ? t : null;"#,
-            vec![],
-        )
-        .await;
-        let ticket = ticket.as_str().expect("ticket string").to_owned();
+        let ticket = submit_answer(&client, right.as_str()).await;
         let api = client
             .execute("return window.capGetTicket();", vec![])
             .await
@@ -698,6 +717,80 @@ fn signup_in_headless_chromium() {
     }
 
     // The server stops when told, cleanly.
+    let _ = stop.send(());
+    let stopped = runtime.block_on(server).expect("server task");
+    assert!(stopped.is_ok(), "server: {stopped:?}");
+}
+
+// ---------------------------------------------------------------- cached widget
+
+/// The cached delivery on the demo page: CaptchaQuery's small script
+/// loads the static widget from `{base}/widget.js?v=...` (under the page's
+/// strict Content-Security-Policy), the page's `capInit` call made before
+/// it arrived runs once it has, and the captcha is solved as usual; the
+/// widget script is served cacheable.
+#[test]
+fn cached_widget_in_headless_chromium() {
+    require_browser();
+    let scratch = TempDir::new("browser-cached");
+    let credentials = Credentials::new("AKIDbrowser", "browser-secret");
+    let service = Arc::new(
+        CaptchaService::builder("/captcha")
+            .keys(KeyRing::generate(1).expect("OS random key"))
+            .credentials(credentials.clone())
+            .widget_delivery(WidgetDelivery::Cached)
+            .build()
+            .expect("service"),
+    );
+    let oracle = service.clone();
+    let (_driver, webdriver, profile) = start_browser(&scratch);
+    let runtime = one_thread_runtime();
+    let (stop, stopped) = tokio::sync::oneshot::channel();
+    let (base, server) = runtime.block_on(start_server(service, credentials, stopped));
+    runtime.block_on(async {
+        let client = connect(&webdriver, &profile).await;
+        client
+            .goto(&format!("{base}/"))
+            .await
+            .expect("open the page");
+        let picture = loaded_picture(&client, "").await;
+        assert_size(&picture);
+        // The page got the small script and the widget came by its URL.
+        let loaded = client
+            .execute(
+                r#"return Array.from(document.scripts).map(s => s.src || s.text.length);"#,
+                vec![],
+            )
+            .await
+            .expect("list the scripts");
+        let scripts = loaded.as_array().expect("array");
+        assert!(
+            scripts.iter().any(|s| s.as_u64().is_some_and(|n| n < 1024)),
+            "no small inline script: {loaded}"
+        );
+        let src = scripts
+            .iter()
+            .filter_map(Value::as_str)
+            .find(|s| s.contains("/captcha/widget.js?v="))
+            .unwrap_or_else(|| panic!("widget.js not loaded: {loaded}"))
+            .to_owned();
+        let right = answer_of(&oracle, &picture);
+        assert!(!submit_answer(&client, right.as_str()).await.is_empty());
+        let username = client
+            .find(Locator::Css("#username"))
+            .await
+            .expect("user name field");
+        username.send_keys("carol").await.expect("type user name");
+        click(&client, "#signup-submit").await;
+        assert_eq!(heading(&client).await, "Welcome, carol!");
+        client.close().await.expect("close the browser session");
+        // The widget script's URL is cacheable for a year.
+        let path = src.split_once("/captcha/").map(|(_, p)| p).unwrap_or("");
+        let query = path.split_once('?').map_or("", |(_, q)| q);
+        let resp = oracle.handle_widget_js(query);
+        assert!(resp.cache_control.contains("immutable"), "{resp:?}");
+        assert!(resp.text().contains("window.capInit"));
+    });
     let _ = stop.send(());
     let stopped = runtime.block_on(server).expect("server task");
     assert!(stopped.is_ok(), "server: {stopped:?}");
@@ -777,14 +870,8 @@ fn proof_of_work_in_headless_chromium() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(3);
     let scratch = TempDir::new("browser-pow");
-    let (_driver, webdriver) = start_chromedriver(&scratch.0);
-    let profile = scratch.0.join("chromium-profile");
-    std::fs::create_dir_all(&profile).expect("profile dir");
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
+    let (_driver, webdriver, profile) = start_browser(&scratch);
+    let runtime = one_thread_runtime();
     let levels = PowPolicy::default().levels;
     let rows = runtime.block_on(async {
         let client = connect(&webdriver, &profile).await;

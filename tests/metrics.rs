@@ -137,6 +137,16 @@ impl ReplayStore for Flaky {
         self.up()?;
         self.inner.count_hit(id, window, now)
     }
+    fn decay_add(
+        &self,
+        id: &str,
+        n: f64,
+        half_lives: &[f64],
+        now: u64,
+    ) -> Result<Vec<f64>, StoreError> {
+        self.up()?;
+        self.inner.decay_add(id, n, half_lives, now)
+    }
 }
 
 #[test]
@@ -222,6 +232,9 @@ fn every_handler_records_what_it_did() {
         ("qcaptcha_store_seconds{kind=session}", 6),
         // ... and 3 ticket checks (pass, reused, the failed one).
         ("qcaptcha_store_seconds{kind=ticket}", 3),
+        // The price of 5 sessions (their business's volume and their
+        // network's ticket rate) and 3 tickets counted in that rate.
+        ("qcaptcha_store_seconds{kind=pressure}", 13),
     ];
     for (name, n) in expect {
         assert_eq!(counts.get(name), n, "{name}; all: {names:?}");

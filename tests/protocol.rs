@@ -37,6 +37,8 @@ fn fixture_with(mode: TicketMode, store: Arc<MemoryStore>) -> Fixture {
         // The protocol tests make many requests from one address within one
         // (frozen) minute: no rate limits here; `limits_*` tests them.
         .limits(Limits::unlimited().session_pictures(10))
+        // Nor proofs of work (tests/pow.rs and tests/defence.rs).
+        .pow(qcaptcha::pow::PowPolicy::off())
         .build()
         .unwrap();
     Fixture {
@@ -577,38 +579,38 @@ fn solve_with_ring(f: &Fixture, challenge: &str) -> Option<String> {
 }
 
 #[test]
-fn a_full_table_fails_closed_for_its_own_kind_only() {
-    // Two entries per kind.
-    let store = Arc::new(MemoryStore::new(2));
+fn a_full_table_takes_room_from_the_flood_not_the_person() {
+    // Four entries per kind.
+    let store = Arc::new(MemoryStore::new(4));
     let f = fixture_with(TicketMode::SingleUse, store.clone());
-    let c1 = query_challenge(&f, QUERY);
-    let t1 = solve(&f, &c1); // session 1
-    let c2 = query_challenge(&f, QUERY);
-    let resp = f.service.handle_verify(&form(&c2, "XXXX"), CLIENT); // session 2
-    assert_eq!(json(&resp)["code"], 5100);
-    let c2_next = json(&resp)["challenge"].as_str().unwrap().to_owned();
-    // Sessions full of live entries: a third session cannot be answered,
-    // rather than a live one be forgotten ...
-    let c3 = query_challenge(&f, QUERY);
-    let answer = f.service.answer_for_challenge(&c3).unwrap();
-    let resp = f.service.handle_verify(&form(&c3, answer.as_str()), CLIENT);
-    assert_eq!(resp.status, 500);
-    assert_eq!(json(&resp)["code"], 6000);
-    assert!(json(&resp).get("ticket").is_none());
-    assert!(matches!(
-        resp.error,
-        Some(ServiceError::Store(qcaptcha::store::StoreError::Full {
-            kind: RecordKind::Session,
-            capacity: 2
-        }))
-    ));
-    // ... but the sessions already held go on, and tickets have their own
-    // room: the flood of sessions cannot make a valid ticket fail.
-    let t2 = solve(&f, &c2_next);
-    assert_eq!(json(&check(&f, &t1, CHECK_FIELDS))["code"], 0);
-    assert_eq!(json(&check(&f, &t2, CHECK_FIELDS))["code"], 0);
-    assert_eq!(store.len_of(RecordKind::Session), 2);
-    assert_eq!(store.len_of(RecordKind::Ticket), 2);
+    let flood = |i: usize| QUERY.replace("121.14.96.121", &format!("10.0.0.{i}"));
+    // A session of the person, answered wrong once (one record) ...
+    let mine = query_challenge(&f, QUERY);
+    let resp = json(&f.service.handle_verify(&form(&mine, "XXXX"), CLIENT));
+    let mine_next = resp["challenge"].as_str().unwrap().to_owned();
+    // ... then a flood of wrong answers from one network fills the table.
+    let mut first = None;
+    for i in 1..=20 {
+        let c = query_challenge(&f, &flood(i));
+        let resp = f.service.handle_verify(&form(&c, "XXXX"), CLIENT);
+        assert_eq!(json(&resp)["code"], 5100);
+        first.get_or_insert(c);
+        assert!(store.len_of(RecordKind::Session) <= 4);
+    }
+    // The person goes on and gets a ticket that checks.
+    let ticket = solve(&f, &mine_next);
+    assert_eq!(json(&check(&f, &ticket, CHECK_FIELDS))["code"], 0);
+    // The flood's oldest session, pushed out, is not answerable again.
+    let first = first.unwrap();
+    let resp = f.service.handle_verify(&form(&first, "XXXX"), CLIENT);
+    assert!(
+        matches!(
+            resp.error,
+            Some(ServiceError::Challenge(ChallengeError::Used))
+        ),
+        "{:?}",
+        resp.error
+    );
 }
 
 #[test]

@@ -29,8 +29,8 @@ mod common;
 #[path = "common/servers.rs"]
 mod servers;
 use common::{
-    check_error, form, json, race, urlencode, wins, CHECK_FIELDS, CLIENT, HARNESS_WAIT, LOAD_SLACK,
-    QUERY, T0,
+    check_error, form, json, price, race, urlencode, wins, CHECK_FIELDS, CLIENT, HARNESS_WAIT,
+    LOAD_SLACK, QUERY, T0,
 };
 use servers::{free_port, Kind, Persistence, Redis};
 
@@ -155,6 +155,7 @@ on_every_deployment!(
     signed_request_nonces_are_shared_across_nodes,
     limits_with_redis,
     racing_counters_and_advances_count_once_each,
+    two_nodes_price_alike,
     the_store_scenarios_pass,
 );
 
@@ -323,6 +324,20 @@ fn redis_down_fails_closed_and_recovers_by_itself(kind: Kind) {
         .service
         .handle_image(&format!("c={}", urlencode(&pending)), CLIENT);
     assert_eq!(img.status, 200);
+    // CaptchaQuery too, with its limits and price counted by the node
+    // itself meanwhile (the widget then cannot be answered until Redis is
+    // back, but the page loads).
+    let priced = CaptchaService::builder("/cap")
+        .keys(ring())
+        .store(store.clone())
+        .clock(n.clock.clone())
+        .pow(price::cheap_policy())
+        .build()
+        .unwrap();
+    let q = CaptchaQuery::from_query_string(QUERY).unwrap();
+    for _ in 0..3 {
+        assert!(priced.widget(&q).is_ok());
+    }
 
     // Redis back on the same port: the same store and service work again.
     server.restart();
@@ -557,18 +572,16 @@ fn signed_request_nonces_are_shared_across_nodes(kind: Kind) {
     let ms = pttl(&mut admin, "qcaptcha:{n:AKIDtest:1}");
     assert!((7_195_000..=7_201_000).contains(&ms), "PTTL {ms}");
 
-    // Redis down: refused with 6000, and the Nonce is not burnt.
+    // Redis down: CaptchaQuery is still served, its Nonce kept by the
+    // node itself (a replay there is refused); answers and ticket checks
+    // fail closed (`redis_down_fails_closed_and_recovers_by_itself`).
     server.stop();
-    let resp = call_signed(&a, &signed_query(3));
-    assert_eq!(json(&resp)["code"], 6000);
-    assert!(matches!(
-        resp.error,
-        Some(ServiceError::Sign(SignError::Store(
-            StoreError::Unavailable(_)
-        )))
-    ));
+    assert_eq!(json(&call_signed(&a, &signed_query(3)))["code"], 0);
+    let replay = call_signed(&a, &signed_query(3));
+    assert_eq!(json(&replay)["code"], 4500);
+    assert_eq!(replay.error, Some(ServiceError::Sign(SignError::Replayed)));
     server.restart();
-    assert_eq!(json(&call_signed(&b, &signed_query(3)))["code"], 0);
+    assert_eq!(json(&call_signed(&b, &signed_query(4)))["code"], 0);
 }
 
 #[test]
@@ -898,6 +911,42 @@ fn limits_with_redis(kind: Kind) {
         assert!(pttl(&mut admin, &key) > 0, "{key} has no expiry");
         let tagged = key.ends_with('}') || key.contains("{r:") && key.contains("}:");
         assert!(tagged && key.contains(":{"), "{key}: not a hash-tagged key");
+    }
+}
+
+/// The price scenarios of `tests/common/price.rs` on two nodes, each with
+/// its own connections to one Redis: the business's volume and a
+/// network's tickets are counted in Redis, so both nodes ask the same
+/// level, rising and falling together.
+fn two_nodes_price_alike(kind: Kind) {
+    let server = Redis::start(kind);
+    let counter = std::sync::atomic::AtomicU32::new(0);
+    let pair = |clock: &Arc<ManualClock>, limits: Limits| {
+        let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let node = || {
+            CaptchaService::builder("/cap")
+                .keys(ring())
+                .store(Arc::new(server.store().with_prefix(format!("price-{n}:"))))
+                .clock(clock.clone())
+                .limits(limits)
+                .pow(price::cheap_policy())
+                .build()
+                .unwrap()
+        };
+        (node(), node())
+    };
+    price::scenario_surge(&pair);
+    price::scenario_ticket_rate(&pair);
+    // The counters are hashes with an expiry and a hash tag.
+    let mut admin = server.admin();
+    let counters: Vec<String> = keys(&mut admin)
+        .into_iter()
+        .filter(|k| k.contains("{p:"))
+        .collect();
+    assert!(!counters.is_empty());
+    for key in counters {
+        assert!(pttl(&mut admin, &key) > 0, "{key} has no expiry");
+        assert!(key.ends_with('}'), "{key}");
     }
 }
 

@@ -77,8 +77,11 @@ fn both_compressions_give_the_same_picture_and_stay_under_3_kb() {
             fast_bytes / pictures as usize,
         );
         assert!(stored_mean < 3 * 1024, "{w}x{h}: stored {stored_mean} B");
+        // Under five eighths of the stored bytes over the eight types (the
+        // striped interference pictures deflate least, to about three
+        // quarters).
         assert!(
-            fast_mean * 2 < stored_mean + 400,
+            fast_mean * 8 < stored_mean * 5,
             "{w}x{h}: fast {fast_mean} B vs {stored_mean} B"
         );
     }
@@ -169,20 +172,20 @@ fn output_is_pinned() {
         (
             CaptchaType::Interference4,
             3,
-            "DAET",
-            "b4c2e7d3c20ffdcda38897f9d6836251b27a56f50e007bad276e0e0dc45fef34",
+            "EAKU",
+            "e7c272f5e2a63ba9d4b66b51af9710e451a3682a35d07fe32677ff284911a34a",
         ),
         (
             CaptchaType::Interference5,
             7,
-            "EKARZ",
-            "b27b3dc97e4e93f2b0b56e78a9ce8b79cbad78c0b1599cb0c6f04f9df5c2d169",
+            "ELASZ",
+            "4474cd82d2d9116fe3f8d36736ab076d0a0ab80fe2ffaeb6ec55e46acaefbd8b",
         ),
         (
             CaptchaType::InterferenceRandom,
             u64::MAX,
-            "LUBYDM",
-            "740d0d5ae4317407e4ec4e686949af4d33f8e43600fe01370e27d510186f231c",
+            "MUDYDR",
+            "538e6e3a2c59a9dfd923204f1d89d5aed307985c39e4c9e635a3c44d087f26ee",
         ),
     ];
     let mut mismatches = Vec::new();

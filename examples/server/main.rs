@@ -3,7 +3,8 @@
 //! ```text
 //! cargo run --release --features axum --example server -- [--port 8080] [--key HEX]
 //!     [--secret-id ID --secret-key KEY | --unsigned-api] [--captcha-type 1..8] [--redis URL]
-//!     [--pow default|off|BITS] [--limits default|off]
+//!     [--pow default|off|BITS] [--limits default|off] [--trust-proxy IP]
+//!     [--widget inline|cached]
 //! ```
 //!
 //! Then open <http://127.0.0.1:8080/>, solve the captcha and sign up.
@@ -41,11 +42,17 @@
 //! - `--limits default|off`: the library's per-client and per-session
 //!   limits, or none (for load tests from one address only: a bot gets
 //!   unlimited tries).
+//! - `--trust-proxy IP`: requests from this address are a reverse
+//!   proxy's, and the client is the last `X-Forwarded-For` entry it
+//!   wrote (the load tests in `scripts/wrk/` play many clients this way).
+//! - `--widget inline|cached`: CaptchaQuery answers with the whole widget
+//!   script (default) or a small script that loads the cached
+//!   `/captcha/widget.js` (`qcaptcha::widget::WidgetDelivery`).
 //!
 //! Ctrl-C (or SIGTERM) stops accepting and exits. One log line per request
 //! goes to stderr (never the query string: it carries tokens).
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
@@ -53,8 +60,9 @@ use std::time::Instant;
 use axum::extract::{ConnectInfo, Request};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use qcaptcha::axum::{router, serve, ClientAddr, RouterConfig, ServeConfig};
+use qcaptcha::axum::{router, serve, ClientAddr, ClientIp, RouterConfig, ServeConfig};
 use qcaptcha::pow::{PowLevel, PowPolicy, MAX_BITS};
+use qcaptcha::widget::WidgetDelivery;
 use qcaptcha::{
     CaptchaService, Credentials, KeyRing, Limits, MemoryStore, ReplayStore, ServiceError,
 };
@@ -70,7 +78,7 @@ const STORE_CAPACITY: usize = 200_000;
 
 const USAGE: &str = "usage: server [--port N] [--key HEX64] \
 [--secret-id ID --secret-key KEY | --unsigned-api] [--captcha-type 1..8] [--redis URL] \
-[--pow default|off|BITS] [--limits default|off] [--max-connections N]";
+[--pow default|off|BITS] [--limits default|off] [--max-connections N] [--trust-proxy IP] [--widget inline|cached]";
 
 struct Options {
     port: u16,
@@ -82,6 +90,8 @@ struct Options {
     pow: PowPolicy,
     limits: Limits,
     max_connections: usize,
+    trust_proxy: Option<IpAddr>,
+    widget: WidgetDelivery,
 }
 
 /// Connection slots the process can afford: its open-file limit less 100
@@ -125,6 +135,8 @@ fn parse_options() -> Result<Options, String> {
         pow: PowPolicy::default(),
         limits: Limits::default(),
         max_connections: default_max_connections(),
+        trust_proxy: None,
+        widget: WidgetDelivery::Inline,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -141,6 +153,16 @@ fn parse_options() -> Result<Options, String> {
                 _ => return Err("--captcha-type must be 1..=8".into()),
             },
             "--redis" => opts.redis = Some(value()?),
+            "--widget" => {
+                opts.widget = match value()?.as_str() {
+                    "inline" => WidgetDelivery::Inline,
+                    "cached" => WidgetDelivery::Cached,
+                    _ => return Err("--widget: inline or cached".into()),
+                }
+            }
+            "--trust-proxy" => {
+                opts.trust_proxy = Some(value()?.parse().map_err(|_| "--trust-proxy: an IP")?)
+            }
             "--max-connections" => {
                 opts.max_connections = value()?
                     .parse()
@@ -233,7 +255,8 @@ fn build(opts: &Options) -> Result<(Arc<CaptchaService>, Option<Credentials>), S
         .keys(keys)
         .store(store)
         .pow(opts.pow.clone())
-        .limits(opts.limits);
+        .limits(opts.limits)
+        .widget_delivery(opts.widget);
     if let Some(creds) = &credentials {
         builder = builder.credentials(creds.clone());
     }
@@ -328,7 +351,10 @@ fn with_metrics(app: axum::Router) -> Result<axum::Router, String> {
 
 async fn run(opts: Options) -> Result<(), String> {
     let (service, credentials) = build(&opts)?;
-    let config = RouterConfig::default().allow_unsigned_api(opts.unsigned_api);
+    let mut config = RouterConfig::default().allow_unsigned_api(opts.unsigned_api);
+    if let Some(proxy) = opts.trust_proxy {
+        config = config.client_ip(ClientIp::forwarded_by(vec![proxy]));
+    }
     let page = demo::routes(Arc::new(demo::Demo {
         service: service.clone(),
         credentials,

@@ -59,8 +59,9 @@ impl Answer {
     /// Whether a person's `input` is this answer: case-insensitive, ignoring
     /// leading and trailing white space, in time that does not depend on
     /// where the two differ. See [`answer_matches`]; an answer of an
-    /// interference type (5-8) also reads a typed `V` as `Y` and `X` as `Z`
-    /// (see [`crate::render::INTERFERENCE_ALPHABET`], which has neither).
+    /// interference type (5-8) also reads a typed `V` as `Y`, `X` as `Z` and
+    /// `B` as `R` (see [`crate::render::INTERFERENCE_ALPHABET`], which has
+    /// none of them).
     ///
     /// ```
     /// use qcaptcha::{generate, CaptchaType};
@@ -188,8 +189,9 @@ const LOOK_ALIKES: [(u8, u8); 5] = [
 /// of [`crate::render::ALPHABET`] that
 /// [`crate::render::INTERFERENCE_ALPHABET`] leaves out. Strangers typed
 /// `V` for a `Y` whose stem a band edge hid, and `X` for a `Z` whose bars
-/// it hid.
-const INTERFERENCE_LOOK_ALIKES: [(u8, u8); 2] = [(b'V', b'Y'), (b'X', b'Z')];
+/// it hid; drawn by reversed stripes, an `R`'s leg looks like a `B`'s
+/// lower bowl.
+const INTERFERENCE_LOOK_ALIKES: [(u8, u8); 3] = [(b'V', b'Y'), (b'X', b'Z'), (b'B', b'R')];
 
 /// What a byte of an answer or an input is compared as: upper case, with
 /// [`LOOK_ALIKES`] replaced, and [`INTERFERENCE_LOOK_ALIKES`] too when
@@ -279,12 +281,14 @@ mod tests {
     }
 
     #[test]
-    fn only_interference_answers_read_v_as_y_and_x_as_z() {
+    fn only_interference_answers_read_v_as_y_x_as_z_and_b_as_r() {
         let clear = Answer::from_letters(b"YDKZ", Look::Clear);
         let interference = Answer::from_letters(b"YDKZ", Look::Interference);
         assert!(!clear.matches("VDKX"));
         assert!(interference.matches("VDKX"));
         assert!(interference.matches("vqkz"));
+        assert!(Answer::from_letters(b"RDKZ", Look::Interference).matches("BDKZ"));
+        assert!(!Answer::from_letters(b"RDKZ", Look::Clear).matches("BDKZ"));
         assert!(!interference.matches("YDKN"));
         assert!(!interference.matches("ZDKY"));
         // Clear answers keep V and X.

@@ -70,6 +70,17 @@ impl GlyphSet {
         GlyphSet { glyphs }
     }
 
+    /// [`GlyphSet::new`] with every stroke `2 * d` pixels thicker (see
+    /// [`embolden`]).
+    pub fn bold(cap_height: f32, d: f32) -> GlyphSet {
+        let mut set = GlyphSet::new(cap_height);
+        for glyph in &mut set.glyphs {
+            embolden(glyph, d);
+            glyph.width += 2.0 * d;
+        }
+        set
+    }
+
     /// The glyph of `ALPHABET[letter]` in font number `font`.
     pub fn get(&self, font: usize, letter: usize) -> &Glyph {
         &self.glyphs[font * ALPHABET.len() + letter]
@@ -214,6 +225,39 @@ fn outline(face: &ttf_parser::Face<'_>, c: char, scale: [f32; 2], cap_height: f3
     glyph
 }
 
+/// Moves every outline point of `glyph` by `d` pixels out of the ink
+/// (into it for a negative `d`), along the bisector of its two edges'
+/// normals: strokes grow `2 d` thicker and counters as much smaller. Ink
+/// is wound clockwise on screen and holes the other way, so the outward
+/// normal of an edge `a -> b` is `(dy, -dx)` for both.
+pub(crate) fn embolden(glyph: &mut Glyph, d: f32) {
+    let mut start = 0;
+    for &end in &glyph.contour_ends {
+        let contour = &mut glyph.points[start..end];
+        let n = contour.len();
+        let normal = |a: [f32; 2], b: [f32; 2]| {
+            let (dx, dy) = (b[0] - a[0], b[1] - a[1]);
+            let len = (dx * dx + dy * dy).sqrt().max(1e-6);
+            [dy / len, -dx / len]
+        };
+        let moved: Vec<[f32; 2]> = (0..n)
+            .map(|i| {
+                let (prev, p, next) = (contour[(i + n - 1) % n], contour[i], contour[(i + 1) % n]);
+                let (n0, n1) = (normal(prev, p), normal(p, next));
+                let mid = [n0[0] + n1[0], n0[1] + n1[1]];
+                let len = (mid[0] * mid[0] + mid[1] * mid[1]).sqrt().max(1e-6);
+                // The bisector's length for an offset of `d` from both
+                // edges, capped at sharp corners (a miter limit).
+                let cos = (len * 0.5).max(0.5);
+                let k = d / (len * cos);
+                [p[0] + mid[0] * k, p[1] + mid[1] * k]
+            })
+            .collect();
+        contour.copy_from_slice(&moved);
+        start = end;
+    }
+}
+
 /// Twice the signed area of a glyph's outline (shoelace formula).
 pub(crate) fn signed_area(glyph: &Glyph) -> f32 {
     let mut area = 0.0;
@@ -239,6 +283,46 @@ pub(crate) fn polygon_area(points: &[[f32; 2]]) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn emboldening_moves_outlines_out_of_the_ink_and_into_holes() {
+        // A 10x10 square wound as ink with a 4x4 hole wound the other way.
+        let mut g = Glyph {
+            points: vec![
+                [0.0, 0.0],
+                [10.0, 0.0],
+                [10.0, 10.0],
+                [0.0, 10.0],
+                [3.0, 3.0],
+                [3.0, 7.0],
+                [7.0, 7.0],
+                [7.0, 3.0],
+            ],
+            contour_ends: vec![4, 8],
+            width: 10.0,
+        };
+        embolden(&mut g, 1.0);
+        let want = [
+            [-1.0, -1.0],
+            [11.0, -1.0],
+            [11.0, 11.0],
+            [-1.0, 11.0],
+            [4.0, 4.0],
+            [4.0, 6.0],
+            [6.0, 6.0],
+            [6.0, 4.0],
+        ];
+        for (p, w) in g.points.iter().zip(want) {
+            assert!(
+                (p[0] - w[0]).abs() < 1e-5 && (p[1] - w[1]).abs() < 1e-5,
+                "{p:?} {w:?}"
+            );
+        }
+        // Nothing moves at zero, so the clear types' glyphs stay as they are.
+        let before = g.points.clone();
+        embolden(&mut g, 0.0);
+        assert_eq!(g.points, before);
+    }
 
     #[test]
     fn every_letter_has_a_closed_outline_of_cap_height() {

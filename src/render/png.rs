@@ -32,8 +32,9 @@ pub enum Compression {
     /// 1.9 KB at the default 130x53). The fastest, and the default.
     #[default]
     Stored,
-    /// fdeflate's fast PNG-tuned deflate: files well under half the size
-    /// (about 1 KB at 160x60), for 4-9 µs more per picture.
+    /// fdeflate's fast PNG-tuned deflate: at 160x60 about 1 KB for the
+    /// clear types and 1.8 KB for the striped interference types (40 % and
+    /// 70 % of the stored size), for 4-9 µs more per picture.
     Fast,
 }
 

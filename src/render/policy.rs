@@ -20,19 +20,21 @@ use super::error::Error;
 pub const ALPHABET: &[u8; 17] = b"ABDEJKLMNRSTUVXYZ";
 
 /// The letters interference answers (types 5-8) are drawn from: [`ALPHABET`]
-/// without `J`, `N`, `V` and `X`.
+/// without `B`, `J`, `N`, `V` and `X`.
 ///
-/// Under the bands of reversed contrast, the diagonals of `N`, `V` and `X`
-/// break into pieces that strangers in blind readings took for each other,
-/// for `Y`, `K`, `A` or `M`, or for an extra letter beside a neighbour;
-/// the narrow `J` was lost between its neighbours. Thirteen letters leave
-/// 13 x 12^3 = 22,464 four-letter answers (with
+/// Under the bands of reversed contrast of the earlier design, the
+/// diagonals of `N`, `V` and `X` broke into pieces that strangers in blind
+/// readings took for each other, for `Y`, `K`, `A` or `M`, or for an extra
+/// letter beside a neighbour; the narrow `J` was lost between its
+/// neighbours. Drawn by reversed stripes alone, a `B` reads as an `R`
+/// (its lower bowl's outline is a row of stripe breaks like an `R`'s leg).
+/// Twelve letters leave 12 x 11^3 = 15,972 four-letter answers (with
 /// [`Policy::distinct_neighbours`]), which no guesser reaches with one
 /// attempt per picture and the limits on pictures per client. A subset of
 /// [`ALPHABET`], so the audio voice is the same for every type; checking
-/// reads a typed `V` as `Y` and `X` as `Z` for these answers (see
-/// [`crate::Answer::matches`]).
-pub const INTERFERENCE_ALPHABET: &[u8; 13] = b"ABDEKLMRSTUYZ";
+/// reads a typed `V` as `Y`, `X` as `Z` and `B` as `R` for these answers
+/// (see [`crate::Answer::matches`]).
+pub const INTERFERENCE_ALPHABET: &[u8; 12] = b"ADEKLMRSTUYZ";
 
 /// One of the eight captcha picture types of the CaptchaQuery API
 /// (`captchaType` on the wire).
@@ -248,13 +250,13 @@ mod tests {
     #[test]
     fn interference_letters_are_a_subset_without_the_zig_zags() {
         assert!(INTERFERENCE_ALPHABET.iter().all(|c| ALPHABET.contains(c)));
-        for c in b"JNVX" {
+        for c in b"BJNVX" {
             assert!(!INTERFERENCE_ALPHABET.contains(c));
         }
         for t in CaptchaType::ALL {
             let p = t.policy();
             let interference = p.look == Look::Interference;
-            assert_eq!(p.alphabet.len(), if interference { 13 } else { 17 });
+            assert_eq!(p.alphabet.len(), if interference { 12 } else { 17 });
             assert_eq!(p.distinct_neighbours, interference);
         }
     }

@@ -5,7 +5,7 @@
 //! picture; a single number `t` for an angle or offset means `-t..t`.
 //!
 //! The values come from blind reading studies and OCR measurements (see
-//! the README): changing any of them changes every picture, so the pinned
+//! `docs/pictures.md` and `docs/solvers.md`): changing any of them changes every picture, so the pinned
 //! hashes in `tests/render.rs` must be updated deliberately.
 
 use std::ops::Range;
@@ -47,54 +47,59 @@ pub(crate) const CLEAR: ClearStyle = ClearStyle {
 pub(crate) struct WordStyle {
     /// Scale of each glyph.
     pub scale: Range<f32>,
-    /// Overlap with the previous glyph, share of the narrower of the two.
+    /// Overlap with the previous glyph, share of the narrower of the two
+    /// (negative: a gap).
     pub overlap: Range<f32>,
     /// Largest rotation, radians.
     pub tilt: f32,
     /// Largest horizontal shear.
     pub shear: f32,
-    /// Period of the bands of reversed contrast ([`BANDS`]), share of `h`.
+    /// Period of the stripes the letters reverse ([`BANDS`]), share of `h`.
     pub band_period: Range<f32>,
 }
 
-/// Four letters: room to overlap a little. A variable overlap defeats
-/// column segmentation, and no letter loses more than a twentieth.
+/// Letters apart by a twentieth to a tenth of the narrower one: a letter
+/// is drawn by reversing the stripes, so where two overlapped the stripes
+/// came back and both lost their outline. Turned and sheared half as much
+/// as the ink letters of the previous design: with the outline drawn by
+/// the stripes' breaks alone, readers need the letters' usual shapes.
+const GAP: Range<f32> = -0.1..-0.05;
+
+/// The stripes: a quarter of the height, so that every letter is crossed
+/// by two or three. Measured with captcha-whisperer and ddddocr and the
+/// best decoder (40 pictures a type, s = 1 to 3, as handed over and
+/// inverted): stripes of 0.09 to 0.28 h all read at 0 to 2.5 %, against
+/// 20-34 % for the earlier design's ink letters under bands of 0.30-0.35
+/// h; below 0.2 h the letters' outlines broke into too many pieces to
+/// read easily.
+const STRIPES: Range<f32> = 0.24..0.27;
+
+/// Four letters.
 pub(crate) const SHORT_WORD: WordStyle = WordStyle {
     scale: 0.95..1.12,
-    overlap: -0.01..0.05,
-    tilt: 0.1,
-    shear: 0.07,
-    // The letters are largest here, so the bands are narrow for their
-    // size: at 0.36-0.44 h ddddocr read one four-letter word in ten, at
-    // 0.31-0.35 one in thirty; at 0.28-0.30 blind readers misread one in
-    // five.
-    band_period: 0.31..0.35,
+    overlap: GAP,
+    tilt: 0.05,
+    shear: 0.035,
+    band_period: STRIPES,
 };
 
-/// Five letters: less room, so they only just overlap.
+/// Five letters.
 pub(crate) const MEDIUM_WORD: WordStyle = WordStyle {
     scale: 0.94..1.08,
-    overlap: -0.02..0.05,
-    tilt: 0.1,
-    shear: 0.06,
-    // Both ways narrow: pictures the solvers read had periods of 0.34 h
-    // and up (one in six at 0.34-0.35, one in four above, against one in
-    // thirty below 0.34), and blind readers misread one long word in five
-    // at 0.28-0.29 h against one in twenty from 0.30 up.
-    band_period: 0.3..0.335,
+    overlap: GAP,
+    tilt: 0.05,
+    shear: 0.03,
+    band_period: STRIPES,
 };
 
 /// Six letters fill the picture, so they are drawn smaller (never below
-/// 0.92 x 60 % = 55 % of the height), straighter and barely touching: in
-/// blind readings, letters merging into their neighbours were what people
-/// misread in long words.
+/// 0.92 x 60 % = 55 % of the height) and straighter.
 pub(crate) const LONG_WORD: WordStyle = WordStyle {
     scale: 0.92..1.02,
-    overlap: -0.05..0.01,
-    tilt: 0.08,
-    shear: 0.05,
-    // As for five letters.
-    band_period: 0.3..0.335,
+    overlap: GAP,
+    tilt: 0.04,
+    shear: 0.025,
+    band_period: STRIPES,
 };
 
 /// The word style for a word of `count` letters.
@@ -106,14 +111,19 @@ pub(crate) fn word_style(count: usize) -> &'static WordStyle {
     }
 }
 
-/// The interference row and its warp.
+/// The interference row, its glyphs and its warp.
 pub(crate) struct InterferenceStyle {
     /// Most of the picture width the word may take before it is narrowed:
-    /// wider than the clear row, since overlapping letters take less, but
-    /// with a margin: a letter cut by the picture's edge reads as another.
+    /// wider than the clear row, but with a margin: a letter cut by the
+    /// picture's edge reads as another.
     pub row_share: f32,
     /// Largest vertical offset of a letter's centre, share of `h`.
     pub lift: f32,
+    /// How far every outline is moved out of the ink, share of `h` (see
+    /// [`crate::render::glyphs::embolden`]): strokes 0.04 h thicker, so
+    /// that a stroke is as wide as a stripe and reverses a whole one where
+    /// it crosses, and its outline shows as a row of breaks in the stripes.
+    pub bolden: f32,
     /// Largest displacement of the Perlin warp, share of `h`: enough to bend
     /// every stem, not enough to fold a letter onto its neighbour.
     pub warp_amplitude: f32,
@@ -126,41 +136,38 @@ pub(crate) struct InterferenceStyle {
 pub(crate) const INTERFERENCE: InterferenceStyle = InterferenceStyle {
     row_share: 0.93,
     lift: 0.05,
-    warp_amplitude: 0.07,
+    bolden: 0.02,
+    warp_amplitude: 0.04,
     warp_wavelength: 0.9,
 };
 
-/// Bands of reversed contrast across the whole picture (types 5-8): wavy,
-/// tilted stripes drawn over everything with the even-odd rule, so letters
-/// are dark on light between bands and light on dark inside them. Generic
-/// captcha models read solid dark letters on a plain ground; with the
-/// contrast reversing two or three times across every letter they read
-/// almost nothing (ddddocr from about 90 % to under 5 %), while the eye
-/// follows the letter's edges across the reversals.
+/// Stripes across the whole picture (types 5-8) that the letters reverse:
+/// wavy, tilted, half dark and half light, drawn over the letters with the
+/// even-odd rule, so that a letter is only where the stripes are out of
+/// phase. Inside and outside a letter there is the same share of ink: a
+/// letter has no dark or light of its own, only an outline where every
+/// stripe breaks, which the eye follows and of which captcha-trained
+/// recognisers (CNN + CTC readers trained on dark letters over clutter)
+/// read under one picture in a hundred (see `docs/solvers.md`).
 ///
-/// The period (one dark band and one light gap, share of `h`) is set per
-/// word length in [`WordStyle::band_period`]: about half the letter height,
-/// so that every letter is crossed by two or three band edges (at 0.36-0.44
-/// of `h` whole letters fell inside one band, and a model reads a letter
-/// inverted as well as upright: ddddocr read one word in ten).
+/// The period (one dark stripe and one light gap, share of `h`) is set per
+/// word length in [`WordStyle::band_period`].
 pub(crate) struct BandStyle {
-    /// Tilt from the horizontal, radians, either way: tilted so that no
-    /// row or column flip undoes the bands from the picture's margins, and
-    /// steeply (29-46 degrees), so that a band edge crosses the horizontal
-    /// arms of `E`, `F`, `L`, `T` and `Z` instead of running along one and
-    /// hiding it (at 11-26 degrees blind readers lost those arms most).
+    /// Tilt from the horizontal, radians, either way: steep (29-46
+    /// degrees), so that a stripe crosses the horizontal arms of `E`, `L`,
+    /// `T` and `Z` and breaks along them, instead of running along one.
     pub tilt: Range<f32>,
-    /// Wave height, share of `h`: bent so that no straight line through
-    /// the margins finds the band edges inside the word either.
+    /// Wave height, share of `h`: bent, so that no straight line through
+    /// the margins predicts the stripes inside the word.
     pub amplitude: Range<f32>,
-    /// Wavelength, share of `h`: longer than a letter, so that a band edge
+    /// Wavelength, share of `h`: longer than a letter, so that a stripe
     /// stays a smooth line the eye does not mistake for a letter's stroke.
     pub wavelength: Range<f32>,
 }
 
-/// The bands of the interference types.
+/// The stripes of the interference types.
 pub(crate) const BANDS: BandStyle = BandStyle {
     tilt: 0.5..0.8,
-    amplitude: 0.06..0.1,
+    amplitude: 0.03..0.05,
     wavelength: 1.0..1.6,
 };

@@ -15,6 +15,7 @@ use crate::service::store::{MemoryStore, ReplayStore};
 use crate::service::tokens::check::TicketMode;
 use crate::service::tokens::keys::KeyRing;
 use crate::service::widget::script::Routes;
+use crate::service::widget::template::{WidgetDelivery, WidgetTemplate};
 
 /// Builds a [`CaptchaService`]; start with [`CaptchaService::builder`].
 pub struct ServiceBuilder {
@@ -29,6 +30,7 @@ pub struct ServiceBuilder {
     pow: PowPolicy,
     pressure: Option<Arc<dyn PressureSource>>,
     limits: Limits,
+    widget_delivery: WidgetDelivery,
 }
 
 impl std::fmt::Debug for ServiceBuilder {
@@ -59,6 +61,7 @@ impl CaptchaService {
             pow: PowPolicy::default(),
             pressure: None,
             limits: Limits::default(),
+            widget_delivery: WidgetDelivery::default(),
         }
     }
 }
@@ -132,6 +135,13 @@ impl ServiceBuilder {
         self
     }
 
+    /// How CaptchaQuery delivers the widget (default
+    /// [`WidgetDelivery::Inline`], the whole script in every answer).
+    pub fn widget_delivery(mut self, delivery: WidgetDelivery) -> Self {
+        self.widget_delivery = delivery;
+        self
+    }
+
     /// Builds the service.
     pub fn build(self) -> Result<CaptchaService, ConfigError> {
         let routes = Routes::new(&self.base_url)?;
@@ -154,6 +164,7 @@ impl ServiceBuilder {
             None => Arc::new(self.pow.tracker()),
         };
         Ok(CaptchaService {
+            widget: WidgetTemplate::new(&routes, self.widget_delivery),
             routes,
             keys: RwLock::new(keys),
             store: metrics::wrap_store(store),

@@ -37,6 +37,7 @@ use crate::service::store::{MemoryStore, ReplayStore};
 use crate::service::tokens::check::TicketMode;
 use crate::service::tokens::keys::KeyRing;
 use crate::service::widget::script::Routes;
+use crate::service::widget::template::WidgetTemplate;
 
 /// Default seconds a challenge (one picture) stays answerable: 5 minutes.
 pub const DEFAULT_CHALLENGE_TTL_SECS: u64 = 5 * 60;
@@ -69,6 +70,8 @@ pub const DEFAULT_SESSION_TTL_SECS: u64 = 30 * 60;
 /// ```
 pub struct CaptchaService {
     pub(crate) routes: Routes,
+    /// The widget script's static part, built once.
+    pub(crate) widget: WidgetTemplate,
     pub(crate) keys: RwLock<KeyRing>,
     pub(crate) store: Arc<dyn ReplayStore>,
     pub(crate) credentials: Option<Credentials>,

@@ -63,7 +63,8 @@ pub enum ChallengeError {
     #[error("wrong answer")]
     WrongAnswer,
     /// The challenge asks for a proof of work and the `pow` counter is
-    /// missing, malformed or does not solve it (the attempt is burnt).
+    /// missing, malformed or does not solve it (nothing is stored: the
+    /// picture stays answerable with its proof).
     #[error("missing or wrong proof of work")]
     WrongProof,
 }

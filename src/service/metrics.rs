@@ -229,7 +229,12 @@ impl Metered {
         let result = call();
         ::metrics::histogram!(STORE_SECONDS, "kind" => kind)
             .record(started.elapsed().as_secs_f64());
-        if let Err(e) = &result {
+        // A call the store does not offer is done in process: no failure.
+        if let Some(e) = result
+            .as_ref()
+            .err()
+            .filter(|e| !matches!(e, StoreError::Unsupported(_)))
+        {
             store_failed(kind, e);
         }
         result
@@ -277,6 +282,47 @@ impl ReplayStore for Metered {
     fn count_hit(&self, id: &str, window_secs: u64, now: u64) -> Result<RateCount, StoreError> {
         self.timed("rate", || self.0.count_hit(id, window_secs, now))
     }
+
+    fn record_held_use(
+        &self,
+        kind: RecordKind,
+        holder: &str,
+        id: &str,
+        expires_at: u64,
+        max_uses: u64,
+        now: u64,
+    ) -> Result<UseRecord, StoreError> {
+        self.timed(kind_label(kind), || {
+            self.0
+                .record_held_use(kind, holder, id, expires_at, max_uses, now)
+        })
+    }
+
+    fn advance_held(
+        &self,
+        kind: RecordKind,
+        holder: &str,
+        id: &str,
+        from: u64,
+        expires_at: u64,
+        now: u64,
+    ) -> Result<bool, StoreError> {
+        self.timed(kind_label(kind), || {
+            self.0.advance_held(kind, holder, id, from, expires_at, now)
+        })
+    }
+
+    fn decay_add(
+        &self,
+        id: &str,
+        amount: f64,
+        half_lives_secs: &[f64],
+        now: u64,
+    ) -> Result<Vec<f64>, StoreError> {
+        self.timed("pressure", || {
+            self.0.decay_add(id, amount, half_lives_secs, now)
+        })
+    }
 }
 
 /// A replay-store call failed.
@@ -287,6 +333,7 @@ fn store_failed(kind: &'static str, e: &StoreError) {
         StoreError::InvalidId { .. } => "invalid_id",
         StoreError::Unavailable(_) => "unavailable",
         StoreError::Config(_) => "config",
+        StoreError::Unsupported(_) => "unsupported",
     };
     ::metrics::counter!(STORE_ERRORS, "kind" => kind, "error" => error).increment(1);
 }

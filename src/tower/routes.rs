@@ -18,6 +18,7 @@ use crate::service::api::codes::ErrorCode;
 use crate::service::api::http::{ApiRequest, HttpResponse};
 use crate::service::captcha_service::CaptchaService;
 use crate::service::widget::script::{AUDIO_ROUTE, IMAGE_ROUTE, REFRESH_ROUTE, VERIFY_ROUTE};
+use crate::service::widget::template::WIDGET_JS_ROUTE;
 use crate::tower::queue::Queue;
 use crate::tower::refusal::{http_response as response, refusal, ClientAddr, ResponseBody};
 use crate::tower::{BoxError, RouterConfig};
@@ -37,6 +38,7 @@ enum Route {
     Audio,
     Refresh,
     Verify,
+    WidgetJs,
 }
 
 /// What every request shares.
@@ -89,7 +91,13 @@ impl Routes {
     pub fn paths(&self) -> Vec<String> {
         let base = &self.shared.base;
         let mut paths = vec![self.shared.config.api_path.clone()];
-        for route in [IMAGE_ROUTE, AUDIO_ROUTE, REFRESH_ROUTE, VERIFY_ROUTE] {
+        for route in [
+            IMAGE_ROUTE,
+            AUDIO_ROUTE,
+            REFRESH_ROUTE,
+            VERIFY_ROUTE,
+            WIDGET_JS_ROUTE,
+        ] {
             paths.push(format!("{base}/{route}"));
         }
         paths
@@ -105,6 +113,7 @@ impl Routes {
             AUDIO_ROUTE => Some(Route::Audio),
             REFRESH_ROUTE => Some(Route::Refresh),
             VERIFY_ROUTE => Some(Route::Verify),
+            WIDGET_JS_ROUTE => Some(Route::WidgetJs),
             _ => None,
         }
     }
@@ -151,7 +160,9 @@ where
     };
     let allowed = match route {
         Route::Api => matches!(*req.method(), Method::GET | Method::HEAD | Method::POST),
-        Route::Image | Route::Audio => matches!(*req.method(), Method::GET | Method::HEAD),
+        Route::Image | Route::Audio | Route::WidgetJs => {
+            matches!(*req.method(), Method::GET | Method::HEAD)
+        }
         Route::Refresh | Route::Verify => req.method() == Method::POST,
     };
     if !allowed {
@@ -167,6 +178,7 @@ where
         Route::Audio => rendition(&app, &req, CaptchaService::handle_audio),
         Route::Refresh => widget_post(app, req, CaptchaService::handle_refresh).await,
         Route::Verify => widget_post(app, req, CaptchaService::handle_verify).await,
+        Route::WidgetJs => widget_js(&app, &req),
     }
 }
 
@@ -229,6 +241,17 @@ fn rendition<B>(
     }
     let query = req.uri().query().unwrap_or("");
     with_client(response(handle(&app.service, query, client)), client)
+}
+
+/// The cached widget script: one static file, no client limit.
+fn widget_js<B>(app: &Shared, req: &Request<B>) -> Response<ResponseBody> {
+    if query_too_long(app, req) {
+        return too_long();
+    }
+    response(
+        app.service
+            .handle_widget_js(req.uri().query().unwrap_or("")),
+    )
 }
 
 /// A widget POST: read the form, then run `handle` on the blocking queue.

@@ -40,7 +40,12 @@ pub const CHECK_FIELDS: &str =
 /// with `AKIDtest` / `s3cret-key` for `GET captcha.example/v2/index.php`
 /// through the crate's client-side helper.
 pub fn signed_query(method: SignatureMethod, timestamp: u64, nonce: u64, extra: &str) -> String {
-    let fields = format!("Action=CaptchaQuery&Region=gz&{QUERY}{extra}");
+    signed_query_of(&format!("{QUERY}{extra}"), method, timestamp, nonce)
+}
+
+/// CaptchaQuery `query`, signed as [`signed_query`] signs.
+pub fn signed_query_of(query: &str, method: SignatureMethod, timestamp: u64, nonce: u64) -> String {
+    let fields = format!("Action=CaptchaQuery&Region=gz&{query}");
     let pairs: Vec<(String, String)> = form_urlencoded::parse(fields.as_bytes())
         .into_owned()
         .collect();
@@ -396,15 +401,17 @@ pub fn scenario_client_pictures(make: Make<'_>) {
     assert_eq!(s.handle_image(&q, CLIENT).status, 200);
 }
 
-/// Sessions per userIp and per businessId at CaptchaQuery: 4400 in the
-/// API's JSON (HTTP 200).
+/// Sessions per userIp at CaptchaQuery: 4400 in the API's JSON (HTTP
+/// 200). A business over its budget refuses nobody for it, but the client
+/// networks that hold more than their share of it.
 pub fn scenario_query_sessions(make: Make<'_>) {
     let clock = Arc::new(ManualClock::new(minute_start()));
     let s = make(
         &clock,
         Limits::default()
             .user_ip_sessions_per_minute(2)
-            .business_sessions_per_minute(3),
+            .business_sessions_per_minute(3)
+            .prefix_sessions_per_minute(1),
     );
     assert!(query_for(&s, "10.0.0.1").is_ok());
     assert!(query_for(&s, "10.0.0.1").is_ok());
@@ -423,10 +430,15 @@ pub fn scenario_query_sessions(make: Make<'_>) {
             ..
         }))
     ));
-    // Another userIp: one more for the business, then the business is full.
+    // Another userIp: the business's third session, within its budget ...
     assert!(query_for(&s, "10.0.0.2").is_ok());
-    let body = query_for(&s, "10.0.0.3").unwrap_err();
+    // ... and over it: its network's first share passes, its second not.
+    assert!(query_for(&s, "10.0.0.3").is_ok());
+    let body = query_for(&s, "10.0.0.4").unwrap_err();
     assert_eq!(body["code"], 4400, "{body}");
+    // Another network of the same business is not refused: over budget
+    // is a price, not an off-switch.
+    assert!(query_for(&s, "10.9.0.1").is_ok());
     // Another business is counted apart.
     let other = QUERY
         .replace("businessId=1", "businessId=2")
@@ -461,3 +473,4 @@ pub fn scenario_racing_limit(make: Make<'_>) {
     }));
     assert_eq!(admitted, limit as usize);
 }
+pub mod price;

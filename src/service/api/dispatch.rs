@@ -7,16 +7,18 @@ use crate::service::api::codes::{self, ErrorCode};
 use crate::service::api::http::{
     http_status, json_failure, ApiRequest, HttpResponse, Route, CONTENT_TYPE_JS, CONTENT_TYPE_JSON,
 };
-use crate::service::api::params::{parse_pairs, ParamError};
+use crate::service::api::params::{parse_pairs, Pair, ParamError};
 use crate::service::api::requests::{failure_callback, CaptchaCheck, CaptchaQuery, ScriptMode};
-use crate::service::api::signature::{self, RequestLine, SignError};
+use crate::service::api::signature::{self, Credentials, RequestLine, SignError, SignedNonce};
 use crate::service::captcha_service::CaptchaService;
 use crate::service::errors::ServiceError;
 use crate::service::metrics;
+use crate::service::store::StoreError;
+use crate::service::tokens::sealed::Binding;
 use crate::service::widget::script::callback_script;
 
 /// A request's decoded parameter pairs.
-type Pairs = [(String, String)];
+type Pairs<'a> = [Pair<'a>];
 
 impl CaptchaService {
     /// The API endpoint as the original service has it: one path, and the
@@ -65,21 +67,25 @@ impl CaptchaService {
     }
 
     /// CaptchaQuery on parsed parameters.
-    fn query(&self, req: &ApiRequest<'_>, pairs: &Pairs) -> HttpResponse {
+    fn query(&self, req: &ApiRequest<'_>, pairs: &Pairs<'_>) -> HttpResponse {
         let result = self
             .signed(req, pairs, |p| {
                 CaptchaQuery::from_pairs(p.iter().map(pair_ref))
             })
-            .and_then(|q| Ok((q.script, self.widget(&q)?.script)));
+            .and_then(|(q, nonce)| Ok((q.script, self.new_session(&q, nonce)?.1)));
         if result.is_ok() {
             metrics::session_started();
         }
+        // The widget's static part is built once; only the configuration
+        // is new.
         match result {
-            Ok((ScriptMode::JavaScript, js)) => {
-                HttpResponse::new(200, CONTENT_TYPE_JS, js.into_bytes())
-            }
-            Ok((ScriptMode::Json, js)) => {
-                HttpResponse::new(200, CONTENT_TYPE_JSON, codes::query_json(&js))
+            Ok((ScriptMode::JavaScript, config)) => HttpResponse::new(
+                200,
+                CONTENT_TYPE_JS,
+                self.widget.script(&config).into_bytes(),
+            ),
+            Ok((ScriptMode::Json, config)) => {
+                HttpResponse::new(200, CONTENT_TYPE_JSON, self.widget.query_json(&config))
             }
             Err(e) => {
                 let (code, message) = (e.code(), e.public_message());
@@ -97,12 +103,18 @@ impl CaptchaService {
     }
 
     /// CaptchaCheck on parsed parameters.
-    fn check_call(&self, req: &ApiRequest<'_>, pairs: &Pairs) -> HttpResponse {
+    fn check_call(&self, req: &ApiRequest<'_>, pairs: &Pairs<'_>) -> HttpResponse {
         let result = self
             .signed(req, pairs, |p| {
                 CaptchaCheck::from_pairs(p.iter().map(pair_ref))
             })
-            .and_then(|c| self.check(&c).map_err(ServiceError::from));
+            .and_then(|(c, nonce)| {
+                if let Some(nonce) = nonce {
+                    let holder = self.holder(self.secret_scope(), &c.user.binding());
+                    nonce.record(self.store.as_ref(), &holder, self.now())?;
+                }
+                self.check(&c).map_err(ServiceError::from)
+            });
         metrics::checked(result.as_ref().map(|_| ()));
         match result {
             Ok(_) => HttpResponse::new(
@@ -115,33 +127,59 @@ impl CaptchaService {
     }
 
     /// An API call's parameters, its v2 signature checked first (when
-    /// credentials are set), then parsed into request `T` by `parse`.
+    /// credentials are set), then parsed into request `T` by `parse`; with
+    /// the Nonce to record once the request is accepted (nothing is stored
+    /// for a request that is then refused).
     fn signed<T>(
         &self,
         req: &ApiRequest<'_>,
-        pairs: &Pairs,
-        parse: impl FnOnce(&Pairs) -> Result<T, ParamError>,
-    ) -> Result<T, ServiceError> {
-        self.verify_signature(req, pairs)?;
-        Ok(parse(pairs)?)
+        pairs: &Pairs<'_>,
+        parse: impl FnOnce(&Pairs<'_>) -> Result<T, ParamError>,
+    ) -> Result<(T, Option<SignedNonce>), ServiceError> {
+        let nonce = self.verify_signature(req, pairs)?;
+        Ok((parse(pairs)?, nonce))
     }
 
-    fn verify_signature(&self, req: &ApiRequest<'_>, pairs: &Pairs) -> Result<(), SignError> {
+    /// The v2 signature's checks that need no store (`None`: the API is
+    /// unsigned).
+    fn verify_signature(
+        &self,
+        req: &ApiRequest<'_>,
+        pairs: &Pairs<'_>,
+    ) -> Result<Option<SignedNonce>, SignError> {
         let Some(creds) = &self.credentials else {
-            return Ok(());
+            return Ok(None);
         };
         let borrowed: Vec<(&str, &str)> = pairs.iter().map(pair_ref).collect();
-        signature::verify_request(
-            creds,
-            RequestLine {
-                method: req.method,
-                host: req.host,
-                path: req.path,
-            },
-            &borrowed,
-            self.store.as_ref(),
-            self.now(),
-        )
+        let line = RequestLine {
+            method: req.method,
+            host: req.host,
+            path: req.path,
+        };
+        signature::check_signature(creds, line, &borrowed, self.now()).map(Some)
+    }
+
+    /// The SecretId, the holder scope of Nonces ("" when unsigned).
+    fn secret_scope(&self) -> &str {
+        self.credentials.as_ref().map_or("", Credentials::secret_id)
+    }
+
+    /// Records an accepted CaptchaQuery's Nonce, held by its SecretId and
+    /// the user's network; in this process's own store when the shared
+    /// one is unreachable (see [`CaptchaService::on_query_store`]).
+    pub(crate) fn record_nonce(
+        &self,
+        nonce: &SignedNonce,
+        binding: &Binding,
+        now: u64,
+    ) -> Result<(), ServiceError> {
+        let holder = self.holder(self.secret_scope(), binding);
+        match nonce.record(self.store.as_ref(), &holder, now) {
+            Err(SignError::Store(StoreError::Unavailable(_))) => {
+                Ok(nonce.record(&self.local_rates, &holder, now)?)
+            }
+            other => Ok(other?),
+        }
     }
 }
 
@@ -152,6 +190,6 @@ fn api_failure(e: ServiceError) -> HttpResponse {
 }
 
 /// A parameter pair, borrowed.
-fn pair_ref((k, v): &(String, String)) -> (&str, &str) {
-    (k.as_str(), v.as_str())
+fn pair_ref<'p>((k, v): &'p Pair<'_>) -> (&'p str, &'p str) {
+    (k, v)
 }

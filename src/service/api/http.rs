@@ -85,6 +85,9 @@ pub struct HttpResponse {
     /// Seconds the client should wait before trying again: set with HTTP
     /// 429, sent as `Retry-After` by [`headers`](HttpResponse::headers).
     pub retry_after: Option<u64>,
+    /// The `Cache-Control` header: `no-store` but for the cached widget
+    /// script.
+    pub cache_control: &'static str,
 }
 
 impl HttpResponse {
@@ -95,6 +98,7 @@ impl HttpResponse {
             body,
             error: None,
             retry_after: None,
+            cache_control: "no-store",
         }
     }
 
@@ -112,14 +116,15 @@ impl HttpResponse {
         self
     }
 
-    /// Every header to send: `Content-Type`, `Cache-Control: no-store`
-    /// (every answer is single-use), `X-Content-Type-Options: nosniff`,
+    /// Every header to send: `Content-Type`, `Cache-Control` (`no-store`:
+    /// every answer is single-use, but for the cached widget script),
+    /// `X-Content-Type-Options: nosniff`,
     /// and `Retry-After` (seconds) when [`retry_after`](HttpResponse::retry_after)
     /// is set.
     pub fn headers(&self) -> Vec<(&'static str, Cow<'static, str>)> {
         let mut h = vec![
             ("Content-Type", Cow::Borrowed(self.content_type)),
-            ("Cache-Control", Cow::Borrowed("no-store")),
+            ("Cache-Control", Cow::Borrowed(self.cache_control)),
             ("X-Content-Type-Options", Cow::Borrowed("nosniff")),
         ];
         if let Some(secs) = self.retry_after {

@@ -100,7 +100,8 @@ impl<'a> Params<'a> {
         K: Into<Cow<'a, str>>,
         V: Into<Cow<'a, str>>,
     {
-        let mut out = Vec::new();
+        let pairs = pairs.into_iter();
+        let mut out = Vec::with_capacity(pairs.size_hint().0.min(MAX_PARAMS));
         for (k, v) in pairs {
             if out.len() == MAX_PARAMS {
                 return Err(ParamError::TooManyParameters);
@@ -185,13 +186,19 @@ pub(crate) fn parse_int(name: &'static str, v: &str) -> Result<i64, ParamError> 
 /// The longest parameter name quoted in an [`ParamError::InvalidUtf8`].
 const MAX_QUOTED_NAME: usize = 64;
 
+/// One decoded `name=value` pair, borrowed from the request where no
+/// decoding was needed.
+pub type Pair<'a> = (Cow<'a, str>, Cow<'a, str>);
+
 /// Splits a URL query string or form body into decoded pairs
 /// (`application/x-www-form-urlencoded`: `&`-separated, `+` is a space,
 /// `%XX` a byte). A name or value whose bytes are not UTF-8 is refused
-/// with [`ParamError::InvalidUtf8`] naming the parameter.
-pub fn parse_pairs(query: &str) -> Result<Vec<(String, String)>, ParamError> {
-    let mut out = Vec::new();
-    for piece in query.trim_start_matches('?').split('&') {
+/// with [`ParamError::InvalidUtf8`] naming the parameter. Names and values
+/// without `+` or `%` are borrowed from `query`, not copied.
+pub fn parse_pairs(query: &str) -> Result<Vec<Pair<'_>>, ParamError> {
+    let query = query.trim_start_matches('?');
+    let mut out = Vec::with_capacity(query.bytes().filter(|b| *b == b'&').count() + 1);
+    for piece in query.split('&') {
         if piece.is_empty() {
             continue;
         }
@@ -201,19 +208,29 @@ pub fn parse_pairs(query: &str) -> Result<Vec<(String, String)>, ParamError> {
             let lossy = String::from_utf8_lossy(&name);
             lossy.chars().take(MAX_QUOTED_NAME).collect::<String>()
         };
-        let name_text =
-            String::from_utf8(name.clone()).map_err(|_| ParamError::InvalidUtf8(quoted()))?;
-        let value = String::from_utf8(percent_decode(value))
-            .map_err(|_| ParamError::InvalidUtf8(quoted()))?;
-        out.push((name_text, value));
+        let value = utf8(percent_decode(value)).map_err(|_| ParamError::InvalidUtf8(quoted()))?;
+        let name = utf8(name.clone()).map_err(|_| ParamError::InvalidUtf8(quoted()))?;
+        out.push((name, value));
     }
     Ok(out)
 }
 
+/// Decoded bytes as text: borrowed text stays borrowed.
+fn utf8(bytes: Cow<'_, [u8]>) -> Result<Cow<'_, str>, std::str::Utf8Error> {
+    Ok(match bytes {
+        Cow::Borrowed(b) => Cow::Borrowed(std::str::from_utf8(b)?),
+        Cow::Owned(b) => Cow::Owned(String::from_utf8(b).map_err(|e| e.utf8_error())?),
+    })
+}
+
 /// Decodes `+` and `%XX`; a `%` not followed by two hex digits stays as it
-/// is (as browsers and `form_urlencoded` do).
-fn percent_decode(s: &str) -> Vec<u8> {
+/// is (as browsers and `form_urlencoded` do). Text with neither is
+/// returned as it is.
+fn percent_decode(s: &str) -> Cow<'_, [u8]> {
     let bytes = s.as_bytes();
+    if !bytes.iter().any(|b| matches!(b, b'+' | b'%')) {
+        return Cow::Borrowed(bytes);
+    }
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
@@ -230,7 +247,7 @@ fn percent_decode(s: &str) -> Vec<u8> {
         }
         i += 1;
     }
-    out
+    Cow::Owned(out)
 }
 
 fn hex(b: u8) -> Option<u8> {
@@ -247,7 +264,11 @@ mod tests {
     use super::*;
 
     fn pairs(q: &str) -> Vec<(String, String)> {
-        parse_pairs(q).unwrap()
+        parse_pairs(q)
+            .unwrap()
+            .into_iter()
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect()
     }
 
     #[test]

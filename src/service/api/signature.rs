@@ -4,6 +4,8 @@
 //! `SignatureMethod=HmacSHA256`; plus the Timestamp window and the Nonce
 //! replay rule.
 
+use std::borrow::Cow;
+
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
@@ -61,7 +63,13 @@ pub fn source_string<'a>(
         .filter(|(name, _)| *name != "Signature")
         .collect();
     pairs.sort_unstable();
-    let mut s = String::with_capacity(64 + pairs.len() * 24);
+    let len = method.len() + host.len() + path.len() + 1;
+    let len = len
+        + pairs
+            .iter()
+            .map(|(n, v)| n.len() + v.len() + 2)
+            .sum::<usize>();
+    let mut s = String::with_capacity(len);
     s.push_str(method);
     s.push_str(host);
     s.push_str(path);
@@ -100,15 +108,24 @@ pub fn sign(secret_key: &[u8], method: SignatureMethod, source: &str) -> String 
 /// client that did not URL-encode it) is the signature of `source`.
 /// Compared in constant time.
 pub fn verify(secret_key: &[u8], method: SignatureMethod, source: &str, signature: &str) -> bool {
-    let fixed = signature.trim().replace(' ', "+");
-    let Ok(given) = STANDARD.decode(fixed.as_bytes()) else {
+    let trimmed = signature.trim();
+    let fixed = if trimmed.contains(' ') {
+        Cow::Owned(trimmed.replace(' ', "+"))
+    } else {
+        Cow::Borrowed(trimmed)
+    };
+    // Room for the longest MAC (SHA-256's 32 bytes) and more: a longer
+    // signature does not fit and is wrong anyway.
+    let mut buf = [0u8; 64];
+    let Ok(n) = STANDARD.decode_slice(fixed.as_bytes(), &mut buf) else {
         return false;
     };
+    let given = &buf[..n];
     match method {
         SignatureMethod::HmacSha1 => match <Hmac<sha1::Sha1> as Mac>::new_from_slice(secret_key) {
             Ok(mut mac) => {
                 mac.update(source.as_bytes());
-                mac.verify_slice(&given).is_ok()
+                mac.verify_slice(given).is_ok()
             }
             Err(_) => false,
         },
@@ -116,7 +133,7 @@ pub fn verify(secret_key: &[u8], method: SignatureMethod, source: &str, signatur
             match <Hmac<sha2::Sha256> as Mac>::new_from_slice(secret_key) {
                 Ok(mut mac) => {
                     mac.update(source.as_bytes());
-                    mac.verify_slice(&given).is_ok()
+                    mac.verify_slice(given).is_ok()
                 }
                 Err(_) => false,
             }
@@ -258,14 +275,56 @@ pub fn sign_request(
 /// time), Timestamp within [`TIMESTAMP_WINDOW_SECS`] of `now`, and Nonce not
 /// seen before for this SecretId (recorded in `store` until the Timestamp
 /// leaves the window). The signature is checked before the Nonce is
-/// recorded, so unsigned traffic cannot burn Nonces.
-pub fn verify_request(
+/// recorded, so unsigned traffic cannot burn Nonces. The service itself
+/// calls [`check_signature`] first and [`SignedNonce::record`] only once
+/// the request has passed its limits, so a refused request stores nothing;
+/// this one-step form is for the tests.
+#[cfg(test)]
+pub(crate) fn verify_request(
     credentials: &Credentials,
     line: RequestLine<'_>,
     params: &[(&str, &str)],
     store: &dyn ReplayStore,
     now: u64,
 ) -> Result<(), SignError> {
+    check_signature(credentials, line, params, now)?.record(store, "", now)
+}
+
+/// A signed request's Nonce, checked but not yet recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use = "a Nonce that is not recorded can be replayed"]
+pub struct SignedNonce {
+    /// `SecretId:Nonce`.
+    id: String,
+    /// When its Timestamp leaves the window.
+    expires_at: u64,
+}
+
+impl SignedNonce {
+    /// Records the Nonce in `store` for `holder` (see
+    /// [`ReplayStore::record_held_use`]) until its Timestamp leaves the
+    /// window: [`SignError::Replayed`] if it was seen before.
+    pub fn record(&self, store: &dyn ReplayStore, holder: &str, now: u64) -> Result<(), SignError> {
+        let record = store
+            .record_held_use(RecordKind::Nonce, holder, &self.id, self.expires_at, 1, now)
+            .map_err(SignError::Store)?;
+        if record.allowed {
+            Ok(())
+        } else {
+            Err(SignError::Replayed)
+        }
+    }
+}
+
+/// The checks of [`verify_request`] that need no store: SecretId,
+/// Signature (constant time) and Timestamp window. Returns the Nonce to
+/// record once the request is accepted.
+pub fn check_signature(
+    credentials: &Credentials,
+    line: RequestLine<'_>,
+    params: &[(&str, &str)],
+    now: u64,
+) -> Result<SignedNonce, SignError> {
     let secret_id = param(params, "SecretId")?;
     let signature = param(params, "Signature")?;
     let timestamp = uint(param(params, "Timestamp")?, "Timestamp")?;
@@ -289,21 +348,11 @@ pub fn verify_request(
     if now.abs_diff(timestamp) > TIMESTAMP_WINDOW_SECS {
         return Err(SignError::Expired);
     }
-    let id = format!("{}:{}", credentials.secret_id, nonce);
-    let record = store
-        .record_use(
-            RecordKind::Nonce,
-            &id,
-            timestamp.saturating_add(TIMESTAMP_WINDOW_SECS + 1),
-            1,
-            now,
-        )
-        .map_err(SignError::Store)?;
-    if record.allowed {
-        Ok(())
-    } else {
-        Err(SignError::Replayed)
-    }
+    Ok(SignedNonce {
+        id: format!("{}:{}", credentials.secret_id, nonce),
+        // The last second at which this Timestamp is still accepted.
+        expires_at: timestamp.saturating_add(TIMESTAMP_WINDOW_SECS + 1),
+    })
 }
 
 #[cfg(test)]

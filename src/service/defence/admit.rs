@@ -9,7 +9,10 @@ use crate::service::defence::limits::{self, LimitError, RATE_WINDOW_SECS};
 use crate::service::errors::ServiceError;
 use crate::service::metrics;
 use crate::service::store::ReplayStore;
-use crate::service::tokens::sealed::Binding;
+
+/// How many answers a wrong proof of work weighs on its client's
+/// [`client_answers_per_minute`](crate::service::defence::limits::Limits::client_answers_per_minute).
+pub(crate) const WRONG_PROOF_WEIGHT: u32 = 5;
 
 impl CaptchaService {
     /// Counts one hit on the shared rate counter `id`; once it is over
@@ -29,20 +32,22 @@ impl CaptchaService {
         limits::sliding_window(count, u64::from(limit), now).map_err(|wait| refuse(over(wait)))
     }
 
-    /// The per-userIp and per-businessId session limits of CaptchaQuery.
-    pub(crate) fn admit_session(&self, binding: &Binding) -> Result<(), ServiceError> {
-        let l = &self.limits;
-        let user = format!("q:u:{}", limits::client_key(binding.user_ip));
-        let limit = l.user_ip_sessions_per_minute;
-        self.hit(&user, limit, |retry_after| LimitError::UserIpSessions {
-            limit,
-            retry_after,
-        })?;
-        let business = format!("q:b:{}", binding.business_id);
-        let limit = l.business_sessions_per_minute;
-        self.hit(&business, limit, |retry_after| {
-            LimitError::BusinessSessions { limit, retry_after }
-        })
+    /// A wrong proof weighs [`WRONG_PROOF_WEIGHT`] answers on its
+    /// client's answer limit (the hit of its request included): its check
+    /// costs the server a derivation (about 0.2 ms, more than serving a
+    /// picture), so a client sending garbage proofs gets a fifth as many
+    /// checks a minute (4 within the default 20), and costs the server
+    /// less than the 60 pictures a minute it may load meanwhile. A widget never sends a wrong proof. Best effort: a
+    /// store that cannot count only leaves the usual limit.
+    pub(crate) fn charge_wrong_proof(&self, client: IpAddr) {
+        let limit = self.limits.client_answers_per_minute;
+        if limit == u32::MAX {
+            return;
+        }
+        let id = format!("w:a:{}", limits::client_key(client));
+        for _ in 1..WRONG_PROOF_WEIGHT {
+            let _ = self.store.count_hit(&id, RATE_WINDOW_SECS, self.now());
+        }
     }
 
     /// The per-client-address limits of the widget routes: attempts

@@ -20,7 +20,8 @@ pub const RATE_WINDOW_SECS: u64 = 60;
 /// | [`client_pictures_per_minute`](Limits::client_pictures_per_minute) | client address at `image`, per node | 60 | HTTP 429 + `Retry-After` |
 /// | [`client_answers_per_minute`](Limits::client_answers_per_minute) | client address at `verify` + `refresh` | 20 | HTTP 429 + `Retry-After` |
 /// | [`user_ip_sessions_per_minute`](Limits::user_ip_sessions_per_minute) | `userIp` at CaptchaQuery | 20 | 4400 |
-/// | [`business_sessions_per_minute`](Limits::business_sessions_per_minute) | `businessId` at CaptchaQuery | 6,000 | 4400 |
+/// | [`business_sessions_per_minute`](Limits::business_sessions_per_minute) | `businessId` at CaptchaQuery | 6,000 | new sessions of the business ask for the top proof-of-work level |
+/// | [`prefix_sessions_per_minute`](Limits::prefix_sessions_per_minute) | client network (/24, /64) and `businessId`, only while the business is over its budget | 1,000 | 4400: the last resort |
 ///
 /// The per-minute limits count a sliding minute: the hits of the current
 /// calendar minute plus the share of the previous minute's hits that
@@ -55,11 +56,11 @@ pub const RATE_WINDOW_SECS: u64 = 60;
 ///   the host's protected page; 20 a minute is more than a handful of
 ///   people behind one address reload. Bounded so that one address cannot
 ///   mint sessions (and fill the session table) at will.
-/// - **6,000 sessions a minute per businessId** (100 a second). A ceiling
-///   on the session records one business can create: at most 180,000 live
-///   at a time with the 30-minute session lifetime, within the memory
-///   store's default table. Large sites raise it together with the store's
-///   capacity.
+/// - **6,000 sessions a minute per businessId** (100 a second): the
+///   business's budget. A budget is never an off-switch: over it, new
+///   sessions of that business pay the top proof-of-work level, and only a
+///   client network that alone opens more than 1,000 sessions a minute is
+///   refused. Large sites raise it.
 ///
 /// Start from [`Limits::default`] and change what you need:
 ///
@@ -87,8 +88,16 @@ pub struct Limits {
     pub client_answers_per_minute: u32,
     /// CaptchaQuery sessions per `userIp` per minute (default 20).
     pub user_ip_sessions_per_minute: u32,
-    /// CaptchaQuery sessions per `businessId` per minute (default 6,000).
+    /// CaptchaQuery sessions per `businessId` per minute (default 6,000):
+    /// the business's budget. Over it nobody is refused for it: new
+    /// sessions of the business ask for the top proof-of-work level.
     pub business_sessions_per_minute: u32,
+    /// CaptchaQuery sessions per client network (a /24 or /64, see
+    /// [`crate::pow::Prefixes`]) and `businessId` per minute, counted only
+    /// while the business is over its budget (default 1,000): the last
+    /// resort, refusing (4400) only the networks that hold more than
+    /// their share.
+    pub prefix_sessions_per_minute: u32,
 }
 
 impl Default for Limits {
@@ -99,6 +108,7 @@ impl Default for Limits {
             client_answers_per_minute: 20,
             user_ip_sessions_per_minute: 20,
             business_sessions_per_minute: 6_000,
+            prefix_sessions_per_minute: 1_000,
         }
     }
 }
@@ -116,6 +126,7 @@ impl Limits {
             client_answers_per_minute: u32::MAX,
             user_ip_sessions_per_minute: u32::MAX,
             business_sessions_per_minute: u32::MAX,
+            prefix_sessions_per_minute: u32::MAX,
         }
     }
 
@@ -149,6 +160,12 @@ impl Limits {
         self
     }
 
+    /// Sets [`Limits::prefix_sessions_per_minute`].
+    pub fn prefix_sessions_per_minute(mut self, n: u32) -> Self {
+        self.prefix_sessions_per_minute = n;
+        self
+    }
+
     /// Whether every limit is at least 1.
     pub(crate) fn is_valid(&self) -> bool {
         [
@@ -157,6 +174,7 @@ impl Limits {
             self.client_answers_per_minute,
             self.user_ip_sessions_per_minute,
             self.business_sessions_per_minute,
+            self.prefix_sessions_per_minute,
         ]
         .iter()
         .all(|n| *n >= 1)
@@ -200,8 +218,10 @@ pub enum LimitError {
         /// Seconds until the next window.
         retry_after: u64,
     },
-    /// Too many CaptchaQuery sessions for this `businessId`.
-    #[error("more than {limit} captcha sessions a minute for this businessId")]
+    /// The `businessId` is over its budget and this client network holds
+    /// more than its share of it
+    /// ([`Limits::prefix_sessions_per_minute`]).
+    #[error("business over its budget, and more than {limit} captcha sessions a minute from this client network")]
     BusinessSessions {
         /// The limit.
         limit: u32,

@@ -18,14 +18,22 @@ impl CaptchaService {
     }
 
     /// The puzzle for a new challenge of `binding`'s client: the policy's
-    /// level for the pressure now, with a fresh salt (none at level 0).
-    pub(crate) fn new_puzzle(&self, binding: &Binding, now: u64) -> Result<Puzzle, ServiceError> {
+    /// level for the pressure now, at least level index `least` (the
+    /// session's price), with a fresh salt (none at level 0).
+    pub(crate) fn new_puzzle(
+        &self,
+        binding: &Binding,
+        now: u64,
+        least: usize,
+    ) -> Result<Puzzle, ServiceError> {
         if self.pow.is_off() {
             return Ok(Puzzle::NONE);
         }
-        let level = self
+        let local = self
             .pow
-            .level_for(&self.pressure.pressure(binding.user_ip, now));
+            .level_index(&self.pressure.pressure(binding.user_ip, now));
+        let top = self.pow.levels.len().saturating_sub(1);
+        let level = self.pow.levels[local.max(least).min(top)];
         self.pressure
             .record(binding.user_ip, PressureEvent::Challenge, now);
         if level.is_none() {

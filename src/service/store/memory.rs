@@ -2,10 +2,12 @@
 //! process.
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use super::{check_id, RateCount, RecordKind, ReplayStore, StoreError, UseRecord};
+use crate::service::defence::decaying::DecayTable;
+use crate::service::defence::fair_table::FairShare;
 
 /// Default capacity of each table of [`MemoryStore::default`]: 200,000
 /// entries per kind (sessions, tickets, Nonces, rate counters): room for
@@ -17,34 +19,38 @@ pub const DEFAULT_MEMORY_CAPACITY: usize = 200_000;
 
 #[derive(Debug)]
 struct Entry {
-    uses: u64,
+    uses: u32,
     /// The caller's expiry, Unix seconds.
     expires_at: u64,
     /// The same expiry on the monotonic clock, fixed when the entry is
     /// written: the entry is dropped only once both have passed, so a wall
     /// clock that jumps (forward, then back) cannot make a store forget a
     /// used id while its token is still live.
-    deadline: Instant,
+    deadline: u64,
     /// Whether the monotonic deadline has passed and the entry now waits
     /// for the wall clock (it sits in `waiting`, not in `by_deadline`).
     waiting: bool,
+    /// Who holds it (the fair-share key; "" when the caller named none).
+    holder: Arc<str>,
 }
 
 /// One kind's records.
 #[derive(Debug, Default)]
 struct Table {
-    entries: HashMap<String, Entry>,
+    entries: HashMap<Arc<str>, Entry>,
     /// (monotonic deadline, id) of every entry not yet waiting.
-    by_deadline: BTreeSet<(Instant, String)>,
+    by_deadline: BTreeSet<(u64, Arc<str>)>,
     /// (expires_at, id) of the entries whose monotonic deadline passed
     /// while the wall clock said they were still live.
-    waiting: BTreeSet<(u64, String)>,
+    waiting: BTreeSet<(u64, Arc<str>)>,
+    /// The entries by holder, and the watermarks of holders that lost some.
+    fair: FairShare,
 }
 
 impl Table {
     /// Drops the entries that are expired by both clocks, in order, so each
     /// call does only the work of the entries that have expired.
-    fn purge(&mut self, now: u64, mono: Instant) {
+    fn purge(&mut self, now: u64, mono: u64) {
         while let Some(first) = self.by_deadline.first() {
             if first.0 > mono {
                 break;
@@ -57,9 +63,7 @@ impl Table {
                     e.waiting = true;
                     self.waiting.insert((e.expires_at, id));
                 }
-                _ => {
-                    self.entries.remove(&id);
-                }
+                _ => self.forget(&id),
             }
         }
         while let Some(first) = self.waiting.first() {
@@ -67,69 +71,128 @@ impl Table {
                 break;
             }
             if let Some((_, id)) = self.waiting.pop_first() {
-                self.entries.remove(&id);
+                self.forget(&id);
             }
         }
     }
-}
 
-impl Table {
-    /// Counts one use of `id`, keeping it until both `expires_at` and
-    /// `deadline` have passed (the later of the old and new ones for a
-    /// known id); returns the use count. A new id that is already expired
-    /// is counted as a first use and not kept (the caller has checked
-    /// expiry itself); a new id that does not fit is [`StoreError::Full`].
+    /// Removes entry `id` (already out of the expiry orders) and its share.
+    fn forget(&mut self, id: &str) {
+        if let Some(e) = self.entries.remove(id) {
+            self.fair.remove(&e.holder, id, e.expires_at);
+        }
+    }
+
+    /// Makes room for one entry: the heaviest holder loses its entry that
+    /// expires first, and its older ids count as used from now on.
+    fn evict(&mut self, now: u64) -> bool {
+        let Some((holder, id, expires_at)) = self.fair.victim() else {
+            return false;
+        };
+        if let Some(e) = self.entries.get(&id) {
+            if e.waiting {
+                self.waiting.remove(&(e.expires_at, Arc::clone(&id)));
+            } else {
+                self.by_deadline.remove(&(e.deadline, Arc::clone(&id)));
+            }
+        }
+        self.forget(&id);
+        self.fair.dropped(&holder, expires_at, now);
+        true
+    }
+
+    /// The uses of `id` held by `holder` so far: its count if known, 0 if
+    /// new, and `u64::MAX` (used up) if unknown but possibly dropped by
+    /// [`Table::evict`].
+    fn uses(&self, holder: &str, id: &str, expires_at: u64) -> u64 {
+        match self.entries.get(id) {
+            Some(e) => u64::from(e.uses),
+            None if self.fair.maybe_dropped(holder, expires_at) => u64::MAX,
+            None => 0,
+        }
+    }
+
+    /// Counts one use of `id` by `holder`, keeping it until both
+    /// `expires_at` and `deadline` have passed (the later of the old and
+    /// new ones for a known id); returns the use count. A new id that is
+    /// already expired is counted as a first use and not kept (the caller
+    /// has checked expiry itself); a new id that may have been dropped
+    /// counts as used up; when the table is full, the heaviest holder
+    /// makes room.
     fn bump(
         &mut self,
-        kind: RecordKind,
         capacity: usize,
+        holder: &str,
         id: &str,
         expires_at: u64,
-        deadline: Instant,
+        deadline: u64,
         now: u64,
-    ) -> Result<u64, StoreError> {
-        if let Some(entry) = self.entries.get_mut(id) {
-            entry.uses = entry.uses.saturating_add(1);
-            if expires_at > entry.expires_at || deadline > entry.deadline {
-                // Lengthen on both clocks; move it back into the deadline
-                // order if it was waiting.
-                if entry.waiting {
-                    self.waiting.remove(&(entry.expires_at, id.to_owned()));
-                } else {
-                    self.by_deadline.remove(&(entry.deadline, id.to_owned()));
-                }
-                entry.expires_at = entry.expires_at.max(expires_at);
-                entry.deadline = entry.deadline.max(deadline);
-                entry.waiting = false;
-                self.by_deadline.insert((entry.deadline, id.to_owned()));
-            }
-            return Ok(entry.uses);
+    ) -> u64 {
+        if let Some(key) = self.entries.get_key_value(id).map(|(k, _)| Arc::clone(k)) {
+            return self.bump_known(key, expires_at, deadline);
         }
         if expires_at <= now {
-            return Ok(1);
+            return 1;
         }
-        if self.entries.len() >= capacity {
-            return Err(StoreError::Full { kind, capacity });
+        if self.fair.maybe_dropped(holder, expires_at) {
+            return u64::MAX;
         }
+        while self.entries.len() >= capacity {
+            if !self.evict(now) {
+                break;
+            }
+        }
+        let holder = self.fair.intern(holder);
+        let key: Arc<str> = Arc::from(id);
+        self.fair.add(&holder, &key, expires_at);
         self.entries.insert(
-            id.to_owned(),
+            Arc::clone(&key),
             Entry {
                 uses: 1,
                 expires_at,
                 deadline,
                 waiting: false,
+                holder,
             },
         );
-        self.by_deadline.insert((deadline, id.to_owned()));
-        Ok(1)
+        self.by_deadline.insert((deadline, key));
+        1
+    }
+
+    /// One more use of the known entry `id`, its life lengthened on both
+    /// clocks if asked (moved back into the deadline order if it was
+    /// waiting).
+    fn bump_known(&mut self, id: Arc<str>, expires_at: u64, deadline: u64) -> u64 {
+        let Some(entry) = self.entries.get_mut(&id) else {
+            return 0;
+        };
+        entry.uses = entry.uses.saturating_add(1);
+        if expires_at > entry.expires_at || deadline > entry.deadline {
+            if entry.waiting {
+                self.waiting.remove(&(entry.expires_at, Arc::clone(&id)));
+            } else {
+                self.by_deadline.remove(&(entry.deadline, Arc::clone(&id)));
+            }
+            let old = entry.expires_at;
+            entry.expires_at = entry.expires_at.max(expires_at);
+            entry.deadline = entry.deadline.max(deadline);
+            entry.waiting = false;
+            self.by_deadline.insert((entry.deadline, Arc::clone(&id)));
+            let (holder, new) = (Arc::clone(&entry.holder), entry.expires_at);
+            let uses = u64::from(entry.uses);
+            self.fair.reschedule(&holder, &id, old, new);
+            return uses;
+        }
+        u64::from(entry.uses)
     }
 }
 
-/// `expires_at` on the monotonic clock: as far from `mono` as it is from
-/// `now` (capped at about 136 years).
-fn monotonic_deadline(mono: Instant, expires_at: u64, now: u64) -> Instant {
-    let left = Duration::from_secs(expires_at.saturating_sub(now).min(1 << 32));
-    mono.checked_add(left).unwrap_or(mono)
+/// `expires_at` on the monotonic clock, in milliseconds since the store
+/// was made: as far from `mono` as it is from `now` (capped at about 136
+/// years), plus one for the part of a millisecond `mono` was rounded down.
+fn monotonic_deadline(mono: u64, expires_at: u64, now: u64) -> u64 {
+    let left = expires_at.saturating_sub(now).min(1 << 32) * 1000;
+    mono.saturating_add(left).saturating_add(1)
 }
 
 /// One rate counter: hits in window `window` (of `len` seconds) and in
@@ -140,6 +203,10 @@ struct Counter {
     window: u64,
     current: u64,
     previous: u64,
+    /// When it was made, in the table's own count: of equally calm
+    /// counters the oldest goes first, so a flood's earlier counters make
+    /// room before a newcomer's.
+    born: u64,
 }
 
 impl Counter {
@@ -152,6 +219,7 @@ impl Counter {
                 window,
                 current: 0,
                 previous: 0,
+                born: self.born,
             };
         } else if window == self.window + 1 {
             self.previous = self.current;
@@ -170,6 +238,40 @@ struct Rates {
     counters: HashMap<String, Counter>,
     /// The `now` of the last sweep of stale windows.
     swept_at: Option<u64>,
+    /// Counters made so far.
+    born: u64,
+}
+
+/// How many counters a full rate table looks at to pick the calmest.
+const RATE_SAMPLE: usize = 32;
+
+impl Rates {
+    /// Frees room for one counter: first the counters that no longer count
+    /// (older than the window before; at most one sweep per second of the
+    /// caller's clock, as it walks the whole table), else the calmest of a
+    /// sample. Dropping a counter can only help its client, so the calmest
+    /// goes: a client at its limit is the last forgotten, and a new client
+    /// is always counted (a full table never lets anybody through
+    /// uncounted).
+    fn make_room(&mut self, capacity: usize, now: u64) {
+        if self.swept_at != Some(now) {
+            self.counters
+                .retain(|_, c| c.window.saturating_add(1) >= now / c.len);
+            self.swept_at = Some(now);
+        }
+        if self.counters.len() < capacity {
+            return;
+        }
+        let calmest = self
+            .counters
+            .iter()
+            .take(RATE_SAMPLE)
+            .min_by_key(|(_, c)| (c.current.saturating_add(c.previous), c.born))
+            .map(|(id, _)| id.clone());
+        if let Some(id) = calmest {
+            self.counters.remove(&id);
+        }
+    }
 }
 
 /// A thread-safe, bounded, in-process [`ReplayStore`].
@@ -185,15 +287,18 @@ struct Rates {
 ///   expiry order, so each call does only the work of the entries that
 ///   have expired). So a used ticket never becomes usable again when the
 ///   wall clock jumps forward and back.
-/// - It never forgets a live entry: when all `capacity` entries of a kind
-///   are live, a use of a *new* id of that kind fails with
-///   [`StoreError::Full`] (the service then refuses the request), while
-///   uses of ids it already holds still count.
+/// - When all `capacity` entries of a kind are live, a new id takes the
+///   room of the entry of the **heaviest holder** (the one holding most
+///   entries: see [`ReplayStore::record_held_use`]) that expires first, so
+///   a flood pushes out its own entries, never a newcomer. It still never
+///   lets a dropped id be used again: that holder's unknown ids expiring
+///   no later than the dropped one count as used up from then on.
 /// - Rate counters ([`count_hit`](ReplayStore::count_hit)) live for their
 ///   window and the next (where they are the previous window). When the
-///   rate table is full of such counters, a new id is not counted (zeros
-///   are returned and the hit is let through): refusing would let a flood
-///   from many addresses lock out everybody else.
+///   rate table is full, the stale ones go, else the calmest of a sample:
+///   a new id is always counted.
+/// - Decaying counters ([`decay_add`](ReplayStore::decay_add)) have a
+///   table of `capacity` ids too; a full one drops the calmest.
 /// - It is shared by the threads of one process only. Several processes or
 ///   machines behind a load balancer need one shared store (such as
 ///   `RedisStore`, cargo feature `redis`), or else an id could be used once
@@ -202,12 +307,15 @@ struct Rates {
 /// ```
 /// use qcaptcha::store::RecordKind::{Nonce, Ticket};
 /// use qcaptcha::{MemoryStore, ReplayStore};
-/// let store = MemoryStore::new(2);
-/// assert!(store.record_use(Ticket, "a", 100, 1, 0)?.allowed);
-/// assert!(!store.record_use(Ticket, "a", 100, 1, 0)?.allowed); // second use
-/// store.record_use(Ticket, "b", 50, 1, 0)?;
-/// assert!(store.record_use(Ticket, "c", 100, 1, 0).is_err()); // tickets full
-/// assert!(store.record_use(Nonce, "c", 100, 1, 0)?.allowed); // Nonces have room
+/// let store = MemoryStore::new(3);
+/// assert!(store.record_held_use(Ticket, "person", "a", 100, 1, 0)?.allowed);
+/// assert!(!store.record_held_use(Ticket, "person", "a", 100, 1, 0)?.allowed); // second use
+/// store.record_held_use(Ticket, "flood", "b", 50, 1, 0)?;
+/// store.record_held_use(Ticket, "flood", "c", 60, 1, 0)?;
+/// // Full: the heaviest holder ("flood") lost "b", and "b" stays used.
+/// assert!(store.record_held_use(Ticket, "person", "d", 100, 1, 0)?.allowed);
+/// assert!(!store.record_held_use(Ticket, "flood", "b", 50, 1, 0)?.allowed);
+/// assert!(store.record_use(Nonce, "c", 100, 1, 0)?.allowed); // its own table
 /// assert_eq!(store.count_hit("client", 60, 0)?.current, 1);
 /// assert_eq!(store.count_hit("client", 60, 59)?.current, 2);
 /// let next = store.count_hit("client", 60, 60)?; // a new minute
@@ -219,6 +327,9 @@ pub struct MemoryStore {
     capacity: usize,
     tables: [Mutex<Table>; 3],
     rates: Mutex<Rates>,
+    pressure: Mutex<DecayTable>,
+    /// Where the monotonic deadlines count from.
+    epoch: Instant,
 }
 
 impl MemoryStore {
@@ -229,7 +340,15 @@ impl MemoryStore {
             capacity: capacity.max(1),
             tables: Default::default(),
             rates: Mutex::new(Rates::default()),
+            pressure: Mutex::new(DecayTable::new(capacity)),
+            epoch: Instant::now(),
         }
+    }
+
+    /// The monotonic clock now, in milliseconds since the store was made
+    /// (rounded down).
+    fn mono_now(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
     /// The most entries each table holds.
@@ -284,13 +403,7 @@ impl ReplayStore for MemoryStore {
         max_uses: u64,
         now: u64,
     ) -> Result<UseRecord, StoreError> {
-        check_id(id)?;
-        let mono = Instant::now();
-        let deadline = monotonic_deadline(mono, expires_at, now);
-        let mut table = self.tables[kind.index()].lock().map_err(poisoned)?;
-        table.purge(now, mono);
-        let uses = table.bump(kind, self.capacity, id, expires_at, deadline, now)?;
-        Ok(UseRecord::new(uses, max_uses))
+        self.record_held_use(kind, "", id, expires_at, max_uses, now)
     }
 
     fn advance(
@@ -301,11 +414,41 @@ impl ReplayStore for MemoryStore {
         expires_at: u64,
         now: u64,
     ) -> Result<bool, StoreError> {
+        self.advance_held(kind, "", id, from, expires_at, now)
+    }
+
+    fn record_held_use(
+        &self,
+        kind: RecordKind,
+        holder: &str,
+        id: &str,
+        expires_at: u64,
+        max_uses: u64,
+        now: u64,
+    ) -> Result<UseRecord, StoreError> {
         check_id(id)?;
-        let mono = Instant::now();
+        let mono = self.mono_now();
+        let deadline = monotonic_deadline(mono, expires_at, now);
         let mut table = self.tables[kind.index()].lock().map_err(poisoned)?;
         table.purge(now, mono);
-        let current = table.entries.get(id).map_or(0, |e| e.uses);
+        let uses = table.bump(self.capacity, holder, id, expires_at, deadline, now);
+        Ok(UseRecord::new(uses, max_uses))
+    }
+
+    fn advance_held(
+        &self,
+        kind: RecordKind,
+        holder: &str,
+        id: &str,
+        from: u64,
+        expires_at: u64,
+        now: u64,
+    ) -> Result<bool, StoreError> {
+        check_id(id)?;
+        let mono = self.mono_now();
+        let mut table = self.tables[kind.index()].lock().map_err(poisoned)?;
+        table.purge(now, mono);
+        let current = table.uses(holder, id, expires_at);
         if current != from {
             return Ok(false);
         }
@@ -314,7 +457,7 @@ impl ReplayStore for MemoryStore {
             return Ok(true);
         }
         let deadline = monotonic_deadline(mono, expires_at, now);
-        table.bump(kind, self.capacity, id, expires_at, deadline, now)?;
+        table.bump(self.capacity, holder, id, expires_at, deadline, now);
         Ok(true)
     }
 
@@ -326,34 +469,39 @@ impl ReplayStore for MemoryStore {
         if let Some(c) = rates.counters.get_mut(id) {
             return Ok(c.hit(len, window));
         }
-        if rates.counters.len() >= self.capacity && rates.swept_at != Some(now) {
-            // Drop the counters that no longer count (older than the window
-            // before), at most once per second of the caller's clock (the
-            // sweep walks the whole table).
-            rates
-                .counters
-                .retain(|_, c| c.window.saturating_add(1) >= now / c.len);
-            rates.swept_at = Some(now);
-        }
         if rates.counters.len() >= self.capacity {
-            return Ok(RateCount::default());
+            rates.make_room(self.capacity, now);
         }
+        rates.born += 1;
         let mut c = Counter {
             len,
             window,
             current: 0,
             previous: 0,
+            born: rates.born,
         };
         let count = c.hit(len, window);
         rates.counters.insert(id.to_owned(), c);
         Ok(count)
+    }
+
+    fn decay_add(
+        &self,
+        id: &str,
+        amount: f64,
+        half_lives_secs: &[f64],
+        now: u64,
+    ) -> Result<Vec<f64>, StoreError> {
+        check_id(id)?;
+        let mut table = self.pressure.lock().map_err(poisoned)?;
+        Ok(table.add(id, amount, half_lives_secs, now))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
+    use std::time::Duration;
     use RecordKind::{Nonce, Session, Ticket};
 
     #[test]
@@ -417,25 +565,80 @@ mod tests {
     }
 
     #[test]
-    fn full_table_refuses_new_ids_of_its_kind_only() {
-        let s = MemoryStore::new(3);
-        for id in ["a", "b", "c"] {
-            assert!(s.record_use(Session, id, 1000, 1, 0).unwrap().allowed);
+    fn a_full_table_takes_room_from_its_heaviest_holder_and_forgets_nothing() {
+        let s = MemoryStore::new(4);
+        for (i, id) in ["a", "b", "c"].iter().enumerate() {
+            let r = s.record_held_use(Session, "flood", id, 100 + i as u64, 1, 0);
+            assert!(r.unwrap().allowed);
         }
-        assert_eq!(
-            s.record_use(Session, "d", 1000, 1, 0),
-            Err(StoreError::Full {
-                kind: Session,
-                capacity: 3
-            })
+        assert!(
+            s.record_held_use(Session, "person", "p", 500, 1, 0)
+                .unwrap()
+                .allowed
         );
-        // A live entry is never evicted: "a" is still known as used.
-        assert!(!s.record_use(Session, "a", 1000, 1, 999).unwrap().allowed);
-        assert_eq!(s.len_of(Session), 3);
+        // Full. A newcomer gets in; the flood loses "a" (its first to expire) ...
+        assert!(
+            s.record_held_use(Session, "other", "o", 500, 1, 0)
+                .unwrap()
+                .allowed
+        );
+        assert_eq!(s.len_of(Session), 4);
+        // ... and "a" stays used, while what the others hold is exact.
+        assert!(
+            !s.record_held_use(Session, "flood", "a", 100, 1, 1)
+                .unwrap()
+                .allowed
+        );
+        assert!(
+            !s.record_held_use(Session, "person", "p", 500, 1, 1)
+                .unwrap()
+                .allowed
+        );
+        // A new id of the flood that expires later than what it lost is new.
+        assert!(
+            s.record_held_use(Session, "flood", "d", 200, 1, 1)
+                .unwrap()
+                .allowed
+        );
+        // Advance too: an unknown session the flood may have lost is used.
+        assert!(!s.advance_held(Session, "flood", "a", 0, 100, 1).unwrap());
+        assert!(s.advance_held(Session, "person", "q", 0, 500, 1).unwrap());
         // Tickets and Nonces have their own room.
         for id in ["a", "b", "c"] {
             assert!(s.record_use(Ticket, id, 1000, 1, 0).unwrap().allowed);
             assert!(s.record_use(Nonce, id, 1000, 1, 0).unwrap().allowed);
+        }
+    }
+
+    #[test]
+    fn a_flood_never_pushes_out_a_person() {
+        let s = MemoryStore::new(100);
+        assert!(
+            s.record_held_use(Nonce, "person", "mine", 7_200, 1, 0)
+                .unwrap()
+                .allowed
+        );
+        for i in 0..10_000u64 {
+            let id = format!("n{i}");
+            let r = s
+                .record_held_use(Nonce, "flood", &id, 1_000 + i, 1, 0)
+                .unwrap();
+            assert!(r.allowed);
+            assert!(s.len_of(Nonce) <= 100);
+        }
+        assert!(
+            !s.record_held_use(Nonce, "person", "mine", 7_200, 1, 0)
+                .unwrap()
+                .allowed
+        );
+        // Every id of the flood stays used: kept, or older than its mark.
+        for i in (0..10_000u64).step_by(97) {
+            let id = format!("n{i}");
+            assert!(
+                !s.record_held_use(Nonce, "flood", &id, 1_000 + i, 1, 0)
+                    .unwrap()
+                    .allowed
+            );
         }
     }
 
@@ -448,28 +651,32 @@ mod tests {
         // Expired and unknown: moves, nothing kept.
         assert!(s.advance(Session, "old", 0, 10, 10).unwrap());
         assert_eq!(s.len_of(Session), 1);
-        // A full table refuses a new session, and only that.
-        s.advance(Session, "s2", 0, 100, 0).unwrap();
-        assert!(matches!(
-            s.advance(Session, "s3", 0, 100, 0),
-            Err(StoreError::Full { kind: Session, .. })
-        ));
-        assert!(s.advance(Session, "s2", 1, 100, 0).unwrap());
+        // A full table makes room for a new session; the one it dropped
+        // (the first to expire) counts as used up from then on.
+        s.advance(Session, "s2", 0, 50, 0).unwrap();
+        assert!(s.advance(Session, "s3", 0, 100, 0).unwrap());
+        assert!(!s.advance(Session, "s2", 1, 50, 0).unwrap());
+        assert!(!s.advance(Session, "s2", 0, 50, 0).unwrap());
     }
 
     #[test]
-    fn a_full_rate_table_lets_new_ids_through_uncounted() {
+    fn a_full_rate_table_still_counts_every_new_id() {
         let s = MemoryStore::new(4);
         assert_eq!(s.count_hit("ip", 60, 300).unwrap(), RateCount::new(1, 0));
-        // A full table lets new ids through uncounted...
-        for id in ["b", "c", "d"] {
+        // The calmest counter makes room (ties: the oldest), and a busy
+        // one stays.
+        for _ in 0..5 {
+            s.count_hit("busy", 60, 300).unwrap();
+        }
+        for id in ["b", "c"] {
             assert_eq!(s.count_hit(id, 60, 300).unwrap().current, 1);
         }
-        assert_eq!(s.count_hit("e", 60, 300).unwrap(), RateCount::default());
-        assert_eq!(s.rate_counters(), 4);
-        // ...until the counters are two windows old.
-        assert_eq!(s.count_hit("e", 60, 360).unwrap(), RateCount::default());
-        assert_eq!(s.count_hit("e", 60, 420).unwrap().current, 1);
+        for i in 0..100 {
+            assert_eq!(s.count_hit(&format!("e{i}"), 60, 300).unwrap().current, 1);
+            assert_eq!(s.count_hit(&format!("e{i}"), 60, 300).unwrap().current, 2);
+            assert!(s.rate_counters() <= 4);
+        }
+        assert_eq!(s.count_hit("busy", 60, 300).unwrap().current, 6);
     }
 
     fn rss_bytes() -> usize {
@@ -526,6 +733,12 @@ mod tests {
         }
         println!("rate: {} bytes per entry", (rss_bytes() - before) / n);
         assert_eq!(s.rate_counters(), n);
+        let before = rss_bytes();
+        for i in 0..n {
+            let id = format!("v:t:10.{}.{}.0/24", i >> 8, i & 255);
+            s.decay_add(&id, 1.0, &[120.0], 0).unwrap();
+        }
+        println!("pressure: {} bytes per entry", (rss_bytes() - before) / n);
         alive.push(s);
         assert_eq!(alive.iter().map(MemoryStore::len).sum::<usize>(), 2 * n);
     }

@@ -14,9 +14,11 @@
 //! [`ReplayStore::count_hit`].
 //!
 //! The trait is fallible on purpose: a store that cannot answer (a network
-//! backend that is down, a memory table that is full) returns a
-//! [`StoreError`], and the service then refuses the request (it fails
-//! closed) instead of accepting a possible replay.
+//! backend that is down) returns a [`StoreError`], and the service then
+//! refuses the request (it fails closed) instead of accepting a possible
+//! replay. A full table is no reason to refuse: [`MemoryStore`] then
+//! takes room from the heaviest holder (see
+//! [`ReplayStore::record_held_use`]).
 //!
 //! [`MemoryStore`] is the in-process implementation, for one process.
 //! `RedisStore` (cargo feature `redis`) is the networked one, for several
@@ -34,8 +36,9 @@ pub enum RecordKind {
     /// A ticket: how many times CaptchaCheck accepted it. Kept until the
     /// ticket expires.
     Ticket,
-    /// A signed request's `SecretId` and `Nonce`. Kept until its
-    /// `Timestamp` leaves the 2-hour window.
+    /// A signed request's `SecretId` and `Nonce`, recorded once the
+    /// request is accepted. Kept until its `Timestamp` leaves the spec's
+    /// window (2 hours either side of the server's clock).
     Nonce,
 }
 
@@ -104,6 +107,11 @@ pub enum StoreError {
     /// parse). Returned when the store is built, not per use.
     #[error("replay store misconfigured: {0}")]
     Config(String),
+    /// The store does not offer this call (the default of
+    /// [`ReplayStore::decay_add`]); the service then does the work in its
+    /// own process.
+    #[error("replay store does not support {0}")]
+    Unsupported(&'static str),
 }
 
 /// The longest id a store must accept, in bytes. The service's ids are far
@@ -244,10 +252,65 @@ pub trait ReplayStore: Send + Sync {
     /// `window_secs` seconds that holds `now` (window `k` covers Unix
     /// seconds `k * window_secs .. (k + 1) * window_secs`), and returns the
     /// hits counted in this window, this one included, and in the window
-    /// before (the limits weigh both, a sliding window). A store that keeps
-    /// no counter for `id` (a full [`MemoryStore`] table: it lets new
-    /// clients through rather than lock everybody out) returns zeros.
+    /// before (the limits weigh both, a sliding window). A bounded store
+    /// that is full makes room by dropping its calmest counters, never by
+    /// leaving a new id uncounted.
     fn count_hit(&self, id: &str, window_secs: u64, now: u64) -> Result<RateCount, StoreError>;
+
+    /// [`record_use`](ReplayStore::record_use) of an id that `holder`
+    /// holds: the service names who each record is for (a business and a
+    /// client network, or a SecretId and a client network), so that a
+    /// bounded store, when full, takes room from the heaviest holder
+    /// instead of refusing a newcomer. A store that makes room must never
+    /// let an id it dropped be used again: [`MemoryStore`] answers any
+    /// unknown id of that holder that expires no later than what it dropped
+    /// as used up. The default ignores the holder.
+    fn record_held_use(
+        &self,
+        kind: RecordKind,
+        holder: &str,
+        id: &str,
+        expires_at: u64,
+        max_uses: u64,
+        now: u64,
+    ) -> Result<UseRecord, StoreError> {
+        let _ = holder;
+        self.record_use(kind, id, expires_at, max_uses, now)
+    }
+
+    /// [`advance`](ReplayStore::advance) of an id that `holder` holds (see
+    /// [`record_held_use`](ReplayStore::record_held_use)). The default
+    /// ignores the holder.
+    fn advance_held(
+        &self,
+        kind: RecordKind,
+        holder: &str,
+        id: &str,
+        from: u64,
+        expires_at: u64,
+        now: u64,
+    ) -> Result<bool, StoreError> {
+        let _ = holder;
+        self.advance(kind, id, from, expires_at, now)
+    }
+
+    /// Adds `amount` to the decaying counters of `id`, one per half-life
+    /// in `half_lives_secs` (a steady `r` a second reads `r * h / ln 2`), and returns
+    /// their values at `now`; an `amount` of 0 only reads. The proof-of-work
+    /// price reads a business's volume and a client network's ticket rate
+    /// from these, so that every node sharing the store prices alike. The
+    /// default answers [`StoreError::Unsupported`]: the service then counts
+    /// in its own process.
+    fn decay_add(
+        &self,
+        id: &str,
+        amount: f64,
+        half_lives_secs: &[f64],
+        now: u64,
+    ) -> Result<Vec<f64>, StoreError> {
+        let _ = (id, amount, half_lives_secs, now);
+        Err(StoreError::Unsupported("decaying counters"))
+    }
 }
 
 /// The answer of [`ReplayStore::count_hit`].

@@ -1,6 +1,7 @@
 //! CaptchaCheck's core: is this ticket authentic, unexpired, bound to the
 //! request's fields and not used up.
 
+use crate::service::defence::prefix::Prefixes;
 use crate::service::store::{RecordKind, ReplayStore, StoreError};
 use crate::service::tokens::keys::KeyRing;
 use crate::service::tokens::sealed::{
@@ -81,12 +82,28 @@ impl From<TokenError> for CheckFailure {
 /// Checks a ticket token: authentic, issued no later than
 /// [`MAX_CLOCK_SKEW_SECS`] after `now`, unexpired at `now`, bound to
 /// `expected`, and (recorded in `store`) not used up. Mismatched or expired
-/// tickets are not counted as a use.
-pub fn check_ticket(
+/// tickets are not counted as a use. The use is held by nobody in
+/// particular; the service calls [`check_ticket_in`].
+#[cfg(test)]
+pub(crate) fn check_ticket(
     keys: &KeyRing,
     store: &dyn ReplayStore,
     token: &str,
     expected: &Binding,
+    now: u64,
+) -> Result<Ticket, CheckFailure> {
+    check_ticket_in(keys, store, token, expected, Prefixes::default(), now)
+}
+
+/// [`check_ticket`], the use recorded as held by the ticket's business
+/// and client network (by `prefixes`), the fair-share key of a bounded
+/// store.
+pub(crate) fn check_ticket_in(
+    keys: &KeyRing,
+    store: &dyn ReplayStore,
+    token: &str,
+    expected: &Binding,
+    prefixes: Prefixes,
     now: u64,
 ) -> Result<Ticket, CheckFailure> {
     let ticket = keys.open_ticket(token)?;
@@ -99,9 +116,15 @@ pub fn check_ticket(
     if let Some(field) = ticket.binding.mismatch(expected) {
         return Err(CheckFailure::Mismatch(field));
     }
+    let holder = format!(
+        "{}/{}",
+        ticket.binding.business_id,
+        prefixes.key(ticket.binding.user_ip)
+    );
     let record = store
-        .record_use(
+        .record_held_use(
             RecordKind::Ticket,
+            &holder,
             &ticket.store_id(),
             ticket.expires_at,
             u64::from(ticket.max_uses),

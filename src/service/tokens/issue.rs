@@ -30,12 +30,14 @@ pub(crate) struct Issued {
 
 impl CaptchaService {
     /// A fresh sealed challenge for `binding`: picture 0 of a new session
-    /// (`slot` `None`), or the given picture of a session. Returns the
-    /// token and its seconds to live.
+    /// (`slot` `None`), or the given picture of a session, at proof-of-work
+    /// level index `least` or above. Returns the token and its seconds to
+    /// live.
     pub(crate) fn new_challenge(
         &self,
         binding: Binding,
         slot: Option<Slot>,
+        least: usize,
     ) -> Result<Issued, ServiceError> {
         let now = self.now();
         let slot = match slot {
@@ -49,7 +51,7 @@ impl CaptchaService {
         let expires_at = now
             .saturating_add(self.challenge_ttl_secs)
             .min(slot.session_expires_at);
-        let puzzle = self.new_puzzle(&binding, now)?;
+        let puzzle = self.new_puzzle(&binding, now, least)?;
         let seed = random_seed().map_err(|e| ServiceError::Seal(e.into()))?;
         let letters = word_length(binding.captcha_type, seed);
         let challenge = Challenge {
@@ -110,7 +112,14 @@ impl CaptchaService {
     /// Checks a ticket token against the binding it must have.
     pub fn check_ticket(&self, ticket: &str, expected: &Binding) -> Result<Ticket, CheckFailure> {
         let keys = self.keys();
-        check::check_ticket(&keys, self.store.as_ref(), ticket, expected, self.now())
+        check::check_ticket_in(
+            &keys,
+            self.store.as_ref(),
+            ticket,
+            expected,
+            self.pow.prefixes,
+            self.now(),
+        )
     }
 
     #[cfg(feature = "test-util")]

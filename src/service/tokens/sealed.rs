@@ -28,8 +28,8 @@ use std::net::IpAddr;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use chacha20poly1305::aead::{Aead, Payload};
-use chacha20poly1305::XNonce;
+use chacha20poly1305::aead::AeadInPlace;
+use chacha20poly1305::{Tag, XNonce};
 
 use crate::render::CaptchaType;
 use crate::service::defence::pow::Puzzle;
@@ -127,6 +127,7 @@ impl KeyRing {
         let cipher = self
             .cipher(self.current_key_id())
             .ok_or(TokenError::UnknownKey(self.current_key_id()))?;
+        // Header, nonce and payload in one buffer, encrypted in place.
         let mut out = Vec::with_capacity(HEADER_LEN + NONCE_LEN + plaintext.len() + TAG_LEN);
         out.push(kind.version());
         out.push(kind.byte());
@@ -134,17 +135,16 @@ impl KeyRing {
         let mut nonce = [0u8; NONCE_LEN];
         os_random(&mut nonce)?;
         out.extend_from_slice(&nonce);
-        let aad = associated_data(kind, &out[..HEADER_LEN]);
-        let sealed = cipher
-            .encrypt(
+        out.extend_from_slice(plaintext);
+        let aad = AssociatedData::new(kind, &out[..HEADER_LEN]);
+        let tag = cipher
+            .encrypt_in_place_detached(
                 XNonce::from_slice(&nonce),
-                Payload {
-                    msg: plaintext,
-                    aad: &aad,
-                },
+                aad.as_slice(),
+                &mut out[HEADER_LEN + NONCE_LEN..],
             )
             .map_err(|_| TokenError::TooLarge("payload"))?;
-        out.extend_from_slice(&sealed);
+        out.extend_from_slice(&tag);
         Ok(URL_SAFE_NO_PAD.encode(out))
     }
 
@@ -152,7 +152,7 @@ impl KeyRing {
         if token.len() > MAX_TOKEN_LEN {
             return Err(TokenError::Malformed);
         }
-        let raw = URL_SAFE_NO_PAD
+        let mut raw = URL_SAFE_NO_PAD
             .decode(token.as_bytes())
             .map_err(|_| TokenError::Malformed)?;
         if raw.len() < HEADER_LEN + NONCE_LEN + TAG_LEN || raw[1] != kind.byte() {
@@ -167,17 +167,22 @@ impl KeyRing {
         }
         let key_id = u32::from_be_bytes([raw[2], raw[3], raw[4], raw[5]]);
         let cipher = self.cipher(key_id).ok_or(TokenError::UnknownKey(key_id))?;
-        let aad = associated_data(kind, &raw[..HEADER_LEN]);
-        let nonce = XNonce::from_slice(&raw[HEADER_LEN..HEADER_LEN + NONCE_LEN]);
+        let aad = AssociatedData::new(kind, &raw[..HEADER_LEN]);
+        let nonce = *XNonce::from_slice(&raw[HEADER_LEN..HEADER_LEN + NONCE_LEN]);
+        // Decrypted in place; the tag is checked in constant time first.
+        let tag_at = raw.len() - TAG_LEN;
+        let tag = *Tag::from_slice(&raw[tag_at..]);
         cipher
-            .decrypt(
-                nonce,
-                Payload {
-                    msg: &raw[HEADER_LEN + NONCE_LEN..],
-                    aad: &aad,
-                },
+            .decrypt_in_place_detached(
+                &nonce,
+                aad.as_slice(),
+                &mut raw[HEADER_LEN + NONCE_LEN..tag_at],
+                &tag,
             )
-            .map_err(|_| TokenError::Forged)
+            .map_err(|_| TokenError::Forged)?;
+        raw.truncate(tag_at);
+        raw.drain(..HEADER_LEN + NONCE_LEN);
+        Ok(raw)
     }
 
     /// Seals a challenge into a URL-safe token.
@@ -256,11 +261,25 @@ impl KeyRing {
     }
 }
 
-fn associated_data(kind: TokenKind, header: &[u8]) -> Vec<u8> {
-    let mut aad = Vec::with_capacity(kind.domain().len() + header.len());
-    aad.extend_from_slice(kind.domain());
-    aad.extend_from_slice(header);
-    aad
+/// The associated data of a token: its kind's domain string and its
+/// header, on the stack.
+struct AssociatedData {
+    bytes: [u8; 32],
+    len: usize,
+}
+
+impl AssociatedData {
+    fn new(kind: TokenKind, header: &[u8]) -> AssociatedData {
+        let (domain, mut bytes) = (kind.domain(), [0u8; 32]);
+        let len = domain.len() + header.len();
+        bytes[..domain.len()].copy_from_slice(domain);
+        bytes[domain.len()..len].copy_from_slice(header);
+        AssociatedData { bytes, len }
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
 }
 
 /// What a challenge and its ticket are bound to: the CaptchaQuery fields
@@ -446,8 +465,15 @@ impl Ticket {
     }
 }
 
-#[derive(Default)]
 struct Writer(Vec<u8>);
+
+impl Default for Writer {
+    /// Room for any challenge or ticket without growing (the longest, with
+    /// a 128-byte uid, is under 256 bytes).
+    fn default() -> Self {
+        Writer(Vec::with_capacity(256))
+    }
+}
 
 impl Writer {
     fn u8(&mut self, v: u8) {

@@ -1,7 +1,10 @@
 //! The widget routes' one parser: the form body (refresh, verify) or the
 //! query string (image, audio), parsed once into its fields with the
 //! API's parameter rules (the same decoding and count bound, no field
-//! twice). The decoded values are moved into the form, not copied.
+//! twice). The decoded values are moved into the form, not copied, and
+//! borrow from the request where nothing was percent-decoded.
+
+use std::borrow::Cow;
 
 use crate::service::api::params::{parse_pairs, ParamError, MAX_PARAMS};
 use crate::service::errors::{ChallengeError, ServiceError};
@@ -13,27 +16,27 @@ const FIELDS: [&str; 4] = ["c", "answer", "pow", "s"];
 /// What a widget request carries. Each field may appear once: a second
 /// `answer` (or `c`, `pow`, `s`) is refused, never "the first one wins".
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct WidgetForm {
+pub(crate) struct WidgetForm<'a> {
     /// `c`: the sealed challenge token (never empty).
-    pub(crate) challenge: String,
+    pub(crate) challenge: Cow<'a, str>,
     /// `answer`: the typed text (`""` when absent).
-    pub(crate) answer: String,
+    pub(crate) answer: Cow<'a, str>,
     /// `pow`: the proof-of-work counter as sent.
-    pub(crate) pow: Option<String>,
+    pub(crate) pow: Option<Cow<'a, str>>,
     /// `s`: the picture scale as sent.
-    scale: Option<String>,
+    scale: Option<Cow<'a, str>>,
 }
 
-impl WidgetForm {
+impl<'a> WidgetForm<'a> {
     /// Parses a query string or form body: a [`ParamError`] for bad
     /// encoding, too many fields or a field twice (4000), then
     /// [`ChallengeError::Missing`] without a `c`.
-    pub(crate) fn parse(form: &str) -> Result<WidgetForm, ServiceError> {
+    pub(crate) fn parse(form: &'a str) -> Result<WidgetForm<'a>, ServiceError> {
         let pairs = parse_pairs(form)?;
         if pairs.len() > MAX_PARAMS {
             return Err(ParamError::TooManyParameters.into());
         }
-        let mut fields: [Option<String>; FIELDS.len()] = Default::default();
+        let mut fields: [Option<Cow<'a, str>>; FIELDS.len()] = Default::default();
         for (name, value) in pairs {
             let Some(i) = FIELDS.iter().position(|f| *f == name) else {
                 continue;
@@ -52,6 +55,19 @@ impl WidgetForm {
             pow,
             scale,
         })
+    }
+
+    /// The `v` of a request for the cached widget script, if it has
+    /// exactly one (its only field).
+    pub(crate) fn version(query: &str) -> Option<Cow<'_, str>> {
+        let mut found = parse_pairs(query)
+            .ok()?
+            .into_iter()
+            .filter(|(k, _)| k == "v");
+        match (found.next(), found.next()) {
+            (Some((_, v)), None) => Some(v),
+            _ => None,
+        }
     }
 
     /// The scale asked for by `s`: absent is 1, else 1 to
@@ -74,7 +90,7 @@ impl WidgetForm {
 mod tests {
     use super::*;
 
-    fn parse(form: &str) -> Result<WidgetForm, ServiceError> {
+    fn parse(form: &str) -> Result<WidgetForm<'_>, ServiceError> {
         WidgetForm::parse(form)
     }
 
@@ -87,7 +103,7 @@ mod tests {
         assert_eq!(f.scale(), Ok(2));
         let f = parse("c=x").unwrap();
         assert_eq!(
-            (f.answer.as_str(), f.pow.as_deref(), f.scale()),
+            (f.answer.as_ref(), f.pow.as_deref(), f.scale()),
             ("", None, Ok(1))
         );
     }
@@ -115,7 +131,8 @@ mod tests {
             assert_eq!(parse(form), Err(ChallengeError::Missing.into()), "{form}");
         }
         for bad in ["s=0", "s=4", "s=+2", "s=2.0", "s="] {
-            let f = parse(&format!("c=x&{bad}")).unwrap();
+            let form = format!("c=x&{bad}");
+            let f = parse(&form).unwrap();
             assert!(f.scale().is_err(), "{bad}");
         }
         assert!(parse("c=%FF").is_err());

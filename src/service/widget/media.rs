@@ -67,11 +67,11 @@ impl CaptchaService {
 
     /// A media request admitted under the picture limit, its query parsed
     /// and its challenge opened.
-    fn open_media(
+    fn open_media<'q>(
         &self,
-        query: &str,
+        query: &'q str,
         client: IpAddr,
-    ) -> Result<(WidgetForm, Challenge), ServiceError> {
+    ) -> Result<(WidgetForm<'q>, Challenge), ServiceError> {
         self.admit_client(client, false)?;
         let form = WidgetForm::parse(query)?;
         let challenge = self.open_challenge(&form.challenge)?;

@@ -50,10 +50,12 @@ impl CaptchaService {
 
     /// `POST {base}/verify` with form `c=<challenge>&answer=<text>`, and
     /// `&pow=<counter>` when the challenge asks for a proof of work.
-    /// One attempt per picture, recorded in the replay store (the session's
-    /// counter moves past it) before the proof is checked (one derivation,
-    /// see [`crate::pow`]) and the answer compared (in constant time); a
-    /// missing or wrong proof uses the picture up like a wrong answer:
+    /// The proof is checked first (one derivation, see [`crate::pow`]);
+    /// then the picture's one attempt is recorded in the replay store (the
+    /// session's counter moves past it) and the answer compared (in
+    /// constant time):
+    /// - a missing or wrong proof: 5100 without a next picture, nothing
+    ///   stored, the picture still answerable with its proof;
     /// - right: `{"code":0,"message":"No Error","ticket":..}`; the session
     ///   is then over (one ticket per session);
     /// - wrong: `{"code":5100,..,"challenge":<next>,"ttl":..}`;
@@ -75,6 +77,13 @@ impl CaptchaService {
     fn verify(&self, form: &str, client: IpAddr) -> Result<HttpResponse, ServiceError> {
         let (form, challenge) = self.open_attempt(form, client)?;
         let now = self.now();
+        // The proof first (one derivation, no store): a request without
+        // its work stores nothing and gets no next picture.
+        if !proof_ok(&form.challenge, &challenge, form.pow.as_deref()) {
+            self.pressure_event(&challenge.binding, PressureEvent::Failure);
+            self.charge_wrong_proof(client);
+            return Err(ChallengeError::WrongProof.into());
+        }
         if let Err(e) = self.use_picture(&challenge) {
             if matches!(e, ServiceError::Challenge(ChallengeError::Used)) {
                 metrics::answered(Answered::Reused);
@@ -86,9 +95,6 @@ impl CaptchaService {
             metrics::answered(Answered::Expired);
             return self.next_after(&challenge, ChallengeError::Expired);
         }
-        if !proof_ok(&form.challenge, &challenge, form.pow.as_deref()) {
-            return self.next_after(&challenge, ChallengeError::WrongProof);
-        }
         // The seed draws the word; no need to render the picture for it.
         let (_, expected) = draw_word(challenge.binding.captcha_type, challenge.seed);
         let right = form.answer.len() <= MAX_ANSWER_LEN && expected.matches(&form.answer);
@@ -97,6 +103,7 @@ impl CaptchaService {
             return self.next_after(&challenge, ChallengeError::WrongAnswer);
         }
         self.pressure_event(&challenge.binding, PressureEvent::Success);
+        self.count_ticket(&challenge.binding, now);
         let token = self.new_ticket(challenge.binding, now)?;
         metrics::answered(Answered::Right);
         metrics::ticket_issued();
@@ -110,11 +117,11 @@ impl CaptchaService {
     /// An attempt (refresh or verify) admitted under the client's answer
     /// limit, its form parsed and its challenge opened, while its session
     /// lasts.
-    fn open_attempt(
+    fn open_attempt<'f>(
         &self,
-        form: &str,
+        form: &'f str,
         client: IpAddr,
-    ) -> Result<(WidgetForm, Challenge), ServiceError> {
+    ) -> Result<(WidgetForm<'f>, Challenge), ServiceError> {
         self.admit_client(client, true)?;
         let form = WidgetForm::parse(form)?;
         let challenge = self.open_challenge(&form.challenge)?;
@@ -130,8 +137,9 @@ impl CaptchaService {
     /// or a later one, was used already; a replay changes nothing). One
     /// record per session.
     fn use_picture(&self, old: &Challenge) -> Result<(), ServiceError> {
-        let moved = self.store.advance(
+        let moved = self.store.advance_held(
             RecordKind::Session,
+            &self.holder(old.binding.business_id, &old.binding),
             &old.session_id(),
             u64::from(old.picture),
             old.session_expires_at,
@@ -168,7 +176,9 @@ impl CaptchaService {
             picture: next,
             session_expires_at: old.session_expires_at,
         };
-        let issued = self.new_challenge(old.binding.clone(), Some(slot))?;
+        // The next picture keeps the session's price (or more).
+        let least = self.pow.index_of(old.puzzle.level());
+        let issued = self.new_challenge(old.binding.clone(), Some(slot), least)?;
         Ok(HttpResponse::json(&json!({
             "code": code.code(),
             "message": message,

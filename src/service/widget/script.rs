@@ -160,8 +160,6 @@ pub struct WidgetParams<'a> {
     pub challenge: &'a str,
     /// Seconds the challenge stays answerable.
     pub ttl_secs: u64,
-    /// The routes.
-    pub routes: &'a Routes,
     /// The proof of work the challenge asks for.
     pub puzzle: &'a Puzzle,
     /// How many letters the challenge's picture shows: the widget says so
@@ -181,19 +179,16 @@ pub fn puzzle_value(puzzle: &Puzzle) -> Value {
     json!({ "bits": puzzle.bits, "iterations": puzzle.iterations, "salt": salt })
 }
 
-/// The widget JavaScript for one page view.
-pub fn widget_script(params: WidgetParams<'_>) -> String {
-    let config = json!({
+/// The per-challenge configuration the widget script embeds, as a
+/// [`js_literal`]: the challenge, its seconds to live, its proof of work
+/// and its letter count (the routes are in the static part).
+pub(crate) fn config_literal(params: &WidgetParams<'_>) -> String {
+    js_literal(&json!({
         "challenge": params.challenge,
         "ttl": params.ttl_secs,
-        "image": params.routes.image(),
-        "audio": params.routes.audio(),
-        "refresh": params.routes.refresh(),
-        "verify": params.routes.verify(),
         "pow": puzzle_value(params.puzzle),
         "letters": params.letters,
-    });
-    WIDGET_JS.replace("__QCAPTCHA_CONFIG__", &js_literal(&config))
+    }))
 }
 
 /// JavaScript that reports a failed CaptchaQuery to the page's `callBack`:
@@ -205,12 +200,10 @@ pub fn callback_script(callback: &Callback, code: ErrorCode, message: &str) -> S
     format!("try{{if(typeof {name}===\"function\"){{{name}({arg});}}}}catch(e){{}}\n")
 }
 
-/// The widget's JavaScript, with `__QCAPTCHA_CONFIG__` where the config goes.
-const WIDGET_JS: &str = include_str!("widget.js");
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::service::widget::template::{WidgetDelivery, WidgetTemplate};
 
     #[test]
     fn callback_scripts_call_the_named_function_guarded() {
@@ -276,13 +269,14 @@ mod tests {
     #[test]
     fn script_embeds_config_and_defines_the_api() {
         let routes = Routes::new("https://h.example/cap").unwrap();
-        let js = widget_script(WidgetParams {
-            challenge: "TOKEN-abc_1",
-            ttl_secs: 300,
-            routes: &routes,
-            puzzle: &Puzzle::new(4, 100, [1; 16]),
-            letters: 5,
-        });
+        let js = WidgetTemplate::new(&routes, WidgetDelivery::Inline).script(&config_literal(
+            &WidgetParams {
+                challenge: "TOKEN-abc_1",
+                ttl_secs: 300,
+                puzzle: &Puzzle::new(4, 100, [1; 16]),
+                letters: 5,
+            },
+        ));
         assert!(js.contains(r#""pow":{"bits":4,"iterations":100,"salt":"01010101"#));
         assert!(js.contains(r#""letters":5"#));
         assert!(js.contains("deriveBits"));

@@ -2,10 +2,12 @@
 //! first challenge the script embeds.
 
 use crate::service::api::requests::CaptchaQuery;
+use crate::service::api::signature::SignedNonce;
 use crate::service::captcha_service::CaptchaService;
 use crate::service::defence::pow::Puzzle;
 use crate::service::errors::ServiceError;
-use crate::service::widget::script::{widget_script, WidgetParams};
+use crate::service::tokens::issue::Issued;
+use crate::service::widget::script::{config_literal, WidgetParams};
 
 /// A widget session, as CaptchaQuery starts it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,24 +31,43 @@ impl CaptchaService {
     /// (signature checks are the HTTP handler's job): its JavaScript, and
     /// the first challenge it embeds as a value of its own. The per-userIp
     /// and per-businessId
-    /// [`Limits`](crate::service::defence::limits::Limits) apply (4400).
+    /// [`Limits`](crate::service::defence::limits::Limits) apply (4400),
+    /// and the session is priced (see
+    /// [`PowPolicy`](crate::service::defence::pow::PowPolicy)).
     pub fn widget(&self, query: &CaptchaQuery) -> Result<Widget, ServiceError> {
-        let binding = query.user.binding();
-        self.admit_session(&binding)?;
-        let issued = self.new_challenge(binding, None)?;
-        let script = widget_script(WidgetParams {
-            challenge: &issued.token,
-            ttl_secs: issued.ttl_secs,
-            routes: &self.routes,
-            puzzle: &issued.puzzle,
-            letters: issued.letters,
-        });
+        let (issued, config) = self.new_session(query, None)?;
         Ok(Widget {
-            script,
+            script: self.widget.script(&config),
             challenge: issued.token,
             ttl_secs: issued.ttl_secs,
             puzzle: issued.puzzle,
             letters: issued.letters,
         })
+    }
+
+    /// A new widget session's first challenge, and the widget's
+    /// configuration for it (a JavaScript literal). A signed request's
+    /// Nonce is recorded once the limits let the request in, before the
+    /// session is priced and sealed.
+    pub(crate) fn new_session(
+        &self,
+        query: &CaptchaQuery,
+        nonce: Option<SignedNonce>,
+    ) -> Result<(Issued, String), ServiceError> {
+        let binding = query.user.binding();
+        let now = self.now();
+        let over_budget = self.admit_session(&binding, now)?;
+        if let Some(nonce) = nonce {
+            self.record_nonce(&nonce, &binding, now)?;
+        }
+        let least = self.session_price(&binding, over_budget, now);
+        let issued = self.new_challenge(binding, None, least)?;
+        let config = config_literal(&WidgetParams {
+            challenge: &issued.token,
+            ttl_secs: issued.ttl_secs,
+            puzzle: &issued.puzzle,
+            letters: issued.letters,
+        });
+        Ok((issued, config))
     }
 }

@@ -1,5 +1,9 @@
 (function () {
   "use strict";
+  // The service's routes, then this challenge's configuration: in the
+  // script itself, or (the cached widget.js) from the small per-challenge
+  // script CaptchaQuery returned, before or after this one loaded.
+  var ROUTES = __QCAPTCHA_ROUTES__;
   var CFG = __QCAPTCHA_CONFIG__;
   var TEXT = {
     en: {
@@ -37,10 +41,17 @@
       ok: "\u9a8c\u8bc1\u6210\u529f\u3002"
     }
   };
-  var token = CFG.challenge;
-  var letters = CFG.letters;
+  var token = "";
+  var letters = 0;
   var serial = 0;
-  var deadline = Date.now() + CFG.ttl * 1000;
+  var deadline = 0;
+  function configure(c) {
+    CFG = c;
+    token = c.challenge;
+    letters = c.letters;
+    deadline = Date.now() + c.ttl * 1000;
+  }
+  if (CFG) { configure(CFG); }
   var state = null;
   var CANCELLED = {};
   var UNSUPPORTED = {};
@@ -145,7 +156,7 @@
     return route + (route.indexOf("?") < 0 ? "?" : "&") + "c=" + encodeURIComponent(t);
   }
   function imageUrl(t) {
-    return routeUrl(CFG.image, t) + "&s=" + scale();
+    return routeUrl(ROUTES.image, t) + "&s=" + scale();
   }
   // The same challenge spoken: its letters one by one. The audio element
   // has no controls (the Listen button is the control), so it is made on
@@ -158,7 +169,7 @@
       a.preload = "none";
       state.root.appendChild(a);
     }
-    var url = routeUrl(CFG.audio, token);
+    var url = routeUrl(ROUTES.audio, token);
     var mine = job;
     function play(src) {
       if (!state || mine !== job) { return; }
@@ -238,7 +249,7 @@
   function refresh(message) {
     if (!state || state.busy || state.done) { return; }
     busy(true);
-    post(CFG.refresh, { c: token }).then(function (r) {
+    post(ROUTES.refresh, { c: token }).then(function (r) {
       if (!state) { return; }
       busy(false);
       if (r && r.code === 0 && r.challenge) {
@@ -285,7 +296,7 @@
       say("", false);
       var fields = { c: token, answer: answer };
       if (counter !== null) { fields.pow = String(counter); }
-      return post(CFG.verify, fields);
+      return post(ROUTES.verify, fields);
     }, function (e) {
       stop();
       if (!state) { return null; }
@@ -328,6 +339,9 @@
   }
   function capInit(element, opts) {
     opts = opts || {};
+    if (!CFG) {
+      throw new Error("capInit: no challenge yet (run the CaptchaQuery script first)");
+    }
     var host = typeof element === "string" ? document.getElementById(element) : element;
     if (!host || typeof host.appendChild !== "function") {
       throw new Error("capInit: no such element");
@@ -423,4 +437,16 @@
     return state && state.ticket ? { ret: 0, ticket: state.ticket } : { ret: 1, ticket: "" };
   };
   window.capDestroy = capDestroy;
+  // The cached widget: a later CaptchaQuery script hands over its
+  // challenge here, and capInit calls made before this script loaded run
+  // now.
+  window.qcaptchaConfigure = function (c) {
+    capDestroy();
+    configure(c);
+  };
+  var pending = window.qcaptchaPending;
+  window.qcaptchaPending = null;
+  if (pending && CFG) {
+    for (var i = 0; i < pending.length; i++) { capInit(pending[i][0], pending[i][1]); }
+  }
 })();

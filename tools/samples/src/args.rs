@@ -9,7 +9,7 @@ pub const HELP: &str = "\
 samples: writes sample captchas as PNG files, with their answers.
 
 USAGE:
-    samples --out DIR [--type T] [--count N] [--seed S] [--audio]
+    samples --out DIR [--type T] [--count N] [--seed S] [--scale S] [--audio]
 
 OPTIONS:
     --out DIR     the folder to write into (made if missing); required
@@ -20,6 +20,9 @@ OPTIONS:
     --seed S      the first seed, 0 to 18446744073709551615; the captcha i
                   of a type uses S + i, so a run can be repeated exactly
                   (default: a random seed from the OS, printed)
+    --scale S     1, 2 or 3 (default 1): pictures S times the default size,
+                  as the service's image route serves them for s=S (the
+                  same answers, more pixels)
     --audio       also write each captcha's spoken version: a WAV clip of
                   the same type and seed, whose letters are the picture's
                   answer (typeT_NNN.wav beside typeT_NNN.png), with the
@@ -27,7 +30,7 @@ OPTIONS:
     -h, --help    print this help
 
 OUTPUT:
-    DIR/typeT_NNN.png   one picture per captcha (130x53, 2-bit PNG)
+    DIR/typeT_NNN.png   one picture per captcha (130x53 times the scale, 2-bit PNG)
     DIR/answers.tsv     one line per picture: <file> TAB <answer>
 
 EXAMPLE:
@@ -45,6 +48,8 @@ pub struct Args {
     pub count: u64,
     /// The first seed, if given; else the caller draws one.
     pub seed: Option<u64>,
+    /// Pictures this many times the default size (1 to 3).
+    pub scale: u32,
     /// Also write the spoken clips.
     pub audio: bool,
 }
@@ -65,6 +70,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
     let mut kinds = CaptchaType::ALL.to_vec();
     let mut count = 10;
     let mut seed = None;
+    let mut scale = 1;
     let mut audio = false;
     let mut args = args.into_iter();
     while let Some(flag) = args.next() {
@@ -74,6 +80,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
             "--type" => kinds = vec![captcha_type(&value()?)?],
             "--count" => count = number("--count", &value()?)?,
             "--seed" => seed = Some(number("--seed", &value()?)?),
+            "--scale" => scale = number("--scale", &value()?)?,
             "--audio" => audio = true,
             "-h" | "--help" => return Ok(Command::Help),
             other => return Err(format!("unknown argument {other}")),
@@ -82,11 +89,15 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
     if count == 0 {
         return Err("--count must be at least 1".into());
     }
+    if !(1..=3).contains(&scale) {
+        return Err(format!("--scale {scale}: 1, 2 or 3"));
+    }
     Ok(Command::Write(Args {
         out: out.ok_or("--out DIR is required")?,
         kinds,
         count,
         seed,
+        scale: scale as u32,
         audio,
     }))
 }
@@ -117,6 +128,7 @@ mod tests {
         };
         assert_eq!(args.kinds, CaptchaType::ALL.to_vec());
         assert_eq!((args.count, args.seed, args.audio), (10, None, false));
+        assert_eq!(args.scale, 1);
     }
 
     #[test]
@@ -125,6 +137,8 @@ mod tests {
         assert_eq!(parse_str("--out d --help"), Ok(Command::Help));
         for bad in [
             "--out d --count 0",
+            "--out d --scale 0",
+            "--out d --scale 4",
             "--out d --count -1",
             "--out d --type 9",
             "--out d --type five",

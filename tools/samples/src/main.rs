@@ -11,17 +11,20 @@ use std::fmt::Write as _;
 use std::process::ExitCode;
 
 use args::{Args, Command};
-use qcaptcha::{generate, generate_audio, random_seed};
+use qcaptcha::picture::{DEFAULT_HEIGHT, DEFAULT_WIDTH};
+use qcaptcha::{generate_audio, random_seed, Generator, Options};
 
 fn write_samples(args: &Args, seed: u64) -> Result<(), Box<dyn std::error::Error>> {
     std::fs::create_dir_all(&args.out)?;
     let mut answers = String::new();
     let mut audio_answers = String::new();
+    let (width, height) = (DEFAULT_WIDTH * args.scale, DEFAULT_HEIGHT * args.scale);
+    let mut generator = Generator::new(Options::default().size(width, height))?;
     for &kind in &args.kinds {
         for i in 0..args.count {
             let seed = seed.wrapping_add(i);
             let stem = format!("type{}_{:03}", kind.code(), i);
-            let captcha = generate(kind, seed)?;
+            let captcha = generator.render(kind, seed)?;
             std::fs::write(args.out.join(format!("{stem}.png")), captcha.png())?;
             writeln!(answers, "{stem}.png\t{}", captcha.answer())?;
             if args.audio {
@@ -72,7 +75,7 @@ fn main() -> ExitCode {
             }
         },
         Err(e) => {
-            eprintln!("error: {e}\nusage: samples --out DIR [--type T] [--count N] [--seed S] [--audio] (--help for more)");
+            eprintln!("error: {e}\nusage: samples --out DIR [--type T] [--count N] [--seed S] [--scale S] [--audio] (--help for more)");
             ExitCode::from(2)
         }
     }

@@ -35,6 +35,9 @@ mod policy;
 mod pressure;
 pub(crate) mod puzzle;
 
+pub use crate::service::defence::baseline::Surge;
+pub use crate::service::defence::prefix::{PrefixError, Prefixes};
+pub use crate::service::defence::price::Floor;
 pub use policy::PowPolicy;
 pub use pressure::{client_key, Pressure, PressureEvent, PressureSource, PressureTracker};
 pub use puzzle::{solve, solve_from, verify, PowError, PowLevel, Puzzle, MAX_BITS, SALT_LEN};

@@ -6,6 +6,9 @@ use super::pressure::{
     DEFAULT_RATE_HALF_LIFE_SECS,
 };
 use super::puzzle::{PowError, PowLevel};
+use crate::service::defence::baseline::Surge;
+use crate::service::defence::prefix::Prefixes;
+use crate::service::defence::price::{Floor, DEFAULT_TICKET_HALF_LIFE_SECS};
 
 /// Which level a new challenge gets: `levels[0]` while calm (normally
 /// [`PowLevel::NONE`]), `levels[i]` once any of the pressures reaches its
@@ -55,6 +58,19 @@ pub struct PowPolicy {
     /// Most client addresses the default tracker keeps (default
     /// 100,000, about 10 MB).
     pub max_clients: usize,
+    /// How a business's volume against its normal raises the level
+    /// (shared by every node through the store).
+    pub surge: Surge,
+    /// A client network's tickets a minute at which levels 1, 2, ...
+    /// start (default 2, 4, 8; shared through the store).
+    pub ticket_rate_thresholds: Vec<f64>,
+    /// Half-life of the ticket-rate counters, seconds (default 120).
+    pub ticket_half_life_secs: f64,
+    /// Always-on least levels per business or scene (default none).
+    pub floors: Vec<Floor>,
+    /// The client network of fair shares, ticket rates and last-resort
+    /// refusals (default /24 and /64).
+    pub prefixes: Prefixes,
 }
 
 impl Default for PowPolicy {
@@ -72,6 +88,11 @@ impl Default for PowPolicy {
             failure_half_life_secs: DEFAULT_FAILURE_HALF_LIFE_SECS,
             rate_half_life_secs: DEFAULT_RATE_HALF_LIFE_SECS,
             max_clients: DEFAULT_MAX_CLIENTS,
+            surge: Surge::default(),
+            ticket_rate_thresholds: vec![2.0, 4.0, 8.0],
+            ticket_half_life_secs: DEFAULT_TICKET_HALF_LIFE_SECS,
+            floors: Vec::new(),
+            prefixes: Prefixes::default(),
         }
     }
 }
@@ -84,6 +105,8 @@ impl PowPolicy {
             failure_thresholds: Vec::new(),
             client_rate_thresholds: Vec::new(),
             overall_rate_thresholds: Vec::new(),
+            surge: Surge::off(),
+            ticket_rate_thresholds: Vec::new(),
             ..PowPolicy::default()
         }
     }
@@ -162,10 +185,13 @@ impl PowPolicy {
         for l in &self.levels {
             l.validate()?;
         }
+        self.validate_pricing()?;
         for t in [
             &self.failure_thresholds,
             &self.client_rate_thresholds,
             &self.overall_rate_thresholds,
+            &self.surge.thresholds,
+            &self.ticket_rate_thresholds,
         ] {
             if t.len() >= self.levels.len() {
                 return Err(PowError::InvalidPolicy("more thresholds than levels"));

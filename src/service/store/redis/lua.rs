@@ -45,3 +45,33 @@ end
 local before = tonumber(redis.call('GET', KEYS[2]) or '0')
 return {hits, before}
 ";
+
+/// Adds `ARGV[2]` to the decaying counters of the hash `KEYS[1]` (field
+/// `t`: the time of the last write, Unix seconds; `v1`, `v2`, ...: one
+/// value per half-life in `ARGV[4..]`, seconds), decayed to `ARGV[1]`
+/// (now; a clock behind `t` decays nothing), and returns the values as
+/// strings (Lua numbers would come back truncated to integers). An amount
+/// of 0 only reads. A write keeps the hash `ARGV[3]` more milliseconds.
+pub(super) const DECAY_ADD_LUA: &str = r"
+local now = tonumber(ARGV[1])
+local amount = tonumber(ARGV[2])
+local at = tonumber(redis.call('HGET', KEYS[1], 't') or ARGV[1])
+local dt = now - at
+if dt < 0 then dt = 0 end
+local out = {}
+for i = 4, #ARGV do
+  local field = 'v' .. (i - 3)
+  local v = tonumber(redis.call('HGET', KEYS[1], field) or '0')
+  v = v * 2 ^ (-dt / tonumber(ARGV[i])) + amount
+  out[#out + 1] = string.format('%.17g', v)
+  if amount ~= 0 then
+    redis.call('HSET', KEYS[1], field, out[#out])
+  end
+end
+if amount ~= 0 then
+  if now > at then at = now end
+  redis.call('HSET', KEYS[1], 't', at)
+  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+end
+return out
+";

@@ -13,7 +13,8 @@
 //!   on one node counts on all of them. It costs one round trip to Redis
 //!   per answer, ticket check and signed request, and makes Redis a
 //!   dependency of verification: when Redis is down, verification fails
-//!   closed (wire code 6000) until it is back.
+//!   closed (wire code 6000) until it is back, while CaptchaQuery keeps
+//!   serving on the node's own counters.
 //!
 //! # Cluster setup
 //!
@@ -59,7 +60,7 @@ mod persistence;
 mod tls;
 
 use conn::{Backend, Conn};
-use lua::{ADVANCE_LUA, COUNT_HIT_LUA, RECORD_USE_LUA};
+use lua::{ADVANCE_LUA, COUNT_HIT_LUA, DECAY_ADD_LUA, RECORD_USE_LUA};
 pub use persistence::Persistence;
 #[cfg(feature = "redis-tls")]
 pub use tls::RedisTls;
@@ -185,6 +186,7 @@ pub struct RedisStore {
     script: Script,
     advance_script: Script,
     hit_script: Script,
+    decay_script: Script,
     /// Connections not in use. A connection is taken out for one call and
     /// put back only if the call succeeded.
     idle: Mutex<Vec<Conn>>,
@@ -242,6 +244,7 @@ impl RedisStore {
             script: Script::new(RECORD_USE_LUA),
             advance_script: Script::new(ADVANCE_LUA),
             hit_script: Script::new(COUNT_HIT_LUA),
+            decay_script: Script::new(DECAY_ADD_LUA),
             idle: Mutex::new(Vec::new()),
         }
     }
@@ -608,6 +611,46 @@ impl ReplayStore for RedisStore {
                 .invoke(con)
         })?;
         Ok(RateCount::new(hits, before))
+    }
+
+    /// Adds to the decaying counters in the hash `prefix{p:<id>}`, in one
+    /// script run, so every node reads the same business volume and ticket
+    /// rates.
+    fn decay_add(
+        &self,
+        id: &str,
+        amount: f64,
+        half_lives_secs: &[f64],
+        now: u64,
+    ) -> Result<Vec<f64>, StoreError> {
+        self.decay(id, amount, half_lives_secs, now)
+    }
+}
+
+impl RedisStore {
+    /// Adds to the decaying counters `prefix{p:<id>}` (a hash), kept ten
+    /// times the longest half-life after the last write (the values are
+    /// then below a thousandth of what they were).
+    fn decay(
+        &self,
+        id: &str,
+        amount: f64,
+        half_lives_secs: &[f64],
+        now: u64,
+    ) -> Result<Vec<f64>, StoreError> {
+        check_id(id)?;
+        let key = self.key(&format!("p:{id}"), "");
+        let longest = half_lives_secs.iter().copied().fold(1.0, f64::max);
+        let ttl_ms = (longest * 10_000.0).min(MAX_TTL_SECS as f64 * 1000.0) as u64;
+        let values: Vec<String> = self.run(|con| {
+            let mut call = self.decay_script.key(&key);
+            call.arg(now).arg(amount).arg(ttl_ms);
+            for h in half_lives_secs {
+                call.arg(h.max(1.0));
+            }
+            call.invoke(con)
+        })?;
+        Ok(values.iter().map(|v| v.parse().unwrap_or(0.0)).collect())
     }
 }
 

@@ -1,0 +1,145 @@
+"""CTC readers whose per-step class scores an attacker can reach: each runs
+its model once per picture and gives the reading as shipped plus the
+log-probabilities that scripts/ctc_decode.py decodes (used by
+scripts/solver_check.py).
+
+- captcha-whisperer (PyPI): a CRNN + CTC captcha reader on ONNX Runtime,
+  weights in the wheel (160x60 input, digits and upper-case letters);
+- ddddocr 1.6 (its default and beta models: CTC over a large charset,
+  both cases);
+- RapidOCR's PP-OCR recogniser (CTC over 6,600 characters).
+"""
+
+import numpy as np
+
+
+def log_softmax(x):
+    x = x - x.max(axis=-1, keepdims=True)
+    return x - np.log(np.exp(x).sum(axis=-1, keepdims=True))
+
+
+def as_log_probs(out):
+    """Scores as log-probabilities, whether the model ends in a softmax or not."""
+    out = out.astype(np.float64)
+    if out.min() >= 0 and np.allclose(out.sum(axis=-1), 1.0, atol=1e-3):
+        return np.log(np.maximum(out, 1e-30))
+    return log_softmax(out)
+
+
+def chunks(items, size=32):
+    """Batches for the model: one run per chunk."""
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def greedy(logp, labels, blank):
+    """The reader's own decoding: best class per step, repeats merged,
+    blanks dropped."""
+    out = []
+    prev = blank
+    for k in logp.argmax(axis=1):
+        if k != blank and k != prev:
+            out.append(labels[k])
+        prev = k
+    return "".join(out)
+
+
+class Restrictor:
+    """Maps a reader's classes onto `letters` + blank: a letter's score is
+    the sum of the probabilities of every class that is that letter in
+    either case; everything else is dropped and each step renormalised."""
+
+    def __init__(self, labels, blank, letters):
+        self.letters = letters
+        self.columns = [[i for i, c in enumerate(labels) if c.upper() == l] for l in letters]
+        self.blank = blank
+
+    def __call__(self, logp):
+        cols = [np.logaddexp.reduce(logp[:, c], axis=1) if c else np.full(len(logp), -np.inf)
+                for c in self.columns]
+        cols.append(logp[:, self.blank])
+        return log_softmax(np.stack(cols, axis=1))
+
+
+class Whisperer:
+    name = "captcha-whisperer"
+
+    def __init__(self):
+        from captcha_whisperer import CaptchaRecognizer
+        from captcha_whisperer.constants import BLANK_INDEX, LABELS
+        from captcha_whisperer.preprocess import preprocess_array
+
+        self.rec = CaptchaRecognizer(threads=1)
+        self.prep = preprocess_array
+        # Class 0 ("0") is never emitted by its decoder; the blank is last.
+        self.labels = ["" if i in (0, BLANK_INDEX) else c for i, c in enumerate(LABELS)]
+        self.blank = BLANK_INDEX
+
+    def run(self, imgs):
+        logps = []
+        for chunk in chunks(imgs):
+            batch = np.concatenate([self.prep(np.asarray(im.convert("RGB"))[:, :, ::-1]) for im in chunk])
+            out = self.rec._session.run(None, {self.rec._input_name: batch})[0]  # (T, N, C)
+            logps += [as_log_probs(out[:, n, :]) for n in range(out.shape[1])]
+        # As shipped: greedy over every class but "0".
+        texts = []
+        for lp in logps:
+            lp = lp.copy()
+            lp[:, 0] = -np.inf
+            texts.append(greedy(lp, self.labels, self.blank))
+        return texts, logps
+
+
+class Dddd:
+    def __init__(self, beta):
+        import ddddocr
+
+        self.name = "ddddocr-beta" if beta else "ddddocr"
+        self.ocr = ddddocr.DdddOcr(beta=beta, show_ad=False)
+        self.engine = self.ocr.ocr_engine
+        self.labels = self.engine.charset_manager.get_charset()
+        self.blank = 0
+
+    def run(self, imgs):
+        session = self.engine.session
+        name = session.get_inputs()[0].name
+        texts, logps = [], []
+        for im in imgs:
+            # The model takes one picture at a time.
+            arr = self.engine._preprocess_image(im.convert("RGB"), False)
+            lp = as_log_probs(session.run(None, {name: arr})[0][:, 0, :])
+            texts.append(greedy(lp, self.labels, self.blank))
+            logps.append(lp)
+        return texts, logps
+
+
+class Rapid:
+    name = "rapidocr"
+
+    def __init__(self):
+        from rapidocr_onnxruntime import RapidOCR
+
+        self.rec = RapidOCR().text_rec
+        self.labels = list(self.rec.postprocess_op.character)
+        self.labels[0] = ""
+        self.blank = 0
+
+    def run(self, imgs):
+        import cv2
+
+        texts, logps = [], []
+        _, h, w = self.rec.rec_image_shape
+        for im in imgs:
+            arr = cv2.cvtColor(np.asarray(im.convert("RGB")), cv2.COLOR_RGB2BGR)
+            norm = self.rec.resize_norm_img(arr, max(w / h, arr.shape[1] / arr.shape[0]))
+            lp = as_log_probs(self.rec.session(norm[None].astype(np.float32))[0][0])
+            texts.append("".join(ch for ch in greedy(lp, self.labels, self.blank) if ch.isalnum()))
+            logps.append(lp)
+        return texts, logps
+
+
+READERS = {
+    "captcha-whisperer": Whisperer,
+    "ddddocr": lambda: Dddd(False),
+    "ddddocr-beta": lambda: Dddd(True),
+    "rapidocr": Rapid,
+}
