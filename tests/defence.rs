@@ -12,13 +12,13 @@ use qcaptcha::pow::PowPolicy;
 use qcaptcha::sign::SignatureMethod;
 use qcaptcha::store::RecordKind;
 use qcaptcha::testing::ManualClock;
-use qcaptcha::{
-    ApiRequest, CaptchaService, Credentials, KeyRing, Limits, MemoryStore, ReplayStore,
-};
+use qcaptcha::{CaptchaService, Credentials, KeyRing, Limits, MemoryStore, ReplayStore};
 
 mod common;
 use common::price::{self, cheap_policy, level_of, session_of};
-use common::{json, minute_start, signed_query, signed_query_of, CHECK_FIELDS, CLIENT, QUERY, T0};
+use common::{
+    api_request, json, minute_start, signed_query, signed_query_of, CHECK_FIELDS, CLIENT, QUERY, T0,
+};
 
 /// The person's CaptchaQuery: another network than the flood's.
 fn person_query() -> String {
@@ -123,14 +123,7 @@ fn a_flood_of_signed_queries_stores_no_nonce_it_refuses() {
         .clock(clock.clone())
         .build()
         .unwrap();
-    let call = |params: &str| {
-        json(&s.handle_query(ApiRequest {
-            params,
-            method: "GET",
-            host: "captcha.example",
-            path: "/v2/index.php",
-        }))
-    };
+    let call = |params: &str| json(&s.handle_query(api_request(params)));
     let now = minute_start();
     let (mut passed, mut refused) = (0, 0);
     for nonce in 1..=5_000u64 {
@@ -175,15 +168,7 @@ fn a_full_nonce_table_never_refuses_a_newcomer_nor_forgets_a_nonce() {
         .pow(PowPolicy::off())
         .build()
         .unwrap();
-    let call = |params: &str| {
-        json(&s.handle_query(ApiRequest {
-            params,
-            method: "GET",
-            host: "captcha.example",
-            path: "/v2/index.php",
-        }))["code"]
-            .as_u64()
-    };
+    let call = |params: &str| json(&s.handle_query(api_request(params)))["code"].as_u64();
     let now = minute_start();
     let person = |nonce: u64, ts: u64| {
         signed_query_of(&person_query(), SignatureMethod::HmacSha1, ts, nonce)

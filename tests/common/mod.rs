@@ -43,6 +43,23 @@ pub fn signed_query(method: SignatureMethod, timestamp: u64, nonce: u64, extra: 
     signed_query_of(&format!("{QUERY}{extra}"), method, timestamp, nonce)
 }
 
+/// Where the tests' signed API calls go.
+pub const API_LINE: RequestLine<'static> = RequestLine {
+    method: "GET",
+    host: "captcha.example",
+    path: "/v2/index.php",
+};
+
+/// An API request to [`API_LINE`] with the query string `params`.
+pub fn api_request(params: &str) -> ApiRequest<'_> {
+    ApiRequest {
+        params,
+        method: API_LINE.method,
+        host: API_LINE.host,
+        path: API_LINE.path,
+    }
+}
+
 /// CaptchaQuery `query`, signed as [`signed_query`] signs.
 pub fn signed_query_of(query: &str, method: SignatureMethod, timestamp: u64, nonce: u64) -> String {
     let fields = format!("Action=CaptchaQuery&Region=gz&{query}");
@@ -55,11 +72,7 @@ pub fn signed_query_of(query: &str, method: SignatureMethod, timestamp: u64, non
         .collect();
     sign_request(
         &Credentials::new("AKIDtest", "s3cret-key"),
-        RequestLine {
-            method: "GET",
-            host: "captcha.example",
-            path: "/v2/index.php",
-        },
+        API_LINE,
         method,
         &borrowed,
         timestamp,
