@@ -59,9 +59,9 @@ impl Answer {
     /// Whether a person's `input` is this answer: case-insensitive, ignoring
     /// leading and trailing white space, in time that does not depend on
     /// where the two differ. See [`answer_matches`]; an answer of an
-    /// interference type (5-8) also reads a typed `V` as `Y`, `X` as `Z` and
-    /// `B` as `R` (see [`crate::render::INTERFERENCE_ALPHABET`], which has
-    /// none of them).
+    /// interference type (5-8) also reads a typed `V` as `Y`, `X` as `Z`,
+    /// `B` as `R` and `N` or `H` as `M` (see
+    /// [`crate::render::INTERFERENCE_ALPHABET`], which has none of them).
     ///
     /// ```
     /// use qcaptcha::{generate, CaptchaType};
@@ -190,8 +190,15 @@ const LOOK_ALIKES: [(u8, u8); 5] = [
 /// [`crate::render::INTERFERENCE_ALPHABET`] leaves out. Strangers typed
 /// `V` for a `Y` whose stem a band edge hid, and `X` for a `Z` whose bars
 /// it hid; drawn by reversed stripes, an `R`'s leg looks like a `B`'s
-/// lower bowl.
-const INTERFERENCE_LOOK_ALIKES: [(u8, u8); 3] = [(b'V', b'Y'), (b'X', b'Z'), (b'B', b'R')];
+/// lower bowl, and an `M` whose middle strokes broke between stripes was
+/// typed as `N` (three times in 320 pictures) or `H`.
+const INTERFERENCE_LOOK_ALIKES: [(u8, u8); 5] = [
+    (b'V', b'Y'),
+    (b'X', b'Z'),
+    (b'B', b'R'),
+    (b'N', b'M'),
+    (b'H', b'M'),
+];
 
 /// What a byte of an answer or an input is compared as: upper case, with
 /// [`LOOK_ALIKES`] replaced, and [`INTERFERENCE_LOOK_ALIKES`] too when
@@ -281,7 +288,7 @@ mod tests {
     }
 
     #[test]
-    fn only_interference_answers_read_v_as_y_x_as_z_and_b_as_r() {
+    fn only_interference_answers_read_v_as_y_x_as_z_b_as_r_and_n_or_h_as_m() {
         let clear = Answer::from_letters(b"YDKZ", Look::Clear);
         let interference = Answer::from_letters(b"YDKZ", Look::Interference);
         assert!(!clear.matches("VDKX"));
@@ -290,6 +297,9 @@ mod tests {
         assert!(Answer::from_letters(b"RDKZ", Look::Interference).matches("BDKZ"));
         assert!(!Answer::from_letters(b"RDKZ", Look::Clear).matches("BDKZ"));
         assert!(!interference.matches("YDKN"));
+        let m = Answer::from_letters(b"MDKZ", Look::Interference);
+        assert!(m.matches("NDKZ") && m.matches("hdkz"));
+        assert!(!Answer::from_letters(b"MDKZ", Look::Clear).matches("NDKZ"));
         assert!(!interference.matches("ZDKY"));
         // Clear answers keep V and X.
         assert!(Answer::from_letters(b"VDKX", Look::Clear).matches("vdkx"));
