@@ -173,19 +173,19 @@ fn output_is_pinned() {
             CaptchaType::Interference4,
             3,
             "EAKU",
-            "1fc599181836b7f301efd1a0cb733acfa983a6a8a5f51cc5cb60a11f2aa343f7",
+            "3c321748da8f1017a301d27ac7b41abfc9c9ff98e04068f219bf0c6970803a5f",
         ),
         (
             CaptchaType::Interference5,
             7,
             "ELASZ",
-            "5ed201255af54a62f649190c3eda78c8ec5321c64f36d7643cd9e9d6d8795501",
+            "452963d519741831bda4e7e1e21640391c2a73154d343a1bc8b55c07d8b651c0",
         ),
         (
             CaptchaType::InterferenceRandom,
             u64::MAX,
             "MUDYDR",
-            "e74ac59c651e1e781d6d0b36d09e149b9b9e99a1527418b297216d26cd15fac8",
+            "9b3a296a365176644e1ec6ff821cc89d6e9894285466026d8b07540cb1ded2ca",
         ),
     ];
     let mut mismatches = Vec::new();

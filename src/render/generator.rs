@@ -424,9 +424,14 @@ impl Generator {
         // down a column; where the set starts is random.
         let spacing = period / tilt.cos();
         let offset = rng.random_range(0.0..spacing);
-        self.canvas.set_bands(spacing, |x| {
-            offset + slope * x + amplitude * (x * frequency + phase).sin()
-        });
+        let ripple = rng.random_range(BANDS.ripple) * h;
+        let ripple_frequency = 2.0 * PI / (rng.random_range(BANDS.ripple_wavelength) * h);
+        let ripple_phase = rng.random_range(0.0..2.0 * PI);
+        self.canvas.set_bands(
+            spacing,
+            |x| offset + slope * x + amplitude * (x * frequency + phase).sin(),
+            |y| y + ripple * (y * ripple_frequency + ripple_phase).sin(),
+        );
     }
 
     /// Draws each glyph's font and scale, lays the word out with

@@ -181,6 +181,17 @@ pub(crate) struct BandStyle {
     /// Wavelength, share of `h`: longer than a letter, so that a stripe
     /// stays a smooth line the eye does not mistake for a letter's stroke.
     pub wavelength: Range<f32>,
+    /// How far the stripes bunch and spread down every column, share of
+    /// `h`: the largest shift of a row from where evenly spaced stripes
+    /// would put it. Evenly spaced, every column repeated one spacing
+    /// exactly, and an attacker who has read this source rebuilt the
+    /// stripes per column from that one Fourier coefficient
+    /// (`scripts/solver-check`'s `colphase`) and kept the letters.
+    pub ripple: Range<f32>,
+    /// Wavelength of the bunching down a column, share of `h`: with
+    /// [`BandStyle::ripple`] the spacing stays within 0.7-1.3 times its
+    /// mean, so the stripes still read as even.
+    pub ripple_wavelength: Range<f32>,
 }
 
 /// The stripes of the interference types.
@@ -188,4 +199,6 @@ pub(crate) const BANDS: BandStyle = BandStyle {
     tilt: 0.5..0.8,
     amplitude: 0.03..0.05,
     wavelength: 1.0..1.6,
+    ripple: 0.025..0.035,
+    ripple_wavelength: 0.75..1.0,
 };
