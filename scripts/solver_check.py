@@ -398,7 +398,7 @@ def main():
 # The look-alikes the checker folds (src/render/answer.rs): a reading is
 # scored as the service would accept it, not only when exact.
 FOLD = str.maketrans("QOIPF", "DDTRE")
-INTERFERENCE_FOLD = str.maketrans("QOIPFVXBNH", "DDTREYZRMM")
+INTERFERENCE_FOLD = str.maketrans("QOIPFVXBNHE", "DDTRZYZRMMZ")
 
 
 def accepted(read, answer, interference):
