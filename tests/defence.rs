@@ -243,14 +243,7 @@ fn every_limit_holds_once_the_tables_are_full() {
         }
         assert_eq!(store.rate_counters(), 256);
         assert_eq!(store.len(), 3 * 256);
-        CaptchaService::builder("/cap")
-            .keys(KeyRing::new(1, [0x42; 32]))
-            .store(store)
-            .clock(clock.clone())
-            .limits(limits)
-            .pow(PowPolicy::off())
-            .build()
-            .unwrap()
+        common::service_without_pow(store, clock, limits)
     };
     common::scenario_every_limit(&make, 3);
 }
