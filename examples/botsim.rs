@@ -30,6 +30,8 @@
 //!   the widget's measured cost per derivation in Chromium
 //!   (`--chromium-us`, default 265 µs for 1,500 iterations, from the
 //!   README's calibration), give the time the widget would take.
+//!   `--human-pages N` stops it after N pages ended (then, with
+//!   `--addresses 0`, the run ends too: the "after the flood" runs).
 //! - `--solver-threads N` (default 1): the attacker's cores for proofs.
 //!   Paced bots play at most N pages at once (fetching only the work they
 //!   can do); flooding bots take pages freely and queue their proofs for
@@ -64,7 +66,7 @@ use rand::{Rng, SeedableRng};
 const USAGE: &str = "usage: botsim --server HOST:PORT --key HEX64 [--addresses K] [--p P] \
 [--secs S] [--max-requests N] [--no-human] [--flood] [--spread] [--pace S] \
 [--pages-only | --garbage-proofs | --pictures-only] \
-[--warmup S] [--chromium-us US] [--solver-threads N]";
+[--warmup S] [--chromium-us US] [--solver-threads N] [--human-pages N]";
 
 /// What one run does.
 #[derive(Clone)]
@@ -83,6 +85,8 @@ struct Config {
     warmup: u64,
     chromium_us: f64,
     solver_threads: usize,
+    /// The human stops after this many pages ended.
+    human_pages: u64,
 }
 
 fn parse_key(hex: &str) -> Result<[u8; 32], String> {
@@ -113,6 +117,7 @@ fn parse_args() -> Result<Config, String> {
         warmup: 60,
         chromium_us: 265.0,
         solver_threads: 1,
+        human_pages: u64::MAX,
     };
     let mut key = None;
     let mut args = std::env::args().skip(1);
@@ -163,6 +168,11 @@ fn parse_args() -> Result<Config, String> {
                     .parse::<usize>()
                     .map_err(|e| format!("--solver-threads: {e}"))?
                     .clamp(1, 256)
+            }
+            "--human-pages" => {
+                cfg.human_pages = value("--human-pages")?
+                    .parse()
+                    .map_err(|e| format!("--human-pages: {e}"))?
             }
             "--chromium-us" => {
                 cfg.chromium_us = value("--chromium-us")?
@@ -507,6 +517,8 @@ struct Player {
     human: bool,
     pace: Option<Duration>,
     mode: Mode,
+    /// Stop after this many pages ended (with or without a ticket).
+    max_pages: u64,
 }
 
 /// What the bots do with a page.
@@ -701,6 +713,9 @@ impl Player {
                 Outcome::Stopped => break,
                 Outcome::Refused => self.stats.refused_pages += 1,
                 Outcome::Ticket | Outcome::Page => {}
+            }
+            if self.stats.tickets + self.stats.refused_pages >= self.max_pages {
+                break;
             }
             if let Some((lo, _)) = self.think {
                 self.sleep(lo).await;
@@ -912,6 +927,7 @@ async fn run(cfg: Config) {
             human: false,
             pace: cfg.pace,
             mode: cfg.mode,
+            max_pages: u64::MAX,
         };
         tasks.push(tokio::spawn(player.run()));
     }
@@ -933,6 +949,7 @@ async fn run(cfg: Config) {
             human: true,
             pace: None,
             mode: Mode::Answer,
+            max_pages: cfg.human_pages,
         };
         tokio::spawn(player.run())
     });
