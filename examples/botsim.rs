@@ -618,9 +618,18 @@ impl Player {
             self.met(puzzle.map_or(0, |p| p.bits));
             if let Some(puzzle) = puzzle {
                 let token = challenge.clone();
+                // Queued flooding bots wait for a core only until the end
+                // of the run: a proof started after it would be dropped
+                // anyway, and hundreds of them would starve this process.
                 let _solving = match self.pace.is_some() {
                     true => None,
-                    false => Some(solver.threads.acquire().await),
+                    false => {
+                        let core = solver.threads.acquire();
+                        match tokio::time::timeout_at(self.deadline.into(), core).await {
+                            Ok(permit) if !self.over() => Some(permit),
+                            _ => return Outcome::Stopped,
+                        }
+                    }
                 };
                 let started = Instant::now();
                 let solving =
