@@ -51,6 +51,11 @@ fn the_level_rises_with_business_volume_and_falls_after() {
 }
 
 #[test]
+fn the_top_level_holds_until_the_volume_falls_well_below_it() {
+    price::scenario_surge_hold(&pair);
+}
+
+#[test]
 fn the_level_rises_with_one_networks_tickets_and_falls_after() {
     price::scenario_ticket_rate(&pair);
 }

@@ -89,9 +89,13 @@ impl CaptchaService {
         else {
             return p.levels.len().saturating_sub(1);
         };
+        let Ok(surge_held) = self.surge_at_top(binding, &surge, now) else {
+            return p.levels.len().saturating_sub(1);
+        };
         let inputs = PriceInputs {
             local: p.level_index(&self.pressure.pressure(binding.user_ip, now)),
             surge,
+            surge_held,
             tickets_per_minute: tickets,
             over_budget,
         };

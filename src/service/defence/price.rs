@@ -65,7 +65,7 @@ impl PowPolicy {
     pub(crate) fn validate_pricing(&self) -> Result<(), PowError> {
         if !self.surge.is_valid() {
             return Err(PowError::InvalidPolicy(
-                "surge: half-lives at least 1 s (the normal's at least the volume's), floor above 0, ceiling at least the floor",
+                "surge: half-lives at least 1 s (the normal's at least the volume's), floor above 0, ceiling at least the floor, hold ratio above 0",
             ));
         }
         if !(self.ticket_half_life_secs.is_finite() && self.ticket_half_life_secs >= 1.0) {
@@ -90,6 +90,9 @@ pub struct PriceInputs {
     pub local: usize,
     /// The business's volume and normal.
     pub surge: SurgeReading,
+    /// Whether the business is held at the surge's top level
+    /// ([`Surge::hold_ratio`](crate::pow::Surge::hold_ratio)).
+    pub surge_held: bool,
     /// The client network's tickets a minute.
     pub tickets_per_minute: f64,
     /// Whether the business is over its sessions budget.
@@ -124,7 +127,7 @@ pub(crate) fn level_index(
     let budget = if inputs.over_budget { top } else { 0 };
     inputs
         .local
-        .max(reached(&policy.surge.thresholds, inputs.surge.ratio()))
+        .max(policy.surge.level(&inputs.surge, inputs.surge_held))
         .max(reached(
             &policy.ticket_rate_thresholds,
             inputs.tickets_per_minute,
@@ -179,6 +182,21 @@ mod tests {
         assert_eq!(
             pick(PriceInputs {
                 over_budget: true,
+                ..base
+            }),
+            3
+        );
+        assert_eq!(
+            pick(PriceInputs {
+                surge: surge(25.0, 10.0),
+                ..base
+            }),
+            2
+        );
+        assert_eq!(
+            pick(PriceInputs {
+                surge: surge(25.0, 10.0),
+                surge_held: true,
                 ..base
             }),
             3
