@@ -36,7 +36,11 @@
 //!   N threads. On a shared loopback test the rest of the machine is left
 //!   to the server and the human, whose proofs have their own thread.
 //! - `--warmup S` (default 60): tickets and CPU are also reported for the
-//!   run after its first S seconds.
+//!   run after its first S seconds: the bots' CPU (this process's, less
+//!   the human's solving), per ticket, with a 95 % interval from the
+//!   tickets' own costs (each ticket's solving CPU, measured on its
+//!   solving thread, plus an equal share of the rest); `--samples FILE`
+//!   appends those per-ticket costs to FILE, one a line, to pool runs.
 //! - it stops after `--secs` (default 60) seconds or `--max-requests`
 //!   (default 2,000,000) requests, whichever comes first.
 //!
@@ -64,7 +68,7 @@ use rand::{Rng, SeedableRng};
 const USAGE: &str = "usage: botsim --server HOST:PORT --key HEX64 [--addresses K] [--p P] \
 [--secs S] [--max-requests N] [--no-human] [--flood] [--spread] [--pace S] \
 [--pages-only | --garbage-proofs | --pictures-only] \
-[--warmup S] [--chromium-us US] [--solver-threads N]";
+[--warmup S] [--samples FILE] [--chromium-us US] [--solver-threads N]";
 
 /// What one run does.
 #[derive(Clone)]
@@ -81,6 +85,7 @@ struct Config {
     pace: Option<Duration>,
     mode: Mode,
     warmup: u64,
+    samples: Option<String>,
     chromium_us: f64,
     solver_threads: usize,
 }
@@ -111,6 +116,7 @@ fn parse_args() -> Result<Config, String> {
         pace: None,
         mode: Mode::Answer,
         warmup: 60,
+        samples: None,
         chromium_us: 265.0,
         solver_threads: 1,
     };
@@ -158,6 +164,7 @@ fn parse_args() -> Result<Config, String> {
                     .parse()
                     .map_err(|e| format!("--warmup: {e}"))?
             }
+            "--samples" => cfg.samples = Some(value("--samples")?),
             "--solver-threads" => {
                 cfg.solver_threads = value("--solver-threads")?
                     .parse::<usize>()
@@ -444,11 +451,19 @@ struct Stats {
     bot_tickets: AtomicU64,
     /// Challenges met, by proof-of-work bits: the bots', the human's.
     bot_levels: Mutex<std::collections::BTreeMap<u8, u64>>,
+    /// The bots' challenges met after the warm-up.
+    bot_levels_warm: Mutex<std::collections::BTreeMap<u8, u64>>,
     human_levels: Mutex<std::collections::BTreeMap<u8, u64>>,
     /// The human's proofs: (iterations, derivations tried, native wall s).
     human_proofs: Mutex<Vec<(u32, u64, f64)>>,
-    /// Bot tickets and process CPU at the end of the warm-up.
-    warm: Mutex<Option<(u64, Option<f64>)>>,
+    /// Bot tickets, process CPU and the human's solving CPU at the end
+    /// of the warm-up.
+    warm: Mutex<Option<(u64, Option<f64>, f64)>>,
+    /// CPU seconds of the human's solving (not the bots' cost).
+    human_cpu: Mutex<f64>,
+    /// The solving CPU of each bot page that ended in a ticket after the
+    /// warm-up.
+    ticket_cpu: Mutex<Vec<f64>>,
 }
 
 /// The `"challenge":"..."` token in a page, a widget script or a JSON body.
@@ -507,6 +522,8 @@ struct Player {
     human: bool,
     pace: Option<Duration>,
     mode: Mode,
+    /// CPU seconds of solving on the current page.
+    page_cpu: f64,
 }
 
 /// What the bots do with a page.
@@ -584,6 +601,7 @@ impl Player {
             return Outcome::Refused;
         };
         self.stats.sessions += 1;
+        self.page_cpu = 0.0;
         match self.mode {
             Mode::Answer => {}
             Mode::Pages => return Outcome::Page,
@@ -611,10 +629,21 @@ impl Player {
                     false => Some(solver.threads.acquire().await),
                 };
                 let started = Instant::now();
-                let solving =
-                    tokio::task::spawn_blocking(move || pow::solve_from(&token, &puzzle, 0, 1));
-                match tokio::time::timeout_at(self.deadline.into(), solving).await {
-                    Ok(Ok(Ok((counter, tries)))) => {
+                let solving = tokio::task::spawn_blocking(move || {
+                    let cpu0 = thread_cpu_seconds();
+                    let solved = pow::solve_from(&token, &puzzle, 0, 1);
+                    let cpu = thread_cpu_seconds().zip(cpu0).map_or(0.0, |(b, a)| b - a);
+                    (solved, cpu)
+                });
+                let (solved, cpu) =
+                    match tokio::time::timeout_at(self.deadline.into(), solving).await {
+                        Ok(Ok(done)) => done,
+                        Ok(Err(_)) => return Outcome::Refused,
+                        Err(_) => return Outcome::Stopped, // the run is over
+                    };
+                self.count_solving(cpu);
+                match solved {
+                    Ok((counter, tries)) => {
                         form.push_str(&format!("&pow={counter}"));
                         if self.human {
                             let wall = started.elapsed().as_secs_f64();
@@ -623,8 +652,7 @@ impl Player {
                             }
                         }
                     }
-                    Ok(_) => return Outcome::Refused,
-                    Err(_) => return Outcome::Stopped, // the run is over
+                    Err(_) => return Outcome::Refused,
                 }
             }
             let Some(resp) = self.send("POST", "/captcha/verify", Some(&form)).await else {
@@ -643,7 +671,7 @@ impl Player {
                 if done.status == 200 && done.text().contains("Welcome") {
                     self.stats.tickets += 1;
                     if !self.human {
-                        self.shared.bot_tickets.fetch_add(1, Ordering::Relaxed);
+                        self.count_bot_ticket();
                     }
                     return Outcome::Ticket;
                 }
@@ -682,15 +710,37 @@ impl Player {
         }
     }
 
+    /// Counts `cpu` seconds of solving: the human's apart (not the bots'
+    /// cost), a bot's on its page.
+    fn count_solving(&mut self, cpu: f64) {
+        if !self.human {
+            self.page_cpu += cpu;
+        } else if let Ok(mut h) = self.shared.human_cpu.lock() {
+            *h += cpu;
+        }
+    }
+
+    /// Counts a bot ticket, and after the warm-up its page's solving CPU.
+    fn count_bot_ticket(&self) {
+        self.shared.bot_tickets.fetch_add(1, Ordering::Relaxed);
+        let warm = self.shared.warm.lock().is_ok_and(|w| w.is_some());
+        if let (true, Ok(mut t)) = (warm, self.shared.ticket_cpu.lock()) {
+            t.push(self.page_cpu);
+        }
+    }
+
     /// Counts a challenge met at `bits`.
     fn met(&self, bits: u8) {
-        let levels = if self.human {
-            &self.shared.human_levels
-        } else {
-            &self.shared.bot_levels
+        let warm = self.shared.warm.lock().is_ok_and(|w| w.is_some());
+        let levels = match (self.human, warm) {
+            (true, _) => vec![&self.shared.human_levels],
+            (false, false) => vec![&self.shared.bot_levels],
+            (false, true) => vec![&self.shared.bot_levels, &self.shared.bot_levels_warm],
         };
-        if let Ok(mut l) = levels.lock() {
-            *l.entry(bits).or_default() += 1;
+        for l in levels {
+            if let Ok(mut l) = l.lock() {
+                *l.entry(bits).or_default() += 1;
+            }
         }
     }
 
@@ -716,7 +766,23 @@ impl Player {
 /// CPU seconds (user + system) this process has used, from
 /// `/proc/self/stat` (Linux; `None` elsewhere).
 fn cpu_seconds() -> Option<f64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    stat_cpu_seconds("/proc/self/stat")
+}
+
+/// CPU seconds the calling thread has run: from
+/// `/proc/thread-self/schedstat` (nanoseconds), else its `stat` (10 ms
+/// ticks); `None` off Linux.
+fn thread_cpu_seconds() -> Option<f64> {
+    let ns = std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split(' ').next()?.parse::<f64>().ok());
+    ns.map(|ns| ns / 1e9)
+        .or_else(|| stat_cpu_seconds("/proc/thread-self/stat"))
+}
+
+/// User + system CPU seconds from a `stat` file of `/proc`.
+fn stat_cpu_seconds(path: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(path).ok()?;
     let after = &stat[stat.rfind(')')? + 2..];
     let fields: Vec<&str> = after.split(' ').collect();
     let utime: f64 = fields.get(11)?.parse().ok()?;
@@ -733,23 +799,62 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
 }
 
 /// Bot tickets and CPU after the warm-up: what a bot pays once the
-/// service has had time to price it.
+/// service has had time to price it. The bots' CPU is this process's
+/// less the human's solving; each ticket's cost is its page's solving
+/// CPU plus an equal share of the rest (HTTP, answers, pages without a
+/// ticket), so the costs average to CPU / tickets and their spread gives
+/// the 95 % interval (normal approximation).
 fn report_after_warmup(cfg: &Config, stats: &Stats, elapsed: Duration, cpu_end: Option<f64>) {
-    let Some((tickets0, cpu0)) = stats.warm.lock().ok().and_then(|w| *w) else {
+    let Some((_, cpu0, human0)) = stats.warm.lock().ok().and_then(|w| *w) else {
         return;
     };
-    let tickets = stats.bot_tickets.load(Ordering::Relaxed) - tickets0;
-    let minutes = (elapsed.as_secs_f64() - cfg.warmup as f64).max(1e-9) / 60.0;
-    let cpu = cpu0.zip(cpu_end).map(|(a, b)| b - a);
-    match cpu {
-        Some(cpu) => println!(
-            "  after the first {} s: {tickets} bot tickets ({:.1}/min), CPU {cpu:.1} s, {:.2} CPU-s per ticket",
-            cfg.warmup,
-            tickets as f64 / minutes,
-            cpu / tickets.max(1) as f64
-        ),
-        None => println!("  after the first {} s: {tickets} bot tickets", cfg.warmup),
+    if cfg.addresses == 0 {
+        return;
     }
+    let solving = stats
+        .ticket_cpu
+        .lock()
+        .map(|t| t.clone())
+        .unwrap_or_default();
+    let tickets = solving.len();
+    let minutes = (elapsed.as_secs_f64() - cfg.warmup as f64).max(1e-9) / 60.0;
+    let human = stats.human_cpu.lock().map_or(0.0, |h| *h) - human0;
+    let Some(cpu) = cpu0.zip(cpu_end).map(|(a, b)| b - a - human) else {
+        println!("  after the first {} s: {tickets} bot tickets", cfg.warmup);
+        return;
+    };
+    let rest = (cpu - solving.iter().sum::<f64>()) / tickets.max(1) as f64;
+    let costs: Vec<f64> = solving.iter().map(|s| s + rest).collect();
+    let (mean, half) = mean_and_interval(&costs);
+    println!(
+        "  after the first {} s: {tickets} bot tickets ({:.1}/min), bot CPU {cpu:.1} s \
+         (the human's solving, {human:.1} s, not counted), {mean:.2} CPU-s per ticket, \
+         95 % interval {:.2}-{:.2} (n = {tickets})",
+        cfg.warmup,
+        tickets as f64 / minutes,
+        mean - half,
+        mean + half
+    );
+    if let Some(path) = &cfg.samples {
+        let lines: String = costs.iter().map(|c| format!("{c:.4}\n")).collect();
+        let written = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .and_then(|mut f| std::io::Write::write_all(&mut f, lines.as_bytes()));
+        if let Err(e) = written {
+            eprintln!("botsim: cannot write {path}: {e}");
+        }
+    }
+}
+
+/// The mean of `xs` and the half-width of its 95 % interval (1.96
+/// standard errors; NaN for fewer than two).
+fn mean_and_interval(xs: &[f64]) -> (f64, f64) {
+    let n = xs.len() as f64;
+    let mean = xs.iter().sum::<f64>() / n;
+    let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    (mean, 1.96 * (var / n).sqrt())
 }
 
 /// The proof-of-work levels met (by bits), and the human's proofs with
@@ -766,6 +871,11 @@ fn report_levels_and_proofs(cfg: &Config, stats: &Stats) {
             .unwrap_or_default()
     };
     println!("  challenges met by the bots: {}", show(&stats.bot_levels));
+    println!(
+        "  challenges met by the bots after the first {} s: {}",
+        cfg.warmup,
+        show(&stats.bot_levels_warm)
+    );
     if !cfg.human {
         return;
     }
@@ -912,6 +1022,7 @@ async fn run(cfg: Config) {
             human: false,
             pace: cfg.pace,
             mode: cfg.mode,
+            page_cpu: 0.0,
         };
         tasks.push(tokio::spawn(player.run()));
     }
@@ -933,6 +1044,7 @@ async fn run(cfg: Config) {
             human: true,
             pace: None,
             mode: Mode::Answer,
+            page_cpu: 0.0,
         };
         tokio::spawn(player.run())
     });
@@ -941,8 +1053,9 @@ async fn run(cfg: Config) {
     tokio::spawn(async move {
         tokio::time::sleep(warmup).await;
         let tickets = warm.bot_tickets.load(Ordering::Relaxed);
+        let human = warm.human_cpu.lock().map_or(0.0, |h| *h);
         if let Ok(mut w) = warm.warm.lock() {
-            *w = Some((tickets, cpu_seconds()));
+            *w = Some((tickets, cpu_seconds(), human));
         }
     });
     for t in tasks {

@@ -105,7 +105,7 @@ impl CaptchaService {
     /// Counts a new session in its business's volume and reads the surge
     /// (no store call when the surge is off).
     fn surge_of(&self, binding: &Binding, now: u64) -> Result<SurgeReading, StoreError> {
-        let surge = &self.pow.surge;
+        let surge = self.pow.surge_of(binding.business_id);
         if surge.thresholds.is_empty() {
             return Ok(SurgeReading::default());
         }

@@ -31,7 +31,7 @@ impl CaptchaService {
         reading: &SurgeReading,
         now: u64,
     ) -> Result<bool, StoreError> {
-        let surge = &self.pow.surge;
+        let surge = self.pow.surge_of(binding.business_id);
         if !surge.may_hold(reading) {
             return Ok(false);
         }
