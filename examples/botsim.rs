@@ -40,7 +40,8 @@
 //!   the human's solving), per ticket, with a 95 % interval from the
 //!   tickets' own costs (each ticket's solving CPU, measured on its
 //!   solving thread, plus an equal share of the rest); `--samples FILE`
-//!   appends those per-ticket costs to FILE, one a line, to pool runs.
+//!   appends those per-ticket costs to FILE, one a line, to pool runs,
+//!   and the human's proof times in Chromium to `FILE.person`.
 //! - it stops after `--secs` (default 60) seconds or `--max-requests`
 //!   (default 2,000,000) requests, whichever comes first.
 //!
@@ -836,15 +837,20 @@ fn report_after_warmup(cfg: &Config, stats: &Stats, elapsed: Duration, cpu_end: 
         mean + half
     );
     if let Some(path) = &cfg.samples {
-        let lines: String = costs.iter().map(|c| format!("{c:.4}\n")).collect();
-        let written = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .and_then(|mut f| std::io::Write::write_all(&mut f, lines.as_bytes()));
-        if let Err(e) = written {
-            eprintln!("botsim: cannot write {path}: {e}");
-        }
+        append_samples(path, &costs);
+    }
+}
+
+/// Appends `xs` to the file at `path`, one a line (to pool runs).
+fn append_samples(path: &str, xs: &[f64]) {
+    let lines: String = xs.iter().map(|x| format!("{x:.4}\n")).collect();
+    let written = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, lines.as_bytes()));
+    if let Err(e) = written {
+        eprintln!("botsim: cannot write {path}: {e}");
     }
 }
 
@@ -893,6 +899,9 @@ fn report_levels_and_proofs(cfg: &Config, stats: &Stats) {
     };
     let mut est: Vec<f64> = proofs.iter().map(chromium).collect();
     est.sort_by(f64::total_cmp);
+    if let Some(path) = &cfg.samples {
+        append_samples(&format!("{path}.person"), &est);
+    }
     let mut native: Vec<f64> = proofs.iter().map(|p| p.2).collect();
     native.sort_by(f64::total_cmp);
     println!(

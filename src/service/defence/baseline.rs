@@ -124,6 +124,12 @@ impl Surge {
             .count()
     }
 
+    /// Whether the top level holds at all: a hold ratio under the top
+    /// threshold.
+    pub(crate) fn holds(&self) -> bool {
+        self.thresholds.last().is_some_and(|t| self.hold_ratio < *t)
+    }
+
     /// Whether `reading` is where the top level may hold (at or above the
     /// hold ratio, or the top threshold): only then is the hold looked up.
     pub(crate) fn may_hold(&self, reading: &SurgeReading) -> bool {
@@ -257,8 +263,8 @@ mod tests {
         assert!(s.may_hold(&at(5.0)));
         // A hold ratio above the top threshold: only at the top.
         let no_hold = Surge::default().hold(10.0);
+        assert!(s.holds() && !no_hold.holds() && !Surge::off().holds());
         assert!(!no_hold.may_hold(&at(2.9)));
-        assert!(no_hold.may_hold(&at(3.0)));
         assert!(!Surge::off().may_hold(&at(100.0)));
     }
 }

@@ -89,7 +89,7 @@ impl CaptchaService {
         else {
             return p.levels.len().saturating_sub(1);
         };
-        let Ok(surge_held) = self.surge_at_top(binding, &surge, now) else {
+        let Ok(surge_held) = self.surge_held(binding, &surge, now) else {
             return p.levels.len().saturating_sub(1);
         };
         let inputs = PriceInputs {

@@ -21,18 +21,19 @@ use crate::service::tokens::sealed::Binding;
 const ALIVE: f64 = 0.5;
 
 impl CaptchaService {
-    /// Whether the new session of `binding`, whose business reads
-    /// `reading`, is priced at the surge's top: it reaches the top
-    /// threshold, or the business is held there. Such a session feeds the
-    /// hold.
-    pub(crate) fn surge_at_top(
+    /// Whether the business of `binding`, reading `reading`, is held at
+    /// the surge's top for this new session: it reaches the top threshold,
+    /// or it was there and its volume stays at or above the hold ratio.
+    /// Such a session feeds the hold. Always `false` when the hold is off
+    /// (the thresholds alone price then, with no store call).
+    pub(crate) fn surge_held(
         &self,
         binding: &Binding,
         reading: &SurgeReading,
         now: u64,
     ) -> Result<bool, StoreError> {
         let surge = self.pow.surge_of(binding.business_id);
-        if !surge.may_hold(reading) {
+        if !surge.holds() || !surge.may_hold(reading) {
             return Ok(false);
         }
         let id = format!("v:h:{}", binding.business_id);

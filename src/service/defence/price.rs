@@ -6,7 +6,10 @@
 //! 1. the client's own pressure on this node (failures, challenges a
 //!    minute) and the node's overall load: [`PowPolicy::level_index`];
 //! 2. the business's surge, its volume against its learnt normal, shared
-//!    by every node through the store ([`Surge`](crate::pow::Surge));
+//!    by every node through the store ([`Surge`](crate::pow::Surge)),
+//!    held at the top once there until the volume falls under
+//!    [`Surge::hold_ratio`](crate::pow::Surge::hold_ratio); per business
+//!    with [`PowPolicy::surge_for`];
 //! 3. the client network's tickets a minute, shared through the store: an
 //!    accurate bot fails nothing, so its many right answers are what give
 //!    it away ([`PowPolicy::ticket_rate_thresholds`]);
