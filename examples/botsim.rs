@@ -464,7 +464,19 @@ struct Stats {
     human_cpu: Mutex<f64>,
     /// The solving CPU of each bot page that ended in a ticket after the
     /// warm-up.
-    ticket_cpu: Mutex<Vec<f64>>,
+    ticket_cpu: Mutex<Vec<PageCost>>,
+}
+
+/// What a bot's page cost in solving.
+#[derive(Default, Clone, Copy)]
+struct PageCost {
+    /// CPU seconds, measured on the solving thread.
+    cpu: f64,
+    /// PBKDF2 iterations made (derivations tried times iterations each).
+    iterations: f64,
+    /// PBKDF2 iterations expected at the levels met (2^bits times
+    /// iterations per challenge): what the page costs on average.
+    expected: f64,
 }
 
 /// The `"challenge":"..."` token in a page, a widget script or a JSON body.
@@ -523,8 +535,8 @@ struct Player {
     human: bool,
     pace: Option<Duration>,
     mode: Mode,
-    /// CPU seconds of solving on the current page.
-    page_cpu: f64,
+    /// What solving the current page has cost.
+    page: PageCost,
 }
 
 /// What the bots do with a page.
@@ -602,7 +614,7 @@ impl Player {
             return Outcome::Refused;
         };
         self.stats.sessions += 1;
-        self.page_cpu = 0.0;
+        self.page = PageCost::default();
         match self.mode {
             Mode::Answer => {}
             Mode::Pages => return Outcome::Page,
@@ -646,6 +658,9 @@ impl Player {
                 match solved {
                     Ok((counter, tries)) => {
                         form.push_str(&format!("&pow={counter}"));
+                        let iterations = f64::from(puzzle.iterations);
+                        self.page.iterations += tries as f64 * iterations;
+                        self.page.expected += puzzle.level().expected_iterations();
                         if self.human {
                             let wall = started.elapsed().as_secs_f64();
                             if let Ok(mut p) = self.shared.human_proofs.lock() {
@@ -715,7 +730,7 @@ impl Player {
     /// cost), a bot's on its page.
     fn count_solving(&mut self, cpu: f64) {
         if !self.human {
-            self.page_cpu += cpu;
+            self.page.cpu += cpu;
         } else if let Ok(mut h) = self.shared.human_cpu.lock() {
             *h += cpu;
         }
@@ -726,7 +741,7 @@ impl Player {
         self.shared.bot_tickets.fetch_add(1, Ordering::Relaxed);
         let warm = self.shared.warm.lock().is_ok_and(|w| w.is_some());
         if let (true, Ok(mut t)) = (warm, self.shared.ticket_cpu.lock()) {
-            t.push(self.page_cpu);
+            t.push(self.page);
         }
     }
 
@@ -804,7 +819,11 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
 /// less the human's solving; each ticket's cost is its page's solving
 /// CPU plus an equal share of the rest (HTTP, answers, pages without a
 /// ticket), so the costs average to CPU / tickets and their spread gives
-/// the 95 % interval (normal approximation).
+/// the 95 % interval (normal approximation). Beside it, the expected
+/// cost at the levels the bots met: each page's expected iterations at
+/// the CPU per iteration measured in the run, plus the same share of the
+/// rest; it leaves out the luck of the geometric draws, so its interval
+/// is narrow.
 fn report_after_warmup(cfg: &Config, stats: &Stats, elapsed: Duration, cpu_end: Option<f64>) {
     let Some((_, cpu0, human0)) = stats.warm.lock().ok().and_then(|w| *w) else {
         return;
@@ -824,9 +843,16 @@ fn report_after_warmup(cfg: &Config, stats: &Stats, elapsed: Duration, cpu_end: 
         println!("  after the first {} s: {tickets} bot tickets", cfg.warmup);
         return;
     };
-    let rest = (cpu - solving.iter().sum::<f64>()) / tickets.max(1) as f64;
-    let costs: Vec<f64> = solving.iter().map(|s| s + rest).collect();
+    let sum = |f: fn(&PageCost) -> f64| solving.iter().map(f).sum::<f64>();
+    let rest = (cpu - sum(|p| p.cpu)) / tickets.max(1) as f64;
+    let costs: Vec<f64> = solving.iter().map(|p| p.cpu + rest).collect();
     let (mean, half) = mean_and_interval(&costs);
+    let per_iteration = sum(|p| p.cpu) / sum(|p| p.iterations);
+    let expected: Vec<f64> = solving
+        .iter()
+        .map(|p| p.expected * per_iteration + rest)
+        .collect();
+    let (e_mean, e_half) = mean_and_interval(&expected);
     println!(
         "  after the first {} s: {tickets} bot tickets ({:.1}/min), bot CPU {cpu:.1} s \
          (the human's solving, {human:.1} s, not counted), {mean:.2} CPU-s per ticket, \
@@ -836,8 +862,16 @@ fn report_after_warmup(cfg: &Config, stats: &Stats, elapsed: Duration, cpu_end: 
         mean - half,
         mean + half
     );
+    println!(
+        "  at the levels met, expected: {e_mean:.2} CPU-s per ticket, 95 % interval {:.2}-{:.2} \
+         ({:.0} µs of CPU a derivation of 1,500 iterations)",
+        e_mean - e_half,
+        e_mean + e_half,
+        per_iteration * 1_500.0 * 1e6
+    );
     if let Some(path) = &cfg.samples {
         append_samples(path, &costs);
+        append_samples(&format!("{path}.expected"), &expected);
     }
 }
 
@@ -1031,7 +1065,7 @@ async fn run(cfg: Config) {
             human: false,
             pace: cfg.pace,
             mode: cfg.mode,
-            page_cpu: 0.0,
+            page: PageCost::default(),
         };
         tasks.push(tokio::spawn(player.run()));
     }
@@ -1053,7 +1087,7 @@ async fn run(cfg: Config) {
             human: true,
             pace: None,
             mode: Mode::Answer,
-            page_cpu: 0.0,
+            page: PageCost::default(),
         };
         tokio::spawn(player.run())
     });
