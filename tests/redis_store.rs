@@ -928,6 +928,7 @@ fn two_nodes_price_alike(kind: Kind) {
         (node(), node())
     };
     price::scenario_surge(&pair);
+    price::scenario_surge_hold(&pair);
     price::scenario_ticket_rate(&pair);
     // The counters are hashes with an expiry and a hash tag.
     let mut admin = server.admin();
