@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use super::{check_id, RateCount, RecordKind, ReplayStore, StoreError, UseRecord};
 use crate::service::defence::decaying::DecayTable;
-use crate::service::defence::fair_table::FairShare;
+use crate::service::defence::fair_table::{ByAddr, FairShare};
 
 /// Default capacity of each table of [`MemoryStore::default`]: 200,000
 /// entries per kind (sessions, tickets, Nonces, rate counters): room for
@@ -38,11 +38,12 @@ struct Entry {
 #[derive(Debug, Default)]
 struct Table {
     entries: HashMap<Arc<str>, Entry>,
-    /// (monotonic deadline, id) of every entry not yet waiting.
-    by_deadline: BTreeSet<(u64, Arc<str>)>,
+    /// (monotonic deadline, id) of every entry not yet waiting (each id
+    /// the `Arc` that keys `entries`).
+    by_deadline: BTreeSet<(u64, ByAddr)>,
     /// (expires_at, id) of the entries whose monotonic deadline passed
     /// while the wall clock said they were still live.
-    waiting: BTreeSet<(u64, Arc<str>)>,
+    waiting: BTreeSet<(u64, ByAddr)>,
     /// The entries by holder, and the watermarks of holders that lost some.
     fair: FairShare,
 }
@@ -58,12 +59,12 @@ impl Table {
             let Some((_, id)) = self.by_deadline.pop_first() else {
                 break;
             };
-            match self.entries.get_mut(&id) {
+            match self.entries.get_mut(&*id.0) {
                 Some(e) if e.expires_at > now => {
                     e.waiting = true;
                     self.waiting.insert((e.expires_at, id));
                 }
-                _ => self.forget(&id),
+                _ => self.forget(&id.0),
             }
         }
         while let Some(first) = self.waiting.first() {
@@ -71,15 +72,15 @@ impl Table {
                 break;
             }
             if let Some((_, id)) = self.waiting.pop_first() {
-                self.forget(&id);
+                self.forget(&id.0);
             }
         }
     }
 
     /// Removes entry `id` (already out of the expiry orders) and its share.
-    fn forget(&mut self, id: &str) {
-        if let Some(e) = self.entries.remove(id) {
-            self.fair.remove(&e.holder, id, e.expires_at);
+    fn forget(&mut self, id: &Arc<str>) {
+        if let Some((key, e)) = self.entries.remove_entry(&**id) {
+            self.fair.remove(&e.holder, &key, e.expires_at);
         }
     }
 
@@ -89,11 +90,12 @@ impl Table {
         let Some((holder, id, expires_at)) = self.fair.victim() else {
             return false;
         };
-        if let Some(e) = self.entries.get(&id) {
+        if let Some(e) = self.entries.get(&*id) {
+            let key = ByAddr(Arc::clone(&id));
             if e.waiting {
-                self.waiting.remove(&(e.expires_at, Arc::clone(&id)));
+                self.waiting.remove(&(e.expires_at, key));
             } else {
-                self.by_deadline.remove(&(e.deadline, Arc::clone(&id)));
+                self.by_deadline.remove(&(e.deadline, key));
             }
         }
         self.forget(&id);
@@ -155,7 +157,7 @@ impl Table {
                 holder,
             },
         );
-        self.by_deadline.insert((deadline, key));
+        self.by_deadline.insert((deadline, ByAddr(key)));
         1
     }
 
@@ -168,16 +170,18 @@ impl Table {
         };
         entry.uses = entry.uses.saturating_add(1);
         if expires_at > entry.expires_at || deadline > entry.deadline {
+            let key = ByAddr(Arc::clone(&id));
             if entry.waiting {
-                self.waiting.remove(&(entry.expires_at, Arc::clone(&id)));
+                self.waiting.remove(&(entry.expires_at, key));
             } else {
-                self.by_deadline.remove(&(entry.deadline, Arc::clone(&id)));
+                self.by_deadline.remove(&(entry.deadline, key));
             }
             let old = entry.expires_at;
             entry.expires_at = entry.expires_at.max(expires_at);
             entry.deadline = entry.deadline.max(deadline);
             entry.waiting = false;
-            self.by_deadline.insert((entry.deadline, Arc::clone(&id)));
+            self.by_deadline
+                .insert((entry.deadline, ByAddr(Arc::clone(&id))));
             let (holder, new) = (Arc::clone(&entry.holder), entry.expires_at);
             let uses = u64::from(entry.uses);
             self.fair.reschedule(&holder, &id, old, new);

@@ -243,3 +243,24 @@ fn memory_per_entry() {
     alive.push(s);
     assert_eq!(alive.iter().map(MemoryStore::len).sum::<usize>(), 2 * n);
 }
+
+#[test]
+fn the_fair_shares_and_orders_follow_every_entry() {
+    // Evictions, renewals and new ids of seven holders in a small table:
+    // the per-holder shares and the expiry order name exactly the live
+    // entries (they find entries by the Arc the table keeps).
+    let store = MemoryStore::new(50);
+    for i in 0..400u64 {
+        let (holder, id) = (format!("h{}", i % 7), format!("id{i}"));
+        let now = i / 10;
+        let _ = store.record_held_use(RecordKind::Ticket, &holder, &id, 100 + i % 40, 2, now);
+        if i % 3 == 0 {
+            let _ = store.record_held_use(RecordKind::Ticket, &holder, &id, 200 + i, 2, now);
+        }
+    }
+    let t = store.tables[RecordKind::Ticket.index()].lock().unwrap();
+    let held: usize = (0..7).map(|h| t.fair.count(&format!("h{h}"))).sum();
+    assert_eq!(t.entries.len(), 50);
+    assert_eq!(held, t.entries.len());
+    assert_eq!(t.by_deadline.len() + t.waiting.len(), t.entries.len());
+}
