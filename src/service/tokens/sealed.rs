@@ -65,7 +65,8 @@ const CHALLENGE_VERSION: u8 = 4;
 /// Ticket version 2 (1 was sealed with XChaCha20-Poly1305).
 const TICKET_VERSION: u8 = 2;
 const HEADER_LEN: usize = 1 + 1 + 4;
-const NONCE_LEN: usize = 12;
+/// The random nonce of a token (96 bits, AES-GCM-SIV's).
+pub(crate) const NONCE_LEN: usize = 12;
 const TAG_LEN: usize = 16;
 const DOMAIN_CHALLENGE: &[u8] = b"qcaptcha/v1/challenge\0";
 const DOMAIN_TICKET: &[u8] = b"qcaptcha/v1/ticket\0";
@@ -136,7 +137,15 @@ pub enum TokenError {
 
 /// Sealing and opening tokens of each kind with the ring's keys.
 impl KeyRing {
-    fn seal(&self, kind: TokenKind, plaintext: &[u8]) -> Result<String, TokenError> {
+    /// Seals `plaintext` as a token of `kind` under the current key, with
+    /// `nonce` (random: drawn by the caller with the request's other
+    /// random bytes, in one call to the OS).
+    fn seal(
+        &self,
+        kind: TokenKind,
+        plaintext: &[u8],
+        nonce: [u8; NONCE_LEN],
+    ) -> Result<String, TokenError> {
         let key_id = self.current_key_id();
         let cipher = self.cipher(key_id).ok_or(TokenError::UnknownKey(key_id))?;
         let len = HEADER_LEN + NONCE_LEN + plaintext.len() + TAG_LEN;
@@ -150,7 +159,7 @@ impl KeyRing {
         raw[1] = kind.byte();
         raw[2..HEADER_LEN].copy_from_slice(&key_id.to_be_bytes());
         let (head, body) = raw.split_at_mut(HEADER_LEN + NONCE_LEN);
-        os_random(&mut head[HEADER_LEN..])?;
+        head[HEADER_LEN..].copy_from_slice(&nonce);
         let (payload, tail) = body.split_at_mut(plaintext.len());
         payload.copy_from_slice(plaintext);
         let aad = AssociatedData::new(kind, &head[..HEADER_LEN]);
@@ -213,6 +222,15 @@ impl KeyRing {
 
     /// Seals a challenge into a URL-safe token.
     pub fn seal_challenge(&self, challenge: &Challenge) -> Result<String, TokenError> {
+        self.seal_challenge_with(challenge, random_nonce()?)
+    }
+
+    /// Seals a challenge with a random `nonce` the caller drew.
+    pub(crate) fn seal_challenge_with(
+        &self,
+        challenge: &Challenge,
+        nonce: [u8; NONCE_LEN],
+    ) -> Result<String, TokenError> {
         let mut w = Writer::default();
         w.bytes(&challenge.session);
         w.u32(challenge.picture);
@@ -229,7 +247,7 @@ impl KeyRing {
         w.u8(challenge.puzzle.bits);
         w.u32(challenge.puzzle.iterations);
         w.bytes(&challenge.puzzle.salt);
-        self.seal(TokenKind::Challenge, &w.0)
+        self.seal(TokenKind::Challenge, &w.0, nonce)
     }
 
     /// Opens a challenge token. For the server (and tests, and admin tools)
@@ -259,13 +277,22 @@ impl KeyRing {
 
     /// Seals a ticket into a URL-safe token.
     pub fn seal_ticket(&self, ticket: &Ticket) -> Result<String, TokenError> {
+        self.seal_ticket_with(ticket, random_nonce()?)
+    }
+
+    /// Seals a ticket with a random `nonce` the caller drew.
+    pub(crate) fn seal_ticket_with(
+        &self,
+        ticket: &Ticket,
+        nonce: [u8; NONCE_LEN],
+    ) -> Result<String, TokenError> {
         let mut w = Writer::default();
         w.bytes(&ticket.id);
         w.u64(ticket.issued_at);
         w.u64(ticket.expires_at);
         w.u8(ticket.max_uses);
         ticket.binding.write(&mut w)?;
-        self.seal(TokenKind::Ticket, &w.0)
+        self.seal(TokenKind::Ticket, &w.0, nonce)
     }
 
     /// Opens a ticket token (authenticity only: expiry, binding and use
@@ -546,6 +573,13 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// A fresh random nonce from the OS CSPRNG.
+fn random_nonce() -> Result<[u8; NONCE_LEN], TokenError> {
+    let mut nonce = [0u8; NONCE_LEN];
+    os_random(&mut nonce)?;
+    Ok(nonce)
+}
+
 impl From<RandomError> for TokenError {
     fn from(e: RandomError) -> Self {
         TokenError::Random(e.0)
@@ -654,7 +688,10 @@ pub(crate) mod tests {
         }
         c.binding.write(&mut w).unwrap();
         let mut raw = URL_SAFE_NO_PAD
-            .decode(ring.seal(TokenKind::Challenge, &w.0).unwrap())
+            .decode(
+                ring.seal(TokenKind::Challenge, &w.0, [3; NONCE_LEN])
+                    .unwrap(),
+            )
             .unwrap();
         raw[0] = 1; // the header as version 1 wrote it (not authentic now,
                     // but the version is read before the tag)
