@@ -257,7 +257,10 @@ pub fn challenge_of(body: &[u8]) -> String {
         .chars()
         .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
         .collect();
-    assert!(text[start + token.len()..].starts_with('\\'), "end of challenge");
+    assert!(
+        text[start + token.len()..].starts_with('\\'),
+        "end of challenge"
+    );
     token
 }
 

@@ -249,7 +249,21 @@ struct Rates {
 /// How many counters a full rate table looks at to pick the calmest.
 const RATE_SAMPLE: usize = 32;
 
+/// How often, in seconds of the caller's clock, a rate table that is not
+/// full drops its stale counters anyway: the table then holds about two
+/// windows of clients instead of growing until it is full (and a new
+/// counter is not slowed by the table growing).
+const RATE_SWEEP_SECS: u64 = 60;
+
 impl Rates {
+    /// Drops the counters that no longer count (older than the window
+    /// before their current one).
+    fn sweep(&mut self, now: u64) {
+        self.counters
+            .retain(|_, c| c.window.saturating_add(1) >= now / c.len);
+        self.swept_at = Some(now);
+    }
+
     /// Frees room for one counter: first the counters that no longer count
     /// (older than the window before; at most one sweep per second of the
     /// caller's clock, as it walks the whole table), else the calmest of a
@@ -259,9 +273,7 @@ impl Rates {
     /// uncounted).
     fn make_room(&mut self, capacity: usize, now: u64) {
         if self.swept_at != Some(now) {
-            self.counters
-                .retain(|_, c| c.window.saturating_add(1) >= now / c.len);
-            self.swept_at = Some(now);
+            self.sweep(now);
         }
         if self.counters.len() < capacity {
             return;
@@ -475,6 +487,11 @@ impl ReplayStore for MemoryStore {
         }
         if rates.counters.len() >= self.capacity {
             rates.make_room(self.capacity, now);
+        } else if rates
+            .swept_at
+            .is_none_or(|at| now >= at.saturating_add(RATE_SWEEP_SECS))
+        {
+            rates.sweep(now);
         }
         rates.born += 1;
         let mut c = Counter {

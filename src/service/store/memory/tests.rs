@@ -180,6 +180,21 @@ fn a_full_rate_table_still_counts_every_new_id() {
     assert_eq!(s.count_hit("busy", 60, 300).unwrap().current, 6);
 }
 
+#[test]
+fn stale_rate_counters_go_within_a_minute_though_the_table_has_room() {
+    let s = MemoryStore::new(1_000);
+    for i in 0..50 {
+        s.count_hit(&format!("old{i}"), 60, 1_000).unwrap();
+    }
+    s.count_hit("mid", 60, 1_030).unwrap();
+    assert_eq!(s.rate_counters(), 51, "swept at most once a minute");
+    // A minute after the last sweep, a new counter sweeps the stale ones;
+    // the one of the window before stays, with its count.
+    s.count_hit("late", 60, 1_090).unwrap();
+    assert_eq!(s.rate_counters(), 2);
+    assert_eq!(s.count_hit("mid", 60, 1_090).unwrap(), RateCount::new(1, 1));
+}
+
 fn rss_bytes() -> usize {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
     let pages: usize = statm
