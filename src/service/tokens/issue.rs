@@ -131,9 +131,12 @@ impl CaptchaService {
     }
 }
 
+/// Three random arrays.
+type Parts<const A: usize, const B: usize, const C: usize> = ([u8; A], [u8; B], [u8; C]);
+
 /// Three fresh random arrays from one call to the OS CSPRNG.
 fn random_parts<const A: usize, const B: usize, const C: usize>(
-) -> Result<([u8; A], [u8; B], [u8; C]), ServiceError> {
+) -> Result<Parts<A, B, C>, ServiceError> {
     let mut all = [0u8; 64];
     let bytes = all
         .get_mut(..A + B + C)
