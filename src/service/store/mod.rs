@@ -343,6 +343,7 @@ pub(crate) fn check_id(id: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
+pub(crate) mod key;
 mod memory;
 #[cfg(feature = "redis")]
 pub(crate) mod redis;
