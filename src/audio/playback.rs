@@ -120,10 +120,21 @@ fn played_len_upto(source: usize, play: &Playback, max: usize) -> usize {
         return 0;
     }
     let end = ((source - 1) as u64) << 16;
+    // A babble stretch is cut from a bed long enough for it at the fastest
+    // rate the wow reaches (with a margin for the phasors' rounding): then
+    // the answer is `max` without stepping through it.
+    let fastest = (play.rate * (1.0 + 1.01 * (play.waves[0].depth + play.waves[1].depth)) * 65536.0)
+        as u64
+        + 2;
+    if max < usize::MAX && end > fastest * max.next_multiple_of(BLOCK) as u64 {
+        return max;
+    }
     let (mut pos, mut n) = (0u64, 0usize);
     for step in play.steps() {
-        let left = (end - pos).div_ceil(step) as usize;
-        if left <= BLOCK || n >= max {
+        // A division only for the last block: `left <= BLOCK` is
+        // `end - pos <= BLOCK * step`.
+        if end - pos <= step * BLOCK as u64 || n >= max {
+            let left = (end - pos).div_ceil(step) as usize;
             return (n + left.min(BLOCK)).min(max);
         }
         pos += step * BLOCK as u64;
@@ -146,32 +157,58 @@ pub(crate) fn play_add_into(
     out: &mut [f32],
 ) -> usize {
     let source = source.get(from..).unwrap_or_default();
-    let n = played_len_upto(source.len(), play, out.len());
-    let out = &mut out[..n];
+    if source.len() < 2 {
+        return 0;
+    }
+    // The length is needed ahead only for a fade-out; without one, the
+    // last block is found as the source runs out.
+    let n = match fade {
+        0 => out.len(),
+        _ => played_len_upto(source.len(), play, out.len()),
+    };
     let fade = fade.min(n / 2);
+    let ramp = |at: usize| match fade {
+        0 => gain,
+        _ => gain * (at.min(n - at) as f32 / fade as f32).min(1.0),
+    };
+    let end = ((source.len() - 1) as u64) << 16;
     let mut state = Filter {
         eq: play.eq,
         x1: 0.0,
         x2: 0.0,
         pos: 0,
     };
-    let ramp = |at: usize| match fade {
-        0 => gain,
-        _ => gain * (at.min(n - at) as f32 / fade as f32).min(1.0),
-    };
-    for ((index, block), step) in out.chunks_mut(BLOCK).enumerate().zip(play.steps()) {
-        let start = index * BLOCK;
-        let (g0, g1) = (ramp(start), ramp(start + block.len()));
-        if g0 == g1 {
-            state.play(source, step, block, |_| g0);
+    let mut done = 0;
+    for step in play.steps() {
+        // The blocks played_len_upto counts: whole ones while the source
+        // lasts more than a block, then what is left of it.
+        let left = end - state.pos;
+        let last = left <= step * BLOCK as u64;
+        let len = match last {
+            true => (left.div_ceil(step) as usize).min(BLOCK),
+            false => BLOCK,
+        }
+        .min(n - done);
+        let block = &mut out[done..done + len];
+        if fade == 0 || (done >= fade && done + len + fade <= n) {
+            state.play(source, step, block, |_| gain);
         } else {
-            // A fade: the level moves linearly over the block (computed per
-            // sample, not summed, which would chain the additions).
-            let dg = (g1 - g0) / block.len() as f32;
-            state.play(source, step, block, |j| g0 + dg * j as f32);
+            let (g0, g1) = (ramp(done), ramp(done + len));
+            if g0 == g1 {
+                state.play(source, step, block, |_| g0);
+            } else {
+                // A fade: the level moves linearly over the block (computed
+                // per sample, not summed, which would chain the additions).
+                let dg = (g1 - g0) / len as f32;
+                state.play(source, step, block, |j| g0 + dg * j as f32);
+            }
+        }
+        done += len;
+        if last || done == n {
+            return done;
         }
     }
-    n
+    unreachable!("steps never ends")
 }
 
 /// The interpolation position and the equaliser's memory, carried from
