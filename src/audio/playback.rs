@@ -18,6 +18,16 @@ use super::SAMPLE_RATE;
 /// Samples between two updates of the playback rate.
 pub(crate) const BLOCK: usize = 32;
 
+/// A sample of a recording and the step to the next: what the
+/// interpolation between them reads, in one load.
+pub(crate) type Pair = [f32; 2];
+
+/// `x` as [`Pair`]s (the last one's step is 0, never read).
+pub(crate) fn pairs(x: &[f32]) -> Vec<Pair> {
+    let next = x.iter().skip(1).chain([x.last().unwrap_or(&0.0)]);
+    x.iter().zip(next).map(|(&a, &b)| [a, b - a]).collect()
+}
+
 /// The number of samples `source` lasts when played at `rate` (1 = as
 /// recorded, 2 = twice as fast and an octave higher).
 pub(crate) fn resampled_len(source: usize, rate: f32) -> usize {
@@ -149,7 +159,7 @@ fn played_len_upto(source: usize, play: &Playback, max: usize) -> usize {
 /// that a stretch cut out of running speech starts and stops without a
 /// click.
 pub(crate) fn play_add_into(
-    source: &[f32],
+    source: &[Pair],
     from: usize,
     play: &Playback,
     gain: f32,
@@ -226,7 +236,13 @@ impl Filter {
     /// sample at a time), then the equaliser and the sum, which the
     /// compiler vectorises; each sample's arithmetic is the same as in one.
     #[inline(always)]
-    fn play(&mut self, source: &[f32], step: u64, block: &mut [f32], level: impl Fn(usize) -> f32) {
+    fn play(
+        &mut self,
+        source: &[Pair],
+        step: u64,
+        block: &mut [f32],
+        level: impl Fn(usize) -> f32,
+    ) {
         let [e0, e1, e2] = self.eq;
         // xs[0], xs[1]: the two samples before the block.
         let mut xs = [0.0f32; BLOCK + 2];
@@ -235,8 +251,10 @@ impl Filter {
         for x in &mut xs[2..2 + block.len()] {
             let i = (pos >> 16) as usize;
             let frac = (pos & 0xffff) as f32 * (1.0 / 65536.0);
-            let (a, b) = (source[i], source[i + 1]);
-            *x = a + frac * (b - a);
+            // The step to the next sample was taken when the tables were
+            // built, with the same rounding as `b - a` here.
+            let [a, to_next] = source[i];
+            *x = a + frac * to_next;
             pos += step;
         }
         for (j, dst) in block.iter_mut().enumerate() {
@@ -270,7 +288,7 @@ mod tests {
         let n = played_len(src.len(), &play);
         assert_eq!(n, resampled_len(src.len(), 1.1) + 1);
         let (mut ours, mut plain) = (vec![0.0; n], vec![0.0; n]);
-        assert_eq!(play_add_into(&src, 0, &play, 0.5, 0, &mut ours), n);
+        assert_eq!(play_add_into(&pairs(&src), 0, &play, 0.5, 0, &mut ours), n);
         resample_add_into(&src, 1.1, 0.5, &mut plain);
         for (a, b) in ours.iter().zip(&plain).take(n - 1) {
             assert!((a - b).abs() < 1e-5, "{a} {b}");
@@ -289,7 +307,7 @@ mod tests {
             let drift = (0.06 / (TAU * 4.0) * SAMPLE_RATE as f32) as usize + BLOCK;
             assert!(n.abs_diff(steady) <= drift, "{n} vs {steady}");
             let mut out = vec![0.0; n + 10];
-            assert_eq!(play_add_into(&src, 0, &play, 1.0, 0, &mut out), n);
+            assert_eq!(play_add_into(&pairs(&src), 0, &play, 1.0, 0, &mut out), n);
             assert!(out[..n].iter().all(|&x| (x - 0.5).abs() < 1e-6));
         }
     }
@@ -299,12 +317,15 @@ mod tests {
         let src = vec![1.0f32; 2000];
         let play = Playback::new(1.0, [(0.03, 3.0, 0.0), (0.02, 9.0, 1.0)], [1.0, 0.0, 0.0]);
         let mut out = vec![0.0; 500];
-        assert_eq!(play_add_into(&src, 100, &play, 1.0, 64, &mut out), 500);
+        assert_eq!(
+            play_add_into(&pairs(&src), 100, &play, 1.0, 64, &mut out),
+            500
+        );
         assert!(out[0] < 0.05 && out[499] < 0.05);
         assert!((out[250] - 1.0).abs() < 1e-6);
         assert!(out[32] > 0.4 && out[32] < 0.6);
         let mut long = vec![0.0; 5000];
-        let n = play_add_into(&src, 1500, &play, 1.0, 0, &mut long);
+        let n = play_add_into(&pairs(&src), 1500, &play, 1.0, 0, &mut long);
         assert!((450..550).contains(&n), "{n}");
         assert!(long[n..].iter().all(|&x| x == 0.0));
     }
