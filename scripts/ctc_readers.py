@@ -10,6 +10,8 @@ scripts/solver_check.py).
 - RapidOCR's PP-OCR recogniser (CTC over 6,600 characters).
 """
 
+import os
+
 import numpy as np
 
 
@@ -24,6 +26,18 @@ def as_log_probs(out):
     if out.min() >= 0 and np.allclose(out.sum(axis=-1), 1.0, atol=1e-3):
         return np.log(np.maximum(out, 1e-30))
     return log_softmax(out)
+
+
+def one_thread_session(path):
+    """An ONNX Runtime session on one thread: the check runs beside other
+    work under `nice`, and one thread per model costs a third of the CPU
+    time two spinning threads do for the same reading."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1
+    opts.inter_op_num_threads = 1
+    return ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
 
 
 def chunks(items, size=32):
@@ -96,17 +110,19 @@ class Dddd:
         self.name = "ddddocr-beta" if beta else "ddddocr"
         self.ocr = ddddocr.DdddOcr(beta=beta, show_ad=False)
         self.engine = self.ocr.ocr_engine
+        # The same weights ddddocr loads (its model_loader), on one thread.
+        model = "common.onnx" if beta else "common_old.onnx"
+        self.session = one_thread_session(os.path.join(os.path.dirname(ddddocr.__file__), model))
         self.labels = self.engine.charset_manager.get_charset()
         self.blank = 0
 
     def run(self, imgs):
-        session = self.engine.session
-        name = session.get_inputs()[0].name
+        name = self.session.get_inputs()[0].name
         texts, logps = [], []
         for im in imgs:
-            # The model takes one picture at a time.
+            # The model takes one picture at a time (its batch size is fixed).
             arr = self.engine._preprocess_image(im.convert("RGB"), False)
-            lp = as_log_probs(session.run(None, {name: arr})[0][:, 0, :])
+            lp = as_log_probs(self.session.run(None, {name: arr})[0][:, 0, :])
             texts.append(greedy(lp, self.labels, self.blank))
             logps.append(lp)
         return texts, logps
@@ -118,7 +134,7 @@ class Rapid:
     def __init__(self):
         from rapidocr_onnxruntime import RapidOCR
 
-        self.rec = RapidOCR().text_rec
+        self.rec = RapidOCR(intra_op_num_threads=1, inter_op_num_threads=1).text_rec
         self.labels = list(self.rec.postprocess_op.character)
         self.labels[0] = ""
         self.blank = 0
@@ -126,14 +142,16 @@ class Rapid:
     def run(self, imgs):
         import cv2
 
-        texts, logps = [], []
+        logps = []
         _, h, w = self.rec.rec_image_shape
-        for im in imgs:
-            arr = cv2.cvtColor(np.asarray(im.convert("RGB")), cv2.COLOR_RGB2BGR)
-            norm = self.rec.resize_norm_img(arr, max(w / h, arr.shape[1] / arr.shape[0]))
-            lp = as_log_probs(self.rec.session(norm[None].astype(np.float32))[0][0])
-            texts.append("".join(ch for ch in greedy(lp, self.labels, self.blank) if ch.isalnum()))
-            logps.append(lp)
+        for chunk in chunks(imgs):
+            arrs = [cv2.cvtColor(np.asarray(im.convert("RGB")), cv2.COLOR_RGB2BGR) for im in chunk]
+            # Padded to one width per batch, as RapidOCR's own batches are.
+            ratio = max([w / h] + [a.shape[1] / a.shape[0] for a in arrs])
+            batch = np.stack([self.rec.resize_norm_img(a, ratio) for a in arrs]).astype(np.float32)
+            out = self.rec.session(batch)[0]
+            logps += [as_log_probs(o) for o in out]
+        texts = ["".join(ch for ch in greedy(lp, self.labels, self.blank) if ch.isalnum()) for lp in logps]
         return texts, logps
 
 

@@ -16,12 +16,23 @@ each type with its 95 % interval, and writes every (solver + decoder,
 preprocessing, scale, type) figure to --detail.
 """
 
+import os
+
+# One thread per library: the check runs beside other work under `nice`,
+# and idle BLAS and OpenMP threads spin, at up to thirty times the CPU time
+# for the same result (Tesseract, run as a program, inherits the limit).
+# Set before numpy and OpenCV load.
+for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_THREAD_LIMIT"):
+    os.environ[var] = "1"
+
 import argparse
 import collections
-import os
+import multiprocessing
+import resource
 import subprocess
 import sys
 import tempfile
+import time
 
 import cv2
 import numpy as np
@@ -337,7 +348,111 @@ def load(root):
     return sets
 
 
+class PictureSet:
+    """The pictures of one scale: file names of the chosen types, their
+    answers and types."""
+
+    def __init__(self, scale, folder, types):
+        self.scale = scale
+        self.folder = folder
+        self.answers = {}
+        for line in open(os.path.join(folder, "answers.tsv")):
+            f, a = line.rstrip("\n").split("\t")
+            self.answers[f] = a
+        self.files = [f for f in sorted(self.answers) if f[len("type")] in types]
+        self.kind = {f: f[len("type"): f.index("_")] for f in self.files}
+
+
+def cpu_seconds():
+    """CPU time of this process and the programs it ran (Tesseract)."""
+    own = time.process_time()
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own + children.ru_utime + children.ru_stime
+
+
+# One worker's solvers, loaded once per process (see read_unit).
+WORKER = {}
+
+
+def start_worker(solver_names, alphabet, interference, keep_reads):
+    WORKER.update(solvers=make_solvers(solver_names), alphabet=alphabet,
+                  interference=interference, keep_reads=keep_reads)
+
+
+def read_unit(unit):
+    """Every solver and decoder on one scale's pictures after one
+    preprocessing: the unit of work a process takes. Returns the hits per
+    (row, preprocessing, scale, type), the rows in order, every read (if
+    asked) and the CPU seconds it took."""
+    pictures, p = unit
+    t0 = cpu_seconds()
+    files, answers, kind = pictures.files, pictures.answers, pictures.kind
+    prepared = [PREPS[p](Image.open(os.path.join(pictures.folder, f)).convert("RGB")) for f in files]
+    # The attacker restricts a solver to the letters the type draws
+    # from (the interference types use fewer) and, for those, knows
+    # that no letter follows itself.
+    groups = collections.defaultdict(list)
+    for i, f in enumerate(files):
+        groups[kind[f] in "5678"].append(i)
+    hits = collections.Counter()
+    rows, reads = [], []
+    for sname, solver in WORKER["solvers"].items():
+        for interf, idx in groups.items():
+            alphabet = WORKER["interference"] if interf else WORKER["alphabet"]
+            got = solver.read_all([prepared[i] for i in idx], alphabet,
+                                  [len(answers[files[i]]) for i in idx], interf)
+            for dec, texts in got.items():
+                row = sname + dec
+                if row not in rows:
+                    rows.append(row)
+                for i, r in zip(idx, texts):
+                    f = files[i]
+                    ok = r.strip().upper() == answers[f].upper()
+                    hits[(row, p, pictures.scale, kind[f])] += ok
+                    if WORKER["keep_reads"]:
+                        reads.append(f"{row}\t{p}\ts{pictures.scale}\t{f}\t{answers[f]}\t{r}\t{int(ok)}\n")
+    return hits, rows, reads, cpu_seconds() - t0, f"s={pictures.scale} {p}"
+
+
+def run_units(units, jobs, init_args):
+    """The units' results, in the order they finish: in this process, or
+    in `jobs` processes that each load the solvers once."""
+    if jobs <= 1:
+        start_worker(*init_args)
+        yield from map(read_unit, units)
+        return
+    with multiprocessing.get_context("fork").Pool(jobs, start_worker, init_args) as pool:
+        yield from pool.imap_unordered(read_unit, units)
+
+
+def merge(paths, detail):
+    """The table of runs that split the work (by solver, preprocessing or
+    scale), from their --detail files (cells "reads/pictures")."""
+    hits, total = collections.Counter(), collections.Counter()
+    rows, preps = [], []
+    for path in paths:
+        lines = open(path).read().splitlines()
+        types = [h.split()[-1] for h in lines[0].split("\t")[3:]]
+        for line in lines[1:]:
+            row, p, scale, *cells = line.split("\t")
+            rows += [row] if row not in rows else []
+            preps += [p] if p not in preps else []
+            for t, cell in zip(types, cells):
+                k, n = map(int, cell.split("/"))
+                if (row, p, scale, t) in hits:
+                    raise SystemExit(f"{path}: {row} {p} s={scale} type {t} is in an earlier file too")
+                hits[(row, p, scale, t)] = k
+                total[(scale, t)] = n
+    report(hits, total, rows, preps, detail)
+
+
 def main():
+    if sys.argv[1:2] == ["merge"]:
+        ap = argparse.ArgumentParser(prog="solver_check.py merge")
+        ap.add_argument("details", nargs="+", help="--detail files of runs on the same pictures")
+        ap.add_argument("--detail", help="write the merged detail here")
+        args = ap.parse_args(sys.argv[2:])
+        return merge(args.details, args.detail)
     ap = argparse.ArgumentParser()
     ap.add_argument("dir", help="pictures and answers.tsv, or subfolders s1, s2, s3 of them (one per scale)")
     ap.add_argument("alphabet", help="letters of the clear types' answers")
@@ -348,50 +463,29 @@ def main():
     ap.add_argument("--preps", default=",".join(PREPS))
     ap.add_argument("--types", default="12345678", help="which types to read, e.g. 5678")
     ap.add_argument("--reads", help="write every read here (TSV), for looking at misreads")
+    ap.add_argument("--jobs", type=int, default=1, help="processes, each taking one scale and preprocessing at a time")
     args = ap.parse_args()
 
     interference = args.interference_alphabet or args.alphabet
     preps = args.preps.split(",")
-    solvers = make_solvers(args.solvers.split(","))
+    sets = [PictureSet(scale, d, args.types) for scale, d in load(args.dir).items()]
+    total = collections.Counter()
+    for ps in sets:
+        for f in ps.files:
+            total[(ps.scale, ps.kind[f])] += 1
+    # The costly preprocessings first, so the last units to finish are short.
+    units = [(ps, p) for ps in reversed(sets) for p in preps]
     # hits[(row, prep, scale, type)] = exact reads; a row is a solver and a decoder.
     hits = collections.Counter()
-    total = collections.Counter()
     rows = []
     reads_out = open(args.reads, "w") if args.reads else None
-    for scale, d in load(args.dir).items():
-        answers = {}
-        for line in open(os.path.join(d, "answers.tsv")):
-            f, a = line.rstrip("\n").split("\t")
-            answers[f] = a
-        files = [f for f in sorted(answers) if f[len("type")] in args.types]
-        kind = {f: f[len("type"): f.index("_")] for f in files}
-        for f in files:
-            total[(scale, kind[f])] += 1
-        originals = [Image.open(os.path.join(d, f)).convert("RGB") for f in files]
-        # The attacker restricts a solver to the letters the type draws
-        # from (the interference types use fewer) and, for those, knows
-        # that no letter follows itself.
-        groups = collections.defaultdict(list)
-        for i, f in enumerate(files):
-            groups[kind[f] in "5678"].append(i)
-        for p in preps:
-            prepared = [PREPS[p](im) for im in originals]
-            for sname, solver in solvers.items():
-                for interf, idx in groups.items():
-                    alphabet = interference if interf else args.alphabet
-                    got = solver.read_all([prepared[i] for i in idx], alphabet,
-                                          [len(answers[files[i]]) for i in idx], interf)
-                    for dec, reads in got.items():
-                        row = sname + dec
-                        if row not in rows:
-                            rows.append(row)
-                        for i, r in zip(idx, reads):
-                            f = files[i]
-                            ok = r.strip().upper() == answers[f].upper()
-                            hits[(row, p, scale, kind[f])] += ok
-                            if reads_out:
-                                reads_out.write(f"{row}\t{p}\ts{scale}\t{f}\t{answers[f]}\t{r}\t{int(ok)}\n")
-            print(f"  s={scale} {p} done", file=sys.stderr, flush=True)
+    init = (args.solvers.split(","), args.alphabet, interference, reads_out is not None)
+    for done, (h, unit_rows, reads, cpu, name) in enumerate(run_units(units, args.jobs, init), 1):
+        hits.update(h)
+        rows += [r for r in unit_rows if r not in rows]
+        if reads_out:
+            reads_out.writelines(reads)
+        print(f"  {done}/{len(units)} {name} done ({cpu:.0f} s CPU)", file=sys.stderr, flush=True)
     report(hits, total, rows, preps, args.detail)
 
 
@@ -408,7 +502,7 @@ def report(hits, total, rows, preps, detail):
             for r in rows:
                 for p in preps:
                     for s in scales:
-                        cells = [pct(hits[(r, p, s, t)], total[(s, t)]) for t in types]
+                        cells = [f"{hits[(r, p, s, t)]}/{total[(s, t)]}" for t in types]
                         d.write(f"{r}\t{p}\t{s}\t" + "\t".join(cells) + "\n")
 
     n = min(total.values())
