@@ -7,7 +7,11 @@ scripts/solver_check.py).
   weights in the wheel (160x60 input, digits and upper-case letters);
 - ddddocr 1.6 (its default and beta models: CTC over a large charset,
   both cases);
-- RapidOCR's PP-OCR recogniser (CTC over 6,600 characters).
+- RapidOCR's PP-OCR recogniser (CTC over 6,600 characters);
+- SVTRv2-base, the text-captcha reader whose weights azcrawlerpy ships in
+  `azcrawlerpy-recaptcha-text` (a vision-transformer recogniser, CTC over
+  digits, both cases and punctuation): the held-out check, run, never
+  designed against.
 """
 
 import os
@@ -155,9 +159,60 @@ class Rapid:
         return texts, logps
 
 
+class Svtr:
+    """SVTRv2 as azcrawlerpy 1.5.2 runs it (captcha/text/recognizer.py,
+    whose package needs Python 3.13 and a browser, so its thirty lines are
+    mirrored here): a small chooser scores four input sizes from a 16x64
+    thumbnail and the picture's proportions, the picture is resized
+    bicubically to the chosen size, and the recogniser's class
+    probabilities (blank first) are decoded greedily."""
+
+    name = "svtrv2"
+    SHAPES = ((64, 64), (48, 96), (40, 112), (32, 128))
+
+    def __init__(self):
+        import string
+
+        import azcrawlerpy_recaptcha_text as weights
+
+        folder = os.path.dirname(weights.__file__)
+        self.session = one_thread_session(os.path.join(folder, "svtrv2.onnx"))
+        self.selector = one_thread_session(os.path.join(folder, "selector.onnx"))
+        charset = string.digits + string.ascii_lowercase + string.ascii_uppercase + string.punctuation
+        self.labels = [""] + list(charset)
+        self.blank = 0
+
+    @staticmethod
+    def prepare(im, shape):
+        from PIL import Image
+
+        h, w = shape
+        arr = np.asarray(im.convert("RGB").resize((w, h), Image.Resampling.BICUBIC), dtype=np.float32)
+        return ((arr / 255.0 - 0.5) / 0.5).transpose(2, 0, 1)
+
+    def choose(self, imgs):
+        ratios = np.array([im.size[0] / max(1, im.size[1]) for im in imgs], dtype=np.float32)
+        shape = np.stack([np.minimum(ratios, 8.0) / 4.0, np.log(ratios)], axis=1).astype(np.float32)
+        thumbs = np.stack([self.prepare(im, (16, 64)) for im in imgs])
+        return self.selector.run(None, {"thumb": thumbs, "shape": shape})[0].argmax(axis=1).tolist()
+
+    def run(self, imgs):
+        logps = [None] * len(imgs)
+        picks = self.choose(imgs)
+        for band in sorted(set(picks)):
+            rows = [i for i, b in enumerate(picks) if b == band]
+            for chunk in chunks(rows):
+                batch = np.stack([self.prepare(imgs[i], self.SHAPES[band]) for i in chunk])
+                out = self.session.run(None, {"image": batch})[0]  # (N, T, C)
+                for i, o in zip(chunk, out):
+                    logps[i] = as_log_probs(o)
+        return [greedy(lp, self.labels, self.blank) for lp in logps], logps
+
+
 READERS = {
     "captcha-whisperer": Whisperer,
     "ddddocr": lambda: Dddd(False),
     "ddddocr-beta": lambda: Dddd(True),
     "rapidocr": Rapid,
+    "svtrv2": Svtr,
 }

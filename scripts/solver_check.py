@@ -322,7 +322,7 @@ def make_solvers(names):
     return out
 
 
-ALL_SOLVERS = "captcha-whisperer,ddddocr,ddddocr-beta,rapidocr,tesseract,tesseract-x3"
+ALL_SOLVERS = "captcha-whisperer,ddddocr,ddddocr-beta,rapidocr,svtrv2,tesseract,tesseract-x3"
 
 
 def wilson(k, n, z=1.96):
