@@ -9,8 +9,9 @@ DIR holds PNGs named typeT_NNN.png and answers.tsv (`<file>\\t<answer>`), as
 tools/samples writes them, or subfolders s1, s2, s3 of them (the
 pictures at each scale the image route serves). Every solver runs on every
 picture after every preprocessing, and the CTC readers' outputs go through
-every decoder (scripts/ctc_decode.py); a read counts when it equals the
-whole answer, case-insensitive. Prints one table, solver x type, with the
+every decoder (scripts/ctc_decode.py); a read counts when the checker
+accepts it (the whole answer, case-insensitive, look-alikes folded).
+Prints one table, solver x type, with the
 best preprocessing and scale for that solver and type and the worst cell of
 each type with its 95 % interval, and writes every (solver + decoder,
 preprocessing, scale, type) figure to --detail.
@@ -282,8 +283,10 @@ class CtcSolver:
     def read_all(self, imgs, alphabet, lengths, distinct):
         texts, logps = self.reader.run(imgs)
         restrict = ctc_readers.Restrictor(self.reader.labels, self.reader.blank, alphabet)
-        allowed = set(alphabet + alphabet.lower())
-        out = {"": texts, "+ranges": ["".join(c for c in t if c in allowed) for t in texts],
+        # Look-alikes count as the letter the checker takes them for, so
+        # the attacker folds them before dropping what answers never have.
+        fold = INTERFERENCE_FOLD if distinct else FOLD
+        out = {"": texts, "+ranges": ["".join(c for c in t.upper().translate(fold) if c in alphabet) for t in texts],
                "+restricted": [], "+beam": []}
         for lp, n in zip(logps, lengths):
             letters_lp = restrict(lp)
@@ -323,6 +326,17 @@ def make_solvers(names):
 
 
 ALL_SOLVERS = "captcha-whisperer,ddddocr,ddddocr-beta,rapidocr,svtrv2,tesseract,tesseract-x3"
+
+
+# The look-alikes the checker folds (src/render/answer.rs): a reading is
+# scored as the service would accept it, not only when exact.
+FOLD = str.maketrans("QOIPF", "DDTRE")
+INTERFERENCE_FOLD = str.maketrans("QOIPFVXB", "DDTREYZR")
+
+
+def accepted(read, answer, interference):
+    fold = INTERFERENCE_FOLD if interference else FOLD
+    return read.strip().upper().translate(fold) == answer.upper().translate(fold)
 
 
 def wilson(k, n, z=1.96):
@@ -407,7 +421,7 @@ def read_unit(unit):
                     rows.append(row)
                 for i, r in zip(idx, texts):
                     f = files[i]
-                    ok = r.strip().upper() == answers[f].upper()
+                    ok = accepted(r, answers[f], kind[f] in "5678")
                     hits[(row, p, pictures.scale, kind[f])] += ok
                     if WORKER["keep_reads"]:
                         reads.append(f"{row}\t{p}\ts{pictures.scale}\t{f}\t{answers[f]}\t{r}\t{int(ok)}\n")
@@ -475,7 +489,7 @@ def main():
             total[(ps.scale, ps.kind[f])] += 1
     # The costly preprocessings first, so the last units to finish are short.
     units = [(ps, p) for ps in reversed(sets) for p in preps]
-    # hits[(row, prep, scale, type)] = exact reads; a row is a solver and a decoder.
+    # hits[(row, prep, scale, type)] = accepted reads; a row is a solver and a decoder.
     hits = collections.Counter()
     rows = []
     reads_out = open(args.reads, "w") if args.reads else None
@@ -506,7 +520,7 @@ def report(hits, total, rows, preps, detail):
                         d.write(f"{r}\t{p}\t{s}\t" + "\t".join(cells) + "\n")
 
     n = min(total.values())
-    print(f"exact % (whole answer, case-insensitive), best preprocessing and scale per cell, "
+    print(f"accepted % (whole answer, look-alikes folded as the checker does), best preprocessing and scale per cell, "
           f"{n} pictures per type and scale, scales {', '.join(scales)}")
     print(f"preprocessings tried: {', '.join(preps)}")
     width = max(len(r) for r in rows) + 2
