@@ -64,11 +64,13 @@ def greedy(logp, labels, blank):
 class Restrictor:
     """Maps a reader's classes onto `letters` + blank: a letter's score is
     the sum of the probabilities of every class that is that letter in
-    either case; everything else is dropped and each step renormalised."""
+    either case, or folds to it by `fold` (a str.translate table); everything
+    else is dropped and each step renormalised."""
 
-    def __init__(self, labels, blank, letters):
+    def __init__(self, labels, blank, letters, fold=None):
         self.letters = letters
-        self.columns = [[i for i, c in enumerate(labels) if c.upper() == l] for l in letters]
+        fold = fold or {}
+        self.columns = [[i for i, c in enumerate(labels) if c and c.upper().translate(fold) == l] for l in letters]
         self.blank = blank
 
     def __call__(self, logp):

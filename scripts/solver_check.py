@@ -282,16 +282,21 @@ class CtcSolver:
 
     def read_all(self, imgs, alphabet, lengths, distinct):
         texts, logps = self.reader.run(imgs)
-        restrict = ctc_readers.Restrictor(self.reader.labels, self.reader.blank, alphabet)
         # Look-alikes count as the letter the checker takes them for, so
-        # the attacker folds them before dropping what answers never have.
+        # the attacker reads in the letters the check tells apart: each
+        # one's score sums every class that folds to it (O and Q to D; for
+        # the interference types E, F and X to Z, N and H to M), and two
+        # answer letters that fold together (E, Z) may follow each other.
         fold = INTERFERENCE_FOLD if distinct else FOLD
-        out = {"": texts, "+ranges": ["".join(c for c in t.upper().translate(fold) if c in alphabet) for t in texts],
+        letters = "".join(sorted(set(alphabet.translate(fold))))
+        restrict = ctc_readers.Restrictor(self.reader.labels, self.reader.blank, letters, fold)
+        repeatable = {k for k, l in enumerate(letters) if sum(c.translate(fold) == l for c in alphabet) > 1}
+        out = {"": texts, "+ranges": ["".join(c for c in t.upper().translate(fold) if c in letters) for t in texts],
                "+restricted": [], "+beam": []}
         for lp, n in zip(logps, lengths):
             letters_lp = restrict(lp)
-            out["+restricted"].append(ctc_decode.restricted(letters_lp, alphabet))
-            out["+beam"].append(ctc_decode.beam(letters_lp, alphabet, n, distinct))
+            out["+restricted"].append(ctc_decode.restricted(letters_lp, letters))
+            out["+beam"].append(ctc_decode.beam(letters_lp, letters, n, distinct, repeatable))
         return out
 
 
@@ -331,7 +336,7 @@ ALL_SOLVERS = "captcha-whisperer,ddddocr,ddddocr-beta,rapidocr,svtrv2,tesseract,
 # The look-alikes the checker folds (src/render/answer.rs): a reading is
 # scored as the service would accept it, not only when exact.
 FOLD = str.maketrans("QOIPF", "DDTRE")
-INTERFERENCE_FOLD = str.maketrans("QOIPFVXB", "DDTREYZR")
+INTERFERENCE_FOLD = str.maketrans("QOIPFVXBNHE", "DDTRZYZRMMZ")
 
 
 def accepted(read, answer, interference):
