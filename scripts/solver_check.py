@@ -430,7 +430,7 @@ def read_unit(unit):
                     hits[(row, p, pictures.scale, kind[f])] += ok
                     if WORKER["keep_reads"]:
                         reads.append(f"{row}\t{p}\ts{pictures.scale}\t{f}\t{answers[f]}\t{r}\t{int(ok)}\n")
-    return hits, rows, reads, cpu_seconds() - t0, f"s={pictures.scale} {p}"
+    return hits, rows, reads, cpu_seconds() - t0, f"s={pictures.scale} {p}", (pictures.scale, p)
 
 
 def run_units(units, jobs, init_args):
@@ -492,20 +492,39 @@ def main():
     for ps in sets:
         for f in ps.files:
             total[(ps.scale, ps.kind[f])] += 1
-    # The costly preprocessings first, so the last units to finish are short.
-    units = [(ps, p) for ps in reversed(sets) for p in preps]
+    # One preprocessing at every scale before the next: a run stopped early
+    # has whole preprocessings, at every scale, in its detail file.
+    units = [(ps, p) for p in preps for ps in sets]
     # hits[(row, prep, scale, type)] = accepted reads; a row is a solver and a decoder.
     hits = collections.Counter()
     rows = []
     reads_out = open(args.reads, "w") if args.reads else None
     init = (args.solvers.split(","), args.alphabet, interference, reads_out is not None)
-    for done, (h, unit_rows, reads, cpu, name) in enumerate(run_units(units, args.jobs, init), 1):
+    done_units = []
+    for done, (h, unit_rows, reads, cpu, name, unit_key) in enumerate(run_units(units, args.jobs, init), 1):
         hits.update(h)
+        done_units.append(unit_key)
         rows += [r for r in unit_rows if r not in rows]
         if reads_out:
             reads_out.writelines(reads)
+            reads_out.flush()
         print(f"  {done}/{len(units)} {name} done ({cpu:.0f} s CPU)", file=sys.stderr, flush=True)
+        if args.detail:
+            write_detail(args.detail, hits, total, rows, done_units)
     report(hits, total, rows, preps, args.detail)
+
+
+def write_detail(path, hits, total, rows, done):
+    """Every row's count for each (scale, preprocessing) in `done`, as
+    "reads/pictures" per type: rewritten after every unit of work, so a run
+    stopped early keeps what it read (`merge` reads it back)."""
+    types = sorted({t for _, t in total})
+    with open(path, "w") as d:
+        d.write("solver\tpreprocessing\tscale\t" + "\t".join(f"type {t}" for t in types) + "\n")
+        for r in rows:
+            for s, p in done:
+                cells = [f"{hits[(r, p, s, t)]}/{total[(s, t)]}" for t in types]
+                d.write(f"{r}\t{p}\t{s}\t" + "\t".join(cells) + "\n")
 
 
 def report(hits, total, rows, preps, detail):
@@ -516,13 +535,7 @@ def report(hits, total, rows, preps, detail):
         return f"{100.0 * n / t:.1f}" if t else "-"
 
     if detail:
-        with open(detail, "w") as d:
-            d.write("solver\tpreprocessing\tscale\t" + "\t".join(f"type {t}" for t in types) + "\n")
-            for r in rows:
-                for p in preps:
-                    for s in scales:
-                        cells = [f"{hits[(r, p, s, t)]}/{total[(s, t)]}" for t in types]
-                        d.write(f"{r}\t{p}\t{s}\t" + "\t".join(cells) + "\n")
+        write_detail(detail, hits, total, rows, [(s, p) for p in preps for s in scales])
 
     n = min(total.values())
     print(f"accepted % (whole answer, look-alikes folded as the checker does), best preprocessing and scale per cell, "
