@@ -59,9 +59,9 @@ impl Answer {
     /// Whether a person's `input` is this answer: case-insensitive, ignoring
     /// leading and trailing white space, in time that does not depend on
     /// where the two differ. See [`answer_matches`]; an answer of an
-    /// interference type (5-8) also reads a typed `V` as `Y`, `X` as `Z` and
-    /// `B` as `R` (see [`crate::render::INTERFERENCE_ALPHABET`], which has
-    /// none of them).
+    /// interference type (5-8) also reads a typed `V` as `Y`, `X` as `Z`,
+    /// `B` as `R` and `N` or `H` as `M` (see
+    /// [`crate::render::INTERFERENCE_ALPHABET`], which has none of them).
     ///
     /// ```
     /// use qcaptcha::{generate, CaptchaType};
@@ -190,12 +190,27 @@ const LOOK_ALIKES: [(u8, u8); 5] = [
 /// [`crate::render::INTERFERENCE_ALPHABET`] leaves out. Strangers typed
 /// `V` for a `Y` whose stem a band edge hid, and `X` for a `Z` whose bars
 /// it hid; drawn by reversed stripes, an `R`'s leg looks like a `B`'s
-/// lower bowl.
-const INTERFERENCE_LOOK_ALIKES: [(u8, u8); 3] = [(b'V', b'Y'), (b'X', b'Z'), (b'B', b'R')];
+/// lower bowl, and an `M` whose middle strokes broke between stripes was
+/// typed as `N` (three times in 320 pictures) or `H`.
+///
+/// The last pair is the one fold inside the alphabet: a `Z` whose
+/// diagonal runs along the stripes keeps only its two bars and was typed
+/// as `E` (three times in 160 pictures), so `E` and `Z` are one letter to
+/// the check. An interference answer has 11 letters' worth of guesses per
+/// place instead of 12.
+const INTERFERENCE_LOOK_ALIKES: [(u8, u8); 6] = [
+    (b'V', b'Y'),
+    (b'X', b'Z'),
+    (b'B', b'R'),
+    (b'N', b'M'),
+    (b'H', b'M'),
+    (b'E', b'Z'),
+];
 
 /// What a byte of an answer or an input is compared as: upper case, with
 /// [`LOOK_ALIKES`] replaced, and [`INTERFERENCE_LOOK_ALIKES`] too when
-/// `interference` is set. Selects rather than branches or table lookups,
+/// `interference` is set (applied after the first, so an `F` goes to `E`
+/// and on to `Z`). Selects rather than branches or table lookups,
 /// so that the time depends on neither the answer nor the input.
 fn fold(byte: u8, interference: subtle::Choice) -> u8 {
     let upper = byte.to_ascii_uppercase();
@@ -205,7 +220,7 @@ fn fold(byte: u8, interference: subtle::Choice) -> u8 {
     INTERFERENCE_LOOK_ALIKES
         .iter()
         .fold(common, |folded, &(seen, meant)| {
-            u8::conditional_select(&folded, &meant, upper.ct_eq(&seen) & interference)
+            u8::conditional_select(&folded, &meant, common.ct_eq(&seen) & interference)
         })
 }
 
@@ -271,17 +286,18 @@ mod tests {
             }
             assert_eq!(fold(a, clear), a);
         }
+        // Interference letters: E and Z are one, every other pair stays apart.
         let letters = crate::render::INTERFERENCE_ALPHABET;
         for (i, &a) in letters.iter().enumerate() {
             for &b in &letters[i + 1..] {
-                assert_ne!(fold(a, interference), fold(b, interference));
+                let one = [a, b] == [b'E', b'Z'] || [a, b] == [b'Z', b'E'];
+                assert_eq!(fold(a, interference) == fold(b, interference), one);
             }
-            assert_eq!(fold(a, interference), a);
         }
     }
 
     #[test]
-    fn only_interference_answers_read_v_as_y_x_as_z_and_b_as_r() {
+    fn only_interference_answers_read_v_as_y_x_as_z_b_as_r_and_n_or_h_as_m() {
         let clear = Answer::from_letters(b"YDKZ", Look::Clear);
         let interference = Answer::from_letters(b"YDKZ", Look::Interference);
         assert!(!clear.matches("VDKX"));
@@ -290,8 +306,21 @@ mod tests {
         assert!(Answer::from_letters(b"RDKZ", Look::Interference).matches("BDKZ"));
         assert!(!Answer::from_letters(b"RDKZ", Look::Clear).matches("BDKZ"));
         assert!(!interference.matches("YDKN"));
+        let m = Answer::from_letters(b"MDKZ", Look::Interference);
+        assert!(m.matches("NDKZ") && m.matches("hdkz"));
+        assert!(!Answer::from_letters(b"MDKZ", Look::Clear).matches("NDKZ"));
         assert!(!interference.matches("ZDKY"));
         // Clear answers keep V and X.
         assert!(Answer::from_letters(b"VDKX", Look::Clear).matches("vdkx"));
+    }
+
+    #[test]
+    fn interference_answers_take_e_and_z_for_each_other_and_f_for_both() {
+        let a = Answer::from_letters(b"MADZ", Look::Interference);
+        assert!(a.matches("MADE") && a.matches("made") && a.matches("MADF"));
+        assert!(Answer::from_letters(b"DEAY", Look::Interference).matches("DZAY"));
+        assert!(!a.matches("MADK"));
+        assert!(!Answer::from_letters(b"MADZ", Look::Clear).matches("MADE"));
+        assert!(!Answer::from_letters(b"MADE", Look::Clear).matches("MADZ"));
     }
 }

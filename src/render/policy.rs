@@ -32,7 +32,7 @@ pub const ALPHABET: &[u8; 17] = b"ABDEJKLMNRSTUVXYZ";
 /// [`Policy::distinct_neighbours`]), which no guesser reaches with one
 /// attempt per picture and the limits on pictures per client. A subset of
 /// [`ALPHABET`], so the audio voice is the same for every type; checking
-/// reads a typed `V` as `Y`, `X` as `Z` and `B` as `R` for these answers
+/// reads a typed `V` as `Y`, `X` as `Z`, `B` as `R` and `N` or `H` as `M` for these answers
 /// (see [`crate::Answer::matches`]).
 pub const INTERFERENCE_ALPHABET: &[u8; 12] = b"ADEKLMRSTUYZ";
 

@@ -11,7 +11,8 @@
 use std::ops::Range;
 
 /// Cap height of the letters as a share of the picture height. Interference
-/// scales glyphs by at least 0.92, which keeps them above 55 %.
+/// scales glyphs by at least 0.80 (six letters), which keeps them (with
+/// their bolder outline) above half the height.
 pub(crate) const CAP_SHARE: f32 = 0.6;
 
 /// Horizontal stretch per embedded font (Roboto Condensed, Open Sans,
@@ -19,6 +20,15 @@ pub(crate) const CAP_SHARE: f32 = 0.6;
 /// condensed, its `V`, `N` and `M` are narrow zig-zags that run together
 /// once neighbours touch, the mix-up strangers made most in blind readings.
 pub(crate) const FONT_WIDEN: [f32; 4] = [1.15, 1.0, 1.0, 1.0];
+
+/// The fonts interference letters are drawn in (indices into the embedded
+/// fonts): Roboto Condensed and Open Sans. Drawn by stripe breaks alone, the
+/// serif font's hairlines and serifs and the monospaced font's cramped `M`
+/// lost the letter: in the reading study of the striped pictures 13 of the
+/// 15 misread letters were in one of those two (`M` of DejaVu Sans Mono as
+/// `N`, `H` or `U`; `L` and `T` of Liberation Serif as `C`, `I`, `J` or
+/// `E`; `Z` of either as `K` or `L`).
+pub(crate) const INTERFERENCE_FONTS: [usize; 2] = [0, 1];
 
 /// How the clear types (1-4) are laid out.
 pub(crate) struct ClearStyle {
@@ -58,12 +68,15 @@ pub(crate) struct WordStyle {
     pub band_period: Range<f32>,
 }
 
-/// Letters apart by a twentieth to a tenth of the narrower one: a letter
-/// is drawn by reversing the stripes, so where two overlapped the stripes
-/// came back and both lost their outline. Turned and sheared half as much
+/// Letters apart by a tenth to a sixth of the narrower one: a letter is
+/// drawn by reversing the stripes, so where two overlapped the stripes came
+/// back and both lost their outline, and where two nearly touched (the
+/// earlier gap of a twentieth to a tenth) the stripe between them was a
+/// sliver that joined them (`KZ`, `YZ`, `ZT` in five- and six-letter
+/// words). Turned and sheared half as much
 /// as the ink letters of the previous design: with the outline drawn by
 /// the stripes' breaks alone, readers need the letters' usual shapes.
-const GAP: Range<f32> = -0.1..-0.05;
+const GAP: Range<f32> = -0.16..-0.1;
 
 /// The stripes: a quarter of the height, so that every letter is crossed
 /// by two or three. Measured with captcha-whisperer and ddddocr and the
@@ -83,19 +96,24 @@ pub(crate) const SHORT_WORD: WordStyle = WordStyle {
     band_period: STRIPES,
 };
 
-/// Five letters.
+/// Five letters: a tenth smaller than four. At the four-letter size a
+/// five-letter row was narrowed to 0.80 of its width (median), and
+/// narrowed letters lost their shapes (an `M` read as `N`); now 0.87.
 pub(crate) const MEDIUM_WORD: WordStyle = WordStyle {
-    scale: 0.94..1.08,
+    scale: 0.88..0.98,
     overlap: GAP,
     tilt: 0.05,
     shear: 0.03,
     band_period: STRIPES,
 };
 
-/// Six letters fill the picture, so they are drawn smaller (never below
-/// 0.92 x 60 % = 55 % of the height) and straighter.
+/// Six letters fill the picture, so they are drawn smaller (0.80-0.88:
+/// above half the height with their bolder outline) and straighter: at
+/// 0.92-1.02 the row was narrowed to 0.70 of its width (median, 0.54 at
+/// worst), which made an `M` an `N`, `H` or `U` and ran the letters of a
+/// six-letter word together; now 0.80 (0.69 at worst).
 pub(crate) const LONG_WORD: WordStyle = WordStyle {
-    scale: 0.92..1.02,
+    scale: 0.80..0.88,
     overlap: GAP,
     tilt: 0.04,
     shear: 0.025,
@@ -163,6 +181,17 @@ pub(crate) struct BandStyle {
     /// Wavelength, share of `h`: longer than a letter, so that a stripe
     /// stays a smooth line the eye does not mistake for a letter's stroke.
     pub wavelength: Range<f32>,
+    /// How far the stripes bunch and spread down every column, share of
+    /// `h`: the largest shift of a row from where evenly spaced stripes
+    /// would put it. Evenly spaced, every column repeated one spacing
+    /// exactly, and an attacker who has read this source rebuilt the
+    /// stripes per column from that one Fourier coefficient
+    /// (`scripts/solver-check`'s `colphase`) and kept the letters.
+    pub ripple: Range<f32>,
+    /// Wavelength of the bunching down a column, share of `h`: with
+    /// [`BandStyle::ripple`] the spacing stays within 0.7-1.3 times its
+    /// mean, so the stripes still read as even.
+    pub ripple_wavelength: Range<f32>,
 }
 
 /// The stripes of the interference types.
@@ -170,4 +199,6 @@ pub(crate) const BANDS: BandStyle = BandStyle {
     tilt: 0.5..0.8,
     amplitude: 0.03..0.05,
     wavelength: 1.0..1.6,
+    ripple: 0.025..0.035,
+    ripple_wavelength: 0.75..1.0,
 };

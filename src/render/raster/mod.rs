@@ -172,10 +172,13 @@ impl Canvas {
     /// Lays bands of reversed contrast over the whole canvas for the next
     /// `resolve` (and sets the even-odd rule): stripes `spacing` pixels
     /// apart down each column, half of it thick, the top edge of one of
-    /// them at `top(x)` in column `x` (given the column's middle). Computing
-    /// them per pixel in the resolve costs a few operations a pixel; as
-    /// polygons, their long shallow edges cost more than all the glyphs.
-    pub fn set_bands(&mut self, spacing: f32, top: impl Fn(f32) -> f32) {
+    /// them at `top(x)` in column `x` (given the column's middle), where
+    /// row `y` lies `down(y)` down every column (`y` itself for evenly
+    /// spaced stripes; a function that rises steadily, else stripes fold).
+    /// Computing them per pixel in the resolve costs a few operations a
+    /// pixel; as polygons, their long shallow edges cost more than all the
+    /// glyphs.
+    pub fn set_bands(&mut self, spacing: f32, top: impl Fn(f32) -> f32, down: impl Fn(f32) -> f32) {
         let per_pixel = PERIOD / spacing;
         // Wrapping conversion: only the phase within a period matters.
         let phase = |y: f32| (y * per_pixel) as i64 as u16;
@@ -184,7 +187,7 @@ impl Canvas {
         }
         for (y, row) in self.band_rows.iter_mut().enumerate() {
             // Centred on the band's middle here, once, rather than per pixel.
-            *row = phase(y as f32 + 0.5).wrapping_sub(QUARTER);
+            *row = phase(down(y as f32 + 0.5)).wrapping_sub(QUARTER);
         }
         let edge = Edge::new(per_pixel);
         for column in &mut self.band_columns {

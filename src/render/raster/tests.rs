@@ -83,7 +83,7 @@ fn computed_bands_reverse_contrast_with_one_pixel_edges() {
     // Horizontal bands 8 px apart, the top edge of one at y = 2: rows
     // 2..6 and 10..14 are band. A "letter" over columns 2..5, all rows.
     c.fill(&[[2.0, 0.0], [5.0, 0.0], [5.0, 16.0], [2.0, 16.0]], &[4]);
-    c.set_bands(8.0, |_| 2.0);
+    c.set_bands(8.0, |_| 2.0, |y| y);
     let cov = levels(&mut c);
     for y in 0..16 {
         let band = (2..6).contains(&y) || (10..14).contains(&y);
@@ -94,7 +94,7 @@ fn computed_bands_reverse_contrast_with_one_pixel_edges() {
         }
     }
     // Half a pixel off: the edge rows are half covered.
-    c.set_bands(8.0, |_| 2.5);
+    c.set_bands(8.0, |_| 2.5, |y| y);
     let cov = levels(&mut c);
     assert_eq!(cov[2 * 8], 2);
     assert_eq!(cov[6 * 8], 2);
@@ -122,7 +122,7 @@ fn band_cover_matches_its_reference_at_every_phase() {
     let mut c = Canvas::new(8, 8);
     let mut spacing = 3.0f32;
     while spacing < 600.0 {
-        c.set_bands(spacing, |_| 0.0);
+        c.set_bands(spacing, |_| 0.0, |y| y);
         let per_pixel = PERIOD / spacing;
         let edge = Edge::new(per_pixel);
         // The ramp as first written: one pixel either side of the edge.
