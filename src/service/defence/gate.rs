@@ -90,9 +90,13 @@ impl CaptchaService {
         else {
             return p.levels.len().saturating_sub(1);
         };
+        let Ok(surge_held) = self.surge_held(binding, &surge, now) else {
+            return p.levels.len().saturating_sub(1);
+        };
         let inputs = PriceInputs {
             local: p.level_index(&self.pressure.pressure(binding.user_ip, now)),
             surge,
+            surge_held,
             tickets_per_minute: tickets,
             over_budget,
         };
@@ -102,7 +106,7 @@ impl CaptchaService {
     /// Counts a new session in its business's volume and reads the surge
     /// (no store call when the surge is off).
     fn surge_of(&self, binding: &Binding, now: u64) -> Result<SurgeReading, StoreError> {
-        let surge = &self.pow.surge;
+        let surge = self.pow.surge_of(binding.business_id);
         if surge.thresholds.is_empty() {
             return Ok(SurgeReading::default());
         }
