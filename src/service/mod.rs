@@ -10,6 +10,7 @@ pub mod captcha_service;
 pub mod clock;
 pub mod defence;
 pub mod errors;
+pub(crate) mod keyed_hash;
 pub mod metrics;
 pub mod store;
 pub mod tokens;

@@ -9,7 +9,7 @@
 //! update: a business's short (about a minute) and long (hours) counters
 //! are one record, updated in one call.
 
-use std::collections::HashMap;
+use crate::service::keyed_hash::KeyedMap;
 
 /// A value below this is treated as zero when a full table sweeps.
 const NEGLIGIBLE: f64 = 1e-3;
@@ -52,7 +52,7 @@ impl Counters {
 #[derive(Debug)]
 pub(crate) struct DecayTable {
     capacity: usize,
-    counters: HashMap<String, Counters>,
+    counters: KeyedMap<String, Counters>,
     swept_at: Option<u64>,
 }
 
@@ -61,7 +61,7 @@ impl DecayTable {
     pub(crate) fn new(capacity: usize) -> DecayTable {
         DecayTable {
             capacity: capacity.max(1),
-            counters: HashMap::new(),
+            counters: KeyedMap::default(),
             swept_at: None,
         }
     }

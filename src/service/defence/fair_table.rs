@@ -17,8 +17,10 @@
 //! network, so one flooding network loses its own oldest entries first.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::sync::Arc;
+
+use crate::service::keyed_hash::KeyedMap;
 
 /// An interned id or holder name, ordered by its address. A table hands
 /// one `Arc` of each live name around (its key, or the interned holder),
@@ -64,11 +66,11 @@ const MAX_WATERMARKS: usize = 4096;
 #[derive(Debug, Default)]
 pub(crate) struct FairShare {
     /// Holder -> its entries, (expires_at, id), first to expire first.
-    holders: HashMap<Arc<str>, BTreeSet<(u64, ByAddr)>>,
+    holders: KeyedMap<Arc<str>, BTreeSet<(u64, ByAddr)>>,
     /// (entry count, holder), to find the heaviest holder.
     by_size: BTreeSet<(usize, ByAddr)>,
     /// Holder -> the latest expiry among its dropped entries.
-    watermarks: HashMap<Arc<str>, u64>,
+    watermarks: KeyedMap<Arc<str>, u64>,
     /// The table-wide watermark, once per-holder ones overflowed.
     overflow: u64,
 }

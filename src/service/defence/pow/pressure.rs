@@ -1,10 +1,11 @@
 //! The pressure on the service: events per client, decayed counts and
 //! rates, kept in bounded memory by [`PressureTracker`].
 
-use std::collections::HashMap;
-use std::hash::{BuildHasher, RandomState};
+use std::hash::BuildHasher;
 use std::net::IpAddr;
 use std::sync::{Mutex, PoisonError};
+
+use crate::service::keyed_hash::{keyed_map, KeyedMap, KeyedState};
 
 /// Something that happened for a client, as the pressure tracker counts
 /// it.
@@ -100,8 +101,8 @@ struct ClientEntry {
 /// and busy clients are the last forgotten.
 #[derive(Debug)]
 pub struct PressureTracker {
-    shards: Vec<Mutex<HashMap<IpAddr, ClientEntry>>>,
-    hasher: RandomState,
+    shards: Vec<Mutex<KeyedMap<IpAddr, ClientEntry>>>,
+    hasher: KeyedState,
     overall: Mutex<Decaying>,
     shard_cap: usize,
     failure_half_life: f64,
@@ -135,9 +136,9 @@ impl PressureTracker {
         let shard_cap = max_clients.div_ceil(SHARDS).max(1);
         PressureTracker {
             shards: (0..SHARDS)
-                .map(|_| Mutex::new(HashMap::with_capacity(shard_cap.min(1024))))
+                .map(|_| Mutex::new(keyed_map(shard_cap.min(1024))))
                 .collect(),
-            hasher: RandomState::new(),
+            hasher: KeyedState::default(),
             overall: Mutex::new(Decaying::default()),
             shard_cap,
             failure_half_life: failure_half_life_secs.max(1.0),
@@ -163,7 +164,7 @@ impl PressureTracker {
         self.len() == 0
     }
 
-    fn shard(&self, key: &IpAddr) -> &Mutex<HashMap<IpAddr, ClientEntry>> {
+    fn shard(&self, key: &IpAddr) -> &Mutex<KeyedMap<IpAddr, ClientEntry>> {
         &self.shards[(self.hasher.hash_one(key) as usize) % SHARDS]
     }
 
@@ -178,7 +179,7 @@ impl PressureTracker {
     }
 
     /// Frees room in a full shard: drops the calmest eighth (at least one).
-    fn evict(&self, map: &mut HashMap<IpAddr, ClientEntry>, now: u64) {
+    fn evict(&self, map: &mut KeyedMap<IpAddr, ClientEntry>, now: u64) {
         let mut weights: Vec<f64> = map.values().map(|e| self.weight(e, now)).collect();
         let n = (weights.len() / 8).max(1);
         let (_, cut, _) = weights.select_nth_unstable_by(n - 1, f64::total_cmp);

@@ -1,13 +1,14 @@
 //! [`MemoryStore`]: the in-process replay store and rate counters, for one
 //! process.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use super::{check_id, RateCount, RecordKind, ReplayStore, StoreError, UseRecord};
 use crate::service::defence::decaying::DecayTable;
 use crate::service::defence::fair_table::{ByAddr, FairShare};
+use crate::service::keyed_hash::KeyedMap;
 
 /// Default capacity of each table of [`MemoryStore::default`]: 200,000
 /// entries per kind (sessions, tickets, Nonces, rate counters): room for
@@ -37,7 +38,7 @@ struct Entry {
 /// One kind's records.
 #[derive(Debug, Default)]
 struct Table {
-    entries: HashMap<Arc<str>, Entry>,
+    entries: KeyedMap<Arc<str>, Entry>,
     /// (monotonic deadline, id) of every entry not yet waiting (each id
     /// the `Arc` that keys `entries`).
     by_deadline: BTreeSet<(u64, ByAddr)>,
@@ -239,7 +240,7 @@ impl Counter {
 #[derive(Debug, Default)]
 struct Rates {
     /// id -> its counts.
-    counters: HashMap<String, Counter>,
+    counters: KeyedMap<String, Counter>,
     /// The `now` of the last sweep of stale windows.
     swept_at: Option<u64>,
     /// Counters made so far.
