@@ -33,6 +33,12 @@ use qcaptcha::{ApiRequest, CaptchaService, Credentials, KeyRing, Limits, ReplayS
 /// second).
 pub const SOLVES_PER_SECOND: u64 = 20;
 
+/// How long a signed call's Nonce is kept (the Timestamp window, 2 hours)
+/// and a little more: after that much simulated traffic every record the
+/// path leaves expires as fast as new ones come, as on a server that has
+/// run for hours.
+const STEADY_AFTER_SECS: u64 = 2 * 60 * 60 + 10 * 60;
+
 /// Where the signed API calls go.
 const LINE: RequestLine<'static> = RequestLine {
     method: "GET",
@@ -130,6 +136,16 @@ impl Deployed {
         self.query(meter);
     }
 
+    /// Solves captchas, untimed, until the store holds what a server that
+    /// has run for hours holds: its tables at their steady size (no longer
+    /// growing and rehashing), records expiring as fast as they come.
+    pub fn warm_up(&self) {
+        let start = qcaptcha::Clock::now(self.clock.as_ref());
+        while qcaptcha::Clock::now(self.clock.as_ref()) < start + STEADY_AFTER_SECS {
+            self.solve(&mut Untimed);
+        }
+    }
+
     /// One solved captcha as deployed: signed CaptchaQuery, the picture,
     /// the right answer, signed CaptchaCheck; only the service's calls are
     /// measured by `meter`.
@@ -192,6 +208,15 @@ impl Step {
 pub trait Meter {
     /// Runs `call`, the service's `step`, and adds what it cost.
     fn measure<T>(&mut self, step: Step, call: impl FnOnce() -> T) -> T;
+}
+
+/// Measures nothing.
+struct Untimed;
+
+impl Meter for Untimed {
+    fn measure<T>(&mut self, _: Step, call: impl FnOnce() -> T) -> T {
+        call()
+    }
 }
 
 /// The time spent in the measured calls: all of them, or one step's.
