@@ -58,94 +58,128 @@ pub fn source_string<'a>(
     path: &str,
     params: impl IntoIterator<Item = (&'a str, &'a str)>,
 ) -> String {
+    let mut s = String::with_capacity(256);
+    source_pieces(RequestLine { method, host, path }, params, |piece| {
+        s.push_str(piece)
+    });
+    s
+}
+
+/// The signed string's pieces, in order, to `put`: what
+/// [`source_string`] joins, and what the server's check feeds straight
+/// into the MAC without building the string.
+fn source_pieces<'a>(
+    line: RequestLine<'_>,
+    params: impl IntoIterator<Item = (&'a str, &'a str)>,
+    mut put: impl FnMut(&str),
+) {
     let mut pairs: Vec<(&str, &str)> = params
         .into_iter()
         .filter(|(name, _)| *name != "Signature")
         .collect();
     pairs.sort_unstable();
-    let len = method.len() + host.len() + path.len() + 1;
-    let len = len
-        + pairs
-            .iter()
-            .map(|(n, v)| n.len() + v.len() + 2)
-            .sum::<usize>();
-    let mut s = String::with_capacity(len);
-    s.push_str(method);
-    s.push_str(host);
-    s.push_str(path);
-    s.push('?');
+    for piece in [line.method, line.host, line.path, "?"] {
+        put(piece);
+    }
     for (i, (name, value)) in pairs.iter().enumerate() {
         if i > 0 {
-            s.push('&');
+            put("&");
         }
-        s.push_str(name);
-        s.push('=');
-        s.push_str(value);
+        put(name);
+        put("=");
+        put(value);
     }
-    s
 }
 
-/// The base64 signature of `source` (not URL-encoded).
-pub fn sign(secret_key: &[u8], method: SignatureMethod, source: &str) -> String {
-    match method {
-        SignatureMethod::HmacSha1 => {
-            // HMAC accepts keys of any length, so this cannot fail.
-            let mut mac = <Hmac<sha1::Sha1> as Mac>::new_from_slice(secret_key)
-                .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
-            mac.update(source.as_bytes());
-            STANDARD.encode(mac.finalize().into_bytes())
-        }
-        SignatureMethod::HmacSha256 => {
-            let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(secret_key)
-                .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
-            mac.update(source.as_bytes());
-            STANDARD.encode(mac.finalize().into_bytes())
-        }
-    }
+/// The base64 signature of `source` (not URL-encoded); the tests' check
+/// of the published vectors.
+#[cfg(test)]
+fn sign(secret_key: &[u8], method: SignatureMethod, source: &str) -> String {
+    KeyedMacs::new(secret_key).sign(method, source)
 }
 
 /// Whether `signature` (base64; a space is read as `+`, as left by a
 /// client that did not URL-encode it) is the signature of `source`.
-/// Compared in constant time.
-pub fn verify(secret_key: &[u8], method: SignatureMethod, source: &str, signature: &str) -> bool {
-    let trimmed = signature.trim();
-    let fixed = if trimmed.contains(' ') {
-        Cow::Owned(trimmed.replace(' ', "+"))
-    } else {
-        Cow::Borrowed(trimmed)
-    };
-    // Room for the longest MAC (SHA-256's 32 bytes) and more: a longer
-    // signature does not fit and is wrong anyway.
-    let mut buf = [0u8; 64];
-    let Ok(n) = STANDARD.decode_slice(fixed.as_bytes(), &mut buf) else {
-        return false;
-    };
-    let given = &buf[..n];
-    match method {
-        SignatureMethod::HmacSha1 => match <Hmac<sha1::Sha1> as Mac>::new_from_slice(secret_key) {
-            Ok(mut mac) => {
-                mac.update(source.as_bytes());
-                mac.verify_slice(given).is_ok()
-            }
-            Err(_) => false,
-        },
-        SignatureMethod::HmacSha256 => {
-            match <Hmac<sha2::Sha256> as Mac>::new_from_slice(secret_key) {
-                Ok(mut mac) => {
-                    mac.update(source.as_bytes());
-                    mac.verify_slice(given).is_ok()
-                }
-                Err(_) => false,
-            }
+/// Compared in constant time. The tests' form of the server's check.
+#[cfg(test)]
+fn verify(secret_key: &[u8], method: SignatureMethod, source: &str, signature: &str) -> bool {
+    KeyedMacs::new(secret_key).matches(method, signature, |piece| piece(source))
+}
+
+/// HMAC-SHA1 and HMAC-SHA256 with the SecretKey already absorbed (the
+/// inner and outer key blocks hashed once, not on every request).
+#[derive(Clone)]
+struct KeyedMacs {
+    sha1: Hmac<sha1::Sha1>,
+    sha256: Hmac<sha2::Sha256>,
+}
+
+impl KeyedMacs {
+    fn new(secret_key: &[u8]) -> KeyedMacs {
+        // HMAC accepts keys of any length, so this cannot fail.
+        KeyedMacs {
+            sha1: <Hmac<sha1::Sha1> as Mac>::new_from_slice(secret_key)
+                .unwrap_or_else(|_| unreachable!("HMAC takes any key length")),
+            sha256: <Hmac<sha2::Sha256> as Mac>::new_from_slice(secret_key)
+                .unwrap_or_else(|_| unreachable!("HMAC takes any key length")),
         }
     }
+
+    /// The base64 signature of `source`.
+    fn sign(&self, method: SignatureMethod, source: &str) -> String {
+        match method {
+            SignatureMethod::HmacSha1 => encode_mac(self.sha1.clone(), source),
+            SignatureMethod::HmacSha256 => encode_mac(self.sha256.clone(), source),
+        }
+    }
+
+    /// Whether `signature` (as [`verify`] reads it) is the MAC of the
+    /// pieces `feed` hands to the callback it is given, compared in
+    /// constant time.
+    fn matches(
+        &self,
+        method: SignatureMethod,
+        signature: &str,
+        feed: impl FnOnce(&mut dyn FnMut(&str)),
+    ) -> bool {
+        let trimmed = signature.trim();
+        let fixed = if trimmed.contains(' ') {
+            Cow::Owned(trimmed.replace(' ', "+"))
+        } else {
+            Cow::Borrowed(trimmed)
+        };
+        // Room for the longest MAC (SHA-256's 32 bytes) and more: a longer
+        // signature does not fit and is wrong anyway.
+        let mut buf = [0u8; 64];
+        let Ok(n) = STANDARD.decode_slice(fixed.as_bytes(), &mut buf) else {
+            return false;
+        };
+        match method {
+            SignatureMethod::HmacSha1 => mac_matches(self.sha1.clone(), feed, &buf[..n]),
+            SignatureMethod::HmacSha256 => mac_matches(self.sha256.clone(), feed, &buf[..n]),
+        }
+    }
+}
+
+/// `mac` over `source`, in base64.
+fn encode_mac<M: Mac>(mut mac: M, source: &str) -> String {
+    mac.update(source.as_bytes());
+    STANDARD.encode(mac.finalize().into_bytes())
+}
+
+/// `mac` over what `feed` gives, checked against `given` in constant time
+/// (`verify_slice`).
+fn mac_matches<M: Mac>(mut mac: M, feed: impl FnOnce(&mut dyn FnMut(&str)), given: &[u8]) -> bool {
+    feed(&mut |piece: &str| mac.update(piece.as_bytes()));
+    mac.verify_slice(given).is_ok()
 }
 
 /// An account allowed to call the signed API.
 #[derive(Clone)]
 pub struct Credentials {
     secret_id: String,
-    secret_key: Vec<u8>,
+    /// The SecretKey's MACs, keyed once (the key itself is not kept).
+    macs: KeyedMacs,
 }
 
 impl std::fmt::Debug for Credentials {
@@ -161,7 +195,7 @@ impl Credentials {
     pub fn new(secret_id: impl Into<String>, secret_key: impl Into<Vec<u8>>) -> Credentials {
         Credentials {
             secret_id: secret_id.into(),
-            secret_key: secret_key.into(),
+            macs: KeyedMacs::new(&secret_key.into()),
         }
     }
 
@@ -264,7 +298,7 @@ pub fn sign_request(
         ("SignatureMethod", method.name()),
     ]);
     let source = source_string(line.method, line.host, line.path, all.iter().copied());
-    let signature = sign(&credentials.secret_key, method, &source);
+    let signature = credentials.macs.sign(method, &source);
     form_urlencoded::Serializer::new(String::new())
         .extend_pairs(all)
         .append_pair("Signature", &signature)
@@ -340,8 +374,9 @@ pub fn check_signature(
         .as_bytes()
         .ct_eq(credentials.secret_id.as_bytes())
         .into();
-    let source = source_string(line.method, line.host, line.path, params.iter().copied());
-    let sig_ok = verify(&credentials.secret_key, method, &source, signature);
+    let sig_ok = credentials.macs.matches(method, signature, |put| {
+        source_pieces(line, params.iter().copied(), put)
+    });
     if !(id_ok && sig_ok) {
         return Err(SignError::AuthFailed);
     }
@@ -469,7 +504,7 @@ mod tests {
             "/p",
             p.iter().map(|(a, b)| (a.as_str(), b.as_str())),
         );
-        p.push(("Signature".into(), sign(&creds.secret_key, method, &src)));
+        p.push(("Signature".into(), creds.macs.sign(method, &src)));
         p
     }
 
