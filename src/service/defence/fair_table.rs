@@ -61,12 +61,62 @@ impl Ord for ByAddr {
 /// before it counts as used).
 const MAX_WATERMARKS: usize = 4096;
 
+/// One holder's entries, (expires_at, id), first to expire first. Most
+/// holders (a client network, a business) hold one entry at a time, so
+/// that one is kept inline: no tree is allocated for it.
+#[derive(Debug)]
+enum Held {
+    One((u64, ByAddr)),
+    Many(BTreeSet<(u64, ByAddr)>),
+}
+
+impl Held {
+    fn len(&self) -> usize {
+        match self {
+            Held::One(_) => 1,
+            Held::Many(set) => set.len(),
+        }
+    }
+
+    fn first(&self) -> Option<&(u64, ByAddr)> {
+        match self {
+            Held::One(one) => Some(one),
+            Held::Many(set) => set.first(),
+        }
+    }
+
+    fn insert(&mut self, item: (u64, ByAddr)) {
+        match self {
+            Held::One(one) if *one == item => {}
+            Held::One(one) => {
+                let first = one.clone();
+                *self = Held::Many(BTreeSet::from([first, item]));
+            }
+            Held::Many(set) => {
+                set.insert(item);
+            }
+        }
+    }
+
+    /// Removes `item`; returns whether none is left. (A `Many` is not
+    /// turned back into a `One`: it stays until its holder holds nothing.)
+    fn remove(&mut self, item: &(u64, ByAddr)) -> bool {
+        match self {
+            Held::One(one) => one == item,
+            Held::Many(set) => {
+                set.remove(item);
+                set.is_empty()
+            }
+        }
+    }
+}
+
 /// The entries of one table, by holder, with the watermarks of holders
 /// that lost entries.
 #[derive(Debug, Default)]
 pub(crate) struct FairShare {
     /// Holder -> its entries, (expires_at, id), first to expire first.
-    holders: KeyedMap<Arc<str>, BTreeSet<(u64, ByAddr)>>,
+    holders: KeyedMap<Arc<str>, Held>,
     /// (entry count, holder), to find the heaviest holder.
     by_size: BTreeSet<(usize, ByAddr)>,
     /// Holder -> the latest expiry among its dropped entries.
@@ -97,32 +147,48 @@ impl FairShare {
     /// Notes a new entry `id` of `holder` (interned), expiring at
     /// `expires_at`; `id` is the `Arc` the table keeps.
     pub(crate) fn add(&mut self, holder: &Arc<str>, id: &Arc<str>, expires_at: u64) {
-        let set = self.holders.entry(Arc::clone(holder)).or_default();
-        set.insert((expires_at, ByAddr(Arc::clone(id))));
-        let n = set.len();
+        let item = (expires_at, ByAddr(Arc::clone(id)));
+        let n = match self.holders.get_mut(holder) {
+            Some(held) => {
+                held.insert(item);
+                held.len()
+            }
+            None => {
+                self.holders.insert(Arc::clone(holder), Held::One(item));
+                1
+            }
+        };
         self.resize(holder, n - 1, n);
     }
 
     /// Notes that entry `id` (the `Arc` given to [`FairShare::add`]) of
     /// `holder` is gone.
     pub(crate) fn remove(&mut self, holder: &Arc<str>, id: &Arc<str>, expires_at: u64) {
-        let Some(set) = self.holders.get_mut(holder) else {
+        let Some(held) = self.holders.get_mut(holder) else {
             return;
         };
-        let before = set.len();
-        set.remove(&(expires_at, ByAddr(Arc::clone(id))));
-        let after = set.len();
-        if after == 0 {
+        let before = held.len();
+        let item = (expires_at, ByAddr(Arc::clone(id)));
+        let after = if held.remove(&item) {
             self.holders.remove(holder);
-        }
+            0
+        } else {
+            held.len()
+        };
         self.resize(holder, before, after);
     }
 
     /// Notes that entry `id` of `holder` now expires at `new`.
     pub(crate) fn reschedule(&mut self, holder: &Arc<str>, id: &Arc<str>, old: u64, new: u64) {
-        if let Some(set) = self.holders.get_mut(holder) {
-            set.remove(&(old, ByAddr(Arc::clone(id))));
-            set.insert((new, ByAddr(Arc::clone(id))));
+        if let Some(held) = self.holders.get_mut(holder) {
+            match held {
+                Held::One(one) if Arc::ptr_eq(&one.1 .0, id) => one.0 = new,
+                Held::One(_) => {}
+                Held::Many(set) => {
+                    set.remove(&(old, ByAddr(Arc::clone(id))));
+                    set.insert((new, ByAddr(Arc::clone(id))));
+                }
+            }
         }
     }
 
@@ -165,7 +231,7 @@ impl FairShare {
     /// How many entries `holder` has.
     #[cfg(test)]
     pub(crate) fn count(&self, holder: &str) -> usize {
-        self.holders.get(holder).map_or(0, BTreeSet::len)
+        self.holders.get(holder).map_or(0, Held::len)
     }
 }
 
