@@ -202,25 +202,28 @@ pub fn parse_pairs(query: &str) -> Result<Vec<Pair<'_>>, ParamError> {
         if piece.is_empty() {
             continue;
         }
-        let (name, value) = piece.split_once('=').unwrap_or((piece, ""));
-        let name = percent_decode(name);
-        let quoted = || {
-            let lossy = String::from_utf8_lossy(&name);
-            lossy.chars().take(MAX_QUOTED_NAME).collect::<String>()
-        };
-        let value = utf8(percent_decode(value)).map_err(|_| ParamError::InvalidUtf8(quoted()))?;
-        let name = utf8(name.clone()).map_err(|_| ParamError::InvalidUtf8(quoted()))?;
-        out.push((name, value));
+        let (raw_name, raw_value) = piece.split_once('=').unwrap_or((piece, ""));
+        match (decode_text(raw_name), decode_text(raw_value)) {
+            (Some(name), Some(value)) => out.push((name, value)),
+            _ => {
+                let name = percent_decode(raw_name);
+                let lossy = String::from_utf8_lossy(&name);
+                let quoted = lossy.chars().take(MAX_QUOTED_NAME).collect();
+                return Err(ParamError::InvalidUtf8(quoted));
+            }
+        }
     }
     Ok(out)
 }
 
-/// Decoded bytes as text: borrowed text stays borrowed.
-fn utf8(bytes: Cow<'_, [u8]>) -> Result<Cow<'_, str>, std::str::Utf8Error> {
-    Ok(match bytes {
-        Cow::Borrowed(b) => Cow::Borrowed(std::str::from_utf8(b)?),
-        Cow::Owned(b) => Cow::Owned(String::from_utf8(b).map_err(|e| e.utf8_error())?),
-    })
+/// Decoded text, or `None` if the decoded bytes are not UTF-8. Text with
+/// nothing to decode is borrowed as it is: a piece of the query cut at
+/// ASCII `&` and `=` is already valid UTF-8, so it is not checked again.
+fn decode_text(s: &str) -> Option<Cow<'_, str>> {
+    match percent_decode(s) {
+        Cow::Borrowed(_) => Some(Cow::Borrowed(s)),
+        Cow::Owned(bytes) => String::from_utf8(bytes).ok().map(Cow::Owned),
+    }
 }
 
 /// Decodes `+` and `%XX`; a `%` not followed by two hex digits stays as it
