@@ -150,10 +150,14 @@ def stripe_columns(g):
             best = (score, spacing, coef)
     _, spacing, coef = best
     # Smooth the phase across neighbouring columns (as unit vectors).
-    unit = coef / np.maximum(np.abs(coef), 1e-9)
+    return sign, spacing, smooth_angle(coef / np.maximum(np.abs(coef), 1e-9))
+
+
+def smooth_angle(unit):
+    """The angles of unit vectors, each averaged with its four nearest
+    neighbours (as vectors, so that angles near +-pi average right)."""
     k = np.ones(5) / 5
-    smooth = np.convolve(unit.real, k, "same") + 1j * np.convolve(unit.imag, k, "same")
-    return sign, spacing, np.angle(smooth)
+    return np.angle(np.convolve(unit.real, k, "same") + 1j * np.convolve(unit.imag, k, "same"))
 
 
 def row_column_phase(g):
@@ -170,9 +174,7 @@ def row_column_phase(g):
     arg = 2 * np.pi * (ys[None, :, None] + shifts[:, None, None]) / spacing + phase[None, None, :]
     agree = (np.where(np.cos(arg) > 0, 1.0, -1.0) * sign[None]).sum(axis=2)
     unit = np.exp(2j * np.pi * shifts[agree.argmax(axis=0)] / spacing)
-    k = np.ones(5) / 5
-    smooth = np.convolve(unit.real, k, "same") + 1j * np.convolve(unit.imag, k, "same")
-    down = ys + np.angle(smooth) * spacing / (2 * np.pi)
+    down = ys + smooth_angle(unit) * spacing / (2 * np.pi)
     stripes = np.where(np.cos(2 * np.pi * down[:, None] / spacing + phase[None, :]) > 0, 1.0, -1.0)
     return np.where(sign * stripes < 0, 0, 255).astype(np.uint8)
 
