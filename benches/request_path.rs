@@ -144,6 +144,24 @@ fn request_path(c: &mut Criterion) {
     group.bench_function("image", |b| {
         b.iter(|| service.handle_image(&image_query, CLIENT))
     });
+    // The same step on a fresh challenge each time (its CaptchaQuery
+    // untimed): a new seed, and other work between two pictures, as in a
+    // solved captcha. `image` above renders one challenge over and over.
+    group.bench_function("image_fresh", |b| {
+        b.iter_custom(|iters| {
+            (0..iters)
+                .map(|_| {
+                    let q = service.handle_query(ApiRequest::from_params(&query));
+                    let image_query = encode(&[("c", &challenge_of(&q.body))]);
+                    let t = Instant::now();
+                    let image = service.handle_image(&image_query, CLIENT);
+                    let spent = t.elapsed();
+                    assert_eq!(image.status, 200);
+                    spent
+                })
+                .sum()
+        })
+    });
     group.finish();
 }
 

@@ -30,13 +30,20 @@
 //!   the widget's measured cost per derivation in Chromium
 //!   (`--chromium-us`, default 265 µs for 1,500 iterations, from the
 //!   README's calibration), give the time the widget would take.
+//!   `--human-pages N` stops it after N pages ended (then, with
+//!   `--addresses 0`, the run ends too: the "after the flood" runs).
 //! - `--solver-threads N` (default 1): the attacker's cores for proofs.
 //!   Paced bots play at most N pages at once (fetching only the work they
 //!   can do); flooding bots take pages freely and queue their proofs for
 //!   N threads. On a shared loopback test the rest of the machine is left
 //!   to the server and the human, whose proofs have their own thread.
 //! - `--warmup S` (default 60): tickets and CPU are also reported for the
-//!   run after its first S seconds.
+//!   run after its first S seconds: the bots' CPU (this process's, less
+//!   the human's solving), per ticket, with a 95 % interval from the
+//!   tickets' own costs (each ticket's solving CPU, measured on its
+//!   solving thread, plus an equal share of the rest); `--samples FILE`
+//!   appends those per-ticket costs to FILE, one a line, to pool runs,
+//!   and the human's proof times in Chromium to `FILE.person`.
 //! - it stops after `--secs` (default 60) seconds or `--max-requests`
 //!   (default 2,000,000) requests, whichever comes first.
 //!
@@ -64,7 +71,7 @@ use rand::{Rng, SeedableRng};
 const USAGE: &str = "usage: botsim --server HOST:PORT --key HEX64 [--addresses K] [--p P] \
 [--secs S] [--max-requests N] [--no-human] [--flood] [--spread] [--pace S] \
 [--pages-only | --garbage-proofs | --pictures-only] \
-[--warmup S] [--chromium-us US] [--solver-threads N]";
+[--warmup S] [--samples FILE] [--chromium-us US] [--solver-threads N] [--human-pages N]";
 
 /// What one run does.
 #[derive(Clone)]
@@ -81,8 +88,11 @@ struct Config {
     pace: Option<Duration>,
     mode: Mode,
     warmup: u64,
+    samples: Option<String>,
     chromium_us: f64,
     solver_threads: usize,
+    /// The human stops after this many pages ended.
+    human_pages: u64,
 }
 
 fn parse_key(hex: &str) -> Result<[u8; 32], String> {
@@ -111,8 +121,10 @@ fn parse_args() -> Result<Config, String> {
         pace: None,
         mode: Mode::Answer,
         warmup: 60,
+        samples: None,
         chromium_us: 265.0,
         solver_threads: 1,
+        human_pages: u64::MAX,
     };
     let mut key = None;
     let mut args = std::env::args().skip(1);
@@ -158,11 +170,17 @@ fn parse_args() -> Result<Config, String> {
                     .parse()
                     .map_err(|e| format!("--warmup: {e}"))?
             }
+            "--samples" => cfg.samples = Some(value("--samples")?),
             "--solver-threads" => {
                 cfg.solver_threads = value("--solver-threads")?
                     .parse::<usize>()
                     .map_err(|e| format!("--solver-threads: {e}"))?
                     .clamp(1, 256)
+            }
+            "--human-pages" => {
+                cfg.human_pages = value("--human-pages")?
+                    .parse()
+                    .map_err(|e| format!("--human-pages: {e}"))?
             }
             "--chromium-us" => {
                 cfg.chromium_us = value("--chromium-us")?
@@ -444,11 +462,31 @@ struct Stats {
     bot_tickets: AtomicU64,
     /// Challenges met, by proof-of-work bits: the bots', the human's.
     bot_levels: Mutex<std::collections::BTreeMap<u8, u64>>,
+    /// The bots' challenges met after the warm-up.
+    bot_levels_warm: Mutex<std::collections::BTreeMap<u8, u64>>,
     human_levels: Mutex<std::collections::BTreeMap<u8, u64>>,
     /// The human's proofs: (iterations, derivations tried, native wall s).
     human_proofs: Mutex<Vec<(u32, u64, f64)>>,
-    /// Bot tickets and process CPU at the end of the warm-up.
-    warm: Mutex<Option<(u64, Option<f64>)>>,
+    /// Bot tickets, process CPU and the human's solving CPU at the end
+    /// of the warm-up.
+    warm: Mutex<Option<(u64, Option<f64>, f64)>>,
+    /// CPU seconds of the human's solving (not the bots' cost).
+    human_cpu: Mutex<f64>,
+    /// The solving CPU of each bot page that ended in a ticket after the
+    /// warm-up.
+    ticket_cpu: Mutex<Vec<PageCost>>,
+}
+
+/// What a bot's page cost in solving.
+#[derive(Default, Clone, Copy)]
+struct PageCost {
+    /// CPU seconds, measured on the solving thread.
+    cpu: f64,
+    /// PBKDF2 iterations made (derivations tried times iterations each).
+    iterations: f64,
+    /// PBKDF2 iterations expected at the levels met (2^bits times
+    /// iterations per challenge): what the page costs on average.
+    expected: f64,
 }
 
 /// The `"challenge":"..."` token in a page, a widget script or a JSON body.
@@ -507,6 +545,10 @@ struct Player {
     human: bool,
     pace: Option<Duration>,
     mode: Mode,
+    /// Stop after this many pages ended (with or without a ticket).
+    max_pages: u64,
+    /// What solving the current page has cost.
+    page: PageCost,
 }
 
 /// What the bots do with a page.
@@ -584,6 +626,7 @@ impl Player {
             return Outcome::Refused;
         };
         self.stats.sessions += 1;
+        self.page = PageCost::default();
         match self.mode {
             Mode::Answer => {}
             Mode::Pages => return Outcome::Page,
@@ -606,16 +649,39 @@ impl Player {
             self.met(puzzle.map_or(0, |p| p.bits));
             if let Some(puzzle) = puzzle {
                 let token = challenge.clone();
+                // Queued flooding bots wait for a core only until the end
+                // of the run: a proof started after it would be dropped
+                // anyway, and hundreds of them would starve this process.
                 let _solving = match self.pace.is_some() {
                     true => None,
-                    false => Some(solver.threads.acquire().await),
+                    false => {
+                        let core = solver.threads.acquire();
+                        match tokio::time::timeout_at(self.deadline.into(), core).await {
+                            Ok(permit) if !self.over() => Some(permit),
+                            _ => return Outcome::Stopped,
+                        }
+                    }
                 };
                 let started = Instant::now();
-                let solving =
-                    tokio::task::spawn_blocking(move || pow::solve_from(&token, &puzzle, 0, 1));
-                match tokio::time::timeout_at(self.deadline.into(), solving).await {
-                    Ok(Ok(Ok((counter, tries)))) => {
+                let solving = tokio::task::spawn_blocking(move || {
+                    let cpu0 = thread_cpu_seconds();
+                    let solved = pow::solve_from(&token, &puzzle, 0, 1);
+                    let cpu = thread_cpu_seconds().zip(cpu0).map_or(0.0, |(b, a)| b - a);
+                    (solved, cpu)
+                });
+                let (solved, cpu) =
+                    match tokio::time::timeout_at(self.deadline.into(), solving).await {
+                        Ok(Ok(done)) => done,
+                        Ok(Err(_)) => return Outcome::Refused,
+                        Err(_) => return Outcome::Stopped, // the run is over
+                    };
+                self.count_solving(cpu);
+                match solved {
+                    Ok((counter, tries)) => {
                         form.push_str(&format!("&pow={counter}"));
+                        let iterations = f64::from(puzzle.iterations);
+                        self.page.iterations += tries as f64 * iterations;
+                        self.page.expected += puzzle.level().expected_iterations();
                         if self.human {
                             let wall = started.elapsed().as_secs_f64();
                             if let Ok(mut p) = self.shared.human_proofs.lock() {
@@ -623,8 +689,7 @@ impl Player {
                             }
                         }
                     }
-                    Ok(_) => return Outcome::Refused,
-                    Err(_) => return Outcome::Stopped, // the run is over
+                    Err(_) => return Outcome::Refused,
                 }
             }
             let Some(resp) = self.send("POST", "/captcha/verify", Some(&form)).await else {
@@ -643,7 +708,7 @@ impl Player {
                 if done.status == 200 && done.text().contains("Welcome") {
                     self.stats.tickets += 1;
                     if !self.human {
-                        self.shared.bot_tickets.fetch_add(1, Ordering::Relaxed);
+                        self.count_bot_ticket();
                     }
                     return Outcome::Ticket;
                 }
@@ -682,15 +747,37 @@ impl Player {
         }
     }
 
+    /// Counts `cpu` seconds of solving: the human's apart (not the bots'
+    /// cost), a bot's on its page.
+    fn count_solving(&mut self, cpu: f64) {
+        if !self.human {
+            self.page.cpu += cpu;
+        } else if let Ok(mut h) = self.shared.human_cpu.lock() {
+            *h += cpu;
+        }
+    }
+
+    /// Counts a bot ticket, and after the warm-up its page's solving CPU.
+    fn count_bot_ticket(&self) {
+        self.shared.bot_tickets.fetch_add(1, Ordering::Relaxed);
+        let warm = self.shared.warm.lock().is_ok_and(|w| w.is_some());
+        if let (true, Ok(mut t)) = (warm, self.shared.ticket_cpu.lock()) {
+            t.push(self.page);
+        }
+    }
+
     /// Counts a challenge met at `bits`.
     fn met(&self, bits: u8) {
-        let levels = if self.human {
-            &self.shared.human_levels
-        } else {
-            &self.shared.bot_levels
+        let warm = self.shared.warm.lock().is_ok_and(|w| w.is_some());
+        let levels = match (self.human, warm) {
+            (true, _) => vec![&self.shared.human_levels],
+            (false, false) => vec![&self.shared.bot_levels],
+            (false, true) => vec![&self.shared.bot_levels, &self.shared.bot_levels_warm],
         };
-        if let Ok(mut l) = levels.lock() {
-            *l.entry(bits).or_default() += 1;
+        for l in levels {
+            if let Ok(mut l) = l.lock() {
+                *l.entry(bits).or_default() += 1;
+            }
         }
     }
 
@@ -701,6 +788,9 @@ impl Player {
                 Outcome::Stopped => break,
                 Outcome::Refused => self.stats.refused_pages += 1,
                 Outcome::Ticket | Outcome::Page => {}
+            }
+            if self.stats.tickets + self.stats.refused_pages >= self.max_pages {
+                break;
             }
             if let Some((lo, _)) = self.think {
                 self.sleep(lo).await;
@@ -716,7 +806,23 @@ impl Player {
 /// CPU seconds (user + system) this process has used, from
 /// `/proc/self/stat` (Linux; `None` elsewhere).
 fn cpu_seconds() -> Option<f64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    stat_cpu_seconds("/proc/self/stat")
+}
+
+/// CPU seconds the calling thread has run: from
+/// `/proc/thread-self/schedstat` (nanoseconds), else its `stat` (10 ms
+/// ticks); `None` off Linux.
+fn thread_cpu_seconds() -> Option<f64> {
+    let ns = std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split(' ').next()?.parse::<f64>().ok());
+    ns.map(|ns| ns / 1e9)
+        .or_else(|| stat_cpu_seconds("/proc/thread-self/stat"))
+}
+
+/// User + system CPU seconds from a `stat` file of `/proc`.
+fn stat_cpu_seconds(path: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(path).ok()?;
     let after = &stat[stat.rfind(')')? + 2..];
     let fields: Vec<&str> = after.split(' ').collect();
     let utime: f64 = fields.get(11)?.parse().ok()?;
@@ -733,23 +839,86 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
 }
 
 /// Bot tickets and CPU after the warm-up: what a bot pays once the
-/// service has had time to price it.
+/// service has had time to price it. The bots' CPU is this process's
+/// less the human's solving; each ticket's cost is its page's solving
+/// CPU plus an equal share of the rest (HTTP, answers, pages without a
+/// ticket), so the costs average to CPU / tickets and their spread gives
+/// the 95 % interval (normal approximation). Beside it, the expected
+/// cost at the levels the bots met: each page's expected iterations at
+/// the CPU per iteration measured in the run, plus the same share of the
+/// rest; it leaves out the luck of the geometric draws, so its interval
+/// is narrow.
 fn report_after_warmup(cfg: &Config, stats: &Stats, elapsed: Duration, cpu_end: Option<f64>) {
-    let Some((tickets0, cpu0)) = stats.warm.lock().ok().and_then(|w| *w) else {
+    let Some((_, cpu0, human0)) = stats.warm.lock().ok().and_then(|w| *w) else {
         return;
     };
-    let tickets = stats.bot_tickets.load(Ordering::Relaxed) - tickets0;
-    let minutes = (elapsed.as_secs_f64() - cfg.warmup as f64).max(1e-9) / 60.0;
-    let cpu = cpu0.zip(cpu_end).map(|(a, b)| b - a);
-    match cpu {
-        Some(cpu) => println!(
-            "  after the first {} s: {tickets} bot tickets ({:.1}/min), CPU {cpu:.1} s, {:.2} CPU-s per ticket",
-            cfg.warmup,
-            tickets as f64 / minutes,
-            cpu / tickets.max(1) as f64
-        ),
-        None => println!("  after the first {} s: {tickets} bot tickets", cfg.warmup),
+    if cfg.addresses == 0 {
+        return;
     }
+    let solving = stats
+        .ticket_cpu
+        .lock()
+        .map(|t| t.clone())
+        .unwrap_or_default();
+    let tickets = solving.len();
+    let minutes = (elapsed.as_secs_f64() - cfg.warmup as f64).max(1e-9) / 60.0;
+    let human = stats.human_cpu.lock().map_or(0.0, |h| *h) - human0;
+    let Some(cpu) = cpu0.zip(cpu_end).map(|(a, b)| b - a - human) else {
+        println!("  after the first {} s: {tickets} bot tickets", cfg.warmup);
+        return;
+    };
+    let sum = |f: fn(&PageCost) -> f64| solving.iter().map(f).sum::<f64>();
+    let rest = (cpu - sum(|p| p.cpu)) / tickets.max(1) as f64;
+    let costs: Vec<f64> = solving.iter().map(|p| p.cpu + rest).collect();
+    let (mean, half) = mean_and_interval(&costs);
+    let per_iteration = sum(|p| p.cpu) / sum(|p| p.iterations);
+    let expected: Vec<f64> = solving
+        .iter()
+        .map(|p| p.expected * per_iteration + rest)
+        .collect();
+    let (e_mean, e_half) = mean_and_interval(&expected);
+    println!(
+        "  after the first {} s: {tickets} bot tickets ({:.1}/min), bot CPU {cpu:.1} s \
+         (the human's solving, {human:.1} s, not counted), {mean:.2} CPU-s per ticket, \
+         95 % interval {:.2}-{:.2} (n = {tickets})",
+        cfg.warmup,
+        tickets as f64 / minutes,
+        mean - half,
+        mean + half
+    );
+    println!(
+        "  at the levels met, expected: {e_mean:.2} CPU-s per ticket, 95 % interval {:.2}-{:.2} \
+         ({:.0} µs of CPU a derivation of 1,500 iterations)",
+        e_mean - e_half,
+        e_mean + e_half,
+        per_iteration * 1_500.0 * 1e6
+    );
+    if let Some(path) = &cfg.samples {
+        append_samples(path, &costs);
+        append_samples(&format!("{path}.expected"), &expected);
+    }
+}
+
+/// Appends `xs` to the file at `path`, one a line (to pool runs).
+fn append_samples(path: &str, xs: &[f64]) {
+    let lines: String = xs.iter().map(|x| format!("{x:.4}\n")).collect();
+    let written = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, lines.as_bytes()));
+    if let Err(e) = written {
+        eprintln!("botsim: cannot write {path}: {e}");
+    }
+}
+
+/// The mean of `xs` and the half-width of its 95 % interval (1.96
+/// standard errors; NaN for fewer than two).
+fn mean_and_interval(xs: &[f64]) -> (f64, f64) {
+    let n = xs.len() as f64;
+    let mean = xs.iter().sum::<f64>() / n;
+    let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    (mean, 1.96 * (var / n).sqrt())
 }
 
 /// The proof-of-work levels met (by bits), and the human's proofs with
@@ -766,6 +935,11 @@ fn report_levels_and_proofs(cfg: &Config, stats: &Stats) {
             .unwrap_or_default()
     };
     println!("  challenges met by the bots: {}", show(&stats.bot_levels));
+    println!(
+        "  challenges met by the bots after the first {} s: {}",
+        cfg.warmup,
+        show(&stats.bot_levels_warm)
+    );
     if !cfg.human {
         return;
     }
@@ -783,6 +957,9 @@ fn report_levels_and_proofs(cfg: &Config, stats: &Stats) {
     };
     let mut est: Vec<f64> = proofs.iter().map(chromium).collect();
     est.sort_by(f64::total_cmp);
+    if let Some(path) = &cfg.samples {
+        append_samples(&format!("{path}.person"), &est);
+    }
     let mut native: Vec<f64> = proofs.iter().map(|p| p.2).collect();
     native.sort_by(f64::total_cmp);
     println!(
@@ -912,6 +1089,8 @@ async fn run(cfg: Config) {
             human: false,
             pace: cfg.pace,
             mode: cfg.mode,
+            max_pages: u64::MAX,
+            page: PageCost::default(),
         };
         tasks.push(tokio::spawn(player.run()));
     }
@@ -933,6 +1112,8 @@ async fn run(cfg: Config) {
             human: true,
             pace: None,
             mode: Mode::Answer,
+            max_pages: cfg.human_pages,
+            page: PageCost::default(),
         };
         tokio::spawn(player.run())
     });
@@ -941,8 +1122,9 @@ async fn run(cfg: Config) {
     tokio::spawn(async move {
         tokio::time::sleep(warmup).await;
         let tickets = warm.bot_tickets.load(Ordering::Relaxed);
+        let human = warm.human_cpu.lock().map_or(0.0, |h| *h);
         if let Ok(mut w) = warm.warm.lock() {
-            *w = Some((tickets, cpu_seconds()));
+            *w = Some((tickets, cpu_seconds(), human));
         }
     });
     for t in tasks {

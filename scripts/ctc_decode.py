@@ -50,12 +50,13 @@ def _logsumexp(a, b):
     return b + math.log1p(math.exp(a - b))
 
 
-def beam(letter_logp, letters, length, distinct=False, width=16):
+def beam(letter_logp, letters, length, distinct=False, repeatable=frozenset(), width=16):
     """The likeliest reading of exactly `length` letters, by CTC prefix
     beam search: each prefix keeps the log-probability of its alignments
     ending in a blank and ending in its last letter. Prefixes longer than
     `length`, or too short to reach it in the steps left, are dropped.
-    With `distinct`, no letter follows itself. Returns "" if no prefix
+    With `distinct`, no letter follows itself but those in `repeatable`
+    (indices of letters that stand for two answer letters). Returns "" if no prefix
     of that length survives."""
     steps, classes = letter_logp.shape
     blank = classes - 1
@@ -92,7 +93,7 @@ def beam(letter_logp, letters, length, distinct=False, width=16):
                 if length - len(grown) > left:
                     continue
                 if prefix and k == prefix[-1]:
-                    if distinct:
+                    if distinct and k not in repeatable:
                         continue
                     add(grown, 1, pb + row[k])
                 else:

@@ -7,8 +7,14 @@ scripts/solver_check.py).
   weights in the wheel (160x60 input, digits and upper-case letters);
 - ddddocr 1.6 (its default and beta models: CTC over a large charset,
   both cases);
-- RapidOCR's PP-OCR recogniser (CTC over 6,600 characters).
+- RapidOCR's PP-OCR recogniser (CTC over 6,600 characters);
+- SVTRv2-base, the text-captcha reader whose weights azcrawlerpy ships in
+  `azcrawlerpy-recaptcha-text` (a vision-transformer recogniser, CTC over
+  digits, both cases and punctuation): the held-out check, run, never
+  designed against.
 """
+
+import os
 
 import numpy as np
 
@@ -24,6 +30,18 @@ def as_log_probs(out):
     if out.min() >= 0 and np.allclose(out.sum(axis=-1), 1.0, atol=1e-3):
         return np.log(np.maximum(out, 1e-30))
     return log_softmax(out)
+
+
+def one_thread_session(path):
+    """An ONNX Runtime session on one thread: the check runs beside other
+    work under `nice`, and one thread per model costs a third of the CPU
+    time two spinning threads do for the same reading."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1
+    opts.inter_op_num_threads = 1
+    return ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
 
 
 def chunks(items, size=32):
@@ -46,11 +64,13 @@ def greedy(logp, labels, blank):
 class Restrictor:
     """Maps a reader's classes onto `letters` + blank: a letter's score is
     the sum of the probabilities of every class that is that letter in
-    either case; everything else is dropped and each step renormalised."""
+    either case, or folds to it by `fold` (a str.translate table); everything
+    else is dropped and each step renormalised."""
 
-    def __init__(self, labels, blank, letters):
+    def __init__(self, labels, blank, letters, fold=None):
         self.letters = letters
-        self.columns = [[i for i, c in enumerate(labels) if c.upper() == l] for l in letters]
+        fold = fold or {}
+        self.columns = [[i for i, c in enumerate(labels) if c and c.upper().translate(fold) == l] for l in letters]
         self.blank = blank
 
     def __call__(self, logp):
@@ -96,17 +116,19 @@ class Dddd:
         self.name = "ddddocr-beta" if beta else "ddddocr"
         self.ocr = ddddocr.DdddOcr(beta=beta, show_ad=False)
         self.engine = self.ocr.ocr_engine
+        # The same weights ddddocr loads (its model_loader), on one thread.
+        model = "common.onnx" if beta else "common_old.onnx"
+        self.session = one_thread_session(os.path.join(os.path.dirname(ddddocr.__file__), model))
         self.labels = self.engine.charset_manager.get_charset()
         self.blank = 0
 
     def run(self, imgs):
-        session = self.engine.session
-        name = session.get_inputs()[0].name
+        name = self.session.get_inputs()[0].name
         texts, logps = [], []
         for im in imgs:
-            # The model takes one picture at a time.
+            # The model takes one picture at a time (its batch size is fixed).
             arr = self.engine._preprocess_image(im.convert("RGB"), False)
-            lp = as_log_probs(session.run(None, {name: arr})[0][:, 0, :])
+            lp = as_log_probs(self.session.run(None, {name: arr})[0][:, 0, :])
             texts.append(greedy(lp, self.labels, self.blank))
             logps.append(lp)
         return texts, logps
@@ -118,7 +140,7 @@ class Rapid:
     def __init__(self):
         from rapidocr_onnxruntime import RapidOCR
 
-        self.rec = RapidOCR().text_rec
+        self.rec = RapidOCR(intra_op_num_threads=1, inter_op_num_threads=1).text_rec
         self.labels = list(self.rec.postprocess_op.character)
         self.labels[0] = ""
         self.blank = 0
@@ -126,15 +148,67 @@ class Rapid:
     def run(self, imgs):
         import cv2
 
-        texts, logps = [], []
+        logps = []
         _, h, w = self.rec.rec_image_shape
-        for im in imgs:
-            arr = cv2.cvtColor(np.asarray(im.convert("RGB")), cv2.COLOR_RGB2BGR)
-            norm = self.rec.resize_norm_img(arr, max(w / h, arr.shape[1] / arr.shape[0]))
-            lp = as_log_probs(self.rec.session(norm[None].astype(np.float32))[0][0])
-            texts.append("".join(ch for ch in greedy(lp, self.labels, self.blank) if ch.isalnum()))
-            logps.append(lp)
+        for chunk in chunks(imgs):
+            arrs = [cv2.cvtColor(np.asarray(im.convert("RGB")), cv2.COLOR_RGB2BGR) for im in chunk]
+            # Padded to one width per batch, as RapidOCR's own batches are.
+            ratio = max([w / h] + [a.shape[1] / a.shape[0] for a in arrs])
+            batch = np.stack([self.rec.resize_norm_img(a, ratio) for a in arrs]).astype(np.float32)
+            out = self.rec.session(batch)[0]
+            logps += [as_log_probs(o) for o in out]
+        texts = ["".join(ch for ch in greedy(lp, self.labels, self.blank) if ch.isalnum()) for lp in logps]
         return texts, logps
+
+
+class Svtr:
+    """SVTRv2 as azcrawlerpy 1.5.2 runs it (captcha/text/recognizer.py,
+    whose package needs Python 3.13 and a browser, so its thirty lines are
+    mirrored here): a small chooser scores four input sizes from a 16x64
+    thumbnail and the picture's proportions, the picture is resized
+    bicubically to the chosen size, and the recogniser's class
+    probabilities (blank first) are decoded greedily."""
+
+    name = "svtrv2"
+    SHAPES = ((64, 64), (48, 96), (40, 112), (32, 128))
+
+    def __init__(self):
+        import string
+
+        import azcrawlerpy_recaptcha_text as weights
+
+        folder = os.path.dirname(weights.__file__)
+        self.session = one_thread_session(os.path.join(folder, "svtrv2.onnx"))
+        self.selector = one_thread_session(os.path.join(folder, "selector.onnx"))
+        charset = string.digits + string.ascii_lowercase + string.ascii_uppercase + string.punctuation
+        self.labels = [""] + list(charset)
+        self.blank = 0
+
+    @staticmethod
+    def prepare(im, shape):
+        from PIL import Image
+
+        h, w = shape
+        arr = np.asarray(im.convert("RGB").resize((w, h), Image.Resampling.BICUBIC), dtype=np.float32)
+        return ((arr / 255.0 - 0.5) / 0.5).transpose(2, 0, 1)
+
+    def choose(self, imgs):
+        ratios = np.array([im.size[0] / max(1, im.size[1]) for im in imgs], dtype=np.float32)
+        shape = np.stack([np.minimum(ratios, 8.0) / 4.0, np.log(ratios)], axis=1).astype(np.float32)
+        thumbs = np.stack([self.prepare(im, (16, 64)) for im in imgs])
+        return self.selector.run(None, {"thumb": thumbs, "shape": shape})[0].argmax(axis=1).tolist()
+
+    def run(self, imgs):
+        logps = [None] * len(imgs)
+        picks = self.choose(imgs)
+        for band in sorted(set(picks)):
+            rows = [i for i, b in enumerate(picks) if b == band]
+            for chunk in chunks(rows):
+                batch = np.stack([self.prepare(imgs[i], self.SHAPES[band]) for i in chunk])
+                out = self.session.run(None, {"image": batch})[0]  # (N, T, C)
+                for i, o in zip(chunk, out):
+                    logps[i] = as_log_probs(o)
+        return [greedy(lp, self.labels, self.blank) for lp in logps], logps
 
 
 READERS = {
@@ -142,4 +216,5 @@ READERS = {
     "ddddocr": lambda: Dddd(False),
     "ddddocr-beta": lambda: Dddd(True),
     "rapidocr": Rapid,
+    "svtrv2": Svtr,
 }

@@ -9,19 +9,31 @@ DIR holds PNGs named typeT_NNN.png and answers.tsv (`<file>\\t<answer>`), as
 tools/samples writes them, or subfolders s1, s2, s3 of them (the
 pictures at each scale the image route serves). Every solver runs on every
 picture after every preprocessing, and the CTC readers' outputs go through
-every decoder (scripts/ctc_decode.py); a read counts when it equals the
-whole answer, case-insensitive. Prints one table, solver x type, with the
+every decoder (scripts/ctc_decode.py); a read counts when the checker
+accepts it (the whole answer, case-insensitive, look-alikes folded).
+Prints one table, solver x type, with the
 best preprocessing and scale for that solver and type and the worst cell of
 each type with its 95 % interval, and writes every (solver + decoder,
 preprocessing, scale, type) figure to --detail.
 """
 
+import os
+
+# One thread per library: the check runs beside other work under `nice`,
+# and idle BLAS and OpenMP threads spin, at up to thirty times the CPU time
+# for the same result (Tesseract, run as a program, inherits the limit).
+# Set before numpy and OpenCV load.
+for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_THREAD_LIMIT"):
+    os.environ[var] = "1"
+
 import argparse
 import collections
-import os
+import multiprocessing
+import resource
 import subprocess
 import sys
 import tempfile
+import time
 
 import cv2
 import numpy as np
@@ -129,6 +141,15 @@ def column_phase(g):
     the stripes from it and keep the pixels that disagree: the letters,
     dark on white. Works for any tilt and wave, since it never looks
     across columns but to smooth."""
+    sign, spacing, phase = stripe_columns(g)
+    ys = np.arange(g.shape[0])
+    stripes = np.where(np.cos(2 * np.pi * ys[:, None] / spacing + phase[None, :]) > 0, 1.0, -1.0)
+    return np.where(sign * stripes < 0, 0, 255).astype(np.uint8)
+
+
+def stripe_columns(g):
+    """column_phase's estimate: each pixel as +1 (dark) or -1, the stripes'
+    spacing down a column, and each column's phase at that spacing."""
     h, w = g.shape
     sign = np.where(g < 128, 1.0, -1.0)
     ys = np.arange(h)
@@ -141,11 +162,32 @@ def column_phase(g):
             best = (score, spacing, coef)
     _, spacing, coef = best
     # Smooth the phase across neighbouring columns (as unit vectors).
-    unit = coef / np.maximum(np.abs(coef), 1e-9)
+    return sign, spacing, smooth_angle(coef / np.maximum(np.abs(coef), 1e-9))
+
+
+def smooth_angle(unit):
+    """The angles of unit vectors, each averaged with its four nearest
+    neighbours (as vectors, so that angles near +-pi average right)."""
     k = np.ones(5) / 5
-    smooth = np.convolve(unit.real, k, "same") + 1j * np.convolve(unit.imag, k, "same")
-    phase = np.angle(smooth)
-    stripes = np.where(np.cos(2 * np.pi * ys[:, None] / spacing + phase[None, :]) > 0, 1.0, -1.0)
+    return np.angle(np.convolve(unit.real, k, "same") + 1j * np.convolve(unit.imag, k, "same"))
+
+
+def row_column_phase(g):
+    """column_phase against stripes that bunch and spread down the picture
+    (0.4.0): the renderer lays them as a function of the column plus one
+    of the row, so after the columns' phases, find each row's shift (of 33
+    across one spacing) under which the rebuilt stripes agree with most of
+    the row's pixels (letters flip a minority of a row), smooth the shifts
+    down the rows, rebuild the stripes with both and keep the pixels that
+    disagree."""
+    sign, spacing, phase = stripe_columns(g)
+    ys = np.arange(g.shape[0])
+    shifts = np.linspace(-0.5, 0.5, 33) * spacing
+    arg = 2 * np.pi * (ys[None, :, None] + shifts[:, None, None]) / spacing + phase[None, None, :]
+    agree = (np.where(np.cos(arg) > 0, 1.0, -1.0) * sign[None]).sum(axis=2)
+    unit = np.exp(2j * np.pi * shifts[agree.argmax(axis=0)] / spacing)
+    down = ys + smooth_angle(unit) * spacing / (2 * np.pi)
+    stripes = np.where(np.cos(2 * np.pi * down[:, None] / spacing + phase[None, :]) > 0, 1.0, -1.0)
     return np.where(sign * stripes < 0, 0, 255).astype(np.uint8)
 
 
@@ -155,6 +197,14 @@ def prep_colphase(img):
 
 def prep_colphase_median(img):
     return Image.fromarray(cv2.medianBlur(column_phase(ink_dark(grey(img))), 3))
+
+
+def prep_rowphase(img):
+    return Image.fromarray(row_column_phase(ink_dark(grey(img))))
+
+
+def prep_rowphase_median(img):
+    return Image.fromarray(cv2.medianBlur(row_column_phase(ink_dark(grey(img))), 3))
 
 
 def prep_marginflip(img):
@@ -210,6 +260,9 @@ PREPS = {
     # Against letters drawn by reversing stripes (see column_phase).
     "colphase": prep_colphase,
     "colphase+median3": prep_colphase_median,
+    # Against the stripes' ripple down the rows (see row_column_phase).
+    "rowphase": prep_rowphase,
+    "rowphase+median3": prep_rowphase_median,
 }
 
 
@@ -270,14 +323,21 @@ class CtcSolver:
 
     def read_all(self, imgs, alphabet, lengths, distinct):
         texts, logps = self.reader.run(imgs)
-        restrict = ctc_readers.Restrictor(self.reader.labels, self.reader.blank, alphabet)
-        allowed = set(alphabet + alphabet.lower())
-        out = {"": texts, "+ranges": ["".join(c for c in t if c in allowed) for t in texts],
+        # Look-alikes count as the letter the checker takes them for, so
+        # the attacker reads in the letters the check tells apart: each
+        # one's score sums every class that folds to it (O and Q to D; for
+        # the interference types E, F and X to Z, N and H to M), and two
+        # answer letters that fold together (E, Z) may follow each other.
+        fold = INTERFERENCE_FOLD if distinct else FOLD
+        letters = "".join(sorted(set(alphabet.translate(fold))))
+        restrict = ctc_readers.Restrictor(self.reader.labels, self.reader.blank, letters, fold)
+        repeatable = {k for k, l in enumerate(letters) if sum(c.translate(fold) == l for c in alphabet) > 1}
+        out = {"": texts, "+ranges": ["".join(c for c in t.upper().translate(fold) if c in letters) for t in texts],
                "+restricted": [], "+beam": []}
         for lp, n in zip(logps, lengths):
             letters_lp = restrict(lp)
-            out["+restricted"].append(ctc_decode.restricted(letters_lp, alphabet))
-            out["+beam"].append(ctc_decode.beam(letters_lp, alphabet, n, distinct))
+            out["+restricted"].append(ctc_decode.restricted(letters_lp, letters))
+            out["+beam"].append(ctc_decode.beam(letters_lp, letters, n, distinct, repeatable))
         return out
 
 
@@ -311,7 +371,18 @@ def make_solvers(names):
     return out
 
 
-ALL_SOLVERS = "captcha-whisperer,ddddocr,ddddocr-beta,rapidocr,tesseract,tesseract-x3"
+ALL_SOLVERS = "captcha-whisperer,ddddocr,ddddocr-beta,rapidocr,svtrv2,tesseract,tesseract-x3"
+
+
+# The look-alikes the checker folds (src/render/answer.rs): a reading is
+# scored as the service would accept it, not only when exact.
+FOLD = str.maketrans("QOIPF", "DDTRE")
+INTERFERENCE_FOLD = str.maketrans("QOIPFVXBNHE", "DDTRZYZRMMZ")
+
+
+def accepted(read, answer, interference):
+    fold = INTERFERENCE_FOLD if interference else FOLD
+    return read.strip().upper().translate(fold) == answer.upper().translate(fold)
 
 
 def wilson(k, n, z=1.96):
@@ -337,7 +408,111 @@ def load(root):
     return sets
 
 
+class PictureSet:
+    """The pictures of one scale: file names of the chosen types, their
+    answers and types."""
+
+    def __init__(self, scale, folder, types):
+        self.scale = scale
+        self.folder = folder
+        self.answers = {}
+        for line in open(os.path.join(folder, "answers.tsv")):
+            f, a = line.rstrip("\n").split("\t")
+            self.answers[f] = a
+        self.files = [f for f in sorted(self.answers) if f[len("type")] in types]
+        self.kind = {f: f[len("type"): f.index("_")] for f in self.files}
+
+
+def cpu_seconds():
+    """CPU time of this process and the programs it ran (Tesseract)."""
+    own = time.process_time()
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own + children.ru_utime + children.ru_stime
+
+
+# One worker's solvers, loaded once per process (see read_unit).
+WORKER = {}
+
+
+def start_worker(solver_names, alphabet, interference, keep_reads):
+    WORKER.update(solvers=make_solvers(solver_names), alphabet=alphabet,
+                  interference=interference, keep_reads=keep_reads)
+
+
+def read_unit(unit):
+    """Every solver and decoder on one scale's pictures after one
+    preprocessing: the unit of work a process takes. Returns the hits per
+    (row, preprocessing, scale, type), the rows in order, every read (if
+    asked) and the CPU seconds it took."""
+    pictures, p = unit
+    t0 = cpu_seconds()
+    files, answers, kind = pictures.files, pictures.answers, pictures.kind
+    prepared = [PREPS[p](Image.open(os.path.join(pictures.folder, f)).convert("RGB")) for f in files]
+    # The attacker restricts a solver to the letters the type draws
+    # from (the interference types use fewer) and, for those, knows
+    # that no letter follows itself.
+    groups = collections.defaultdict(list)
+    for i, f in enumerate(files):
+        groups[kind[f] in "5678"].append(i)
+    hits = collections.Counter()
+    rows, reads = [], []
+    for sname, solver in WORKER["solvers"].items():
+        for interf, idx in groups.items():
+            alphabet = WORKER["interference"] if interf else WORKER["alphabet"]
+            got = solver.read_all([prepared[i] for i in idx], alphabet,
+                                  [len(answers[files[i]]) for i in idx], interf)
+            for dec, texts in got.items():
+                row = sname + dec
+                if row not in rows:
+                    rows.append(row)
+                for i, r in zip(idx, texts):
+                    f = files[i]
+                    ok = accepted(r, answers[f], kind[f] in "5678")
+                    hits[(row, p, pictures.scale, kind[f])] += ok
+                    if WORKER["keep_reads"]:
+                        reads.append(f"{row}\t{p}\ts{pictures.scale}\t{f}\t{answers[f]}\t{r}\t{int(ok)}\n")
+    return hits, rows, reads, cpu_seconds() - t0, f"s={pictures.scale} {p}", (pictures.scale, p)
+
+
+def run_units(units, jobs, init_args):
+    """The units' results, in the order they finish: in this process, or
+    in `jobs` processes that each load the solvers once."""
+    if jobs <= 1:
+        start_worker(*init_args)
+        yield from map(read_unit, units)
+        return
+    with multiprocessing.get_context("fork").Pool(jobs, start_worker, init_args) as pool:
+        yield from pool.imap_unordered(read_unit, units)
+
+
+def merge(paths, detail):
+    """The table of runs that split the work (by solver, preprocessing or
+    scale), from their --detail files (cells "reads/pictures")."""
+    hits, total = collections.Counter(), collections.Counter()
+    rows, preps = [], []
+    for path in paths:
+        lines = open(path).read().splitlines()
+        types = [h.split()[-1] for h in lines[0].split("\t")[3:]]
+        for line in lines[1:]:
+            row, p, scale, *cells = line.split("\t")
+            rows += [row] if row not in rows else []
+            preps += [p] if p not in preps else []
+            for t, cell in zip(types, cells):
+                k, n = map(int, cell.split("/"))
+                if (row, p, scale, t) in hits:
+                    raise SystemExit(f"{path}: {row} {p} s={scale} type {t} is in an earlier file too")
+                hits[(row, p, scale, t)] = k
+                total[(scale, t)] = n
+    report(hits, total, rows, preps, detail)
+
+
 def main():
+    if sys.argv[1:2] == ["merge"]:
+        ap = argparse.ArgumentParser(prog="solver_check.py merge")
+        ap.add_argument("details", nargs="+", help="--detail files of runs on the same pictures")
+        ap.add_argument("--detail", help="write the merged detail here")
+        args = ap.parse_args(sys.argv[2:])
+        return merge(args.details, args.detail)
     ap = argparse.ArgumentParser()
     ap.add_argument("dir", help="pictures and answers.tsv, or subfolders s1, s2, s3 of them (one per scale)")
     ap.add_argument("alphabet", help="letters of the clear types' answers")
@@ -348,62 +523,49 @@ def main():
     ap.add_argument("--preps", default=",".join(PREPS))
     ap.add_argument("--types", default="12345678", help="which types to read, e.g. 5678")
     ap.add_argument("--reads", help="write every read here (TSV), for looking at misreads")
+    ap.add_argument("--jobs", type=int, default=1, help="processes, each taking one scale and preprocessing at a time")
     args = ap.parse_args()
 
     interference = args.interference_alphabet or args.alphabet
     preps = args.preps.split(",")
-    solvers = make_solvers(args.solvers.split(","))
-    # hits[(row, prep, scale, type)] = exact reads; a row is a solver and a decoder.
-    hits = collections.Counter()
+    sets = [PictureSet(scale, d, args.types) for scale, d in load(args.dir).items()]
     total = collections.Counter()
+    for ps in sets:
+        for f in ps.files:
+            total[(ps.scale, ps.kind[f])] += 1
+    # One preprocessing at every scale before the next: a run stopped early
+    # has whole preprocessings, at every scale, in its detail file.
+    units = [(ps, p) for p in preps for ps in sets]
+    # hits[(row, prep, scale, type)] = accepted reads; a row is a solver and a decoder.
+    hits = collections.Counter()
     rows = []
     reads_out = open(args.reads, "w") if args.reads else None
-    for scale, d in load(args.dir).items():
-        answers = {}
-        for line in open(os.path.join(d, "answers.tsv")):
-            f, a = line.rstrip("\n").split("\t")
-            answers[f] = a
-        files = [f for f in sorted(answers) if f[len("type")] in args.types]
-        kind = {f: f[len("type"): f.index("_")] for f in files}
-        for f in files:
-            total[(scale, kind[f])] += 1
-        originals = [Image.open(os.path.join(d, f)).convert("RGB") for f in files]
-        # The attacker restricts a solver to the letters the type draws
-        # from (the interference types use fewer) and, for those, knows
-        # that no letter follows itself.
-        groups = collections.defaultdict(list)
-        for i, f in enumerate(files):
-            groups[kind[f] in "5678"].append(i)
-        for p in preps:
-            prepared = [PREPS[p](im) for im in originals]
-            for sname, solver in solvers.items():
-                for interf, idx in groups.items():
-                    alphabet = interference if interf else args.alphabet
-                    got = solver.read_all([prepared[i] for i in idx], alphabet,
-                                          [len(answers[files[i]]) for i in idx], interf)
-                    for dec, reads in got.items():
-                        row = sname + dec
-                        if row not in rows:
-                            rows.append(row)
-                        for i, r in zip(idx, reads):
-                            f = files[i]
-                            ok = accepted(r, answers[f], interf)
-                            hits[(row, p, scale, kind[f])] += ok
-                            if reads_out:
-                                reads_out.write(f"{row}\t{p}\ts{scale}\t{f}\t{answers[f]}\t{r}\t{int(ok)}\n")
-            print(f"  s={scale} {p} done", file=sys.stderr, flush=True)
+    init = (args.solvers.split(","), args.alphabet, interference, reads_out is not None)
+    done_units = []
+    for done, (h, unit_rows, reads, cpu, name, unit_key) in enumerate(run_units(units, args.jobs, init), 1):
+        hits.update(h)
+        done_units.append(unit_key)
+        rows += [r for r in unit_rows if r not in rows]
+        if reads_out:
+            reads_out.writelines(reads)
+            reads_out.flush()
+        print(f"  {done}/{len(units)} {name} done ({cpu:.0f} s CPU)", file=sys.stderr, flush=True)
+        if args.detail:
+            write_detail(args.detail, hits, total, rows, done_units)
     report(hits, total, rows, preps, args.detail)
 
 
-# The look-alikes the checker folds (src/render/answer.rs): a reading is
-# scored as the service would accept it, not only when exact.
-FOLD = str.maketrans("QOIPF", "DDTRE")
-INTERFERENCE_FOLD = str.maketrans("QOIPFVXBNHE", "DDTRZYZRMMZ")
-
-
-def accepted(read, answer, interference):
-    fold = INTERFERENCE_FOLD if interference else FOLD
-    return read.strip().upper().translate(fold) == answer.upper().translate(fold)
+def write_detail(path, hits, total, rows, done):
+    """Every row's count for each (scale, preprocessing) in `done`, as
+    "reads/pictures" per type: rewritten after every unit of work, so a run
+    stopped early keeps what it read (`merge` reads it back)."""
+    types = sorted({t for _, t in total})
+    with open(path, "w") as d:
+        d.write("solver\tpreprocessing\tscale\t" + "\t".join(f"type {t}" for t in types) + "\n")
+        for r in rows:
+            for s, p in done:
+                cells = [f"{hits[(r, p, s, t)]}/{total[(s, t)]}" for t in types]
+                d.write(f"{r}\t{p}\t{s}\t" + "\t".join(cells) + "\n")
 
 
 def report(hits, total, rows, preps, detail):
@@ -414,13 +576,7 @@ def report(hits, total, rows, preps, detail):
         return f"{100.0 * n / t:.1f}" if t else "-"
 
     if detail:
-        with open(detail, "w") as d:
-            d.write("solver\tpreprocessing\tscale\t" + "\t".join(f"type {t}" for t in types) + "\n")
-            for r in rows:
-                for p in preps:
-                    for s in scales:
-                        cells = [pct(hits[(r, p, s, t)], total[(s, t)]) for t in types]
-                        d.write(f"{r}\t{p}\t{s}\t" + "\t".join(cells) + "\n")
+        write_detail(detail, hits, total, rows, [(s, p) for p in preps for s in scales])
 
     n = min(total.values())
     print(f"accepted % (whole answer, look-alikes folded as the checker does), best preprocessing and scale per cell, "

@@ -51,6 +51,11 @@ fn the_level_rises_with_business_volume_and_falls_after() {
 }
 
 #[test]
+fn the_top_level_holds_until_the_volume_falls_well_below_it() {
+    price::scenario_surge_hold(&pair);
+}
+
+#[test]
 fn the_level_rises_with_one_networks_tickets_and_falls_after() {
     price::scenario_ticket_rate(&pair);
 }
@@ -106,6 +111,34 @@ fn a_floor_applies_to_its_business_and_scene_only() {
     // QUERY is business 1, scene 3.
     assert_eq!(level_of(&session_of(&s, "10.0.0.1", 1).1), 2);
     assert_eq!(level_of(&session_of(&s, "10.0.0.2", 4).1), 0);
+}
+
+/// A business that expects a surge gets its own settings: the same
+/// burst takes the others to the top and leaves it lower.
+#[test]
+fn a_business_can_have_its_own_surge_settings() {
+    let clock = Arc::new(ManualClock::new(T0));
+    let sale = qcaptcha::pow::Surge::default().normal_bounds(30.0, 3_000.0);
+    let s = CaptchaService::builder("/cap")
+        .clock(clock.clone())
+        .pow(cheap_policy().surge_for(5, sale))
+        .limits(Limits::unlimited())
+        .build()
+        .unwrap();
+    // 40 sessions in 10 s for businesses 4 and 5, each from its own
+    // network: about 28 a minute on the volume counter after them.
+    let mut last = [0, 0];
+    for i in 0..40 {
+        for (j, business) in [4u64, 5].into_iter().enumerate() {
+            last[j] = level_of(&session_of(&s, &format!("10.{i}.{j}.1"), business).1);
+        }
+        if i % 4 == 3 {
+            clock.advance(1);
+        }
+    }
+    // Business 4 is over 3 times its floor of 6 a minute; business 5
+    // under 1.5 times its own 30.
+    assert_eq!(last, [3, 0]);
 }
 
 /// Scenario 1 of issue 20: one address floods signed CaptchaQuery; the
@@ -243,14 +276,7 @@ fn every_limit_holds_once_the_tables_are_full() {
         }
         assert_eq!(store.rate_counters(), 256);
         assert_eq!(store.len(), 3 * 256);
-        CaptchaService::builder("/cap")
-            .keys(KeyRing::new(1, [0x42; 32]))
-            .store(store)
-            .clock(clock.clone())
-            .limits(limits)
-            .pow(PowPolicy::off())
-            .build()
-            .unwrap()
+        common::service_without_pow(store, clock, limits)
     };
     common::scenario_every_limit(&make, 3);
 }

@@ -27,6 +27,7 @@ use qcaptcha::{
 
 mod common;
 #[path = "common/servers.rs"]
+#[macro_use]
 mod servers;
 use common::{
     check_error, form, json, price, race, urlencode, wins, CHECK_FIELDS, CLIENT, HARNESS_WAIT,
@@ -125,27 +126,6 @@ fn keys(admin: &mut Admin) -> Vec<String> {
 
 // ---- the suite every deployment passes ----
 
-/// Runs each named suite function as a test against each deployment:
-/// `plain::NAME`, `tls::NAME`, `cluster::NAME` and `tls_cluster::NAME`.
-macro_rules! on_every_deployment {
-    ($($test:ident),* $(,)?) => {
-        mod plain {
-            $( #[test] fn $test() { super::$test(super::Kind::Plain) } )*
-        }
-        #[cfg(feature = "redis-tls")]
-        mod tls {
-            $( #[test] fn $test() { super::$test(super::Kind::Tls) } )*
-        }
-        mod cluster {
-            $( #[test] fn $test() { super::$test(super::Kind::Cluster) } )*
-        }
-        #[cfg(feature = "redis-tls")]
-        mod tls_cluster {
-            $( #[test] fn $test() { super::$test(super::Kind::TlsCluster) } )*
-        }
-    };
-}
-
 on_every_deployment!(
     a_ticket_used_on_one_node_is_refused_on_the_other,
     threads_racing_on_one_ticket_across_two_nodes,
@@ -167,7 +147,12 @@ fn the_store_scenarios_pass(kind: Kind) {
     qcaptcha::testing::store_scenarios(&|| {
         // A fresh store per scenario: its own key prefix.
         let n = scenario.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        Arc::new(server.store().with_prefix(format!("scenario-{n}:")))
+        Arc::new(
+            server
+                .store()
+                .with_prefix(format!("scenario-{n}:"))
+                .with_holder_share(64),
+        )
     });
 }
 
@@ -453,19 +438,22 @@ fn keys_carry_the_prefix_and_a_hash_tag_and_live_as_long_as_their_token(kind: Ki
             .cloned()
             .collect()
     };
-    // One session counter, one ticket, and three rate counters (the
-    // CaptchaQuery's userIp and businessId, the client's answers): every
-    // key is `prefix{tag:id}`, a rate counter's minute after the braces.
-    let (sessions, tickets, rates) = (of("s"), of("t"), of("r"));
+    // One session and one ticket, each among its holder's ids (the
+    // holder's live set `prefix{h<kind>:<business>/<network>}` and its use
+    // counts, `...:uses`), and three rate counters (the CaptchaQuery's
+    // userIp and businessId, the client's answers), a rate counter's
+    // minute after the braces.
+    let holder = "1/121.14.96.0/24";
+    let (sessions, tickets, rates) = (of("hs"), of("ht"), of("r"));
     assert_eq!(
         (sessions.len(), tickets.len(), rates.len(), all.len()),
-        (1, 1, 3, 5),
+        (2, 2, 3, 7),
         "{all:?}"
     );
-    assert!(
-        sessions[0].ends_with('}') && tickets[0].ends_with('}'),
-        "{all:?}"
-    );
+    for (keys, tag) in [(&sessions, "hs"), (&tickets, "ht")] {
+        let live = format!("shop-a:{{{tag}:{holder}}}");
+        assert_eq!(keys, &vec![live.clone(), format!("{live}:uses")], "{all:?}");
+    }
     let window = T0 / 60;
     for id in ["q:u:121.14.96.121", "q:b:1", "w:a:198.51.100.7"] {
         let key = format!("shop-a:{{r:{id}}}:{window}");
@@ -479,10 +467,12 @@ fn keys_carry_the_prefix_and_a_hash_tag_and_live_as_long_as_their_token(kind: Ki
             "{key}: PTTL {ms}"
         );
     }
-    // The session lives as long as the widget session (1800 s), the
-    // ticket 300 s (node clock T0).
-    let ms = pttl(&mut admin, &sessions[0]);
-    assert!((1_795_000..=1_800_000).contains(&ms), "session PTTL {ms}");
+    // The session's keys live as long as the widget session (1800 s), the
+    // ticket's 300 s (node clock T0).
+    for key in &sessions {
+        let ms = pttl(&mut admin, key);
+        assert!((1_795_000..=1_800_000).contains(&ms), "{key}: PTTL {ms}");
+    }
     let all = tickets.clone();
     for key in &all {
         let ms = pttl(&mut admin, key);
@@ -507,9 +497,9 @@ fn keys_carry_the_prefix_and_a_hash_tag_and_live_as_long_as_their_token(kind: Ki
     assert_eq!(check(&compat, &ticket).error, None);
     let tkeys: Vec<String> = keys(&mut admin)
         .into_iter()
-        .filter(|k| k.starts_with("shop-b:{t:"))
+        .filter(|k| k.starts_with("shop-b:{ht:"))
         .collect();
-    assert_eq!(tkeys.len(), 1);
+    assert_eq!(tkeys.len(), 2, "the holder's live set and use counts");
     let ms = pttl(&mut admin, &tkeys[0]);
     assert!((1_195_000..=1_200_000).contains(&ms), "PTTL {ms}");
 
@@ -569,7 +559,7 @@ fn signed_request_nonces_are_shared_across_nodes(kind: Kind) {
 
     // The Nonce is kept until its Timestamp leaves the 2-hour window.
     let mut admin = server.admin();
-    let ms = pttl(&mut admin, "qcaptcha:{n:AKIDtest:1}");
+    let ms = pttl(&mut admin, "qcaptcha:{hn:AKIDtest/121.14.96.0/24}");
     assert!((7_195_000..=7_201_000).contains(&ms), "PTTL {ms}");
 
     // Redis down: CaptchaQuery is still served, its Nonce kept by the
@@ -707,16 +697,17 @@ fn cluster_a_master_killed_and_back_never_accepts_a_ticket_twice() {
     let mut ledger = Ledger::default();
 
     let (used, fresh) = used_and_fresh(&n, &mut ledger);
-    // Which master holds the keys: the ticket keys are the t: ones.
+    // Which master holds the tickets: all of them are held by one
+    // business and network, whose keys (`{ht:<holder>}` and its use
+    // counts) share a hash tag, so one master holds every used ticket.
     let mut admin = redis.admin();
     let on_master: Vec<usize> = keys(&mut admin)
         .iter()
-        .filter(|k| k.starts_with("qcaptcha:{t:"))
+        .filter(|k| k.starts_with("qcaptcha:{ht:"))
         .map(|k| redis.master_of(k))
         .collect();
-    assert_eq!(on_master.len(), 12);
-    // A master that holds a used ticket (ids are random: a fixed master
-    // held none of the twelve about once in 130 runs).
+    assert_eq!(on_master.len(), 2, "the holder's live set and use counts");
+    assert_eq!(on_master[0], on_master[1], "one hash tag, one master");
     let victim = on_master[0];
     let survivor = (victim + 1) % 3;
     drop(admin);
@@ -778,21 +769,18 @@ fn cluster_a_master_fails_over_to_its_replica_and_no_ticket_passes_twice() {
     let mut admin = redis.admin();
     let ticket_keys: Vec<String> = keys(&mut admin)
         .into_iter()
-        .filter(|k| k.starts_with("qcaptcha:{t:"))
+        .filter(|k| k.starts_with("qcaptcha:{ht:"))
         .collect();
     drop(admin);
     let victim = redis.master_of(&ticket_keys[0]);
     let moved_key = ticket_keys[0].clone();
     // A store used only before the crash: its pooled connection still maps
-    // the moved slots to the dead master afterwards.
-    let moved_id = moved_key
-        .strip_prefix("qcaptcha:{t:")
-        .and_then(|k| k.strip_suffix('}'))
-        .unwrap()
-        .to_owned();
+    // the moved slot to the dead master afterwards. It records a use among
+    // the tickets' holder, on the master that holds them.
+    let holder = "1/121.14.96.0/24";
     let warm = redis.store();
     assert_eq!(
-        warm.record_use(Ticket, "warm-up", T0 + 60, 1, T0)
+        warm.record_held_use(Ticket, holder, "warm-up", T0 + 600, 1, T0)
             .unwrap()
             .uses,
         1
@@ -823,7 +811,9 @@ fn cluster_a_master_fails_over_to_its_replica_and_no_ticket_passes_twice() {
 
     // The stale pooled connection: the first call already succeeds, and
     // the use made before the crash is known.
-    let r = warm.record_use(Ticket, &moved_id, T0 + 600, 1, T0).unwrap();
+    let r = warm
+        .record_held_use(Ticket, holder, "warm-up", T0 + 600, 1, T0)
+        .unwrap();
     assert_eq!((r.uses, r.allowed), (2, false));
 
     // The same store, through the redirects: every used ticket is known.
@@ -909,7 +899,9 @@ fn limits_with_redis(kind: Kind) {
     let mut admin = server.admin();
     for key in keys(&mut admin) {
         assert!(pttl(&mut admin, &key) > 0, "{key} has no expiry");
-        let tagged = key.ends_with('}') || key.contains("{r:") && key.contains("}:");
+        let tagged = key.ends_with('}')
+            || key.contains("{r:") && key.contains("}:")
+            || key.contains("{h") && (key.ends_with("}:uses") || key.ends_with("}:mark"));
         assert!(tagged && key.contains(":{"), "{key}: not a hash-tagged key");
     }
 }
@@ -936,6 +928,7 @@ fn two_nodes_price_alike(kind: Kind) {
         (node(), node())
     };
     price::scenario_surge(&pair);
+    price::scenario_surge_hold(&pair);
     price::scenario_ticket_rate(&pair);
     // The counters are hashes with an expiry and a hash tag.
     let mut admin = server.admin();

@@ -185,6 +185,24 @@ use qcaptcha::api::LimitError;
 use qcaptcha::testing::ManualClock;
 use qcaptcha::{ErrorCode, Limits};
 
+/// A service on `store` with `clock` and `limits`, asking no proof of
+/// work (the limit and flood scenarios answer without proofs;
+/// `tests/pow.rs` has those).
+pub fn service_without_pow(
+    store: std::sync::Arc<dyn qcaptcha::ReplayStore>,
+    clock: &std::sync::Arc<qcaptcha::testing::ManualClock>,
+    limits: qcaptcha::Limits,
+) -> CaptchaService {
+    CaptchaService::builder("/cap")
+        .keys(qcaptcha::KeyRing::new(1, [0x42; 32]))
+        .store(store)
+        .clock(clock.clone())
+        .limits(limits)
+        .pow(qcaptcha::pow::PowPolicy::off())
+        .build()
+        .unwrap()
+}
+
 /// Builds a service for a scenario.
 pub type Make<'a> = &'a dyn Fn(&Arc<ManualClock>, Limits) -> CaptchaService;
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use qcaptcha::api::CaptchaQuery;
 use qcaptcha::pow::{self, PowLevel, PowPolicy, Puzzle};
 use qcaptcha::testing::ManualClock;
-use qcaptcha::{CaptchaService, Limits};
+use qcaptcha::{CaptchaService, Clock, Limits};
 
 use super::{form, json, minute_start, CLIENT, QUERY};
 
@@ -87,6 +87,52 @@ pub fn scenario_surge(make: MakePair<'_>) {
     clock.advance(10 * 60);
     assert_eq!(level_of(&session_of(&b, "10.203.0.1", 1).1), 0);
     assert_eq!(level_of(&session_of(&a, "10.204.0.1", 1).1), 0);
+}
+
+/// `count` new sessions of `business`, one every `every` seconds,
+/// alternating between the nodes, each from a network of its own (so
+/// only the business is busy, no client): their level indexes.
+fn steady(
+    nodes: [&CaptchaService; 2],
+    clock: &ManualClock,
+    business: u64,
+    every: u64,
+    count: u64,
+) -> Vec<usize> {
+    (0..count)
+        .map(|i| {
+            clock.advance(every);
+            let n = clock.now(); // a new network for every session
+            let ip = format!("10.{}.{}.1", n / 256 % 256, n % 256);
+            level_of(&session_of(nodes[(i % 2) as usize], &ip, business).1)
+        })
+        .collect()
+}
+
+/// The top level, once reached, holds on both nodes while the volume
+/// stays over the hold ratio (1.5 times the normal), even where it alone
+/// would ask for level 2; volume at that level that never reached the
+/// top stays at 2; the hold lapses once the volume is under the ratio.
+pub fn scenario_surge_hold(make: MakePair<'_>) {
+    let clock = Arc::new(ManualClock::new(minute_start()));
+    let (a, b) = make(&clock, Limits::unlimited());
+    // A burst takes business 1 to the top.
+    let burst = steady([&a, &b], &clock, 1, 1, 60);
+    assert_eq!(*burst.last().unwrap(), 3, "{burst:?}");
+    // Then 15 a minute (2.5 times the floor's 6: level 2 by volume
+    // alone) for five minutes: held at the top, on both nodes.
+    let held = steady([&a, &b], &clock, 1, 4, 75);
+    assert!(held.iter().all(|l| *l == 3), "{held:?}");
+    // Business 2 at the same 15 a minute from calm: level 2, never 3.
+    let climb = steady([&a, &b], &clock, 2, 4, 75);
+    assert_eq!(*climb.iter().max().unwrap(), 2, "{climb:?}");
+    // Business 1 at 5 a minute (under the hold ratio): after three
+    // minutes, calm again.
+    let calm = steady([&a, &b], &clock, 1, 12, 15);
+    assert_eq!(*calm.last().unwrap(), 0, "{calm:?}");
+    // The hold has lapsed: 15 a minute again is level 2, not 3.
+    let again = steady([&a, &b], &clock, 1, 4, 75);
+    assert_eq!(*again.iter().max().unwrap(), 2, "{again:?}");
 }
 
 /// An accurate client that fails nothing still pays more as its network's

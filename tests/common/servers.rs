@@ -746,3 +746,25 @@ impl Redis {
         panic!("slot {slot} is not served");
     }
 }
+
+/// Runs each named suite function as a test against each deployment:
+/// `plain::NAME`, `tls::NAME`, `cluster::NAME` and `tls_cluster::NAME`.
+#[allow(unused_macros)] // not every test file runs a suite
+macro_rules! on_every_deployment {
+    ($($test:ident),* $(,)?) => {
+        mod plain {
+            $( #[test] fn $test() { super::$test(super::Kind::Plain) } )*
+        }
+        #[cfg(feature = "redis-tls")]
+        mod tls {
+            $( #[test] fn $test() { super::$test(super::Kind::Tls) } )*
+        }
+        mod cluster {
+            $( #[test] fn $test() { super::$test(super::Kind::Cluster) } )*
+        }
+        #[cfg(feature = "redis-tls")]
+        mod tls_cluster {
+            $( #[test] fn $test() { super::$test(super::Kind::TlsCluster) } )*
+        }
+    };
+}

@@ -8,6 +8,7 @@ use crate::service::captcha_service::CaptchaService;
 use crate::service::defence::limits::{self, LimitError, RATE_WINDOW_SECS};
 use crate::service::errors::ServiceError;
 use crate::service::metrics;
+use crate::service::store::key::store_key;
 use crate::service::store::ReplayStore;
 
 /// How many answers a wrong proof of work weighs on its client's
@@ -44,7 +45,7 @@ impl CaptchaService {
         if limit == u32::MAX {
             return;
         }
-        let id = format!("w:a:{}", limits::client_key(client));
+        let id = store_key!("w:a:{}", limits::client_key(client));
         for _ in 1..WRONG_PROOF_WEIGHT {
             let _ = self.store.count_hit(&id, RATE_WINDOW_SECS, self.now());
         }
@@ -60,7 +61,7 @@ impl CaptchaService {
         let key = limits::client_key(client);
         if attempt {
             let limit = l.client_answers_per_minute;
-            return self.hit(&format!("w:a:{key}"), limit, |retry_after| {
+            return self.hit(&store_key!("w:a:{key}"), limit, |retry_after| {
                 LimitError::ClientAnswers { limit, retry_after }
             });
         }
@@ -71,7 +72,10 @@ impl CaptchaService {
         let now = self.now();
         // The local store never fails but when poisoned; then the picture
         // is served uncounted (it needs no store).
-        let Ok(count) = self.local_rates.count_hit(&key, RATE_WINDOW_SECS, now) else {
+        let Ok(count) = self
+            .local_rates
+            .count_hit(&store_key!("{key}"), RATE_WINDOW_SECS, now)
+        else {
             return Ok(());
         };
         limits::sliding_window(count, u64::from(limit), now)

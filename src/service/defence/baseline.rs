@@ -9,6 +9,15 @@
 //! levels, the level of new sessions rises at each threshold the ratio
 //! reaches, for every visitor of that business, and falls back as the
 //! short counter decays once the surge is over.
+//!
+//! The top level, once reached, **holds** until the volume falls well
+//! below its threshold (to [`Surge::hold_ratio`]): a bot whose one core
+//! affords about the top threshold's volume at the top level would
+//! otherwise settle on the threshold, meet the level below half of the
+//! time and pay a quarter of the price there (issue 21). With the hold,
+//! paying less means keeping the whole business's volume under the hold
+//! ratio, not just under the top threshold. Where the hold is kept:
+//! [`hold`](crate::service::defence::hold).
 
 use crate::service::defence::decaying::per_minute;
 
@@ -21,6 +30,7 @@ use crate::service::defence::decaying::per_minute;
 /// | [`normal_half_life_secs`](Surge::normal_half_life_secs) | 21,600 (6 h) | how fast the normal is learnt |
 /// | [`normal_floor_per_minute`](Surge::normal_floor_per_minute) | 6 | the least normal assumed (a quiet business, or one just started) |
 /// | [`normal_ceiling_per_minute`](Surge::normal_ceiling_per_minute) | 3,000 | the most normal learnt (so a long flood is not learnt as normal) |
+/// | [`hold_ratio`](Surge::hold_ratio) | 1.5 | once the top level is reached, it holds while volume / normal stays at or above this |
 ///
 /// So a business that normally serves 100 sessions a minute starts asking
 /// for level 1 at 150 a minute, level 2 at 200 and level 3 at 300; one
@@ -28,7 +38,8 @@ use crate::service::defence::decaying::per_minute;
 /// on purpose: a bot that stays just under a threshold pays the level
 /// below it, so the top must start where a bot's tickets are still few
 /// (three times the normal), and a genuine surge pays it for a median of
-/// 1.5 s, mostly while the person reads the picture.
+/// about 2 s in Chromium, mostly while the person reads the picture. Once reached, the
+/// top level holds until the volume is back under 1.5 times the normal.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Surge {
@@ -44,6 +55,12 @@ pub struct Surge {
     /// The normal is at most this many sessions a minute (at least the
     /// floor).
     pub normal_ceiling_per_minute: f64,
+    /// Once the top level is reached, it holds while the volume-to-normal
+    /// ratio stays at or above this (above 0; at the top threshold or
+    /// above: no hold). The hold is shared by every node through the
+    /// store and lapses about a short half-life after the ratio falls
+    /// under it.
+    pub hold_ratio: f64,
 }
 
 impl Default for Surge {
@@ -54,6 +71,7 @@ impl Default for Surge {
             normal_half_life_secs: 6.0 * 3600.0,
             normal_floor_per_minute: 6.0,
             normal_ceiling_per_minute: 3_000.0,
+            hold_ratio: 1.5,
         }
     }
 }
@@ -87,6 +105,39 @@ impl Surge {
         self
     }
 
+    /// Replaces the ratio down to which the top level, once reached,
+    /// holds (the top threshold or more: no hold).
+    pub fn hold(mut self, ratio: f64) -> Self {
+        self.hold_ratio = ratio;
+        self
+    }
+
+    /// The level index the surge alone asks for: the thresholds `reading`
+    /// reaches, or the top one while `held`.
+    pub(crate) fn level(&self, reading: &SurgeReading, held: bool) -> usize {
+        if held {
+            return self.thresholds.len();
+        }
+        self.thresholds
+            .iter()
+            .take_while(|&&x| reading.ratio() >= x)
+            .count()
+    }
+
+    /// Whether the top level holds at all: a hold ratio under the top
+    /// threshold.
+    pub(crate) fn holds(&self) -> bool {
+        self.thresholds.last().is_some_and(|t| self.hold_ratio < *t)
+    }
+
+    /// Whether `reading` is where the top level may hold (at or above the
+    /// hold ratio, or the top threshold): only then is the hold looked up.
+    pub(crate) fn may_hold(&self, reading: &SurgeReading) -> bool {
+        self.thresholds
+            .last()
+            .is_some_and(|top| reading.ratio() >= self.hold_ratio.min(*top))
+    }
+
     /// The half-lives of the two counters, as the store keeps them.
     pub(crate) fn half_lives_secs(&self) -> [f64; 2] {
         [self.short_half_life_secs, self.normal_half_life_secs]
@@ -102,6 +153,7 @@ impl Surge {
             && ok(self.normal_floor_per_minute)
             && ok(self.normal_ceiling_per_minute)
             && self.normal_ceiling_per_minute >= self.normal_floor_per_minute
+            && ok(self.hold_ratio)
     }
 
     /// The reading of a business from its two counters (`[short, long]`
@@ -188,5 +240,31 @@ mod tests {
         assert!(!Surge::default().normal_bounds(10.0, 5.0).is_valid());
         assert!(!Surge::default().half_lives(60.0, 30.0).is_valid());
         assert!(!Surge::default().normal_bounds(0.0, 5.0).is_valid());
+        assert!(!Surge::default().hold(0.0).is_valid());
+        assert!(!Surge::default().hold(f64::NAN).is_valid());
+    }
+
+    #[test]
+    fn the_top_level_holds_down_to_the_hold_ratio_only() {
+        let s = Surge::default();
+        let at = |ratio: f64| SurgeReading {
+            volume_per_minute: ratio * 10.0,
+            normal_per_minute: 10.0,
+        };
+        // Not held: the thresholds alone.
+        assert_eq!(s.level(&at(1.4), false), 0);
+        assert_eq!(s.level(&at(2.5), false), 2);
+        assert_eq!(s.level(&at(3.0), false), 3);
+        // Held: the top.
+        assert_eq!(s.level(&at(2.5), true), 3);
+        // The hold is looked up from the hold ratio up, never below it.
+        assert!(!s.may_hold(&at(1.4)));
+        assert!(s.may_hold(&at(1.5)));
+        assert!(s.may_hold(&at(5.0)));
+        // A hold ratio above the top threshold: only at the top.
+        let no_hold = Surge::default().hold(10.0);
+        assert!(s.holds() && !no_hold.holds() && !Surge::off().holds());
+        assert!(!no_hold.may_hold(&at(2.9)));
+        assert!(!Surge::off().may_hold(&at(100.0)));
     }
 }

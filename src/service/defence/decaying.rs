@@ -82,7 +82,10 @@ impl DecayTable {
             c.at = c.at.max(now);
             return values;
         }
-        let values = vec![amount; half_lives.len()];
+        // Not `vec![amount; n]`: for 0.0 that is a zeroed allocation,
+        // which glibc serves without its thread cache (a tenth of a
+        // CaptchaQuery went to `calloc` here).
+        let values: Vec<f64> = std::iter::repeat_n(amount, half_lives.len()).collect();
         if amount == 0.0 {
             return values;
         }

@@ -16,8 +16,43 @@
 //! The service names holders by business (or SecretId) and client
 //! network, so one flooding network loses its own oldest entries first.
 
+use std::cmp::Ordering;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
+
+/// An interned id or holder name, ordered by its address. A table hands
+/// one `Arc` of each live name around (its key, or the interned holder),
+/// so the address names it as well as the text does, and the ordered
+/// sets compare two integers instead of reading two strings (their ids
+/// share long prefixes, and many tie on size or expiry).
+#[derive(Debug, Clone)]
+pub(crate) struct ByAddr(pub(crate) Arc<str>);
+
+impl ByAddr {
+    fn addr(&self) -> usize {
+        Arc::as_ptr(&self.0).cast::<u8>() as usize
+    }
+}
+
+impl PartialEq for ByAddr {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for ByAddr {}
+
+impl PartialOrd for ByAddr {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for ByAddr {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.addr().cmp(&other.addr())
+    }
+}
 
 /// The most watermarks kept per table before they are folded into one
 /// table-wide watermark (the coarser key: then every unknown id expiring
@@ -29,9 +64,9 @@ const MAX_WATERMARKS: usize = 4096;
 #[derive(Debug, Default)]
 pub(crate) struct FairShare {
     /// Holder -> its entries, (expires_at, id), first to expire first.
-    holders: HashMap<Arc<str>, BTreeSet<(u64, Arc<str>)>>,
+    holders: HashMap<Arc<str>, BTreeSet<(u64, ByAddr)>>,
     /// (entry count, holder), to find the heaviest holder.
-    by_size: BTreeSet<(usize, Arc<str>)>,
+    by_size: BTreeSet<(usize, ByAddr)>,
     /// Holder -> the latest expiry among its dropped entries.
     watermarks: HashMap<Arc<str>, u64>,
     /// The table-wide watermark, once per-holder ones overflowed.
@@ -39,7 +74,8 @@ pub(crate) struct FairShare {
 }
 
 impl FairShare {
-    /// The interned name of `holder` (the same `Arc` for every entry).
+    /// The interned name of `holder` (the same `Arc` for every entry, as
+    /// long as it holds any).
     pub(crate) fn intern(&self, holder: &str) -> Arc<str> {
         self.holders
             .get_key_value(holder)
@@ -49,28 +85,30 @@ impl FairShare {
 
     fn resize(&mut self, holder: &Arc<str>, old: usize, new: usize) {
         if old > 0 {
-            self.by_size.remove(&(old, Arc::clone(holder)));
+            self.by_size.remove(&(old, ByAddr(Arc::clone(holder))));
         }
         if new > 0 {
-            self.by_size.insert((new, Arc::clone(holder)));
+            self.by_size.insert((new, ByAddr(Arc::clone(holder))));
         }
     }
 
-    /// Notes a new entry `id` of `holder`, expiring at `expires_at`.
+    /// Notes a new entry `id` of `holder` (interned), expiring at
+    /// `expires_at`; `id` is the `Arc` the table keeps.
     pub(crate) fn add(&mut self, holder: &Arc<str>, id: &Arc<str>, expires_at: u64) {
         let set = self.holders.entry(Arc::clone(holder)).or_default();
-        set.insert((expires_at, Arc::clone(id)));
+        set.insert((expires_at, ByAddr(Arc::clone(id))));
         let n = set.len();
         self.resize(holder, n - 1, n);
     }
 
-    /// Notes that entry `id` of `holder` is gone.
-    pub(crate) fn remove(&mut self, holder: &Arc<str>, id: &str, expires_at: u64) {
+    /// Notes that entry `id` (the `Arc` given to [`FairShare::add`]) of
+    /// `holder` is gone.
+    pub(crate) fn remove(&mut self, holder: &Arc<str>, id: &Arc<str>, expires_at: u64) {
         let Some(set) = self.holders.get_mut(holder) else {
             return;
         };
         let before = set.len();
-        set.remove(&(expires_at, Arc::from(id)));
+        set.remove(&(expires_at, ByAddr(Arc::clone(id))));
         let after = set.len();
         if after == 0 {
             self.holders.remove(holder);
@@ -81,8 +119,8 @@ impl FairShare {
     /// Notes that entry `id` of `holder` now expires at `new`.
     pub(crate) fn reschedule(&mut self, holder: &Arc<str>, id: &Arc<str>, old: u64, new: u64) {
         if let Some(set) = self.holders.get_mut(holder) {
-            set.remove(&(old, Arc::clone(id)));
-            set.insert((new, Arc::clone(id)));
+            set.remove(&(old, ByAddr(Arc::clone(id))));
+            set.insert((new, ByAddr(Arc::clone(id))));
         }
     }
 
@@ -91,8 +129,8 @@ impl FairShare {
     /// then calls [`FairShare::dropped`].
     pub(crate) fn victim(&self) -> Option<(Arc<str>, Arc<str>, u64)> {
         let (_, holder) = self.by_size.last()?;
-        let (expires_at, id) = self.holders.get(holder)?.first()?;
-        Some((Arc::clone(holder), Arc::clone(id), *expires_at))
+        let (expires_at, id) = self.holders.get(&holder.0)?.first()?;
+        Some((Arc::clone(&holder.0), Arc::clone(&id.0), *expires_at))
     }
 
     /// Raises `holder`'s watermark after its entry expiring at
@@ -133,9 +171,10 @@ impl FairShare {
 mod tests {
     use super::*;
 
-    fn add(f: &mut FairShare, holder: &str, id: &str, exp: u64) {
-        let h = f.intern(holder);
-        f.add(&h, &Arc::from(id), exp);
+    fn add(f: &mut FairShare, holder: &str, id: &str, exp: u64) -> Arc<str> {
+        let (h, id) = (f.intern(holder), Arc::from(id));
+        f.add(&h, &id, exp);
+        id
     }
 
     #[test]
@@ -161,14 +200,17 @@ mod tests {
     #[test]
     fn counts_follow_removals_and_reschedules() {
         let mut f = FairShare::default();
-        add(&mut f, "a", "x", 10);
-        add(&mut f, "a", "y", 20);
+        let x = add(&mut f, "a", "x", 10);
+        let y = add(&mut f, "a", "y", 20);
         add(&mut f, "b", "z", 5);
         let a = f.intern("a");
-        f.reschedule(&a, &Arc::from("x"), 10, 30);
+        f.reschedule(&a, &x, 10, 30);
         assert_eq!(f.victim().map(|v| v.2), Some(20));
-        f.remove(&a, "y", 20);
-        f.remove(&a, "x", 30);
+        // Another Arc of the same text is another id: nothing removed.
+        f.remove(&a, &Arc::from("y"), 20);
+        assert_eq!(f.count("a"), 2);
+        f.remove(&a, &y, 20);
+        f.remove(&a, &x, 30);
         assert_eq!(f.count("a"), 0);
         assert_eq!(
             f.victim().map(|v| (v.0.to_string(), v.2)),

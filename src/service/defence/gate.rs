@@ -17,6 +17,7 @@ use crate::service::defence::decaying::per_minute;
 use crate::service::defence::limits::{self, LimitError, RATE_WINDOW_SECS};
 use crate::service::defence::price::{self, PriceInputs};
 use crate::service::errors::ServiceError;
+use crate::service::store::key::{store_key, StoreKey};
 use crate::service::store::{ReplayStore, StoreError};
 use crate::service::tokens::sealed::Binding;
 
@@ -54,20 +55,20 @@ impl CaptchaService {
     /// business is over budget, holds more than its own share.
     pub(crate) fn admit_session(&self, binding: &Binding, now: u64) -> Result<bool, ServiceError> {
         let l = &self.limits;
-        let user = format!("q:u:{}", limits::client_key(binding.user_ip));
+        let user = store_key!("q:u:{}", limits::client_key(binding.user_ip));
         if let Some(retry_after) = self.query_hit(&user, l.user_ip_sessions_per_minute, now)? {
             return Err(refuse(LimitError::UserIpSessions {
                 limit: l.user_ip_sessions_per_minute,
                 retry_after,
             }));
         }
-        let business = format!("q:b:{}", binding.business_id);
+        let business = store_key!("q:b:{}", binding.business_id);
         let over = self.query_hit(&business, l.business_sessions_per_minute, now)?;
         if over.is_none() {
             return Ok(false);
         }
-        let network = self.pow.prefixes.key(binding.user_ip);
-        let share = format!("q:p:{}:{network}", binding.business_id);
+        let network = self.pow.prefixes.network(binding.user_ip);
+        let share = store_key!("q:p:{}:{network}", binding.business_id);
         if let Some(retry_after) = self.query_hit(&share, l.prefix_sessions_per_minute, now)? {
             return Err(refuse(LimitError::BusinessSessions {
                 limit: l.prefix_sessions_per_minute,
@@ -89,9 +90,13 @@ impl CaptchaService {
         else {
             return p.levels.len().saturating_sub(1);
         };
+        let Ok(surge_held) = self.surge_held(binding, &surge, now) else {
+            return p.levels.len().saturating_sub(1);
+        };
         let inputs = PriceInputs {
             local: p.level_index(&self.pressure.pressure(binding.user_ip, now)),
             surge,
+            surge_held,
             tickets_per_minute: tickets,
             over_budget,
         };
@@ -101,11 +106,11 @@ impl CaptchaService {
     /// Counts a new session in its business's volume and reads the surge
     /// (no store call when the surge is off).
     fn surge_of(&self, binding: &Binding, now: u64) -> Result<SurgeReading, StoreError> {
-        let surge = &self.pow.surge;
+        let surge = self.pow.surge_of(binding.business_id);
         if surge.thresholds.is_empty() {
             return Ok(SurgeReading::default());
         }
-        let id = format!("v:b:{}", binding.business_id);
+        let id = store_key!("v:b:{}", binding.business_id);
         let counters =
             self.on_query_store(|s| s.decay_add(&id, 1.0, &surge.half_lives_secs(), now))?;
         Ok(surge.reading(&counters))
@@ -127,8 +132,8 @@ impl CaptchaService {
     }
 
     /// The ticket-rate counter of `binding`'s client network.
-    fn ticket_counter(&self, binding: &Binding) -> String {
-        format!("v:t:{}", self.pow.prefixes.key(binding.user_ip))
+    fn ticket_counter(&self, binding: &Binding) -> StoreKey {
+        store_key!("v:t:{}", self.pow.prefixes.network(binding.user_ip))
     }
 
     /// Counts a ticket in its client network's ticket rate. Best effort:
@@ -146,7 +151,7 @@ impl CaptchaService {
     /// Who holds the records of `binding`'s sessions and tickets: its
     /// business and client network (the fair-share key of a bounded
     /// store).
-    pub(crate) fn holder(&self, scope: impl std::fmt::Display, binding: &Binding) -> String {
-        format!("{scope}/{}", self.pow.prefixes.key(binding.user_ip))
+    pub(crate) fn holder(&self, scope: impl std::fmt::Display, binding: &Binding) -> StoreKey {
+        store_key!("{scope}/{}", self.pow.prefixes.network(binding.user_ip))
     }
 }

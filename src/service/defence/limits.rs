@@ -308,13 +308,25 @@ pub(crate) fn sliding_window(count: RateCount, limit: u64, now: u64) -> Result<(
 }
 
 /// The rate-counter key of a client address: an IPv4 address (also when
-/// mapped into IPv6) as it is, an IPv6 address by its /64 network.
-pub(crate) fn client_key(ip: IpAddr) -> String {
-    match ip.to_canonical() {
-        IpAddr::V4(v4) => v4.to_string(),
-        IpAddr::V6(v6) => {
-            let s = v6.segments();
-            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+/// mapped into IPv6) as it is, an IPv6 address by its /64 network. Written
+/// where it is used (into a [`StoreKey`](crate::service::store::key::StoreKey)),
+/// never allocated.
+pub(crate) fn client_key(ip: IpAddr) -> ClientKey {
+    ClientKey(ip.to_canonical())
+}
+
+/// A client address as its rate counters name it: see [`client_key`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ClientKey(IpAddr);
+
+impl std::fmt::Display for ClientKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            IpAddr::V4(v4) => write!(f, "{v4}"),
+            IpAddr::V6(v6) => {
+                let s = v6.segments();
+                write!(f, "{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
         }
     }
 }
@@ -325,7 +337,7 @@ mod tests {
 
     #[test]
     fn client_keys() {
-        let key = |s: &str| client_key(s.parse().unwrap());
+        let key = |s: &str| client_key(s.parse().unwrap()).to_string();
         assert_eq!(key("1.2.3.4"), "1.2.3.4");
         assert_eq!(key("::ffff:1.2.3.4"), "1.2.3.4");
         assert_eq!(key("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");

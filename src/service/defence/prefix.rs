@@ -51,18 +51,32 @@ impl Prefixes {
     /// The network of `ip` as text, `address/length` (an IPv4-mapped IPv6
     /// address counts as IPv4).
     pub fn key(&self, ip: IpAddr) -> String {
+        self.network(ip).to_string()
+    }
+
+    /// The network of `ip`, written as [`key`](Prefixes::key) does when
+    /// displayed (with no allocation of its own).
+    pub(crate) fn network(&self, ip: IpAddr) -> Network {
         match ip.to_canonical() {
             IpAddr::V4(v4) => {
                 let mask = u32::MAX.checked_shl(32 - u32::from(self.v4)).unwrap_or(0);
-                let net = Ipv4Addr::from(u32::from(v4) & mask);
-                format!("{net}/{}", self.v4)
+                Network(IpAddr::V4(Ipv4Addr::from(u32::from(v4) & mask)), self.v4)
             }
             IpAddr::V6(v6) => {
                 let mask = u128::MAX.checked_shl(128 - u32::from(self.v6)).unwrap_or(0);
-                let net = Ipv6Addr::from(u128::from(v6) & mask);
-                format!("{net}/{}", self.v6)
+                Network(IpAddr::V6(Ipv6Addr::from(u128::from(v6) & mask)), self.v6)
             }
         }
+    }
+}
+
+/// A client network: its first address and prefix length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Network(IpAddr, u8);
+
+impl std::fmt::Display for Network {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.0, self.1)
     }
 }
 

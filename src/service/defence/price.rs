@@ -6,7 +6,10 @@
 //! 1. the client's own pressure on this node (failures, challenges a
 //!    minute) and the node's overall load: [`PowPolicy::level_index`];
 //! 2. the business's surge, its volume against its learnt normal, shared
-//!    by every node through the store ([`Surge`](crate::pow::Surge));
+//!    by every node through the store ([`Surge`](crate::pow::Surge)),
+//!    held at the top once there until the volume falls under
+//!    [`Surge::hold_ratio`](crate::pow::Surge::hold_ratio); per business
+//!    with [`PowPolicy::surge_for`];
 //! 3. the client network's tickets a minute, shared through the store: an
 //!    accurate bot fails nothing, so its many right answers are what give
 //!    it away ([`PowPolicy::ticket_rate_thresholds`]);
@@ -26,6 +29,25 @@ impl PowPolicy {
     pub fn surge(mut self, surge: Surge) -> Self {
         self.surge = surge;
         self
+    }
+
+    /// Sets how `business_id`'s volume raises the level, in place of
+    /// [`surge`](PowPolicy::surge) for it: a business that expects a
+    /// surge (a sale, a launch) can raise its normal's floor or its
+    /// thresholds, or switch its surge off ([`Surge::off`]), without
+    /// changing the others'. The last setting for a business wins.
+    pub fn surge_for(mut self, business_id: u64, surge: Surge) -> Self {
+        self.business_surges.retain(|(b, _)| *b != business_id);
+        self.business_surges.push((business_id, surge));
+        self
+    }
+
+    /// The surge settings of `business_id`.
+    pub(crate) fn surge_of(&self, business_id: u64) -> &Surge {
+        self.business_surges
+            .iter()
+            .find(|(b, _)| *b == business_id)
+            .map_or(&self.surge, |(_, s)| s)
     }
 
     /// Replaces the ticket-rate thresholds (a client network's tickets a
@@ -63,9 +85,9 @@ impl PowPolicy {
     /// Checks the pricing knobs (the thresholds are checked with the
     /// others).
     pub(crate) fn validate_pricing(&self) -> Result<(), PowError> {
-        if !self.surge.is_valid() {
+        if !self.surge.is_valid() || self.business_surges.iter().any(|(_, s)| !s.is_valid()) {
             return Err(PowError::InvalidPolicy(
-                "surge: half-lives at least 1 s (the normal's at least the volume's), floor above 0, ceiling at least the floor",
+                "surge: half-lives at least 1 s (the normal's at least the volume's), floor above 0, ceiling at least the floor, hold ratio above 0",
             ));
         }
         if !(self.ticket_half_life_secs.is_finite() && self.ticket_half_life_secs >= 1.0) {
@@ -90,6 +112,9 @@ pub struct PriceInputs {
     pub local: usize,
     /// The business's volume and normal.
     pub surge: SurgeReading,
+    /// Whether the business is held at the surge's top level
+    /// ([`Surge::hold_ratio`](crate::pow::Surge::hold_ratio)).
+    pub surge_held: bool,
     /// The client network's tickets a minute.
     pub tickets_per_minute: f64,
     /// Whether the business is over its sessions budget.
@@ -124,7 +149,11 @@ pub(crate) fn level_index(
     let budget = if inputs.over_budget { top } else { 0 };
     inputs
         .local
-        .max(reached(&policy.surge.thresholds, inputs.surge.ratio()))
+        .max(
+            policy
+                .surge_of(business_id)
+                .level(&inputs.surge, inputs.surge_held),
+        )
         .max(reached(
             &policy.ticket_rate_thresholds,
             inputs.tickets_per_minute,
@@ -183,6 +212,21 @@ mod tests {
             }),
             3
         );
+        assert_eq!(
+            pick(PriceInputs {
+                surge: surge(25.0, 10.0),
+                ..base
+            }),
+            2
+        );
+        assert_eq!(
+            pick(PriceInputs {
+                surge: surge(25.0, 10.0),
+                surge_held: true,
+                ..base
+            }),
+            3
+        );
         assert_eq!(pick(PriceInputs { local: 2, ..base }), 2);
         assert_eq!(pick(PriceInputs { local: 9, ..base }), 3);
     }
@@ -194,6 +238,27 @@ mod tests {
         let bad = PowPolicy::default().surge(Surge::default().normal_bounds(5.0, 1.0));
         assert!(bad.validate().is_err());
         let bad = PowPolicy::default().ticket_rate_thresholds(vec![4.0, 2.0]);
+        assert!(bad.validate().is_err());
+    }
+
+    #[test]
+    fn a_business_can_have_its_own_surge() {
+        let calm_sale = Surge::default().normal_bounds(100.0, 3_000.0);
+        let p = PowPolicy::default()
+            .surge_for(7, calm_sale.clone())
+            .surge_for(8, Surge::off());
+        assert_eq!(p.surge_of(7), &calm_sale);
+        assert_eq!(p.surge_of(9), &Surge::default());
+        let busy = PriceInputs {
+            surge: surge(60.0, 10.0),
+            ..PriceInputs::default()
+        };
+        assert_eq!(level_index(&p, &busy, 9, None), 3);
+        assert_eq!(level_index(&p, &busy, 8, None), 0);
+        assert!(p.validate().is_ok());
+        let bad = PowPolicy::default().surge_for(7, Surge::default().thresholds(vec![3.0, 2.0]));
+        assert!(bad.validate().is_err());
+        let bad = PowPolicy::default().surge_for(7, Surge::default().hold(-1.0));
         assert!(bad.validate().is_err());
     }
 

@@ -17,8 +17,8 @@
 //! backend that is down) returns a [`StoreError`], and the service then
 //! refuses the request (it fails closed) instead of accepting a possible
 //! replay. A full table is no reason to refuse: [`MemoryStore`] then
-//! takes room from the heaviest holder (see
-//! [`ReplayStore::record_held_use`]).
+//! takes room from the heaviest holder, and `RedisStore` keeps each
+//! holder within its fair share (see [`ReplayStore::record_held_use`]).
 //!
 //! [`MemoryStore`] is the in-process implementation, for one process.
 //! `RedisStore` (cargo feature `redis`) is the networked one, for several
@@ -264,7 +264,11 @@ pub trait ReplayStore: Send + Sync {
     /// instead of refusing a newcomer. A store that makes room must never
     /// let an id it dropped be used again: [`MemoryStore`] answers any
     /// unknown id of that holder that expires no later than what it dropped
-    /// as used up. The default ignores the holder.
+    /// as used up; `RedisStore` keeps each holder's ids under the holder's
+    /// hash tag and bounds each holder to its share, so one holder's ids
+    /// must always be recorded with the same holder (the service's are:
+    /// the holder comes from the sealed token or the signed request). The
+    /// default ignores the holder.
     fn record_held_use(
         &self,
         kind: RecordKind,
@@ -339,6 +343,7 @@ pub(crate) fn check_id(id: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
+pub(crate) mod key;
 mod memory;
 #[cfg(feature = "redis")]
 pub(crate) mod redis;

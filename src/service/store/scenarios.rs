@@ -26,6 +26,7 @@ pub fn store_scenarios(make: &dyn Fn() -> Arc<dyn ReplayStore>) {
     racing_uses_are_counted_once_each(make());
     advance_moves_only_from_the_expected_value(make());
     hits_are_counted_per_window_and_race_cleanly(make());
+    a_heavy_holder_pays_with_its_own_oldest_ids(make());
 }
 
 fn uses_are_counted_per_kind_and_id(s: Arc<dyn ReplayStore>) {
@@ -136,6 +137,82 @@ fn hits_are_counted_per_window_and_race_cleanly(s: Arc<dyn ReplayStore>) {
         hit(NOW + 240),
         RateCount::new(1, 0),
         "an older window is forgotten"
+    );
+}
+
+/// Ids the flooding holder records in
+/// [`a_heavy_holder_pays_with_its_own_oldest_ids`]: more than a bounded
+/// store built for the scenarios holds (64 in this crate's tests).
+const FLOOD_IDS: u64 = 300;
+
+/// A holder that records far more ids than the store keeps never gets one
+/// of them back as unused, never makes another holder's ids forgotten, and
+/// its fresh ids stay usable: a bounded store takes room from the heavy
+/// holder's oldest ids (an unbounded store passes trivially).
+fn a_heavy_holder_pays_with_its_own_oldest_ids(s: Arc<dyn ReplayStore>) {
+    use RecordKind::{Session, Ticket};
+    let use_of = |holder: &str, id: &str, exp: u64| {
+        let r = s.record_held_use(Ticket, holder, id, exp, 1, NOW);
+        r.expect("record_held_use").uses
+    };
+    let advance = |holder: &str, id: &str, from: u64, exp: u64| {
+        s.advance_held(Session, holder, id, from, exp, NOW)
+            .expect("advance_held")
+    };
+    assert_eq!(
+        use_of("person", "p1", NOW + 500),
+        1,
+        "the person's first use"
+    );
+    assert!(
+        advance("person", "ps", 0, NOW + 500),
+        "the person's session"
+    );
+    for i in 0..FLOOD_IDS {
+        let exp = NOW + 100 + i;
+        assert_eq!(
+            use_of("flood", &format!("b{i}"), exp),
+            1,
+            "fresh flood id {i}"
+        );
+        assert!(
+            advance("flood", &format!("s{i}"), 0, exp),
+            "fresh flood session {i}"
+        );
+    }
+    for i in 0..FLOOD_IDS {
+        let exp = NOW + 100 + i;
+        assert!(
+            use_of("flood", &format!("b{i}"), exp) > 1,
+            "flood id {i} used again"
+        );
+        assert!(
+            !advance("flood", &format!("s{i}"), 0, exp),
+            "flood session {i} replayed"
+        );
+    }
+    assert_eq!(
+        use_of("person", "p1", NOW + 500),
+        2,
+        "the person's id is kept exactly"
+    );
+    assert!(
+        !advance("person", "ps", 0, NOW + 500),
+        "the person's session replayed"
+    );
+    assert!(
+        advance("person", "ps", 1, NOW + 500),
+        "the person's session moves on"
+    );
+    assert_eq!(
+        use_of("person", "p2", NOW + 500),
+        1,
+        "a new id of the person"
+    );
+    assert_eq!(
+        use_of("flood", "fresh", NOW + 100 + FLOOD_IDS),
+        1,
+        "a fresh id of the flood, newer than all it lost"
     );
 }
 

@@ -2,6 +2,7 @@
 //! request's fields and not used up.
 
 use crate::service::defence::prefix::Prefixes;
+use crate::service::store::key::{store_key, StoreKey};
 use crate::service::store::{RecordKind, ReplayStore, StoreError};
 use crate::service::tokens::keys::KeyRing;
 use crate::service::tokens::sealed::{
@@ -116,16 +117,16 @@ pub(crate) fn check_ticket_in(
     if let Some(field) = ticket.binding.mismatch(expected) {
         return Err(CheckFailure::Mismatch(field));
     }
-    let holder = format!(
+    let holder = store_key!(
         "{}/{}",
         ticket.binding.business_id,
-        prefixes.key(ticket.binding.user_ip)
+        prefixes.network(ticket.binding.user_ip)
     );
     let record = store
         .record_held_use(
             RecordKind::Ticket,
             &holder,
-            &ticket.store_id(),
+            &StoreKey::base64(&ticket.id),
             ticket.expires_at,
             u64::from(ticket.max_uses),
             now,

@@ -10,8 +10,10 @@ use crate::service::captcha_service::CaptchaService;
 use crate::service::defence::pow::Puzzle;
 use crate::service::errors::{ChallengeError, ServiceError};
 use crate::service::tokens::check::{self, CheckFailure};
-use crate::service::tokens::random::{random_id, random_seed};
-use crate::service::tokens::sealed::{Binding, Challenge, Ticket, MAX_CLOCK_SKEW_SECS};
+use crate::service::tokens::random::os_random;
+use crate::service::tokens::sealed::{
+    Binding, Challenge, Ticket, TokenError, MAX_CLOCK_SKEW_SECS, NONCE_LEN,
+};
 
 /// Where a new challenge goes: a new session, or the next picture of one.
 pub(crate) struct Slot {
@@ -40,10 +42,14 @@ impl CaptchaService {
         least: usize,
     ) -> Result<Issued, ServiceError> {
         let now = self.now();
+        // Every random byte of a challenge in one call to the OS: the
+        // token's nonce, the picture's seed and a new session's id.
+        let (nonce, seed, session) = random_parts::<NONCE_LEN, 8, 16>()?;
+        let seed = u64::from_le_bytes(seed);
         let slot = match slot {
             Some(slot) => slot,
             None => Slot {
-                session: random_id().map_err(|e| ServiceError::Seal(e.into()))?,
+                session,
                 picture: 0,
                 session_expires_at: now.saturating_add(self.session_ttl_secs),
             },
@@ -52,7 +58,6 @@ impl CaptchaService {
             .saturating_add(self.challenge_ttl_secs)
             .min(slot.session_expires_at);
         let puzzle = self.new_puzzle(&binding, now, least)?;
-        let seed = random_seed().map_err(|e| ServiceError::Seal(e.into()))?;
         let letters = word_length(binding.captcha_type, seed);
         let challenge = Challenge {
             session: slot.session,
@@ -66,7 +71,7 @@ impl CaptchaService {
         };
         let token = self
             .keys()
-            .seal_challenge(&challenge)
+            .seal_challenge_with(&challenge, nonce)
             .map_err(ServiceError::Seal)?;
         Ok(Issued {
             token,
@@ -79,14 +84,17 @@ impl CaptchaService {
     /// A sealed ticket for `binding`, issued `now` under the ticket rule
     /// in force.
     pub(crate) fn new_ticket(&self, binding: Binding, now: u64) -> Result<String, ServiceError> {
+        let (nonce, id, _) = random_parts::<NONCE_LEN, 16, 0>()?;
         let ticket = Ticket {
-            id: random_id().map_err(|e| ServiceError::Seal(e.into()))?,
+            id,
             issued_at: now,
             expires_at: now.saturating_add(self.ticket_mode.ttl_secs()),
             max_uses: self.ticket_mode.max_uses(),
             binding,
         };
-        self.keys().seal_ticket(&ticket).map_err(ServiceError::Seal)
+        self.keys()
+            .seal_ticket_with(&ticket, nonce)
+            .map_err(ServiceError::Seal)
     }
 
     /// The challenge `token` opens to: a challenge of this ring, not issued
@@ -121,7 +129,27 @@ impl CaptchaService {
             self.now(),
         )
     }
+}
 
+/// Three random arrays.
+type Parts<const A: usize, const B: usize, const C: usize> = ([u8; A], [u8; B], [u8; C]);
+
+/// Three fresh random arrays from one call to the OS CSPRNG.
+fn random_parts<const A: usize, const B: usize, const C: usize>(
+) -> Result<Parts<A, B, C>, ServiceError> {
+    let mut all = [0u8; 64];
+    let bytes = all
+        .get_mut(..A + B + C)
+        .ok_or(ServiceError::Seal(TokenError::TooLarge("random parts")))?;
+    os_random(bytes).map_err(|e| ServiceError::Seal(e.into()))?;
+    let mut parts = ([0u8; A], [0u8; B], [0u8; C]);
+    parts.0.copy_from_slice(&bytes[..A]);
+    parts.1.copy_from_slice(&bytes[A..A + B]);
+    parts.2.copy_from_slice(&bytes[A + B..]);
+    Ok(parts)
+}
+
+impl CaptchaService {
     #[cfg(feature = "test-util")]
     /// **For tests and admin tools only; never send the result to a
     /// client.** The answer of a challenge token, learnt the way only the

@@ -1,8 +1,8 @@
 //! The key ring: the keys that seal and open challenges and tickets, and
 //! their rotation across nodes.
 
-use chacha20poly1305::aead::KeyInit;
-use chacha20poly1305::XChaCha20Poly1305;
+use aes_gcm_siv::aead::KeyInit;
+use aes_gcm_siv::Aes256GcmSiv;
 use rand::rngs::OsRng;
 use rand::TryRngCore;
 
@@ -30,7 +30,7 @@ pub const KEY_LEN: usize = 32;
 #[derive(Clone)]
 pub struct KeyRing {
     current: u32,
-    keys: Vec<(u32, XChaCha20Poly1305)>,
+    keys: Vec<(u32, Aes256GcmSiv)>,
 }
 
 impl std::fmt::Debug for KeyRing {
@@ -62,7 +62,7 @@ impl KeyRing {
     pub fn new(key_id: u32, key: [u8; KEY_LEN]) -> KeyRing {
         KeyRing {
             current: key_id,
-            keys: vec![(key_id, XChaCha20Poly1305::new(&key.into()))],
+            keys: vec![(key_id, Aes256GcmSiv::new(&key.into()))],
         }
     }
 
@@ -95,8 +95,7 @@ impl KeyRing {
         if self.keys.iter().any(|(id, _)| *id == key_id) {
             return Err(KeyError::DuplicateId(key_id));
         }
-        self.keys
-            .push((key_id, XChaCha20Poly1305::new(&key.into())));
+        self.keys.push((key_id, Aes256GcmSiv::new(&key.into())));
         Ok(())
     }
 
@@ -133,7 +132,7 @@ impl KeyRing {
     }
 
     /// The cipher of key `key_id`, if the ring holds it.
-    pub(crate) fn cipher(&self, key_id: u32) -> Option<&XChaCha20Poly1305> {
+    pub(crate) fn cipher(&self, key_id: u32) -> Option<&Aes256GcmSiv> {
         self.keys
             .iter()
             .find(|(id, _)| *id == key_id)

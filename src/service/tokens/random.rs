@@ -15,15 +15,3 @@ pub(crate) fn os_random(buf: &mut [u8]) -> Result<(), RandomError> {
         .try_fill_bytes(buf)
         .map_err(|e| RandomError(e.to_string()))
 }
-
-/// A fresh random 16-byte id.
-pub(crate) fn random_id() -> Result<[u8; 16], RandomError> {
-    let mut id = [0u8; 16];
-    os_random(&mut id)?;
-    Ok(id)
-}
-
-/// A fresh random seed for a picture.
-pub(crate) fn random_seed() -> Result<u64, RandomError> {
-    crate::render::random_seed().map_err(|e| RandomError(e.to_string()))
-}

@@ -17,6 +17,7 @@ use crate::service::defence::pow::PressureEvent;
 use crate::service::defence::proof::proof_ok;
 use crate::service::errors::{ChallengeError, ServiceError};
 use crate::service::metrics::{self, Answered};
+use crate::service::store::key::StoreKey;
 use crate::service::store::RecordKind;
 use crate::service::tokens::issue::Slot;
 use crate::service::tokens::sealed::Challenge;
@@ -140,7 +141,7 @@ impl CaptchaService {
         let moved = self.store.advance_held(
             RecordKind::Session,
             &self.holder(old.binding.business_id, &old.binding),
-            &old.session_id(),
+            &StoreKey::base64(&old.session),
             u64::from(old.picture),
             old.session_expires_at,
             self.now(),

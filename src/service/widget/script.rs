@@ -182,13 +182,47 @@ pub fn puzzle_value(puzzle: &Puzzle) -> Value {
 /// The per-challenge configuration the widget script embeds, as a
 /// [`js_literal`]: the challenge, its seconds to live, its proof of work
 /// and its letter count (the routes are in the static part).
+///
+/// Written out directly, as every CaptchaQuery makes one: the numbers
+/// and the hex salt need no escaping, and neither does a sealed challenge
+/// (URL-safe base64); anything else goes through [`js_literal`].
 pub(crate) fn config_literal(params: &WidgetParams<'_>) -> String {
-    js_literal(&json!({
-        "challenge": params.challenge,
-        "ttl": params.ttl_secs,
-        "pow": puzzle_value(params.puzzle),
-        "letters": params.letters,
-    }))
+    use std::fmt::Write as _;
+    let challenge = params.challenge;
+    if !challenge
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return js_literal(&json!({
+            "challenge": challenge,
+            "ttl": params.ttl_secs,
+            "pow": puzzle_value(params.puzzle),
+            "letters": params.letters,
+        }));
+    }
+    let mut out = String::with_capacity(challenge.len() + 128);
+    let p = params.puzzle;
+    // Writing to a String cannot fail.
+    let _ = write!(
+        out,
+        r#"{{"challenge":"{challenge}","letters":{},"pow":"#,
+        params.letters
+    );
+    if p.is_none() {
+        out.push_str("null");
+    } else {
+        let _ = write!(
+            out,
+            r#"{{"bits":{},"iterations":{},"salt":""#,
+            p.bits, p.iterations
+        );
+        p.salt.iter().for_each(|b| {
+            let _ = write!(out, "{b:02x}");
+        });
+        out.push_str("\"}");
+    }
+    let _ = write!(out, r#","ttl":{}}}"#, params.ttl_secs);
+    out
 }
 
 /// JavaScript that reports a failed CaptchaQuery to the page's `callBack`:
@@ -218,6 +252,31 @@ mod tests {
         assert_eq!(v["bits"], 10);
         assert_eq!(v["salt"], "ab".repeat(16));
         assert!(puzzle_value(&Puzzle::NONE).is_null());
+    }
+
+    #[test]
+    fn the_config_literal_is_the_json_of_its_fields() {
+        for (challenge, puzzle) in [
+            ("AbC-_9", Puzzle::NONE),
+            ("AbC-_9", Puzzle::new(10, 1000, [0xab; 16])),
+            ("not</script>base64", Puzzle::new(3, 7, [1; 16])),
+        ] {
+            let params = WidgetParams {
+                challenge,
+                ttl_secs: 300,
+                puzzle: &puzzle,
+                letters: 5,
+            };
+            let written: Value = serde_json::from_str(&config_literal(&params)).unwrap();
+            let expected = json!({
+                "challenge": challenge,
+                "ttl": 300,
+                "pow": puzzle_value(&puzzle),
+                "letters": 5,
+            });
+            assert_eq!(written, expected);
+            assert!(!config_literal(&params).contains('<'));
+        }
     }
 
     #[test]

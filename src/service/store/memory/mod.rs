@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use super::{check_id, RateCount, RecordKind, ReplayStore, StoreError, UseRecord};
 use crate::service::defence::decaying::DecayTable;
-use crate::service::defence::fair_table::FairShare;
+use crate::service::defence::fair_table::{ByAddr, FairShare};
 
 /// Default capacity of each table of [`MemoryStore::default`]: 200,000
 /// entries per kind (sessions, tickets, Nonces, rate counters): room for
@@ -38,11 +38,12 @@ struct Entry {
 #[derive(Debug, Default)]
 struct Table {
     entries: HashMap<Arc<str>, Entry>,
-    /// (monotonic deadline, id) of every entry not yet waiting.
-    by_deadline: BTreeSet<(u64, Arc<str>)>,
+    /// (monotonic deadline, id) of every entry not yet waiting (each id
+    /// the `Arc` that keys `entries`).
+    by_deadline: BTreeSet<(u64, ByAddr)>,
     /// (expires_at, id) of the entries whose monotonic deadline passed
     /// while the wall clock said they were still live.
-    waiting: BTreeSet<(u64, Arc<str>)>,
+    waiting: BTreeSet<(u64, ByAddr)>,
     /// The entries by holder, and the watermarks of holders that lost some.
     fair: FairShare,
 }
@@ -58,12 +59,12 @@ impl Table {
             let Some((_, id)) = self.by_deadline.pop_first() else {
                 break;
             };
-            match self.entries.get_mut(&id) {
+            match self.entries.get_mut(&*id.0) {
                 Some(e) if e.expires_at > now => {
                     e.waiting = true;
                     self.waiting.insert((e.expires_at, id));
                 }
-                _ => self.forget(&id),
+                _ => self.forget(&id.0),
             }
         }
         while let Some(first) = self.waiting.first() {
@@ -71,15 +72,15 @@ impl Table {
                 break;
             }
             if let Some((_, id)) = self.waiting.pop_first() {
-                self.forget(&id);
+                self.forget(&id.0);
             }
         }
     }
 
     /// Removes entry `id` (already out of the expiry orders) and its share.
-    fn forget(&mut self, id: &str) {
-        if let Some(e) = self.entries.remove(id) {
-            self.fair.remove(&e.holder, id, e.expires_at);
+    fn forget(&mut self, id: &Arc<str>) {
+        if let Some((key, e)) = self.entries.remove_entry(&**id) {
+            self.fair.remove(&e.holder, &key, e.expires_at);
         }
     }
 
@@ -89,11 +90,12 @@ impl Table {
         let Some((holder, id, expires_at)) = self.fair.victim() else {
             return false;
         };
-        if let Some(e) = self.entries.get(&id) {
+        if let Some(e) = self.entries.get(&*id) {
+            let key = ByAddr(Arc::clone(&id));
             if e.waiting {
-                self.waiting.remove(&(e.expires_at, Arc::clone(&id)));
+                self.waiting.remove(&(e.expires_at, key));
             } else {
-                self.by_deadline.remove(&(e.deadline, Arc::clone(&id)));
+                self.by_deadline.remove(&(e.deadline, key));
             }
         }
         self.forget(&id);
@@ -155,7 +157,7 @@ impl Table {
                 holder,
             },
         );
-        self.by_deadline.insert((deadline, key));
+        self.by_deadline.insert((deadline, ByAddr(key)));
         1
     }
 
@@ -168,16 +170,18 @@ impl Table {
         };
         entry.uses = entry.uses.saturating_add(1);
         if expires_at > entry.expires_at || deadline > entry.deadline {
+            let key = ByAddr(Arc::clone(&id));
             if entry.waiting {
-                self.waiting.remove(&(entry.expires_at, Arc::clone(&id)));
+                self.waiting.remove(&(entry.expires_at, key));
             } else {
-                self.by_deadline.remove(&(entry.deadline, Arc::clone(&id)));
+                self.by_deadline.remove(&(entry.deadline, key));
             }
             let old = entry.expires_at;
             entry.expires_at = entry.expires_at.max(expires_at);
             entry.deadline = entry.deadline.max(deadline);
             entry.waiting = false;
-            self.by_deadline.insert((entry.deadline, Arc::clone(&id)));
+            self.by_deadline
+                .insert((entry.deadline, ByAddr(Arc::clone(&id))));
             let (holder, new) = (Arc::clone(&entry.holder), entry.expires_at);
             let uses = u64::from(entry.uses);
             self.fair.reschedule(&holder, &id, old, new);
@@ -245,7 +249,21 @@ struct Rates {
 /// How many counters a full rate table looks at to pick the calmest.
 const RATE_SAMPLE: usize = 32;
 
+/// How often, in seconds of the caller's clock, a rate table that is not
+/// full drops its stale counters anyway: the table then holds about two
+/// windows of clients instead of growing until it is full (and a new
+/// counter is not slowed by the table growing).
+const RATE_SWEEP_SECS: u64 = 60;
+
 impl Rates {
+    /// Drops the counters that no longer count (older than the window
+    /// before their current one).
+    fn sweep(&mut self, now: u64) {
+        self.counters
+            .retain(|_, c| c.window.saturating_add(1) >= now / c.len);
+        self.swept_at = Some(now);
+    }
+
     /// Frees room for one counter: first the counters that no longer count
     /// (older than the window before; at most one sweep per second of the
     /// caller's clock, as it walks the whole table), else the calmest of a
@@ -255,9 +273,7 @@ impl Rates {
     /// uncounted).
     fn make_room(&mut self, capacity: usize, now: u64) {
         if self.swept_at != Some(now) {
-            self.counters
-                .retain(|_, c| c.window.saturating_add(1) >= now / c.len);
-            self.swept_at = Some(now);
+            self.sweep(now);
         }
         if self.counters.len() < capacity {
             return;
@@ -471,6 +487,11 @@ impl ReplayStore for MemoryStore {
         }
         if rates.counters.len() >= self.capacity {
             rates.make_room(self.capacity, now);
+        } else if rates
+            .swept_at
+            .is_none_or(|at| now >= at.saturating_add(RATE_SWEEP_SECS))
+        {
+            rates.sweep(now);
         }
         rates.born += 1;
         let mut c = Counter {

@@ -180,6 +180,21 @@ fn a_full_rate_table_still_counts_every_new_id() {
     assert_eq!(s.count_hit("busy", 60, 300).unwrap().current, 6);
 }
 
+#[test]
+fn stale_rate_counters_go_within_a_minute_though_the_table_has_room() {
+    let s = MemoryStore::new(1_000);
+    for i in 0..50 {
+        s.count_hit(&format!("old{i}"), 60, 1_000).unwrap();
+    }
+    s.count_hit("mid", 60, 1_030).unwrap();
+    assert_eq!(s.rate_counters(), 51, "swept at most once a minute");
+    // A minute after the last sweep, a new counter sweeps the stale ones;
+    // the one of the window before stays, with its count.
+    s.count_hit("late", 60, 1_090).unwrap();
+    assert_eq!(s.rate_counters(), 2);
+    assert_eq!(s.count_hit("mid", 60, 1_090).unwrap(), RateCount::new(1, 1));
+}
+
 fn rss_bytes() -> usize {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
     let pages: usize = statm
@@ -242,4 +257,25 @@ fn memory_per_entry() {
     println!("pressure: {} bytes per entry", (rss_bytes() - before) / n);
     alive.push(s);
     assert_eq!(alive.iter().map(MemoryStore::len).sum::<usize>(), 2 * n);
+}
+
+#[test]
+fn the_fair_shares_and_orders_follow_every_entry() {
+    // Evictions, renewals and new ids of seven holders in a small table:
+    // the per-holder shares and the expiry order name exactly the live
+    // entries (they find entries by the Arc the table keeps).
+    let store = MemoryStore::new(50);
+    for i in 0..400u64 {
+        let (holder, id) = (format!("h{}", i % 7), format!("id{i}"));
+        let now = i / 10;
+        let _ = store.record_held_use(RecordKind::Ticket, &holder, &id, 100 + i % 40, 2, now);
+        if i % 3 == 0 {
+            let _ = store.record_held_use(RecordKind::Ticket, &holder, &id, 200 + i, 2, now);
+        }
+    }
+    let t = store.tables[RecordKind::Ticket.index()].lock().unwrap();
+    let held: usize = (0..7).map(|h| t.fair.count(&format!("h{h}"))).sum();
+    assert_eq!(t.entries.len(), 50);
+    assert_eq!(held, t.entries.len());
+    assert_eq!(t.by_deadline.len() + t.waiting.len(), t.entries.len());
 }

@@ -75,3 +75,68 @@ if amount ~= 0 then
 end
 return out
 ";
+
+/// One use of id `ARGV[1]` held by one holder, atomically, with that
+/// holder's fair share (`ARGV[4]` live ids at most). The holder's keys
+/// share one hash tag: `KEYS[1]`, a sorted set of its live ids scored by
+/// expiry (Unix seconds); `KEYS[2]`, a hash of their use counts;
+/// `KEYS[3]`, its watermark (the latest expiry among the ids it lost).
+/// `ARGV[2]` is the id's expiry, `ARGV[3]` now (the caller's clock),
+/// `ARGV[5]` the count an advance expects, or -1 for a plain use.
+///
+/// Expired ids are forgotten first (at most 1,000 a call). An unknown id
+/// that expires no later than the watermark may be one that was dropped:
+/// it counts as used up (-1 for a use, 0 for an advance). A new id over
+/// the share pushes out the holder's ids that expire first and raises the
+/// watermark to their expiry: the holder pays with its own oldest ids,
+/// never another holder. A use returns the count; an advance 1 if it
+/// moved the counter, else 0.
+pub(super) const HELD_USE_LUA: &str = r"
+local live, uses, mark = KEYS[1], KEYS[2], KEYS[3]
+local id = ARGV[1]
+local exp, now = tonumber(ARGV[2]), tonumber(ARGV[3])
+local share, from = tonumber(ARGV[4]), tonumber(ARGV[5])
+local gone = redis.call('ZRANGEBYSCORE', live, '-inf', now, 'LIMIT', 0, 1000)
+if #gone > 0 then
+  redis.call('ZREM', live, unpack(gone))
+  redis.call('HDEL', uses, unpack(gone))
+end
+local old = redis.call('ZSCORE', live, id)
+local cur = 0
+if old then
+  cur = tonumber(redis.call('HGET', uses, id) or '0')
+elseif exp <= now then
+  if from < 0 or from == 0 then return 1 end
+  return 0
+elseif exp <= tonumber(redis.call('GET', mark) or '0') then
+  if from < 0 then return -1 end
+  return 0
+end
+if from >= 0 and cur ~= from then
+  return 0
+end
+if not old then
+  while redis.call('ZCARD', live) >= share do
+    local first = redis.call('ZPOPMIN', live)
+    redis.call('HDEL', uses, first[1])
+    local dropped = tonumber(first[2])
+    if dropped > tonumber(redis.call('GET', mark) or '0') then
+      redis.call('SET', mark, dropped, 'PX', math.max(1, (dropped - now) * 1000))
+    end
+  end
+end
+cur = cur + 1
+redis.call('HSET', uses, id, cur)
+if not old or tonumber(old) < exp then
+  redis.call('ZADD', live, exp, id)
+end
+local last = tonumber(redis.call('ZRANGE', live, -1, -1, 'WITHSCORES')[2])
+local ttl = math.max(1, (last - now) * 1000)
+for _, key in ipairs({live, uses}) do
+  if redis.call('PTTL', key) < ttl then
+    redis.call('PEXPIRE', key, ttl)
+  end
+end
+if from < 0 then return cur end
+return 1
+";

@@ -54,13 +54,16 @@ use redis::{Client, ConnectionLike, IntoConnectionInfo, RedisError, RedisResult,
 use super::{check_id, RateCount, RecordKind, ReplayStore, StoreError, UseRecord};
 
 mod conn;
+mod held;
 mod lua;
 mod persistence;
 #[cfg(feature = "redis-tls")]
 mod tls;
 
 use conn::{Backend, Conn};
-use lua::{ADVANCE_LUA, COUNT_HIT_LUA, DECAY_ADD_LUA, RECORD_USE_LUA};
+use held::Step;
+use held::DEFAULT_HOLDER_SHARE;
+use lua::{ADVANCE_LUA, COUNT_HIT_LUA, DECAY_ADD_LUA, HELD_USE_LUA, RECORD_USE_LUA};
 pub use persistence::Persistence;
 #[cfg(feature = "redis-tls")]
 pub use tls::RedisTls;
@@ -107,16 +110,39 @@ const CLUSTER_MAX_RETRY_WAIT_MS: u64 = 50;
 ///
 /// ## Keys, hash tags and Redis Cluster
 ///
-/// Every key is `prefix` + `{tag}` + an optional suffix: the replay store
-/// writes `qcaptcha:{t:<ticket id>}`, `qcaptcha:{c:<challenge id>}` and
-/// `qcaptcha:{n:<SecretId>:<Nonce>}`. Redis Cluster hashes only the part
-/// between the first `{` and the next `}` (the *hash tag*) to choose a
-/// slot, so every key made from one tag lives in one slot, on one master,
-/// whatever its suffix. Each Lua script this crate runs touches the keys
-/// of a single tag, which is what Cluster requires of a script
-/// (`CROSSSLOT` otherwise); different ids have different tags, so the keys
-/// spread over all masters. Braces inside a tag or the prefix are written
-/// `%7B` / `%7D` (and `%` as `%25`), so only the tag decides the slot.
+/// Every key is `prefix` + `{tag}` + an optional suffix. The service's
+/// records are held: each session, ticket and Nonce belongs to a
+/// *holder*, its business (or SecretId) and the user's network (/24 or
+/// /64), and lives among that holder's ids: `qcaptcha:{ht:<holder>}` (a
+/// sorted set of live ticket ids by expiry), `qcaptcha:{ht:<holder>}:uses`
+/// (their use counts) and, once the holder lost ids to its fair share,
+/// `qcaptcha:{ht:<holder>}:mark` (`hs` for sessions, `hn` for Nonces; see
+/// [`with_holder_share`](RedisStore::with_holder_share)). Plain
+/// [`record_use`](ReplayStore::record_use) writes `qcaptcha:{t:<id>}`,
+/// and rate counters `qcaptcha:{r:<counter>}:<window>`. Redis Cluster
+/// hashes only the part between the first `{` and the next `}` (the
+/// *hash tag*) to choose a slot, so every key made from one tag lives in
+/// one slot, on one master, whatever its suffix. Each Lua script this
+/// crate runs touches the keys of a single tag, which is what Cluster
+/// requires of a script (`CROSSSLOT` otherwise); holders and counters
+/// have different tags, so the keys spread over all masters (one holder's
+/// records sit on one master). Braces inside a tag or the prefix are
+/// written `%7B` / `%7D` (and `%` as `%25`), so only the tag decides the
+/// slot.
+///
+/// ## What bounds Redis's memory
+///
+/// Each holder keeps at most its share (20,000 by default) of live ids of
+/// each kind, about 250 bytes an id in Redis (5 MB for a full share); a holder over its share
+/// loses its ids that expire first, and any unknown id of it that expires
+/// no later counts as used, so nothing dropped can be replayed and other
+/// holders are untouched. Rate counters live two minutes, price counters
+/// ten half-lives. So Redis holds at most share × 3 kinds × the holders
+/// live within a session's life (30 minutes), and the holders a flood can
+/// make are bounded by the networks it sends from and the limits in front
+/// (a refused request stores nothing). Configure `maxmemory` with
+/// `maxmemory-policy noeviction`: a Redis out of memory then fails closed
+/// (6000) instead of evicting live ids.
 ///
 /// ## TLS
 ///
@@ -187,6 +213,9 @@ pub struct RedisStore {
     advance_script: Script,
     hit_script: Script,
     decay_script: Script,
+    held_script: Script,
+    /// Live ids per holder and kind (see `with_holder_share`).
+    holder_share: u64,
     /// Connections not in use. A connection is taken out for one call and
     /// put back only if the call succeeded.
     idle: Mutex<Vec<Conn>>,
@@ -245,6 +274,8 @@ impl RedisStore {
             advance_script: Script::new(ADVANCE_LUA),
             hit_script: Script::new(COUNT_HIT_LUA),
             decay_script: Script::new(DECAY_ADD_LUA),
+            held_script: Script::new(HELD_USE_LUA),
+            holder_share: DEFAULT_HOLDER_SHARE,
             idle: Mutex::new(Vec::new()),
         }
     }
@@ -334,9 +365,10 @@ impl RedisStore {
     }
 
     /// Sets the prefix of every key (default `qcaptcha:`); a key is the
-    /// prefix followed by the record in braces, its hash tag
-    /// (`qcaptcha:{t:<ticket id>}`, `qcaptcha:{s:<session id>}`,
-    /// `qcaptcha:{n:<SecretId>:<Nonce>}`, `qcaptcha:{r:<counter>}:<minute>`). Nodes that must see each other's
+    /// prefix followed by its hash tag in braces
+    /// (`qcaptcha:{ht:<business>/<network>}`, `qcaptcha:{hs:...}`,
+    /// `qcaptcha:{hn:<SecretId>/<network>}` and their suffixes,
+    /// `qcaptcha:{r:<counter>}:<minute>`). Nodes that must see each other's
     /// uses need the same prefix and database; separate services sharing
     /// one Redis need different prefixes. Braces and `%` in the prefix are
     /// escaped (`%7B`, `%7D`, `%25`) so that they cannot become the hash
@@ -611,6 +643,37 @@ impl ReplayStore for RedisStore {
                 .invoke(con)
         })?;
         Ok(RateCount::new(hits, before))
+    }
+
+    /// Records a use of `id` among `holder`'s ids (`prefix{h<kind>:<holder>}`
+    /// and its `:uses` and `:mark` keys), in one script run, within the
+    /// holder's fair share (see [`RedisStore::with_holder_share`]).
+    fn record_held_use(
+        &self,
+        kind: RecordKind,
+        holder: &str,
+        id: &str,
+        expires_at: u64,
+        max_uses: u64,
+        now: u64,
+    ) -> Result<UseRecord, StoreError> {
+        let uses = self.held_step(kind, holder, id, expires_at, now, Step::Use)?;
+        Ok(UseRecord::new(uses, max_uses))
+    }
+
+    /// [`advance`](ReplayStore::advance) among `holder`'s ids, in one
+    /// script run, within the holder's fair share.
+    fn advance_held(
+        &self,
+        kind: RecordKind,
+        holder: &str,
+        id: &str,
+        from: u64,
+        expires_at: u64,
+        now: u64,
+    ) -> Result<bool, StoreError> {
+        let moved = self.held_step(kind, holder, id, expires_at, now, Step::Advance(from))?;
+        Ok(moved == 1)
     }
 
     /// Adds to the decaying counters in the hash `prefix{p:<id>}`, in one
