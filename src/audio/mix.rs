@@ -178,9 +178,22 @@ struct Step {
 /// within +-6 dB of as recorded: the babble is running speech whose level
 /// rises and falls, and a fixed gain left some letters 8 dB under it.
 fn level_over(letter: &[f32], masker: &[f32], ratio: f32) -> f32 {
-    let energy = |x: &[f32]| x.iter().map(|v| v * v).sum::<f32>();
     let gain = (ratio * energy(masker) / energy(letter).max(f32::MIN_POSITIVE)).sqrt();
     gain.clamp(0.5, 2.0)
+}
+
+/// The sum of squares of `x`, in eight running sums: one sum would be a
+/// chain of dependent additions, the slowest loop of a clip.
+fn energy(x: &[f32]) -> f32 {
+    let mut sums = [0.0f32; 8];
+    let chunks = x.chunks_exact(8);
+    let rest = chunks.remainder();
+    for chunk in chunks {
+        for (sum, v) in sums.iter_mut().zip(chunk) {
+            *sum += v * v;
+        }
+    }
+    sums.iter().sum::<f32>() + rest.iter().map(|v| v * v).sum::<f32>()
 }
 
 /// The mixing buffers, sized once for the longest clip.
@@ -217,10 +230,11 @@ impl Mixer {
     /// drawing every choice from `rng`. Read the result with [`Mixer::pcm`].
     pub(crate) fn mix(&mut self, letters: &[usize], look: Look, rng: &mut ChaCha20Rng) {
         let delivery = Delivery::of(look);
-        let voice = match delivery.varied {
-            true => &self.voice.letters[rng.random_range(0..self.voice.letters.len())],
-            false => &self.voice.letters[0],
+        let which = match delivery.varied {
+            true => rng.random_range(0..self.voice.letters.len()),
+            false => 0,
         };
+        let (voice, pairs) = (&self.voice.letters[which], &self.voice.letter_pairs[which]);
         let plan = self.lay_out(voice, letters, &delivery, rng);
         let len = self.len;
         self.speech[..len].fill(0.0);
@@ -234,14 +248,13 @@ impl Mixer {
         for (step, &(start, end)) in plan.iter().zip(&self.spans).take(letters.len()) {
             let (start, end) = (start.min(len), end.min(len));
             let out = &mut self.speech[start..end];
-            let source = &voice[step.letter];
             match step.play {
                 Some(play) => {
-                    play_add_into(source, 0, &play, 1.0, 0, out);
+                    play_add_into(&pairs[step.letter], 0, &play, 1.0, 0, out);
                     let gain = level_over(out, &self.masker[start..end], step.gain);
                     out.iter_mut().for_each(|x| *x *= gain);
                 }
-                None => resample_add_into(source, 1.0, step.gain, out),
+                None => resample_add_into(&voice[step.letter], 1.0, step.gain, out),
             }
         }
     }

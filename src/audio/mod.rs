@@ -73,7 +73,7 @@ impl AudioCaptcha {
 /// A reusable audio renderer: owns the mixing buffers, so that
 /// [`AudioGenerator::render_into`] allocates nothing after its first call.
 ///
-/// The voice tables it reads are built once per process (about 0.9 MB) on
+/// The voice tables it reads are built once per process (about 3.3 MB) on
 /// first use and shared. `AudioGenerator` is `Send`; keep one per worker.
 ///
 /// ```

@@ -18,6 +18,16 @@ use super::SAMPLE_RATE;
 /// Samples between two updates of the playback rate.
 pub(crate) const BLOCK: usize = 32;
 
+/// A sample of a recording and the step to the next: what the
+/// interpolation between them reads, in one load.
+pub(crate) type Pair = [f32; 2];
+
+/// `x` as [`Pair`]s (the last one's step is 0, never read).
+pub(crate) fn pairs(x: &[f32]) -> Vec<Pair> {
+    let next = x.iter().skip(1).chain([x.last().unwrap_or(&0.0)]);
+    x.iter().zip(next).map(|(&a, &b)| [a, b - a]).collect()
+}
+
 /// The number of samples `source` lasts when played at `rate` (1 = as
 /// recorded, 2 = twice as fast and an octave higher).
 pub(crate) fn resampled_len(source: usize, rate: f32) -> usize {
@@ -120,10 +130,21 @@ fn played_len_upto(source: usize, play: &Playback, max: usize) -> usize {
         return 0;
     }
     let end = ((source - 1) as u64) << 16;
+    // A babble stretch is cut from a bed long enough for it at the fastest
+    // rate the wow reaches (with a margin for the phasors' rounding): then
+    // the answer is `max` without stepping through it.
+    let fastest = (play.rate * (1.0 + 1.01 * (play.waves[0].depth + play.waves[1].depth)) * 65536.0)
+        as u64
+        + 2;
+    if max < usize::MAX && end > fastest * max.next_multiple_of(BLOCK) as u64 {
+        return max;
+    }
     let (mut pos, mut n) = (0u64, 0usize);
     for step in play.steps() {
-        let left = (end - pos).div_ceil(step) as usize;
-        if left <= BLOCK || n >= max {
+        // A division only for the last block: `left <= BLOCK` is
+        // `end - pos <= BLOCK * step`.
+        if end - pos <= step * BLOCK as u64 || n >= max {
+            let left = (end - pos).div_ceil(step) as usize;
             return (n + left.min(BLOCK)).min(max);
         }
         pos += step * BLOCK as u64;
@@ -138,7 +159,7 @@ fn played_len_upto(source: usize, play: &Playback, max: usize) -> usize {
 /// that a stretch cut out of running speech starts and stops without a
 /// click.
 pub(crate) fn play_add_into(
-    source: &[f32],
+    source: &[Pair],
     from: usize,
     play: &Playback,
     gain: f32,
@@ -146,32 +167,58 @@ pub(crate) fn play_add_into(
     out: &mut [f32],
 ) -> usize {
     let source = source.get(from..).unwrap_or_default();
-    let n = played_len_upto(source.len(), play, out.len());
-    let out = &mut out[..n];
+    if source.len() < 2 {
+        return 0;
+    }
+    // The length is needed ahead only for a fade-out; without one, the
+    // last block is found as the source runs out.
+    let n = match fade {
+        0 => out.len(),
+        _ => played_len_upto(source.len(), play, out.len()),
+    };
     let fade = fade.min(n / 2);
+    let ramp = |at: usize| match fade {
+        0 => gain,
+        _ => gain * (at.min(n - at) as f32 / fade as f32).min(1.0),
+    };
+    let end = ((source.len() - 1) as u64) << 16;
     let mut state = Filter {
         eq: play.eq,
         x1: 0.0,
         x2: 0.0,
         pos: 0,
     };
-    let ramp = |at: usize| match fade {
-        0 => gain,
-        _ => gain * (at.min(n - at) as f32 / fade as f32).min(1.0),
-    };
-    for ((index, block), step) in out.chunks_mut(BLOCK).enumerate().zip(play.steps()) {
-        let start = index * BLOCK;
-        let (g0, g1) = (ramp(start), ramp(start + block.len()));
-        if g0 == g1 {
-            state.play(source, step, block, |_| g0);
+    let mut done = 0;
+    for step in play.steps() {
+        // The blocks played_len_upto counts: whole ones while the source
+        // lasts more than a block, then what is left of it.
+        let left = end - state.pos;
+        let last = left <= step * BLOCK as u64;
+        let len = match last {
+            true => (left.div_ceil(step) as usize).min(BLOCK),
+            false => BLOCK,
+        }
+        .min(n - done);
+        let block = &mut out[done..done + len];
+        if fade == 0 || (done >= fade && done + len + fade <= n) {
+            state.play(source, step, block, |_| gain);
         } else {
-            // A fade: the level moves linearly over the block (computed per
-            // sample, not summed, which would chain the additions).
-            let dg = (g1 - g0) / block.len() as f32;
-            state.play(source, step, block, |j| g0 + dg * j as f32);
+            let (g0, g1) = (ramp(done), ramp(done + len));
+            if g0 == g1 {
+                state.play(source, step, block, |_| g0);
+            } else {
+                // A fade: the level moves linearly over the block (computed
+                // per sample, not summed, which would chain the additions).
+                let dg = (g1 - g0) / len as f32;
+                state.play(source, step, block, |j| g0 + dg * j as f32);
+            }
+        }
+        done += len;
+        if last || done == n {
+            return done;
         }
     }
-    n
+    unreachable!("steps never ends")
 }
 
 /// The interpolation position and the equaliser's memory, carried from
@@ -189,7 +236,13 @@ impl Filter {
     /// sample at a time), then the equaliser and the sum, which the
     /// compiler vectorises; each sample's arithmetic is the same as in one.
     #[inline(always)]
-    fn play(&mut self, source: &[f32], step: u64, block: &mut [f32], level: impl Fn(usize) -> f32) {
+    fn play(
+        &mut self,
+        source: &[Pair],
+        step: u64,
+        block: &mut [f32],
+        level: impl Fn(usize) -> f32,
+    ) {
         let [e0, e1, e2] = self.eq;
         // xs[0], xs[1]: the two samples before the block.
         let mut xs = [0.0f32; BLOCK + 2];
@@ -198,8 +251,10 @@ impl Filter {
         for x in &mut xs[2..2 + block.len()] {
             let i = (pos >> 16) as usize;
             let frac = (pos & 0xffff) as f32 * (1.0 / 65536.0);
-            let (a, b) = (source[i], source[i + 1]);
-            *x = a + frac * (b - a);
+            // The step to the next sample was taken when the tables were
+            // built, with the same rounding as `b - a` here.
+            let [a, to_next] = source[i];
+            *x = a + frac * to_next;
             pos += step;
         }
         for (j, dst) in block.iter_mut().enumerate() {
@@ -233,7 +288,7 @@ mod tests {
         let n = played_len(src.len(), &play);
         assert_eq!(n, resampled_len(src.len(), 1.1) + 1);
         let (mut ours, mut plain) = (vec![0.0; n], vec![0.0; n]);
-        assert_eq!(play_add_into(&src, 0, &play, 0.5, 0, &mut ours), n);
+        assert_eq!(play_add_into(&pairs(&src), 0, &play, 0.5, 0, &mut ours), n);
         resample_add_into(&src, 1.1, 0.5, &mut plain);
         for (a, b) in ours.iter().zip(&plain).take(n - 1) {
             assert!((a - b).abs() < 1e-5, "{a} {b}");
@@ -252,7 +307,7 @@ mod tests {
             let drift = (0.06 / (TAU * 4.0) * SAMPLE_RATE as f32) as usize + BLOCK;
             assert!(n.abs_diff(steady) <= drift, "{n} vs {steady}");
             let mut out = vec![0.0; n + 10];
-            assert_eq!(play_add_into(&src, 0, &play, 1.0, 0, &mut out), n);
+            assert_eq!(play_add_into(&pairs(&src), 0, &play, 1.0, 0, &mut out), n);
             assert!(out[..n].iter().all(|&x| (x - 0.5).abs() < 1e-6));
         }
     }
@@ -262,12 +317,15 @@ mod tests {
         let src = vec![1.0f32; 2000];
         let play = Playback::new(1.0, [(0.03, 3.0, 0.0), (0.02, 9.0, 1.0)], [1.0, 0.0, 0.0]);
         let mut out = vec![0.0; 500];
-        assert_eq!(play_add_into(&src, 100, &play, 1.0, 64, &mut out), 500);
+        assert_eq!(
+            play_add_into(&pairs(&src), 100, &play, 1.0, 64, &mut out),
+            500
+        );
         assert!(out[0] < 0.05 && out[499] < 0.05);
         assert!((out[250] - 1.0).abs() < 1e-6);
         assert!(out[32] > 0.4 && out[32] < 0.6);
         let mut long = vec![0.0; 5000];
-        let n = play_add_into(&src, 1500, &play, 1.0, 0, &mut long);
+        let n = play_add_into(&pairs(&src), 1500, &play, 1.0, 0, &mut long);
         assert!((450..550).contains(&n), "{n}");
         assert!(long[n..].iter().all(|&x| x == 0.0));
     }

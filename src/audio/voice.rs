@@ -2,7 +2,8 @@
 //! three voices, and four sentences for the babble, made once by
 //! `scripts/make-voice` (flite, see `voice/README.md`) and stored as 8-bit
 //! G.711 mu-law at [`SAMPLE_RATE`]; and the tables built from them once per
-//! process: the letters as `f32` samples, and the babble bed.
+//! process: the letters as `f32` samples (and as pairs of a sample and the
+//! step to the next, which the interpolation reads), and the babble bed.
 
 use std::sync::OnceLock;
 
@@ -10,6 +11,7 @@ use rand::{Rng, SeedableRng};
 
 use rand_chacha::ChaCha20Rng;
 
+use super::playback::{pairs, Pair};
 use super::SAMPLE_RATE;
 use crate::render::ALPHABET;
 
@@ -65,8 +67,11 @@ pub(crate) struct Voice {
     /// Each voice's letters, forward, as samples in -1..1 (RMS about -18
     /// dBFS): `letters[voice][letter]`; voice 0 is the clear clips'.
     pub(crate) letters: Vec<Vec<Vec<f32>>>,
-    /// Three-talker babble: the sentences reversed, overlapped, at RMS 1.
-    pub(crate) bed: Vec<f32>,
+    /// The same as [`Pair`]s, as the interference clips play them.
+    pub(crate) letter_pairs: Vec<Vec<Vec<Pair>>>,
+    /// Three-talker babble: the sentences reversed, overlapped, at RMS 1,
+    /// as [`Pair`]s.
+    pub(crate) bed: Vec<Pair>,
     /// White noise in -1..1 from a fixed seed, read at a random offset.
     pub(crate) noise: Vec<f32>,
     /// The longest letter, in samples.
@@ -98,8 +103,12 @@ impl Voice {
         Voice {
             #[cfg(test)]
             longest: letters.iter().flatten().map(Vec::len).max().unwrap_or(0),
+            letter_pairs: letters
+                .iter()
+                .map(|voice| voice.iter().map(|x| pairs(x)).collect())
+                .collect(),
             letters,
-            bed: babble_bed(),
+            bed: pairs(&babble_bed()),
             noise,
         }
     }
@@ -172,8 +181,8 @@ mod tests {
 
     #[test]
     fn the_babble_bed_is_three_voices_at_every_moment() {
-        let bed = &voice().bed;
-        assert!((rms(bed) - 1.0).abs() < 1e-3);
+        let bed: Vec<f32> = voice().bed.iter().map(|&[x, _]| x).collect();
+        assert!((rms(&bed) - 1.0).abs() < 1e-3);
         // Three talkers with pauses between words: no 0.1 s stretch of it
         // is near silence.
         let quietest = bed

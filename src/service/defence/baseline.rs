@@ -38,7 +38,7 @@ use crate::service::defence::decaying::per_minute;
 /// on purpose: a bot that stays just under a threshold pays the level
 /// below it, so the top must start where a bot's tickets are still few
 /// (three times the normal), and a genuine surge pays it for a median of
-/// 1.5 s, mostly while the person reads the picture. Once reached, the
+/// about 2 s in Chromium, mostly while the person reads the picture. Once reached, the
 /// top level holds until the volume is back under 1.5 times the normal.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
