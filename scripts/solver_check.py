@@ -141,6 +141,15 @@ def column_phase(g):
     the stripes from it and keep the pixels that disagree: the letters,
     dark on white. Works for any tilt and wave, since it never looks
     across columns but to smooth."""
+    sign, spacing, phase = stripe_columns(g)
+    ys = np.arange(g.shape[0])
+    stripes = np.where(np.cos(2 * np.pi * ys[:, None] / spacing + phase[None, :]) > 0, 1.0, -1.0)
+    return np.where(sign * stripes < 0, 0, 255).astype(np.uint8)
+
+
+def stripe_columns(g):
+    """column_phase's estimate: each pixel as +1 (dark) or -1, the stripes'
+    spacing down a column, and each column's phase at that spacing."""
     h, w = g.shape
     sign = np.where(g < 128, 1.0, -1.0)
     ys = np.arange(h)
@@ -153,11 +162,32 @@ def column_phase(g):
             best = (score, spacing, coef)
     _, spacing, coef = best
     # Smooth the phase across neighbouring columns (as unit vectors).
-    unit = coef / np.maximum(np.abs(coef), 1e-9)
+    return sign, spacing, smooth_angle(coef / np.maximum(np.abs(coef), 1e-9))
+
+
+def smooth_angle(unit):
+    """The angles of unit vectors, each averaged with its four nearest
+    neighbours (as vectors, so that angles near +-pi average right)."""
     k = np.ones(5) / 5
-    smooth = np.convolve(unit.real, k, "same") + 1j * np.convolve(unit.imag, k, "same")
-    phase = np.angle(smooth)
-    stripes = np.where(np.cos(2 * np.pi * ys[:, None] / spacing + phase[None, :]) > 0, 1.0, -1.0)
+    return np.angle(np.convolve(unit.real, k, "same") + 1j * np.convolve(unit.imag, k, "same"))
+
+
+def row_column_phase(g):
+    """column_phase against stripes that bunch and spread down the picture
+    (0.4.0): the renderer lays them as a function of the column plus one
+    of the row, so after the columns' phases, find each row's shift (of 33
+    across one spacing) under which the rebuilt stripes agree with most of
+    the row's pixels (letters flip a minority of a row), smooth the shifts
+    down the rows, rebuild the stripes with both and keep the pixels that
+    disagree."""
+    sign, spacing, phase = stripe_columns(g)
+    ys = np.arange(g.shape[0])
+    shifts = np.linspace(-0.5, 0.5, 33) * spacing
+    arg = 2 * np.pi * (ys[None, :, None] + shifts[:, None, None]) / spacing + phase[None, None, :]
+    agree = (np.where(np.cos(arg) > 0, 1.0, -1.0) * sign[None]).sum(axis=2)
+    unit = np.exp(2j * np.pi * shifts[agree.argmax(axis=0)] / spacing)
+    down = ys + smooth_angle(unit) * spacing / (2 * np.pi)
+    stripes = np.where(np.cos(2 * np.pi * down[:, None] / spacing + phase[None, :]) > 0, 1.0, -1.0)
     return np.where(sign * stripes < 0, 0, 255).astype(np.uint8)
 
 
@@ -167,6 +197,14 @@ def prep_colphase(img):
 
 def prep_colphase_median(img):
     return Image.fromarray(cv2.medianBlur(column_phase(ink_dark(grey(img))), 3))
+
+
+def prep_rowphase(img):
+    return Image.fromarray(row_column_phase(ink_dark(grey(img))))
+
+
+def prep_rowphase_median(img):
+    return Image.fromarray(cv2.medianBlur(row_column_phase(ink_dark(grey(img))), 3))
 
 
 def prep_marginflip(img):
@@ -222,6 +260,9 @@ PREPS = {
     # Against letters drawn by reversing stripes (see column_phase).
     "colphase": prep_colphase,
     "colphase+median3": prep_colphase_median,
+    # Against the stripes' ripple down the rows (see row_column_phase).
+    "rowphase": prep_rowphase,
+    "rowphase+median3": prep_rowphase_median,
 }
 
 
