@@ -32,8 +32,8 @@ def as_log_probs(out):
     return log_softmax(out)
 
 
-def one_thread_session(path):
-    """An ONNX Runtime session on one thread: the check runs beside other
+def one_thread_session(model):
+    """An ONNX Runtime session (of a file or a model's bytes) on one thread: the check runs beside other
     work under `nice`, and one thread per model costs a third of the CPU
     time two spinning threads do for the same reading."""
     import onnxruntime as ort
@@ -41,7 +41,7 @@ def one_thread_session(path):
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = 1
     opts.inter_op_num_threads = 1
-    return ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(model, opts, providers=["CPUExecutionProvider"])
 
 
 def chunks(items, size=32):
@@ -110,6 +110,15 @@ class Whisperer:
 
 
 class Dddd:
+    """ddddocr's default or beta model on one thread, fed as ddddocr feeds
+    it (its own resizing and normalising). The beta model runs in batches
+    of pictures of one size: its graph fixes the batch at one, but nothing
+    in it mixes pictures, and batched outputs equal single ones bit for
+    bit (scripts/solver_batch_check.py). The default model stays one
+    picture a run: it quantises activations with one scale per tensor
+    (DynamicQuantizeLinear), so a batch would change every picture's
+    reading."""
+
     def __init__(self, beta):
         import ddddocr
 
@@ -117,21 +126,37 @@ class Dddd:
         self.ocr = ddddocr.DdddOcr(beta=beta, show_ad=False)
         self.engine = self.ocr.ocr_engine
         # The same weights ddddocr loads (its model_loader), on one thread.
-        model = "common.onnx" if beta else "common_old.onnx"
-        self.session = one_thread_session(os.path.join(os.path.dirname(ddddocr.__file__), model))
+        path = os.path.join(os.path.dirname(ddddocr.__file__), "common.onnx" if beta else "common_old.onnx")
+        self.batch = 32 if beta else 1
+        self.session = one_thread_session(any_batch(path) if beta else path)
         self.labels = self.engine.charset_manager.get_charset()
         self.blank = 0
 
     def run(self, imgs):
         name = self.session.get_inputs()[0].name
-        texts, logps = [], []
-        for im in imgs:
-            # The model takes one picture at a time (its batch size is fixed).
-            arr = self.engine._preprocess_image(im.convert("RGB"), False)
-            lp = as_log_probs(self.session.run(None, {name: arr})[0][:, 0, :])
-            texts.append(greedy(lp, self.labels, self.blank))
-            logps.append(lp)
-        return texts, logps
+        arrs = [self.engine._preprocess_image(im.convert("RGB"), False) for im in imgs]
+        logps = [None] * len(imgs)
+        for shape in {a.shape for a in arrs}:
+            same = [i for i, a in enumerate(arrs) if a.shape == shape]
+            for chunk in chunks(same, self.batch):
+                out = self.session.run(None, {name: np.concatenate([arrs[i] for i in chunk])})[0]  # (T, N, C)
+                for n, i in enumerate(chunk):
+                    logps[i] = as_log_probs(out[:, n, :])
+        return [greedy(lp, self.labels, self.blank) for lp in logps], logps
+
+
+def any_batch(path):
+    """The ONNX model at `path` with its batch dimension left free (its
+    input's first and output's second), as bytes for ONNX Runtime."""
+    import onnx
+
+    model = onnx.load(path)
+    model.graph.input[0].type.tensor_type.shape.dim[0].dim_param = "batch"
+    out = model.graph.output[0].type.tensor_type.shape
+    out.ClearField("dim")
+    for name in ("steps", "batch", "classes"):
+        out.dim.add().dim_param = name
+    return model.SerializeToString()
 
 
 class Rapid:

@@ -35,235 +35,12 @@ import sys
 import tempfile
 import time
 
-import cv2
 import numpy as np
 from PIL import Image
 
 import ctc_decode
 import ctc_readers
-
-
-# --- preprocessing: what an attacker does to a picture before the solver ---
-
-def grey(img):
-    return np.asarray(img.convert("L"))
-
-
-def ink_dark(g):
-    """Our pictures have a light background and dark ink, but an attacker
-    normalises either way: the background is the border's majority."""
-    border = np.concatenate([g[0], g[-1], g[:, 0], g[:, -1]])
-    return g if border.mean() >= 128 else 255 - g
-
-
-def prep_none(img):
-    return img
-
-
-def prep_otsu(img):
-    _, b = cv2.threshold(grey(img), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    return Image.fromarray(ink_dark(b))
-
-
-def prep_invert(img):
-    return Image.fromarray(255 - grey(img))
-
-
-def prep_median(img):
-    return Image.fromarray(cv2.medianBlur(grey(img), 3))
-
-
-def prep_close(img):
-    # Closing of the dark ink: grow the ink (min filter), shrink it back.
-    g = ink_dark(grey(img))
-    k = np.ones((3, 3), np.uint8)
-    return Image.fromarray(cv2.dilate(cv2.erode(g, k), k))
-
-
-def flip_bands(g, share=6):
-    """The attacker who has read the renderer: contrast reverses in bands, so
-    undo it locally. A pixel whose neighbourhood (a window about a letter
-    stroke wide) is mostly dark sits inside a reversed band: flip it. Works
-    for any band shape (straight, wavy, diagonal, per letter), since it only
-    looks at the local background."""
-    g = g.astype(np.float32)
-    # Local mean over a window of about two stem widths: in a reversed band
-    # the background (most of the area) is dark.
-    win = max(5, (g.shape[0] // share) | 1)
-    local = cv2.blur(g, (win, win))
-    out = np.where(local < 128, 255 - g, g)
-    return out.astype(np.uint8)
-
-
-def margin_flip(g):
-    """The attacker who has read the renderer, against bands that run
-    across the whole picture: the margins left and right of the word are
-    empty, so there a dark pixel means a reversed band. For each band
-    angle in a range, carry the margin's polarity along that slope into
-    the picture (from the left margin over the left half, from the right
-    over the right half) and keep the angle whose two margins agree best;
-    flip the pixels that slope says are reversed. Undoes straight bands at
-    any angle (the rows-with-dark-margins trick is the case of angle 0)."""
-    h, w = g.shape
-    m = max(3, w // 30)
-    dark = g < 128
-    left = dark[:, :m].mean(axis=1)  # polarity of each row at the left margin
-    right = dark[:, w - m:].mean(axis=1)
-    ys, xs = np.mgrid[0:h, 0:w]
-    best = None
-    # Slopes up to 1.2 (50 degrees): the bands tilt up to 46.
-    for slope in np.linspace(-1.2, 1.2, 49):
-        # A band line through (x, y) meets the left margin at y - slope * x.
-        yl = ys - slope * xs
-        yr = ys + slope * (w - 1 - xs)
-        # Where the margin rows are outside the picture, extend periodically
-        # is unknown: clamp.
-        pl = np.interp(yl.ravel(), np.arange(h), left, left=np.nan, right=np.nan).reshape(h, w)
-        pr = np.interp(yr.ravel(), np.arange(h), right, left=np.nan, right=np.nan).reshape(h, w)
-        both = ~np.isnan(pl) & ~np.isnan(pr)
-        agree = np.nanmean(np.abs(pl[both] - pr[both])) if both.any() else 1.0
-        if best is None or agree < best[0]:
-            best = (agree, pl, pr)
-    _, pl, pr = best
-    wl = 1.0 - xs / (w - 1)
-    pol = np.where(np.isnan(pl), pr, np.where(np.isnan(pr), pl, wl * pl + (1 - wl) * pr))
-    pol = np.nan_to_num(pol, nan=0.0)
-    return np.where(pol > 0.5, 255 - g, g).astype(np.uint8)
-
-
-def column_phase(g):
-    """The attacker who has read the renderer, against letters drawn by
-    reversing stripes: down every column the stripes repeat with one
-    spacing, and the letters flip a minority of its pixels. Find the
-    spacing whose Fourier coefficient, summed over the columns, is
-    largest; in each column the coefficient's phase is the stripes'
-    (smoothed across columns, since the stripes bend smoothly); rebuild
-    the stripes from it and keep the pixels that disagree: the letters,
-    dark on white. Works for any tilt and wave, since it never looks
-    across columns but to smooth."""
-    sign, spacing, phase = stripe_columns(g)
-    ys = np.arange(g.shape[0])
-    stripes = np.where(np.cos(2 * np.pi * ys[:, None] / spacing + phase[None, :]) > 0, 1.0, -1.0)
-    return np.where(sign * stripes < 0, 0, 255).astype(np.uint8)
-
-
-def stripe_columns(g):
-    """column_phase's estimate: each pixel as +1 (dark) or -1, the stripes'
-    spacing down a column, and each column's phase at that spacing."""
-    h, w = g.shape
-    sign = np.where(g < 128, 1.0, -1.0)
-    ys = np.arange(h)
-    best = None
-    for spacing in np.arange(0.12 * h, 0.8 * h, 0.25):
-        wave = np.exp(-2j * np.pi * ys / spacing)
-        coef = sign.T @ wave
-        score = np.abs(coef).sum()
-        if best is None or score > best[0]:
-            best = (score, spacing, coef)
-    _, spacing, coef = best
-    # Smooth the phase across neighbouring columns (as unit vectors).
-    return sign, spacing, smooth_angle(coef / np.maximum(np.abs(coef), 1e-9))
-
-
-def smooth_angle(unit):
-    """The angles of unit vectors, each averaged with its four nearest
-    neighbours (as vectors, so that angles near +-pi average right)."""
-    k = np.ones(5) / 5
-    return np.angle(np.convolve(unit.real, k, "same") + 1j * np.convolve(unit.imag, k, "same"))
-
-
-def row_column_phase(g):
-    """column_phase against stripes that bunch and spread down the picture
-    (0.4.0): the renderer lays them as a function of the column plus one
-    of the row, so after the columns' phases, find each row's shift (of 33
-    across one spacing) under which the rebuilt stripes agree with most of
-    the row's pixels (letters flip a minority of a row), smooth the shifts
-    down the rows, rebuild the stripes with both and keep the pixels that
-    disagree."""
-    sign, spacing, phase = stripe_columns(g)
-    ys = np.arange(g.shape[0])
-    shifts = np.linspace(-0.5, 0.5, 33) * spacing
-    arg = 2 * np.pi * (ys[None, :, None] + shifts[:, None, None]) / spacing + phase[None, None, :]
-    agree = (np.where(np.cos(arg) > 0, 1.0, -1.0) * sign[None]).sum(axis=2)
-    unit = np.exp(2j * np.pi * shifts[agree.argmax(axis=0)] / spacing)
-    down = ys + smooth_angle(unit) * spacing / (2 * np.pi)
-    stripes = np.where(np.cos(2 * np.pi * down[:, None] / spacing + phase[None, :]) > 0, 1.0, -1.0)
-    return np.where(sign * stripes < 0, 0, 255).astype(np.uint8)
-
-
-def prep_colphase(img):
-    return Image.fromarray(column_phase(ink_dark(grey(img))))
-
-
-def prep_colphase_median(img):
-    return Image.fromarray(cv2.medianBlur(column_phase(ink_dark(grey(img))), 3))
-
-
-def prep_rowphase(img):
-    return Image.fromarray(row_column_phase(ink_dark(grey(img))))
-
-
-def prep_rowphase_median(img):
-    return Image.fromarray(cv2.medianBlur(row_column_phase(ink_dark(grey(img))), 3))
-
-
-def prep_marginflip(img):
-    return Image.fromarray(margin_flip(ink_dark(grey(img))))
-
-
-def prep_marginflip_median(img):
-    return Image.fromarray(cv2.medianBlur(margin_flip(ink_dark(grey(img))), 3))
-
-
-def prep_unflip(img):
-    return Image.fromarray(flip_bands(grey(img)))
-
-
-def prep_unflip_wide(img):
-    return Image.fromarray(flip_bands(grey(img), 3))
-
-
-def prep_unflip_otsu(img):
-    g = flip_bands(grey(img))
-    _, b = cv2.threshold(g, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    return Image.fromarray(ink_dark(b))
-
-
-def prep_unflip_median(img):
-    return Image.fromarray(cv2.medianBlur(flip_bands(grey(img)), 3))
-
-
-def prep_fill(img):
-    """Against hollow / outlined glyphs: fill closed dark contours."""
-    g = ink_dark(grey(img))
-    _, b = cv2.threshold(g, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
-    contours, _ = cv2.findContours(b, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_NONE)
-    filled = b.copy()
-    cv2.drawContours(filled, contours, -1, 255, cv2.FILLED)
-    return Image.fromarray(255 - filled)
-
-
-PREPS = {
-    "none": prep_none,
-    "otsu": prep_otsu,
-    "invert": prep_invert,
-    "median3": prep_median,
-    "close3": prep_close,
-    # The attacks of someone who read our source (see README "Against OCR").
-    "unflip": prep_unflip,
-    "unflip-wide": prep_unflip_wide,
-    "unflip+otsu": prep_unflip_otsu,
-    "unflip+median3": prep_unflip_median,
-    "fill": prep_fill,
-    "marginflip": prep_marginflip,
-    "marginflip+median3": prep_marginflip_median,
-    # Against letters drawn by reversing stripes (see column_phase).
-    "colphase": prep_colphase,
-    "colphase+median3": prep_colphase_median,
-    # Against the stripes' ripple down the rows (see row_column_phase).
-    "rowphase": prep_rowphase,
-    "rowphase+median3": prep_rowphase_median,
-}
+from solver_preps import PREPS, Preparer
 
 
 # --- solvers ---
@@ -434,20 +211,22 @@ def cpu_seconds():
 WORKER = {}
 
 
-def start_worker(solver_names, alphabet, interference, keep_reads):
+def start_worker(solver_names, alphabet, interference, keep_reads, cache):
     WORKER.update(solvers=make_solvers(solver_names), alphabet=alphabet,
-                  interference=interference, keep_reads=keep_reads)
+                  interference=interference, keep_reads=keep_reads, cache=cache)
 
 
 def read_unit(unit):
     """Every solver and decoder on one scale's pictures after one
     preprocessing: the unit of work a process takes. Returns the hits per
     (row, preprocessing, scale, type), the rows in order, every read (if
-    asked) and the CPU seconds it took."""
+    asked), the CPU seconds it took and each solver's share of them."""
     pictures, p = unit
     t0 = cpu_seconds()
     files, answers, kind = pictures.files, pictures.answers, pictures.kind
-    prepared = [PREPS[p](Image.open(os.path.join(pictures.folder, f)).convert("RGB")) for f in files]
+    prepare = Preparer(pictures.folder, WORKER["cache"] and os.path.join(WORKER["cache"], f"s{pictures.scale}"))
+    prepared = [prepare(p, f) for f in files]
+    costs = {"prep": cpu_seconds() - t0}
     # The attacker restricts a solver to the letters the type draws
     # from (the interference types use fewer) and, for those, knows
     # that no letter follows itself.
@@ -457,6 +236,7 @@ def read_unit(unit):
     hits = collections.Counter()
     rows, reads = [], []
     for sname, solver in WORKER["solvers"].items():
+        t1 = cpu_seconds()
         for interf, idx in groups.items():
             alphabet = WORKER["interference"] if interf else WORKER["alphabet"]
             got = solver.read_all([prepared[i] for i in idx], alphabet,
@@ -471,7 +251,9 @@ def read_unit(unit):
                     hits[(row, p, pictures.scale, kind[f])] += ok
                     if WORKER["keep_reads"]:
                         reads.append(f"{row}\t{p}\ts{pictures.scale}\t{f}\t{answers[f]}\t{r}\t{int(ok)}\n")
-    return hits, rows, reads, cpu_seconds() - t0, f"s={pictures.scale} {p}", (pictures.scale, p)
+        costs[sname] = cpu_seconds() - t1
+    name = f"s={pictures.scale} {p}, {len(files)} pictures"
+    return hits, rows, reads, cpu_seconds() - t0, name, (pictures.scale, p), costs
 
 
 def run_units(units, jobs, init_args):
@@ -521,14 +303,17 @@ def main():
     ap.add_argument("--detail", help="write every solver x decoder x preprocessing x scale x type figure here (TSV)")
     ap.add_argument("--solvers", default=ALL_SOLVERS)
     ap.add_argument("--preps", default=",".join(PREPS))
+    ap.add_argument("--cache", help="keep prepared pictures here for later runs on the same pictures")
     ap.add_argument("--types", default="12345678", help="which types to read, e.g. 5678")
+    ap.add_argument("--scales", help="which scales of DIR to read, e.g. 1,3 (default: all)")
     ap.add_argument("--reads", help="write every read here (TSV), for looking at misreads")
     ap.add_argument("--jobs", type=int, default=1, help="processes, each taking one scale and preprocessing at a time")
     args = ap.parse_args()
 
     interference = args.interference_alphabet or args.alphabet
     preps = args.preps.split(",")
-    sets = [PictureSet(scale, d, args.types) for scale, d in load(args.dir).items()]
+    sets = [PictureSet(scale, d, args.types) for scale, d in load(args.dir).items()
+            if not args.scales or scale in args.scales.split(",")]
     total = collections.Counter()
     for ps in sets:
         for f in ps.files:
@@ -540,16 +325,19 @@ def main():
     hits = collections.Counter()
     rows = []
     reads_out = open(args.reads, "w") if args.reads else None
-    init = (args.solvers.split(","), args.alphabet, interference, reads_out is not None)
+    init = (args.solvers.split(","), args.alphabet, interference, reads_out is not None, args.cache)
     done_units = []
-    for done, (h, unit_rows, reads, cpu, name, unit_key) in enumerate(run_units(units, args.jobs, init), 1):
+    for done, (h, unit_rows, reads, cpu, name, unit_key, costs) in enumerate(run_units(units, args.jobs, init), 1):
         hits.update(h)
         done_units.append(unit_key)
         rows += [r for r in unit_rows if r not in rows]
         if reads_out:
             reads_out.writelines(reads)
             reads_out.flush()
-        print(f"  {done}/{len(units)} {name} done ({cpu:.0f} s CPU)", file=sys.stderr, flush=True)
+        n = len(units[0][0].files)
+        shares = ", ".join(f"{k} {1000 * v / n:.1f}" for k, v in costs.items())
+        print(f"  {done}/{len(units)} {name} done ({cpu:.0f} s CPU; ms a picture: {shares})",
+              file=sys.stderr, flush=True)
         if args.detail:
             write_detail(args.detail, hits, total, rows, done_units)
     report(hits, total, rows, preps, args.detail)
