@@ -271,21 +271,20 @@ def merge(paths, detail):
     """The table of runs that split the work (by solver, preprocessing or
     scale), from their --detail files (cells "reads/pictures")."""
     hits, total = collections.Counter(), collections.Counter()
-    rows, preps = [], []
+    ran = []
     for path in paths:
         lines = open(path).read().splitlines()
         types = [h.split()[-1] for h in lines[0].split("\t")[3:]]
         for line in lines[1:]:
             row, p, scale, *cells = line.split("\t")
-            rows += [row] if row not in rows else []
-            preps += [p] if p not in preps else []
+            if (row, p, scale) in ran:
+                raise SystemExit(f"{path}: {row} {p} s={scale} is in an earlier file too")
+            ran.append((row, p, scale))
             for t, cell in zip(types, cells):
                 k, n = map(int, cell.split("/"))
-                if (row, p, scale, t) in hits:
-                    raise SystemExit(f"{path}: {row} {p} s={scale} type {t} is in an earlier file too")
                 hits[(row, p, scale, t)] = k
                 total[(scale, t)] = n
-    report(hits, total, rows, preps, detail)
+    report(hits, total, ran, detail)
 
 
 def main():
@@ -338,56 +337,72 @@ def main():
         shares = ", ".join(f"{k} {1000 * v / n:.1f}" for k, v in costs.items())
         print(f"  {done}/{len(units)} {name} done ({cpu:.0f} s CPU; ms a picture: {shares})",
               file=sys.stderr, flush=True)
+        ran = [(r, p, s) for r in rows for s, p in done_units]
         if args.detail:
-            write_detail(args.detail, hits, total, rows, done_units)
-    report(hits, total, rows, preps, args.detail)
+            write_detail(args.detail, hits, total, ran)
+    report(hits, total, ran, args.detail)
 
 
-def write_detail(path, hits, total, rows, done):
-    """Every row's count for each (scale, preprocessing) in `done`, as
+def write_detail(path, hits, total, ran):
+    """The count of every (row, preprocessing, scale) in `ran`, as
     "reads/pictures" per type: rewritten after every unit of work, so a run
     stopped early keeps what it read (`merge` reads it back)."""
     types = sorted({t for _, t in total})
     with open(path, "w") as d:
         d.write("solver\tpreprocessing\tscale\t" + "\t".join(f"type {t}" for t in types) + "\n")
-        for r in rows:
-            for s, p in done:
-                cells = [f"{hits[(r, p, s, t)]}/{total[(s, t)]}" for t in types]
-                d.write(f"{r}\t{p}\t{s}\t" + "\t".join(cells) + "\n")
+        for r, p, s in ran:
+            cells = [f"{hits[(r, p, s, t)]}/{total[(s, t)]}" for t in types]
+            d.write(f"{r}\t{p}\t{s}\t" + "\t".join(cells) + "\n")
 
 
-def report(hits, total, rows, preps, detail):
-    scales = sorted({s for s, _ in total})
+def solver_of(row):
+    """The solver a row (solver and decoder) belongs to."""
+    return row.split("+")[0]
+
+
+def report(hits, total, ran, detail):
+    """The table (each row's best preprocessing and scale per type), the
+    worst cell of each solver and of each type with its 95 % interval, and
+    what ran: only (row, preprocessing, scale) in `ran` count."""
     types = sorted({t for _, t in total})
-
-    def pct(n, t):
-        return f"{100.0 * n / t:.1f}" if t else "-"
-
+    rows = list(dict.fromkeys(r for r, _, _ in ran))
     if detail:
-        write_detail(detail, hits, total, rows, [(s, p) for p in preps for s in scales])
+        write_detail(detail, hits, total, ran)
+
+    def best(rows_in, t):
+        """(share, reads, pictures, where) of the best cell of these rows."""
+        k, n, where = max(((hits[(r, p, s, t)], total[(s, t)], f"{r} {p} s={s}") for r, p, s in ran if r in rows_in),
+                          key=lambda c: c[0] / c[1])
+        return k / n, k, n, where
 
     n = min(total.values())
     print(f"accepted % (whole answer, look-alikes folded as the checker does), best preprocessing and scale per cell, "
-          f"{n} pictures per type and scale, scales {', '.join(scales)}")
-    print(f"preprocessings tried: {', '.join(preps)}")
+          f"{n} pictures per type and scale, scales {', '.join(sorted({s for s, _ in total}))}")
     width = max(len(r) for r in rows) + 2
-    print("solver".ljust(width) + "".join(f"{'type ' + t:>22}" for t in types))
-    worst = {}
+    print("solver".ljust(width) + "".join(f"{'type ' + t:>26}" for t in types))
     for r in rows:
-        cells = []
-        for t in types:
-            k, p, s = max(((hits[(r, p, s, t)], p, s) for p in preps for s in scales),
-                          key=lambda c: c[0] / total[(c[2], t)])
-            share = k / total[(s, t)]
-            if t not in worst or share > worst[t][0]:
-                worst[t] = (share, k, total[(s, t)], f"{r} {p} s={s}")
-            cells.append(f"{pct(k, total[(s, t)]) + ' ' + p + '@' + s:>22}")
-        print(r.ljust(width) + "".join(cells))
-    print("worst case".ljust(width) + "".join(f"{100 * worst[t][0]:>22.1f}" for t in types))
+        cells = [best({r}, t) for t in types]
+        print(r.ljust(width) + "".join(f"{100 * c[0]:.1f} {c[3].split(' ', 1)[1].replace(' s=', '@')}".rjust(26)
+                                       for c in cells))
+    print("\nworst cell of each solver (any decoder, preprocessing and scale), 95 % Wilson interval:")
+    for solver in dict.fromkeys(map(solver_of, rows)):
+        mine = {r for r in rows if solver_of(r) == solver}
+        print(f"  {solver}: " + "; ".join(cell(t, *best(mine, t)) for t in types))
+    print("worst cell of each type:")
     for t in types:
-        share, k, n, where = worst[t]
-        lo, hi = wilson(k, n)
-        print(f"type {t}: worst {k}/{n} = {100 * share:.1f} % (95 % interval {lo:.1f}-{hi:.1f} %) by {where}")
+        print("  " + cell(t, *best(set(rows), t)))
+    print("what ran (preprocessing: scales), per solver:")
+    for solver in dict.fromkeys(map(solver_of, rows)):
+        done = collections.defaultdict(list)
+        for r, p, s in ran:
+            if r == solver:
+                done[p].append(s)
+        print(f"  {solver} ({len(done)} preprocessings): " + ", ".join(f"{p} {','.join(sorted(v))}" for p, v in done.items()))
+
+
+def cell(t, share, k, n, where):
+    lo, hi = wilson(k, n)
+    return f"type {t} {k}/{n} = {100 * share:.1f} % ({lo:.1f}-{hi:.1f} %, {where})"
 
 
 if __name__ == "__main__":
