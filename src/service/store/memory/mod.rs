@@ -9,6 +9,7 @@ use super::{check_id, RateCount, RecordKind, ReplayStore, StoreError, UseRecord}
 use crate::service::defence::decaying::DecayTable;
 use crate::service::defence::fair_table::{ByAddr, FairShare};
 use crate::service::keyed_hash::KeyedMap;
+use crate::service::short_id::ShortId;
 
 /// Default capacity of each table of [`MemoryStore::default`]: 200,000
 /// entries per kind (sessions, tickets, Nonces, rate counters): room for
@@ -145,9 +146,8 @@ impl Table {
                 break;
             }
         }
-        let holder = self.fair.intern(holder);
         let key: Arc<str> = Arc::from(id);
-        self.fair.add(&holder, &key, expires_at);
+        let holder = self.fair.add(holder, &key, expires_at);
         self.entries.insert(
             Arc::clone(&key),
             Entry {
@@ -240,7 +240,7 @@ impl Counter {
 #[derive(Debug, Default)]
 struct Rates {
     /// id -> its counts.
-    counters: KeyedMap<String, Counter>,
+    counters: KeyedMap<ShortId, Counter>,
     /// The `now` of the last sweep of stale windows.
     swept_at: Option<u64>,
     /// Counters made so far.
@@ -286,7 +286,7 @@ impl Rates {
             .min_by_key(|(_, c)| (c.current.saturating_add(c.previous), c.born))
             .map(|(id, _)| id.clone());
         if let Some(id) = calmest {
-            self.counters.remove(&id);
+            self.counters.remove(id.as_str());
         }
     }
 }
@@ -503,7 +503,7 @@ impl ReplayStore for MemoryStore {
             born: rates.born,
         };
         let count = c.hit(len, window);
-        rates.counters.insert(id.to_owned(), c);
+        rates.counters.insert(ShortId::from(id), c);
         Ok(count)
     }
 
