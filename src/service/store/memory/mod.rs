@@ -10,6 +10,9 @@ use crate::service::defence::decaying::DecayTable;
 use crate::service::defence::fair_table::{ByAddr, FairShare};
 use crate::service::keyed_hash::KeyedMap;
 use crate::service::short_id::ShortId;
+use records::Records;
+
+mod records;
 
 /// Default capacity of each table of [`MemoryStore::default`]: 200,000
 /// entries per kind (sessions, tickets, Nonces, rate counters): room for
@@ -39,7 +42,7 @@ struct Entry {
 /// One kind's records.
 #[derive(Debug, Default)]
 struct Table {
-    entries: KeyedMap<Arc<str>, Entry>,
+    entries: Records<Entry>,
     /// (monotonic deadline, id) of every entry not yet waiting (each id
     /// the `Arc` that keys `entries`).
     by_deadline: BTreeSet<(u64, ByAddr)>,
@@ -61,7 +64,7 @@ impl Table {
             let Some((_, id)) = self.by_deadline.pop_first() else {
                 break;
             };
-            match self.entries.get_mut(&*id.0) {
+            match self.entries.get_mut(&id.0) {
                 Some(e) if e.expires_at > now => {
                     e.waiting = true;
                     self.waiting.insert((e.expires_at, id));
@@ -81,7 +84,7 @@ impl Table {
 
     /// Removes entry `id` (already out of the expiry orders) and its share.
     fn forget(&mut self, id: &Arc<str>) {
-        if let Some((key, e)) = self.entries.remove_entry(&**id) {
+        if let Some((key, e)) = self.entries.remove(id) {
             self.fair.remove(&e.holder, &key, e.expires_at);
         }
     }
@@ -92,7 +95,7 @@ impl Table {
         let Some((holder, id, expires_at)) = self.fair.victim() else {
             return false;
         };
-        if let Some(e) = self.entries.get(&*id) {
+        if let Some(e) = self.entries.get_mut(&id) {
             let key = ByAddr(Arc::clone(&id));
             if e.waiting {
                 self.waiting.remove(&(e.expires_at, key));
@@ -132,7 +135,7 @@ impl Table {
         deadline: u64,
         now: u64,
     ) -> u64 {
-        if let Some(key) = self.entries.get_key_value(id).map(|(k, _)| Arc::clone(k)) {
+        if let Some(key) = self.entries.key_of(id) {
             return self.bump_known(key, expires_at, deadline);
         }
         if expires_at <= now {
@@ -148,7 +151,7 @@ impl Table {
         }
         let key: Arc<str> = Arc::from(id);
         let holder = self.fair.add(holder, &key, expires_at);
-        self.entries.insert(
+        self.entries.insert_new(
             Arc::clone(&key),
             Entry {
                 uses: 1,
