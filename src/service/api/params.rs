@@ -285,7 +285,8 @@ pub type Pair<'a> = (Cow<'a, str>, Cow<'a, str>);
 /// without `+` or `%` are borrowed from `query`, not copied.
 pub fn parse_pairs(query: &str) -> Result<Vec<Pair<'_>>, ParamError> {
     let query = query.trim_start_matches('?');
-    let mut out = Vec::with_capacity(memchr::memchr_iter(b'&', query.as_bytes()).count() + 1);
+    // Room for the API's usual dozen or so parameters; more grow it.
+    let mut out = Vec::with_capacity(16);
     for piece in Pieces::new(query) {
         match (piece.name(query), piece.value(query)) {
             (Some(name), Some(value)) => out.push((name, value)),
@@ -344,9 +345,16 @@ impl<'q> Pieces<'q> {
     }
 }
 
+/// Below this many bytes a plain loop beats a SIMD scan's call.
+const SHORT: usize = 32;
+
 /// Whether `bytes` hold anything to decode.
 fn encoded(bytes: &[u8]) -> bool {
-    memchr::memchr2(b'+', b'%', bytes).is_some()
+    if bytes.len() < SHORT {
+        bytes.iter().any(|b| matches!(b, b'+' | b'%'))
+    } else {
+        memchr::memchr2(b'+', b'%', bytes).is_some()
+    }
 }
 
 impl Iterator for Pieces<'_> {
@@ -361,7 +369,13 @@ impl Iterator for Pieces<'_> {
             if piece.is_empty() {
                 continue;
             }
-            let eq = memchr::memchr(b'=', piece).map_or(end, |i| start + i);
+            // A name is short: its `=` is found sooner byte by byte.
+            let eq = piece
+                .iter()
+                .take(SHORT)
+                .position(|b| *b == b'=')
+                .or_else(|| memchr::memchr(b'=', piece))
+                .map_or(end, |i| start + i);
             return Some(Piece {
                 start,
                 eq,
@@ -488,6 +502,20 @@ mod tests {
                     _ => assert_eq!(pairs(q), reference, "{q}"),
                 }
             }
+        }
+    }
+
+    #[test]
+    fn long_names_and_values_cut_alike() {
+        let long = "n".repeat(40);
+        for q in [
+            format!("{long}=v&{long}%41={long}+{long}%2B"),
+            format!("a={long}%26{long}&{long}&=x&{long}{long}==="),
+            format!("{}&b=1", "%41".repeat(20)),
+        ] {
+            let reference: Vec<(String, String)> =
+                form_urlencoded::parse(q.as_bytes()).into_owned().collect();
+            assert_eq!(pairs(&q), reference, "{q}");
         }
     }
 
