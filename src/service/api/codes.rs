@@ -107,8 +107,8 @@ pub fn status_value(code: ErrorCode, message: &str) -> Value {
     json!({ "code": code.code(), "message": message })
 }
 
-/// `{"code": .., "message": ..}` as bytes: the CaptchaCheck answer, and the
-/// answer of a failed CaptchaQuery.
+/// `{"code": .., "message": ..}` as bytes: a refusal of the tower layer.
+#[cfg(any(test, feature = "tower"))]
 pub fn status_json(code: ErrorCode, message: &str) -> Vec<u8> {
     to_bytes(&status_value(code, message))
 }

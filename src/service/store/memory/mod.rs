@@ -3,15 +3,16 @@
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
 use super::{check_id, RateCount, RecordKind, ReplayStore, StoreError, UseRecord};
 use crate::service::defence::decaying::DecayTable;
 use crate::service::defence::fair_table::{ByAddr, FairShare};
 use crate::service::keyed_hash::KeyedMap;
 use crate::service::short_id::ShortId;
+use monotonic::Monotonic;
 use records::Records;
 
+mod monotonic;
 mod records;
 
 /// Default capacity of each table of [`MemoryStore::default`]: 200,000
@@ -64,12 +65,20 @@ impl Table {
             let Some((_, id)) = self.by_deadline.pop_first() else {
                 break;
             };
-            match self.entries.get_mut(&id.0) {
-                Some(e) if e.expires_at > now => {
+            // Expired by both clocks: removed in the same look-up that
+            // reads it; else it waits for the wall clock.
+            let mut wait_until = None;
+            let removed = self.entries.remove_if(&id.0, |e| {
+                if e.expires_at > now {
                     e.waiting = true;
-                    self.waiting.insert((e.expires_at, id));
+                    wait_until = Some(e.expires_at);
                 }
-                _ => self.forget(&id.0),
+                wait_until.is_none()
+            });
+            if let Some(at) = wait_until {
+                self.waiting.insert((at, id));
+            } else if let Some((key, e)) = removed {
+                self.fair.remove(&e.holder, &key, e.expires_at);
             }
         }
         while let Some(first) = self.waiting.first() {
@@ -348,8 +357,8 @@ pub struct MemoryStore {
     tables: [Mutex<Table>; 3],
     rates: Mutex<Rates>,
     pressure: Mutex<DecayTable>,
-    /// Where the monotonic deadlines count from.
-    epoch: Instant,
+    /// The monotonic clock of the deadlines.
+    mono: Monotonic,
 }
 
 impl MemoryStore {
@@ -361,14 +370,30 @@ impl MemoryStore {
             tables: Default::default(),
             rates: Mutex::new(Rates::default()),
             pressure: Mutex::new(DecayTable::new(capacity)),
-            epoch: Instant::now(),
+            mono: Monotonic::os(),
         }
     }
 
-    /// The monotonic clock now, in milliseconds since the store was made
-    /// (rounded down).
+    /// **For tests and benches that simulate time** (feature
+    /// `test-util`): a store whose monotonic guard follows `clock` too
+    /// (never going back), so that its records expire as the simulated
+    /// time passes, as a server's do as real time passes. With
+    /// [`MemoryStore::new`] a bench that simulates hours in seconds sees
+    /// no record expire, and its tables grow for the whole run.
+    #[cfg(feature = "test-util")]
+    pub fn with_manual_clock(
+        capacity: usize,
+        clock: Arc<crate::service::clock::ManualClock>,
+    ) -> MemoryStore {
+        MemoryStore {
+            mono: Monotonic::manual(clock),
+            ..MemoryStore::new(capacity)
+        }
+    }
+
+    /// The monotonic clock now, in milliseconds (rounded down).
     fn mono_now(&self) -> u64 {
-        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+        self.mono.now_ms()
     }
 
     /// The most entries each table holds.

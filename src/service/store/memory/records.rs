@@ -85,6 +85,23 @@ impl<V> Records<V> {
             .insert_unique(hash, Slot { hash, id, value }, |s| s.hash);
     }
 
+    /// Removes the record of `id` if `done` says so of its value (which
+    /// it may update when it says no), in one look-up; returns the
+    /// removed record's interned id and value.
+    pub(crate) fn remove_if(
+        &mut self,
+        id: &Arc<str>,
+        done: impl FnOnce(&mut V) -> bool,
+    ) -> Option<(Arc<str>, V)> {
+        let hash = self.hash(id);
+        let mut entry = self.table.find_entry(hash, |s| is(&s.id, id)).ok()?;
+        if !done(&mut entry.get_mut().value) {
+            return None;
+        }
+        let (slot, _) = entry.remove();
+        Some((slot.id, slot.value))
+    }
+
     /// Removes the record of `id`; returns its interned id and value.
     pub(crate) fn remove(&mut self, id: &Arc<str>) -> Option<(Arc<str>, V)> {
         let hash = self.hash(id);
@@ -124,5 +141,16 @@ mod tests {
         assert_eq!(r.get("id950"), Some(&950));
         assert_eq!(r.get("new899"), Some(&899));
         assert!(r.remove(&Arc::from("id5")).is_none());
+        // Removed only when the value says so; updated when not.
+        let kept = r.key_of("id950").unwrap();
+        assert!(r
+            .remove_if(&kept, |v| {
+                *v += 1;
+                false
+            })
+            .is_none());
+        assert_eq!(r.get("id950"), Some(&951));
+        assert_eq!(r.remove_if(&kept, |v| *v == 951).map(|(_, v)| v), Some(951));
+        assert_eq!(r.get("id950"), None);
     }
 }
