@@ -224,7 +224,7 @@ impl<'a> Params<'a> {
                 if v.len() > max {
                     return Err(ParamError::TooLong { name, max });
                 }
-                if v.chars().any(char::is_control) {
+                if has_control(v) {
                     return Err(ParamError::ControlCharacters(name));
                 }
                 Ok(Some(v.to_owned()))
@@ -253,6 +253,17 @@ impl<'a> Params<'a> {
                 .map(|ip| Some(ip.to_canonical()))
                 .map_err(|_| ParamError::InvalidIp(name)),
         }
+    }
+}
+
+/// Whether `v` holds a control character (`char::is_control`: C0, DEL and
+/// C1). ASCII text, the usual case, is checked byte by byte without
+/// decoding characters; C1 controls are not ASCII.
+fn has_control(v: &str) -> bool {
+    if v.is_ascii() {
+        v.bytes().any(|b| b.is_ascii_control())
+    } else {
+        v.chars().any(char::is_control)
     }
 }
 
@@ -501,6 +512,19 @@ mod tests {
                     }
                     _ => assert_eq!(pairs(q), reference, "{q}"),
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn control_characters_are_found_as_char_is_control_finds_them() {
+        for c in (0..0x250u32).filter_map(char::from_u32) {
+            for text in [format!("{c}"), format!("ab{c}"), format!("\u{4e2d}{c}x")] {
+                assert_eq!(
+                    has_control(&text),
+                    text.chars().any(char::is_control),
+                    "{c:?}"
+                );
             }
         }
     }
