@@ -33,10 +33,9 @@ impl Meter for Allocations {
 }
 
 /// The most allocations a solved captcha may make: CaptchaQuery, the
-/// picture, the answer and CaptchaCheck together. Measured: 56.6 with the
-/// default features, 69.6 with `--all-features` (the metrics wrapper of
-/// the store), the signed string built in one buffer again (54.7 / 67.7
-/// when it was fed to the MAC piece by piece); 74.1 / 87.1 before counter ids were kept inline, decaying
+/// picture, the answer and CaptchaCheck together. Measured: 52.6 with the
+/// default features, 65.6 with `--all-features` (the metrics wrapper of
+/// the store); 74.1 / 87.1 before counter ids were kept inline, decaying
 /// counters updated in place and the answers and the Nonce id written
 /// without a JSON value or the formatter; 78.2 / 91.2 before the signature was checked without
 /// building its string and a holder's single entry was kept inline;
@@ -46,20 +45,19 @@ impl Meter for Allocations {
 /// every record named its fair-share holder, 232.5 before the request
 /// path was made cheap.
 const SOLVED_CAPTCHA_BOUND: f64 = if cfg!(feature = "metrics") {
-    71.0
+    67.0
 } else {
-    58.0
+    54.0
 };
-/// The most a CaptchaQuery alone may make. Measured: 21.2 (default
-/// features), 26.2 (all); 20.2 / 25.2 with the signed string in pieces,
-/// 23.3 / 28.3 before the changes above;
+/// The most a CaptchaQuery alone may make. Measured: 19.2 (default
+/// features), 24.2 (all); 23.3 / 28.3 before the changes above;
 /// 25.3 / 30.3 before the signature was checked without building its string;
 /// 51.3 / 56.3 before issue 23's work, 36.1 / 39.1
 /// before pricing, 80.1 before that.
 const CAPTCHA_QUERY_BOUND: f64 = if cfg!(feature = "metrics") {
-    28.0
+    26.0
 } else {
-    23.0
+    21.0
 };
 
 /// Allocations of `n` runs of `run`, after a warm-up (the store's tables

@@ -63,11 +63,15 @@ pub fn source_string<'a>(
     // whole pair: the same order as sorting the pairs (an integer's order
     // is its bytes' order, and ties fall back to the full compare), with
     // one compare of two integers for most pairs instead of a `memcmp`.
-    let mut pairs: Vec<(u64, &str, &str)> = params
-        .into_iter()
-        .filter(|(name, _)| *name != "Signature")
-        .map(|(name, value)| (name_prefix(name), name, value))
-        .collect();
+    // Sized up front: a filtered iterator gives no lower bound, and the
+    // collect grew the vector three times.
+    let params = params.into_iter();
+    let mut pairs: Vec<(u64, &str, &str)> = Vec::with_capacity(params.size_hint().0.max(16));
+    pairs.extend(
+        params
+            .filter(|(name, _)| *name != "Signature")
+            .map(|(name, value)| (name_prefix(name), name, value)),
+    );
     pairs.sort_unstable();
     for piece in [method, host, path, "?"] {
         s.push_str(piece);
