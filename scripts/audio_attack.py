@@ -2,7 +2,7 @@
 Whisper, in one report; ESTOI of every clip that has a clean reference.
 
     python audio_attack.py DIR [--attackers LIST] [--reads FILE] [--jobs N]
-    python audio_attack.py --report READS x
+    python audio_attack.py x --report READS...
 
 DIR holds what `samples --audio --clean` writes: typeT_NNN.wav, their clean
 references typeT_NNN.clean.wav (the letters alone, same timing, pitch and
@@ -575,6 +575,24 @@ def report(results):
             print(f"  type {t}: ESTOI median {np.median(values):.3f}")
 
 
+def merged(paths):
+    """The results of --reads files, one per clip: the readings (and kept
+    log probabilities) of a clip read by several runs, such as two Whisper
+    processes started at different clips, or mf and Whisper apart."""
+    clips = {}
+    for path in paths:
+        for line in open(path):
+            r = json.loads(line)
+            known = clips.setdefault(os.path.basename(r["path"]), r)
+            if known is not r:
+                for key in ("reads", "texts"):
+                    known.setdefault(key, {}).update(r.get(key, {}))
+                for key in ("estoi", "calibration"):
+                    if key in r:
+                        known[key] = r[key]
+    return list(clips.values())
+
+
 def fit_bias(paths, out):
     """Per-letter biases of the "letters" set-up (a multinomial logistic
     fit of one offset per letter to the labelled readings), per model and
@@ -611,7 +629,8 @@ def main():
     parser.add_argument("--attackers", default="mf,spec,dtw,whisper-base,whisper-tiny.en,estoi")
     parser.add_argument("--reads")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--report", help="only print the report of a --reads file")
+    parser.add_argument("--report", nargs="+", metavar="READS",
+                        help="only print the report of --reads files (a clip in several: merged)")
     parser.add_argument("--fit-bias", nargs="+", metavar="READS",
                         help="fit the letters set-up's biases to --reads files, write them to DIR")
     args = parser.parse_args()
@@ -619,7 +638,7 @@ def main():
         fit_bias(args.fit_bias, args.dir)
         return
     if args.report:
-        report([json.loads(line) for line in open(args.report)])
+        report(merged(args.report))
         return
     attackers = args.attackers.split(",")
     jobs = []

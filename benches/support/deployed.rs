@@ -26,7 +26,9 @@ use std::time::{Duration, Instant};
 use qcaptcha::pow::{PowPolicy, Surge};
 use qcaptcha::sign::{sign_request, RequestLine, SignatureMethod};
 use qcaptcha::testing::ManualClock;
-use qcaptcha::{ApiRequest, CaptchaService, Credentials, KeyRing, Limits, ReplayStore};
+use qcaptcha::{
+    ApiRequest, CaptchaService, Credentials, KeyRing, Limits, MemoryStore, ReplayStore,
+};
 
 /// The simulated traffic: solved captchas per second of the service's
 /// clock (the default policy's first overall threshold is 50 challenges a
@@ -38,6 +40,9 @@ pub const SOLVES_PER_SECOND: u64 = 20;
 /// path leaves expires as fast as new ones come, as on a server that has
 /// run for hours.
 const STEADY_AFTER_SECS: u64 = 2 * 60 * 60 + 10 * 60;
+
+/// The simulated clock's start, Unix seconds.
+const START: u64 = 1_700_000_000;
 
 /// Where the signed API calls go.
 const LINE: RequestLine<'static> = RequestLine {
@@ -64,8 +69,26 @@ struct User {
 
 impl Deployed {
     /// The service as shipped but for its store, which the host picks.
+    /// A store with its own clock (Redis's server) sees no record expire
+    /// while the simulated time runs ahead of it.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub fn new(store: Arc<dyn ReplayStore>) -> Deployed {
-        let clock = Arc::new(ManualClock::new(1_700_000_000));
+        Deployed::with_clock(store, Arc::new(ManualClock::new(START)))
+    }
+
+    /// The service with a `MemoryStore` of `capacity` whose expiry
+    /// follows the simulated clock on both of its clocks, so that after
+    /// [`Deployed::warm_up`] its tables hold what a server's hold after
+    /// hours at this rate (with its monotonic clock the OS's, nothing
+    /// would expire in a bench's minutes and the tables would grow for the
+    /// whole run).
+    pub fn with_memory_store(capacity: usize) -> Deployed {
+        let clock = Arc::new(ManualClock::new(START));
+        let store = Arc::new(MemoryStore::with_manual_clock(capacity, clock.clone()));
+        Deployed::with_clock(store, clock)
+    }
+
+    fn with_clock(store: Arc<dyn ReplayStore>, clock: Arc<ManualClock>) -> Deployed {
         let credentials = Credentials::new("AKIDbench", "bench-secret-key-0123456789abcdef");
         let normal = Surge::default().normal_bounds(SOLVES_PER_SECOND as f64 * 60.0, 3_000.0);
         let service = CaptchaService::builder("/captcha")

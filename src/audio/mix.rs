@@ -4,6 +4,7 @@
 use rand::Rng;
 use rand_chacha::ChaCha20Rng;
 
+use super::echo::Echoes;
 use super::playback::{
     play_add_into, played_len, resample_add_into, resampled_len, Playback, BLOCK,
 };
@@ -115,8 +116,8 @@ struct Delivery {
     /// Silence between letters.
     gap: Span,
     /// One of the voices, each letter at its own wavering pace
-    /// ([`RATE`], the wow), equaliser and level ([`LETTER_DB`]); or the
-    /// first voice as recorded.
+    /// ([`RATE`], the wow), equaliser, early reflections (`echo.rs`) and
+    /// level ([`LETTER_DB`]); or the first voice as recorded.
     varied: bool,
     /// Under babble and noise, or alone.
     masked: bool,
@@ -169,6 +170,8 @@ fn random_playback(rate: f32, rng: &mut ChaCha20Rng) -> Playback {
 struct Step {
     letter: usize,
     play: Option<Playback>,
+    /// Interference clips: the letter's reflections.
+    echoes: Echoes,
     /// Clear clips: the gain. Interference clips: the letter's energy over
     /// the masker's in its span.
     gain: f32,
@@ -211,6 +214,8 @@ pub(crate) struct Mixer {
     gain: f32,
     /// Where each letter of the current clip starts and ends.
     pub(crate) spans: [(usize, usize); MAX_LETTERS],
+    /// A letter's dry copy while its reflections are added.
+    scratch: Vec<f32>,
 }
 
 impl Mixer {
@@ -223,6 +228,7 @@ impl Mixer {
             len: 0,
             gain: 1.0,
             spans: [(0, 0); MAX_LETTERS],
+            scratch: vec![0.0; LONGEST_PLAYED],
         }
     }
 
@@ -251,6 +257,7 @@ impl Mixer {
             match step.play {
                 Some(play) => {
                     play_add_into(&pairs[step.letter], 0, &play, 1.0, 0, out);
+                    step.echoes.apply(out, &mut self.scratch);
                     let gain = level_over(out, &self.masker[start..end], step.gain);
                     out.iter_mut().for_each(|x| *x *= gain);
                 }
@@ -271,6 +278,7 @@ impl Mixer {
         let mut plan = [Step {
             letter: 0,
             play: None,
+            echoes: Echoes::NONE,
             gain: 1.0,
         }; MAX_LETTERS];
         let mut at = delivery.lead.pick(rng);
@@ -282,6 +290,7 @@ impl Mixer {
                 *step = Step {
                     letter,
                     play: Some(random_playback(rate, rng)),
+                    echoes: Echoes::random(rng),
                     gain,
                 };
             } else {

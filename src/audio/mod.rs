@@ -4,7 +4,8 @@
 //! Clear types (1-4) are spoken plainly: every letter as recorded, evenly
 //! spaced. Interference types (5-8) speak in one of three voices, play each
 //! letter at its own speed and pitch with the rate wavering (a two-sine
-//! wow) through a random equaliser, space the letters by random gaps, and
+//! wow) through a random equaliser and with a few random early reflections
+//! (within 25 ms, as in a small room), space the letters by random gaps, and
 //! lay under them three-talker babble of other sentences played backwards
 //! (stretches of it at varying speed, wow and equaliser) and a little white
 //! noise: meant to make a speech recogniser, and a matched filter built
@@ -16,6 +17,7 @@
 //! Like the picture, a clip is a pure function of its type and seed, and an
 //! [`AudioGenerator`] renders into a caller's buffer without allocating.
 
+mod echo;
 mod mix;
 mod playback;
 mod voice;

@@ -12,6 +12,7 @@ pub mod defence;
 pub mod errors;
 pub(crate) mod keyed_hash;
 pub mod metrics;
+pub(crate) mod short_id;
 pub mod store;
 pub mod tokens;
 pub mod widget;

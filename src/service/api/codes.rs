@@ -107,10 +107,30 @@ pub fn status_value(code: ErrorCode, message: &str) -> Value {
     json!({ "code": code.code(), "message": message })
 }
 
-/// `{"code": .., "message": ..}` as bytes: the CaptchaCheck answer, and the
-/// answer of a failed CaptchaQuery.
+/// `{"code": .., "message": ..}` as bytes: a refusal of the tower layer.
+#[cfg(any(test, feature = "tower"))]
 pub fn status_json(code: ErrorCode, message: &str) -> Vec<u8> {
     to_bytes(&status_value(code, message))
+}
+
+/// `{"code":0,"message":"No Error"}`, what [`status_json`] makes of
+/// success: the answer of every accepted CaptchaCheck, written once.
+pub(crate) const SUCCESS_JSON: &[u8] = br#"{"code":0,"message":"No Error"}"#;
+
+/// The success answer with one string field more,
+/// `{"code":0,"message":"No Error","<name>":"<value>"}` (a right answer's
+/// ticket), written straight into its buffer, the strings escaped by
+/// `serde_json`, instead of built as a [`Value`] first.
+pub(crate) fn success_with(name: &str, value: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(SUCCESS_JSON.len() + name.len() + value.len() + 8);
+    out.extend_from_slice(&SUCCESS_JSON[..SUCCESS_JSON.len() - 1]);
+    out.push(b',');
+    // Writing a string into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut out, name);
+    out.push(b':');
+    let _ = serde_json::to_writer(&mut out, value);
+    out.push(b'}');
+    out
 }
 
 /// Serializes a JSON value. Serializing a `Value` cannot fail.
@@ -127,6 +147,25 @@ mod tests {
         assert_eq!(
             status_json(ErrorCode::Success, "No Error"),
             br#"{"code":0,"message":"No Error"}"#
+        );
+    }
+
+    #[test]
+    fn the_written_answers_are_the_values_answers() {
+        assert_eq!(
+            SUCCESS_JSON,
+            status_json(ErrorCode::Success, ErrorCode::Success.message())
+        );
+        for ticket in ["t-1_x", "a\"b\\c\u{1}\u{4e2d}"] {
+            let written: Value = serde_json::from_slice(&success_with("ticket", ticket)).unwrap();
+            assert_eq!(
+                written,
+                json!({"code": 0, "message": "No Error", "ticket": ticket})
+            );
+        }
+        assert_eq!(
+            success_with("ticket", "T"),
+            br#"{"code":0,"message":"No Error","ticket":"T"}"#
         );
     }
 

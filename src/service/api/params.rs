@@ -87,9 +87,76 @@ impl ParamError {
     }
 }
 
-/// Parameter pairs, checked for count and duplicates.
+/// The parameters the API's requests read, each with a slot in
+/// [`Params`]'s index (see [`known`]).
+const KNOWN: [&str; 22] = [
+    "Action",
+    "Region",
+    "Timestamp",
+    "Nonce",
+    "SecretId",
+    "Signature",
+    "SignatureMethod",
+    "captchaType",
+    "userIp",
+    "businessId",
+    "registerTime",
+    "sceneId",
+    "uid",
+    "accountType",
+    "appId",
+    "associateAccount",
+    "xForwardedFor",
+    "macAddress",
+    "imei",
+    "script",
+    "callBack",
+    "ticket",
+];
+
+/// The slot of a [`KNOWN`] name. A `match` on the text (the compiler
+/// switches on the length first) instead of a search of the list: every
+/// pair of a request is looked up once.
+fn known(name: &str) -> Option<usize> {
+    Some(match name {
+        "Action" => 0,
+        "Region" => 1,
+        "Timestamp" => 2,
+        "Nonce" => 3,
+        "SecretId" => 4,
+        "Signature" => 5,
+        "SignatureMethod" => 6,
+        "captchaType" => 7,
+        "userIp" => 8,
+        "businessId" => 9,
+        "registerTime" => 10,
+        "sceneId" => 11,
+        "uid" => 12,
+        "accountType" => 13,
+        "appId" => 14,
+        "associateAccount" => 15,
+        "xForwardedFor" => 16,
+        "macAddress" => 17,
+        "imei" => 18,
+        "script" => 19,
+        "callBack" => 20,
+        "ticket" => 21,
+        _ => return None,
+    })
+}
+
+/// An index slot: no pair of that name.
+const ABSENT: u8 = 0;
+/// An index slot: the name was given more than once.
+const TWICE: u8 = u8::MAX;
+
+/// Parameter pairs, checked for count and duplicates, with the pair of
+/// each [`KNOWN`] name found in one pass.
 pub(crate) struct Params<'a> {
     pairs: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+    /// Per known name: [`ABSENT`], [`TWICE`], or its pair's index plus 1
+    /// (at most [`MAX_PARAMS`], so it fits).
+    index: [u8; KNOWN.len()],
 }
 
 impl<'a> Params<'a> {
@@ -102,17 +169,38 @@ impl<'a> Params<'a> {
     {
         let pairs = pairs.into_iter();
         let mut out = Vec::with_capacity(pairs.size_hint().0.min(MAX_PARAMS));
+        let mut index = [ABSENT; KNOWN.len()];
         for (k, v) in pairs {
             if out.len() == MAX_PARAMS {
                 return Err(ParamError::TooManyParameters);
             }
-            out.push((k.into(), v.into()));
+            let (k, v) = (k.into(), v.into());
+            if let Some(slot) = known(&k) {
+                index[slot] = match index[slot] {
+                    ABSENT => u8::try_from(out.len() + 1).unwrap_or(TWICE),
+                    _ => TWICE,
+                };
+            }
+            out.push((k, v));
         }
-        Ok(Params { pairs: out })
+        Ok(Params { pairs: out, index })
     }
 
     /// The value of `name`, `None` when absent or empty.
     pub(crate) fn get(&self, name: &'static str) -> Result<Option<&str>, ParamError> {
+        let found = match known(name) {
+            Some(slot) => match self.index[slot] {
+                ABSENT => None,
+                TWICE => return Err(ParamError::Duplicate(name)),
+                i => self.pairs.get(usize::from(i) - 1).map(|(_, v)| v.as_ref()),
+            },
+            None => self.scan(name)?,
+        };
+        Ok(found.filter(|v| !v.is_empty()))
+    }
+
+    /// The value of a name that has no slot, looked for pair by pair.
+    fn scan(&self, name: &'static str) -> Result<Option<&str>, ParamError> {
         let mut found = None;
         for (k, v) in &self.pairs {
             if k == name {
@@ -122,7 +210,7 @@ impl<'a> Params<'a> {
                 found = Some(v.as_ref());
             }
         }
-        Ok(found.filter(|v| !v.is_empty()))
+        Ok(found)
     }
 
     pub(crate) fn string(
@@ -136,7 +224,7 @@ impl<'a> Params<'a> {
                 if v.len() > max {
                     return Err(ParamError::TooLong { name, max });
                 }
-                if v.chars().any(char::is_control) {
+                if has_control(v) {
                     return Err(ParamError::ControlCharacters(name));
                 }
                 Ok(Some(v.to_owned()))
@@ -165,6 +253,17 @@ impl<'a> Params<'a> {
                 .map(|ip| Some(ip.to_canonical()))
                 .map_err(|_| ParamError::InvalidIp(name)),
         }
+    }
+}
+
+/// Whether `v` holds a control character (`char::is_control`: C0, DEL and
+/// C1). ASCII text, the usual case, is checked byte by byte without
+/// decoding characters; C1 controls are not ASCII.
+fn has_control(v: &str) -> bool {
+    if v.is_ascii() {
+        v.bytes().any(|b| b.is_ascii_control())
+    } else {
+        v.chars().any(char::is_control)
     }
 }
 
@@ -197,16 +296,13 @@ pub type Pair<'a> = (Cow<'a, str>, Cow<'a, str>);
 /// without `+` or `%` are borrowed from `query`, not copied.
 pub fn parse_pairs(query: &str) -> Result<Vec<Pair<'_>>, ParamError> {
     let query = query.trim_start_matches('?');
-    let mut out = Vec::with_capacity(query.bytes().filter(|b| *b == b'&').count() + 1);
-    for piece in query.split('&') {
-        if piece.is_empty() {
-            continue;
-        }
-        let (raw_name, raw_value) = piece.split_once('=').unwrap_or((piece, ""));
-        match (decode_text(raw_name), decode_text(raw_value)) {
+    // Room for the API's usual dozen or so parameters; more grow it.
+    let mut out = Vec::with_capacity(16);
+    for piece in Pieces::new(query) {
+        match (piece.name(query), piece.value(query)) {
             (Some(name), Some(value)) => out.push((name, value)),
             _ => {
-                let name = percent_decode(raw_name);
+                let name = percent_decode(piece.raw_name(query));
                 let lossy = String::from_utf8_lossy(&name);
                 let quoted = lossy.chars().take(MAX_QUOTED_NAME).collect();
                 return Err(ParamError::InvalidUtf8(quoted));
@@ -214,6 +310,103 @@ pub fn parse_pairs(query: &str) -> Result<Vec<Pair<'_>>, ParamError> {
         }
     }
     Ok(out)
+}
+
+/// One `name=value` piece of a query: where its parts are and whether
+/// they hold anything to decode, found in one pass over its bytes.
+struct Piece {
+    start: usize,
+    /// Where `=` is (the piece's end when it has none).
+    eq: usize,
+    end: usize,
+    name_encoded: bool,
+    value_encoded: bool,
+}
+
+impl Piece {
+    fn raw_name<'q>(&self, query: &'q str) -> &'q str {
+        &query[self.start..self.eq]
+    }
+
+    fn name<'q>(&self, query: &'q str) -> Option<Cow<'q, str>> {
+        decode_if(self.raw_name(query), self.name_encoded)
+    }
+
+    fn value<'q>(&self, query: &'q str) -> Option<Cow<'q, str>> {
+        let raw = query.get(self.eq + 1..self.end).unwrap_or("");
+        decode_if(raw, self.value_encoded)
+    }
+}
+
+/// The non-empty pieces of a query, cut at `&`, each with its first `=`
+/// and whether its name or value holds `+` or `%`: found with SIMD scans
+/// (`memchr`), not byte by byte (all four are ASCII, so every cut is at a
+/// character boundary).
+struct Pieces<'q> {
+    bytes: &'q [u8],
+    at: usize,
+}
+
+impl<'q> Pieces<'q> {
+    fn new(query: &'q str) -> Pieces<'q> {
+        Pieces {
+            bytes: query.as_bytes(),
+            at: 0,
+        }
+    }
+}
+
+/// Below this many bytes a plain loop beats a SIMD scan's call.
+const SHORT: usize = 32;
+
+/// Whether `bytes` hold anything to decode.
+fn encoded(bytes: &[u8]) -> bool {
+    if bytes.len() < SHORT {
+        bytes.iter().any(|b| matches!(b, b'+' | b'%'))
+    } else {
+        memchr::memchr2(b'+', b'%', bytes).is_some()
+    }
+}
+
+impl Iterator for Pieces<'_> {
+    type Item = Piece;
+
+    fn next(&mut self) -> Option<Piece> {
+        while let Some(rest) = self.bytes.get(self.at..).filter(|r| !r.is_empty()) {
+            let start = self.at;
+            let end = start + memchr::memchr(b'&', rest).unwrap_or(rest.len());
+            self.at = end + 1;
+            let piece = &self.bytes[start..end];
+            if piece.is_empty() {
+                continue;
+            }
+            // A name is short: its `=` is found sooner byte by byte.
+            let eq = piece
+                .iter()
+                .take(SHORT)
+                .position(|b| *b == b'=')
+                .or_else(|| memchr::memchr(b'=', piece))
+                .map_or(end, |i| start + i);
+            return Some(Piece {
+                start,
+                eq,
+                end,
+                name_encoded: encoded(&self.bytes[start..eq]),
+                value_encoded: encoded(self.bytes.get(eq + 1..end).unwrap_or_default()),
+            });
+        }
+        None
+    }
+}
+
+/// `raw` borrowed as it is when it holds nothing to decode (a piece of
+/// the query cut at ASCII bytes is valid UTF-8 already), else decoded.
+fn decode_if(raw: &str, encoded: bool) -> Option<Cow<'_, str>> {
+    if encoded {
+        decode_text(raw)
+    } else {
+        Some(Cow::Borrowed(raw))
+    }
 }
 
 /// Decoded text, or `None` if the decoded bytes are not UTF-8. Text with
@@ -293,6 +486,77 @@ mod tests {
         let reference: Vec<(String, String)> =
             form_urlencoded::parse(q.as_bytes()).into_owned().collect();
         assert_eq!(pairs(q), reference);
+    }
+
+    #[test]
+    fn cuts_like_form_urlencoded_on_many_strings() {
+        // Every string of these bytes up to length 6 (after an `x`, so no
+        // leading `?`): one pass must cut and decode as the reference does.
+        let alphabet = b"a=&+%2F";
+        let mut text = vec![b'x'];
+        for n in 0..=6u32 {
+            for code in 0..alphabet.len().pow(n) {
+                text.truncate(1);
+                let mut c = code;
+                for _ in 0..n {
+                    text.push(alphabet[c % alphabet.len()]);
+                    c /= alphabet.len();
+                }
+                let q = std::str::from_utf8(&text).unwrap();
+                let reference: Vec<(String, String)> =
+                    form_urlencoded::parse(q.as_bytes()).into_owned().collect();
+                match parse_pairs(q) {
+                    // Refused, where the reference repairs the bytes.
+                    Err(ParamError::InvalidUtf8(_)) => {
+                        assert!(format!("{reference:?}").contains('\u{fffd}'), "{q}")
+                    }
+                    _ => assert_eq!(pairs(q), reference, "{q}"),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn control_characters_are_found_as_char_is_control_finds_them() {
+        for c in (0..0x250u32).filter_map(char::from_u32) {
+            for text in [format!("{c}"), format!("ab{c}"), format!("\u{4e2d}{c}x")] {
+                assert_eq!(
+                    has_control(&text),
+                    text.chars().any(char::is_control),
+                    "{c:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn long_names_and_values_cut_alike() {
+        let long = "n".repeat(40);
+        for q in [
+            format!("{long}=v&{long}%41={long}+{long}%2B"),
+            format!("a={long}%26{long}&{long}&=x&{long}{long}==="),
+            format!("{}&b=1", "%41".repeat(20)),
+        ] {
+            let reference: Vec<(String, String)> =
+                form_urlencoded::parse(q.as_bytes()).into_owned().collect();
+            assert_eq!(pairs(&q), reference, "{q}");
+        }
+    }
+
+    #[test]
+    fn every_known_name_has_its_own_slot() {
+        for (i, name) in KNOWN.iter().enumerate() {
+            assert_eq!(known(name), Some(i), "{name}");
+        }
+        assert_eq!(known("action"), None);
+        let p = Params::new([("uid", "1"), ("x", "a"), ("x", "b"), ("uid", "2")]).unwrap();
+        assert_eq!(p.get("uid"), Err(ParamError::Duplicate("uid")));
+        assert_eq!(p.get("x"), Err(ParamError::Duplicate("x")));
+        let p = Params::new([("imei", ""), ("ticket", "t"), ("other", "o")]).unwrap();
+        assert_eq!(p.get("imei"), Ok(None));
+        assert_eq!(p.get("ticket"), Ok(Some("t")));
+        assert_eq!(p.get("other"), Ok(Some("o")));
+        assert_eq!(p.get("appId"), Ok(None));
     }
 
     #[test]

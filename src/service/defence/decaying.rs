@@ -10,6 +10,7 @@
 //! are one record, updated in one call.
 
 use crate::service::keyed_hash::KeyedMap;
+use crate::service::short_id::ShortId;
 
 /// A value below this is treated as zero when a full table sweeps.
 const NEGLIGIBLE: f64 = 1e-3;
@@ -52,7 +53,7 @@ impl Counters {
 #[derive(Debug)]
 pub(crate) struct DecayTable {
     capacity: usize,
-    counters: KeyedMap<String, Counters>,
+    counters: KeyedMap<ShortId, Counters>,
     swept_at: Option<u64>,
 }
 
@@ -77,10 +78,14 @@ impl DecayTable {
     /// stores nothing for an unknown id).
     pub(crate) fn add(&mut self, id: &str, amount: f64, half_lives: &[f64], now: u64) -> Vec<f64> {
         if let Some(c) = self.counters.get_mut(id) {
-            let values: Vec<f64> = c.read(half_lives, now).iter().map(|v| v + amount).collect();
-            c.values.clone_from(&values);
+            // Decayed and added in place (a counter not kept yet reads 0),
+            // so the only allocation is the answer's.
+            c.values.resize(half_lives.len(), 0.0);
+            for (value, half_life) in c.values.iter_mut().zip(half_lives) {
+                *value = decayed(*value, c.at, now, *half_life) + amount;
+            }
             c.at = c.at.max(now);
-            return values;
+            return c.values.clone();
         }
         // Not `vec![amount; n]`: for 0.0 that is a zeroed allocation,
         // which glibc serves without its thread cache (a tenth of a
@@ -93,7 +98,7 @@ impl DecayTable {
             self.make_room(half_lives, now);
         }
         self.counters.insert(
-            id.to_owned(),
+            ShortId::from(id),
             Counters {
                 at: now,
                 values: values.clone(),
@@ -121,7 +126,7 @@ impl DecayTable {
             .min_by(|a, b| a.1.total_cmp(&b.1))
             .map(|(id, _)| id.clone());
         if let Some(id) = calmest {
-            self.counters.remove(&id);
+            self.counters.remove(id.as_str());
         }
     }
 }

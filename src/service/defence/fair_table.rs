@@ -17,7 +17,7 @@
 //! network, so one flooding network loses its own oldest entries first.
 
 use std::cmp::Ordering;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, BinaryHeap};
 use std::sync::Arc;
 
 use crate::service::keyed_hash::KeyedMap;
@@ -60,6 +60,10 @@ impl Ord for ByAddr {
 /// table-wide watermark (the coarser key: then every unknown id expiring
 /// before it counts as used).
 const MAX_WATERMARKS: usize = 4096;
+
+/// How many stale entries the size heap may hold beyond two a holder
+/// before it is rebuilt.
+const STALE_SLACK: usize = 1024;
 
 /// One holder's entries, (expires_at, id), first to expire first. Most
 /// holders (a client network, a business) hold one entry at a time, so
@@ -115,10 +119,21 @@ impl Held {
 /// that lost entries.
 #[derive(Debug, Default)]
 pub(crate) struct FairShare {
-    /// Holder -> its entries, (expires_at, id), first to expire first.
-    holders: KeyedMap<Arc<str>, Held>,
-    /// (entry count, holder), to find the heaviest holder.
-    by_size: BTreeSet<(usize, ByAddr)>,
+    /// Holder -> its interned name (the map's key, handed out by
+    /// [`FairShare::add`] without a second look-up) and its entries,
+    /// (expires_at, id), first to expire first.
+    holders: KeyedMap<Arc<str>, (Arc<str>, Held)>,
+    /// (entry count, holder), to find the heaviest holder: a lazy
+    /// max-heap. A holder is pushed each time it grows to two entries or
+    /// more; nothing is done when it shrinks, so its entries may be stale
+    /// (too large, or of a holder gone), and [`FairShare::victim`] drops
+    /// those it meets on top. So every holder of `n >= 2` entries has an
+    /// entry of at least `n`, and a top entry that is not stale is a
+    /// heaviest. Holders of one entry (most: a client network holds one
+    /// session, one ticket) are not in it: when the heap is empty any of
+    /// them is a heaviest. Requests then pay a push for a growing holder
+    /// instead of keeping an ordered set of every holder exact.
+    by_size: BinaryHeap<(usize, ByAddr)>,
     /// Holder -> the latest expiry among its dropped entries.
     watermarks: KeyedMap<Arc<str>, u64>,
     /// The table-wide watermark, once per-holder ones overflowed.
@@ -126,61 +141,61 @@ pub(crate) struct FairShare {
 }
 
 impl FairShare {
-    /// The interned name of `holder` (the same `Arc` for every entry, as
-    /// long as it holds any).
-    pub(crate) fn intern(&self, holder: &str) -> Arc<str> {
-        self.holders
-            .get_key_value(holder)
-            .map(|(k, _)| Arc::clone(k))
-            .unwrap_or_else(|| Arc::from(holder))
+    /// Notes that `holder` grew to `size` entries (a holder of one is not
+    /// ordered). The stale entries are dropped all at once when they
+    /// outnumber the holders, so the heap stays within a few entries a
+    /// holder.
+    fn grew(&mut self, holder: &Arc<str>, size: usize) {
+        if size < 2 {
+            return;
+        }
+        self.by_size.push((size, ByAddr(Arc::clone(holder))));
+        if self.by_size.len() > 2 * self.holders.len() + STALE_SLACK {
+            self.by_size = self
+                .holders
+                .values()
+                .filter(|(_, held)| held.len() > 1)
+                .map(|(name, held)| (held.len(), ByAddr(Arc::clone(name))))
+                .collect();
+        }
     }
 
-    fn resize(&mut self, holder: &Arc<str>, old: usize, new: usize) {
-        if old > 0 {
-            self.by_size.remove(&(old, ByAddr(Arc::clone(holder))));
-        }
-        if new > 0 {
-            self.by_size.insert((new, ByAddr(Arc::clone(holder))));
-        }
-    }
-
-    /// Notes a new entry `id` of `holder` (interned), expiring at
-    /// `expires_at`; `id` is the `Arc` the table keeps.
-    pub(crate) fn add(&mut self, holder: &Arc<str>, id: &Arc<str>, expires_at: u64) {
+    /// Notes a new entry `id` of `holder`, expiring at `expires_at`; `id`
+    /// is the `Arc` the table keeps. Returns the interned name of
+    /// `holder` (the same `Arc` for every entry, as long as it holds any).
+    pub(crate) fn add(&mut self, holder: &str, id: &Arc<str>, expires_at: u64) -> Arc<str> {
         let item = (expires_at, ByAddr(Arc::clone(id)));
-        let n = match self.holders.get_mut(holder) {
-            Some(held) => {
+        let (name, n) = match self.holders.get_mut(holder) {
+            Some((name, held)) => {
                 held.insert(item);
-                held.len()
+                (Arc::clone(name), held.len())
             }
             None => {
-                self.holders.insert(Arc::clone(holder), Held::One(item));
-                1
+                let name: Arc<str> = Arc::from(holder);
+                let entry = (Arc::clone(&name), Held::One(item));
+                self.holders.insert(Arc::clone(&name), entry);
+                (name, 1)
             }
         };
-        self.resize(holder, n - 1, n);
+        self.grew(&name, n);
+        name
     }
 
     /// Notes that entry `id` (the `Arc` given to [`FairShare::add`]) of
     /// `holder` is gone.
     pub(crate) fn remove(&mut self, holder: &Arc<str>, id: &Arc<str>, expires_at: u64) {
-        let Some(held) = self.holders.get_mut(holder) else {
+        let Some((_, held)) = self.holders.get_mut(holder) else {
             return;
         };
-        let before = held.len();
         let item = (expires_at, ByAddr(Arc::clone(id)));
-        let after = if held.remove(&item) {
+        if held.remove(&item) {
             self.holders.remove(holder);
-            0
-        } else {
-            held.len()
-        };
-        self.resize(holder, before, after);
+        }
     }
 
     /// Notes that entry `id` of `holder` now expires at `new`.
     pub(crate) fn reschedule(&mut self, holder: &Arc<str>, id: &Arc<str>, old: u64, new: u64) {
-        if let Some(held) = self.holders.get_mut(holder) {
+        if let Some((_, held)) = self.holders.get_mut(holder) {
             match held {
                 Held::One(one) if Arc::ptr_eq(&one.1 .0, id) => one.0 = new,
                 Held::One(_) => {}
@@ -195,10 +210,32 @@ impl FairShare {
     /// The entry to drop when the table is full: the one of the heaviest
     /// holder that expires first. The caller removes it from its table,
     /// then calls [`FairShare::dropped`].
-    pub(crate) fn victim(&self) -> Option<(Arc<str>, Arc<str>, u64)> {
-        let (_, holder) = self.by_size.last()?;
-        let (expires_at, id) = self.holders.get(&holder.0)?.first()?;
-        Some((Arc::clone(&holder.0), Arc::clone(&id.0), *expires_at))
+    pub(crate) fn victim(&mut self) -> Option<(Arc<str>, Arc<str>, u64)> {
+        while let Some((size, top)) = self.by_size.peek().map(|(n, h)| (*n, Arc::clone(&h.0))) {
+            let now = self.holders.get(&top).map_or(0, |(_, held)| held.len());
+            if now == size {
+                return self.first_of(&top);
+            }
+            // Stale: the holder shrank (or is gone) since it was pushed.
+            self.by_size.pop();
+            if now > 1 {
+                self.by_size.push((now, ByAddr(top)));
+            }
+        }
+        // Nobody holds more than one: any holder is a heaviest.
+        let name = self
+            .holders
+            .values()
+            .next()
+            .map(|(name, _)| Arc::clone(name))?;
+        self.first_of(&name)
+    }
+
+    /// `holder`'s interned name and its entry that expires first.
+    fn first_of(&self, holder: &str) -> Option<(Arc<str>, Arc<str>, u64)> {
+        let (name, held) = self.holders.get(holder)?;
+        let (expires_at, id) = held.first()?;
+        Some((Arc::clone(name), Arc::clone(&id.0), *expires_at))
     }
 
     /// Raises `holder`'s watermark after its entry expiring at
@@ -231,7 +268,7 @@ impl FairShare {
     /// How many entries `holder` has.
     #[cfg(test)]
     pub(crate) fn count(&self, holder: &str) -> usize {
-        self.holders.get(holder).map_or(0, Held::len)
+        self.holders.get(holder).map_or(0, |(_, held)| held.len())
     }
 }
 
@@ -240,8 +277,8 @@ mod tests {
     use super::*;
 
     fn add(f: &mut FairShare, holder: &str, id: &str, exp: u64) -> Arc<str> {
-        let (h, id) = (f.intern(holder), Arc::from(id));
-        f.add(&h, &id, exp);
+        let id = Arc::from(id);
+        f.add(holder, &id, exp);
         id
     }
 
@@ -271,7 +308,12 @@ mod tests {
         let x = add(&mut f, "a", "x", 10);
         let y = add(&mut f, "a", "y", 20);
         add(&mut f, "b", "z", 5);
-        let a = f.intern("a");
+        // The interned name, as the table passes it.
+        let a = f
+            .holders
+            .get("a")
+            .map(|(name, _)| Arc::clone(name))
+            .unwrap();
         f.reschedule(&a, &x, 10, 30);
         assert_eq!(f.victim().map(|v| v.2), Some(20));
         // Another Arc of the same text is another id: nothing removed.
@@ -287,10 +329,73 @@ mod tests {
     }
 
     #[test]
+    fn when_nobody_holds_two_any_single_holder_gives_way() {
+        let mut f = FairShare::default();
+        for i in 0..3 {
+            add(&mut f, &format!("p{i}"), &format!("id{i}"), 10 + i);
+        }
+        assert!(f.by_size.is_empty());
+        let (holder, id, exp) = f.victim().unwrap();
+        assert_eq!(id.replace("id", "p"), &*holder);
+        assert_eq!(exp, 10 + holder[1..].parse::<u64>().unwrap());
+        // A holder that gains a second entry is the heaviest at once.
+        add(&mut f, "p1", "second", 50);
+        assert_eq!(f.victim().map(|v| v.0.to_string()), Some("p1".into()));
+        f.remove(
+            &f.holders.get("p1").map(|(n, _)| Arc::clone(n)).unwrap(),
+            &Arc::from("x"),
+            1,
+        );
+        assert_eq!(f.count("p1"), 2);
+    }
+
+    #[test]
+    fn a_holder_that_shrank_is_not_taken_for_the_heaviest() {
+        let mut f = FairShare::default();
+        let ids: Vec<_> = (0..3)
+            .map(|i| add(&mut f, "was-big", &format!("w{i}"), 10 + i))
+            .collect();
+        add(&mut f, "two", "t0", 5);
+        add(&mut f, "two", "t1", 6);
+        let big = f
+            .holders
+            .get("was-big")
+            .map(|(n, _)| Arc::clone(n))
+            .unwrap();
+        f.remove(&big, &ids[0], 10);
+        f.remove(&big, &ids[1], 11);
+        // "was-big" holds one now, "two" two: "two" gives way.
+        assert_eq!(
+            f.victim().map(|v| (v.0.to_string(), v.2)),
+            Some(("two".into(), 5))
+        );
+        // Back at two entries each: either is a heaviest, and both stay ordered.
+        add(&mut f, "was-big", "w3", 20);
+        assert!(f.victim().is_some_and(|v| [5, 12].contains(&v.2)));
+    }
+
+    #[test]
+    fn stale_sizes_do_not_pile_up() {
+        let mut f = FairShare::default();
+        for round in 0..5_000u64 {
+            let a = add(&mut f, "churn", &format!("a{round}"), round);
+            let b = add(&mut f, "churn", &format!("b{round}"), round);
+            let name = f.holders.get("churn").map(|(n, _)| Arc::clone(n)).unwrap();
+            f.remove(&name, &a, round);
+            f.remove(&name, &b, round);
+        }
+        assert!(
+            f.by_size.len() <= 2 + STALE_SLACK + 1,
+            "{}",
+            f.by_size.len()
+        );
+    }
+
+    #[test]
     fn too_many_watermarks_fold_into_one() {
         let mut f = FairShare::default();
         for i in 0..=MAX_WATERMARKS as u64 {
-            let h = f.intern(&format!("h{i}"));
+            let h: Arc<str> = Arc::from(format!("h{i}"));
             f.dropped(&h, 1_000 + i, 10);
         }
         // Folded: every holder's ids up to the highest mark count as used.
@@ -299,7 +404,7 @@ mod tests {
         // Passed marks are forgotten instead when they can be.
         let mut f = FairShare::default();
         for i in 0..=MAX_WATERMARKS as u64 {
-            let h = f.intern(&format!("h{i}"));
+            let h: Arc<str> = Arc::from(format!("h{i}"));
             f.dropped(&h, 5, 10);
         }
         assert!(!f.maybe_dropped("h1", 5));

@@ -3,6 +3,7 @@
 
 use std::net::IpAddr;
 
+use crate::service::defence::prefix::V4Text;
 use crate::service::store::RateCount;
 
 /// The length of every rate window, in seconds.
@@ -322,7 +323,7 @@ pub(crate) struct ClientKey(IpAddr);
 impl std::fmt::Display for ClientKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.0 {
-            IpAddr::V4(v4) => write!(f, "{v4}"),
+            IpAddr::V4(v4) => f.write_str(V4Text::new(v4).as_str()),
             IpAddr::V6(v6) => {
                 let s = v6.segments();
                 write!(f, "{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])

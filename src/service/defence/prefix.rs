@@ -76,7 +76,65 @@ pub(crate) struct Network(IpAddr, u8);
 
 impl std::fmt::Display for Network {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}/{}", self.0, self.1)
+        match self.0 {
+            IpAddr::V4(v4) => {
+                let mut text = V4Text::new(v4);
+                text.push(b'/');
+                text.push_decimal(self.1);
+                f.write_str(text.as_str())
+            }
+            IpAddr::V6(v6) => write!(f, "{v6}/{}", self.1),
+        }
+    }
+}
+
+/// An IPv4 address in dotted decimal (and a little more: a `/length`),
+/// written on the stack. Every request names a few store records by its
+/// client's address or network, and `Ipv4Addr`'s own `Display` goes
+/// through the formatter once per octet; this is one `write_str`.
+pub(crate) struct V4Text {
+    buf: [u8; 20],
+    len: usize,
+}
+
+impl V4Text {
+    /// `ip` as `a.b.c.d`.
+    pub(crate) fn new(ip: Ipv4Addr) -> V4Text {
+        let mut text = V4Text {
+            buf: [0; 20],
+            len: 0,
+        };
+        for (i, octet) in ip.octets().into_iter().enumerate() {
+            if i > 0 {
+                text.push(b'.');
+            }
+            text.push_decimal(octet);
+        }
+        text
+    }
+
+    /// Appends one ASCII byte (at most 4 after the address: there is room).
+    pub(crate) fn push(&mut self, b: u8) {
+        if let Some(slot) = self.buf.get_mut(self.len) {
+            *slot = b;
+            self.len += 1;
+        }
+    }
+
+    /// Appends `n` in decimal.
+    pub(crate) fn push_decimal(&mut self, n: u8) {
+        if n >= 100 {
+            self.push(b'0' + n / 100);
+        }
+        if n >= 10 {
+            self.push(b'0' + n / 10 % 10);
+        }
+        self.push(b'0' + n % 10);
+    }
+
+    /// The text (ASCII only, so always UTF-8).
+    pub(crate) fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
     }
 }
 
@@ -96,6 +154,12 @@ mod tests {
         assert_eq!(p.key("10.1.2.3".parse().unwrap()), "10.1.0.0/16");
         assert_eq!(p.key("2001:db8:1:2::1".parse().unwrap()), "2001:db8:1::/48");
         assert!(Prefixes::new(0, 64).is_err());
+        // The stack-written form is std's, for every octet value.
+        for o in 0..=255u8 {
+            let ip = Ipv4Addr::new(o, 255 - o, o / 7, 10);
+            assert_eq!(V4Text::new(ip).as_str(), ip.to_string());
+            assert_eq!(Network(IpAddr::V4(ip), 32).to_string(), format!("{ip}/32"));
+        }
         assert!(Prefixes::new(24, 129).is_err());
         assert_eq!(
             Prefixes::new(32, 128)

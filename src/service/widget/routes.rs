@@ -8,8 +8,8 @@ use std::net::IpAddr;
 use serde_json::json;
 
 use crate::render::answer::draw_word;
-use crate::service::api::codes::ErrorCode;
-use crate::service::api::http::{json_failure, HttpResponse, Route};
+use crate::service::api::codes::{self, ErrorCode};
+use crate::service::api::http::{json_failure, HttpResponse, Route, CONTENT_TYPE_JSON};
 use crate::service::captcha_service::CaptchaService;
 use crate::service::defence::admit::refuse;
 use crate::service::defence::limits::LimitError;
@@ -108,11 +108,11 @@ impl CaptchaService {
         let token = self.new_ticket(challenge.binding, now)?;
         metrics::answered(Answered::Right);
         metrics::ticket_issued();
-        Ok(HttpResponse::json(&json!({
-            "code": ErrorCode::Success.code(),
-            "message": ErrorCode::Success.message(),
-            "ticket": token,
-        })))
+        Ok(HttpResponse::new(
+            200,
+            CONTENT_TYPE_JSON,
+            codes::success_with("ticket", &token),
+        ))
     }
 
     /// An attempt (refresh or verify) admitted under the client's answer

@@ -3,12 +3,17 @@
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
 use super::{check_id, RateCount, RecordKind, ReplayStore, StoreError, UseRecord};
 use crate::service::defence::decaying::DecayTable;
 use crate::service::defence::fair_table::{ByAddr, FairShare};
 use crate::service::keyed_hash::KeyedMap;
+use crate::service::short_id::ShortId;
+use monotonic::Monotonic;
+use records::Records;
+
+mod monotonic;
+mod records;
 
 /// Default capacity of each table of [`MemoryStore::default`]: 200,000
 /// entries per kind (sessions, tickets, Nonces, rate counters): room for
@@ -38,7 +43,7 @@ struct Entry {
 /// One kind's records.
 #[derive(Debug, Default)]
 struct Table {
-    entries: KeyedMap<Arc<str>, Entry>,
+    entries: Records<Entry>,
     /// (monotonic deadline, id) of every entry not yet waiting (each id
     /// the `Arc` that keys `entries`).
     by_deadline: BTreeSet<(u64, ByAddr)>,
@@ -60,12 +65,20 @@ impl Table {
             let Some((_, id)) = self.by_deadline.pop_first() else {
                 break;
             };
-            match self.entries.get_mut(&*id.0) {
-                Some(e) if e.expires_at > now => {
+            // Expired by both clocks: removed in the same look-up that
+            // reads it; else it waits for the wall clock.
+            let mut wait_until = None;
+            let removed = self.entries.remove_if(&id.0, |e| {
+                if e.expires_at > now {
                     e.waiting = true;
-                    self.waiting.insert((e.expires_at, id));
+                    wait_until = Some(e.expires_at);
                 }
-                _ => self.forget(&id.0),
+                wait_until.is_none()
+            });
+            if let Some(at) = wait_until {
+                self.waiting.insert((at, id));
+            } else if let Some((key, e)) = removed {
+                self.fair.remove(&e.holder, &key, e.expires_at);
             }
         }
         while let Some(first) = self.waiting.first() {
@@ -80,7 +93,7 @@ impl Table {
 
     /// Removes entry `id` (already out of the expiry orders) and its share.
     fn forget(&mut self, id: &Arc<str>) {
-        if let Some((key, e)) = self.entries.remove_entry(&**id) {
+        if let Some((key, e)) = self.entries.remove(id) {
             self.fair.remove(&e.holder, &key, e.expires_at);
         }
     }
@@ -91,7 +104,7 @@ impl Table {
         let Some((holder, id, expires_at)) = self.fair.victim() else {
             return false;
         };
-        if let Some(e) = self.entries.get(&*id) {
+        if let Some(e) = self.entries.get_mut(&id) {
             let key = ByAddr(Arc::clone(&id));
             if e.waiting {
                 self.waiting.remove(&(e.expires_at, key));
@@ -131,7 +144,7 @@ impl Table {
         deadline: u64,
         now: u64,
     ) -> u64 {
-        if let Some(key) = self.entries.get_key_value(id).map(|(k, _)| Arc::clone(k)) {
+        if let Some(key) = self.entries.key_of(id) {
             return self.bump_known(key, expires_at, deadline);
         }
         if expires_at <= now {
@@ -145,10 +158,9 @@ impl Table {
                 break;
             }
         }
-        let holder = self.fair.intern(holder);
         let key: Arc<str> = Arc::from(id);
-        self.fair.add(&holder, &key, expires_at);
-        self.entries.insert(
+        let holder = self.fair.add(holder, &key, expires_at);
+        self.entries.insert_new(
             Arc::clone(&key),
             Entry {
                 uses: 1,
@@ -240,7 +252,7 @@ impl Counter {
 #[derive(Debug, Default)]
 struct Rates {
     /// id -> its counts.
-    counters: KeyedMap<String, Counter>,
+    counters: KeyedMap<ShortId, Counter>,
     /// The `now` of the last sweep of stale windows.
     swept_at: Option<u64>,
     /// Counters made so far.
@@ -286,7 +298,7 @@ impl Rates {
             .min_by_key(|(_, c)| (c.current.saturating_add(c.previous), c.born))
             .map(|(id, _)| id.clone());
         if let Some(id) = calmest {
-            self.counters.remove(&id);
+            self.counters.remove(id.as_str());
         }
     }
 }
@@ -345,8 +357,8 @@ pub struct MemoryStore {
     tables: [Mutex<Table>; 3],
     rates: Mutex<Rates>,
     pressure: Mutex<DecayTable>,
-    /// Where the monotonic deadlines count from.
-    epoch: Instant,
+    /// The monotonic clock of the deadlines.
+    mono: Monotonic,
 }
 
 impl MemoryStore {
@@ -358,14 +370,30 @@ impl MemoryStore {
             tables: Default::default(),
             rates: Mutex::new(Rates::default()),
             pressure: Mutex::new(DecayTable::new(capacity)),
-            epoch: Instant::now(),
+            mono: Monotonic::os(),
         }
     }
 
-    /// The monotonic clock now, in milliseconds since the store was made
-    /// (rounded down).
+    /// **For tests and benches that simulate time** (feature
+    /// `test-util`): a store whose monotonic guard follows `clock` too
+    /// (never going back), so that its records expire as the simulated
+    /// time passes, as a server's do as real time passes. With
+    /// [`MemoryStore::new`] a bench that simulates hours in seconds sees
+    /// no record expire, and its tables grow for the whole run.
+    #[cfg(feature = "test-util")]
+    pub fn with_manual_clock(
+        capacity: usize,
+        clock: Arc<crate::service::clock::ManualClock>,
+    ) -> MemoryStore {
+        MemoryStore {
+            mono: Monotonic::manual(clock),
+            ..MemoryStore::new(capacity)
+        }
+    }
+
+    /// The monotonic clock now, in milliseconds (rounded down).
     fn mono_now(&self) -> u64 {
-        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+        self.mono.now_ms()
     }
 
     /// The most entries each table holds.
@@ -503,7 +531,7 @@ impl ReplayStore for MemoryStore {
             born: rates.born,
         };
         let count = c.hit(len, window);
-        rates.counters.insert(id.to_owned(), c);
+        rates.counters.insert(ShortId::from(id), c);
         Ok(count)
     }
 

@@ -12,6 +12,33 @@ fn keeps_the_replay_store_contract() {
 }
 
 #[test]
+#[cfg(feature = "test-util")]
+fn a_manual_clock_lets_records_expire_in_simulated_time() {
+    use crate::service::clock::{Clock, ManualClock};
+    let clock = Arc::new(ManualClock::new(1_000));
+    let s = MemoryStore::with_manual_clock(10, clock.clone());
+    s.record_use(Ticket, "a", 1_010, 1, clock.now()).unwrap();
+    clock.advance(5);
+    s.record_use(Ticket, "b", 1_100, 1, clock.now()).unwrap();
+    assert_eq!(s.len_of(Ticket), 2);
+    clock.advance(6);
+    // "a" expired by both clocks: dropped when the table is next used.
+    s.record_use(Ticket, "c", 1_100, 1, clock.now()).unwrap();
+    assert_eq!(s.len_of(Ticket), 2);
+    assert!(
+        !s.record_use(Ticket, "b", 1_100, 1, clock.now())
+            .unwrap()
+            .allowed
+    );
+    // With the OS's monotonic clock the same hour of simulated time
+    // expires nothing.
+    let os = MemoryStore::new(10);
+    os.record_use(Ticket, "a", 1_010, 1, 1_000).unwrap();
+    os.record_use(Ticket, "c", 1_100, 1, 1_011).unwrap();
+    assert_eq!(os.len_of(Ticket), 2);
+}
+
+#[test]
 fn keeps_one_entry_per_kind_and_id() {
     let s = MemoryStore::new(10);
     for now in [10, 20, 99] {
