@@ -276,6 +276,11 @@ impl FairShare {
 mod tests {
     use super::*;
 
+    /// The holder's interned name, as the table passes it.
+    fn interned(f: &FairShare, holder: &str) -> Arc<str> {
+        f.holders.get(holder).map(|(n, _)| Arc::clone(n)).unwrap()
+    }
+
     fn add(f: &mut FairShare, holder: &str, id: &str, exp: u64) -> Arc<str> {
         let id = Arc::from(id);
         f.add(holder, &id, exp);
@@ -309,11 +314,7 @@ mod tests {
         let y = add(&mut f, "a", "y", 20);
         add(&mut f, "b", "z", 5);
         // The interned name, as the table passes it.
-        let a = f
-            .holders
-            .get("a")
-            .map(|(name, _)| Arc::clone(name))
-            .unwrap();
+        let a = interned(&f, "a");
         f.reschedule(&a, &x, 10, 30);
         assert_eq!(f.victim().map(|v| v.2), Some(20));
         // Another Arc of the same text is another id: nothing removed.
@@ -341,11 +342,7 @@ mod tests {
         // A holder that gains a second entry is the heaviest at once.
         add(&mut f, "p1", "second", 50);
         assert_eq!(f.victim().map(|v| v.0.to_string()), Some("p1".into()));
-        f.remove(
-            &f.holders.get("p1").map(|(n, _)| Arc::clone(n)).unwrap(),
-            &Arc::from("x"),
-            1,
-        );
+        f.remove(&interned(&f, "p1"), &Arc::from("x"), 1);
         assert_eq!(f.count("p1"), 2);
     }
 
@@ -357,11 +354,7 @@ mod tests {
             .collect();
         add(&mut f, "two", "t0", 5);
         add(&mut f, "two", "t1", 6);
-        let big = f
-            .holders
-            .get("was-big")
-            .map(|(n, _)| Arc::clone(n))
-            .unwrap();
+        let big = interned(&f, "was-big");
         f.remove(&big, &ids[0], 10);
         f.remove(&big, &ids[1], 11);
         // "was-big" holds one now, "two" two: "two" gives way.
@@ -380,7 +373,7 @@ mod tests {
         for round in 0..5_000u64 {
             let a = add(&mut f, "churn", &format!("a{round}"), round);
             let b = add(&mut f, "churn", &format!("b{round}"), round);
-            let name = f.holders.get("churn").map(|(n, _)| Arc::clone(n)).unwrap();
+            let name = interned(&f, "churn");
             f.remove(&name, &a, round);
             f.remove(&name, &b, round);
         }
