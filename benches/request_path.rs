@@ -144,6 +144,12 @@ fn request_path(c: &mut Criterion) {
     group.bench_function("image", |b| {
         b.iter(|| service.handle_image(&image_query, CLIENT))
     });
+    // At the scale the widget asks for (`s=2`: the picture shown at twice
+    // 130x53), the picture a deployed page really fetches.
+    let image_query = encode(&[("c", &challenge), ("s", "2")]);
+    group.bench_function("image_s2", |b| {
+        b.iter(|| service.handle_image(&image_query, CLIENT))
+    });
     // The same step on a fresh challenge each time (its CaptchaQuery
     // untimed): a new seed, and other work between two pictures, as in a
     // solved captcha. `image` above renders one challenge over and over.
@@ -197,8 +203,9 @@ fn metrics_event(_: &mut Criterion) {}
 /// tickets for minutes; no table is ever full, so none makes room.
 const DEPLOYED_CAPACITY: usize = 4_000_000;
 
-/// The path as deployed, memory store: a solved captcha and CaptchaQuery
-/// alone. Compare with `request_step/image` of the same run.
+/// The path as deployed, memory store: a solved captcha (its picture at
+/// the widget's `s=2`, and at `s=1`) and CaptchaQuery alone. Compare with
+/// `request_step/image_s2` and `request_step/image` of the same run.
 fn deployed_memory(c: &mut Criterion) {
     let mut group = c.benchmark_group("deployed_memory");
     group.throughput(Throughput::Elements(1));
@@ -207,6 +214,14 @@ fn deployed_memory(c: &mut Criterion) {
     group.bench_function("solved_captcha", |b| {
         b.iter_custom(|iters| timed(iters, None, |w| path.solve(w)))
     });
+    // The same path with the smallest picture, which the widget never asks
+    // for: the request path's own cost weighs most here.
+    let path_s1 = Deployed::with_memory_store(DEPLOYED_CAPACITY).at_scale(1);
+    path_s1.warm_up();
+    group.bench_function("solved_captcha_s1", |b| {
+        b.iter_custom(|iters| timed(iters, None, |w| path_s1.solve(w)))
+    });
+    drop(path_s1);
     group.bench_function("captcha_query", |b| {
         b.iter_custom(|iters| timed(iters, None, |w| path.query_only(w)))
     });

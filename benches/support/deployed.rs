@@ -58,7 +58,14 @@ pub struct Deployed {
     clock: Arc<ManualClock>,
     /// Users served so far: the next one's address and Nonce.
     users: AtomicU64,
+    /// The picture scale the widget asks for (`s`).
+    scale: u32,
 }
+
+/// The scale the widget asks for on a screen of ordinary density: it shows
+/// the 130x53 picture at twice its size (`SHOWN` in `widget.js`), so it
+/// requests `s=2` (and `s=3` on denser screens), never `s=1`.
+pub const WIDGET_SCALE: u32 = 2;
 
 /// One user's identity.
 struct User {
@@ -88,6 +95,12 @@ impl Deployed {
         Deployed::with_clock(store, clock)
     }
 
+    /// The same path with pictures asked for at scale `s` (1-3) instead
+    /// of the widget's [`WIDGET_SCALE`].
+    pub fn at_scale(self, s: u32) -> Deployed {
+        Deployed { scale: s, ..self }
+    }
+
     fn with_clock(store: Arc<dyn ReplayStore>, clock: Arc<ManualClock>) -> Deployed {
         let credentials = Credentials::new("AKIDbench", "bench-secret-key-0123456789abcdef");
         let normal = Surge::default().normal_bounds(SOLVES_PER_SECOND as f64 * 60.0, 3_000.0);
@@ -105,6 +118,7 @@ impl Deployed {
             credentials,
             clock,
             users: AtomicU64::new(0),
+            scale: WIDGET_SCALE,
         }
     }
 
@@ -174,7 +188,7 @@ impl Deployed {
     /// measured by `meter`.
     pub fn solve(&self, meter: &mut impl Meter) {
         let (user, challenge) = self.query(meter);
-        let image_query = encode(&[("c", &challenge)]);
+        let image_query = encode(&[("c", &challenge), ("s", &self.scale.to_string())]);
         let image = meter.measure(Step::Picture, || {
             self.service.handle_image(&image_query, user.ip)
         });
