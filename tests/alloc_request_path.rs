@@ -33,31 +33,20 @@ impl Meter for Allocations {
 }
 
 /// The most allocations a solved captcha may make: CaptchaQuery, the
-/// picture, the answer and CaptchaCheck together. Measured: 52.6 with the
-/// default features, 65.6 with `--all-features` (the metrics wrapper of
-/// the store); 74.1 / 87.1 before counter ids were kept inline, decaying
-/// counters updated in place and the answers and the Nonce id written
-/// without a JSON value or the formatter; 78.2 / 91.2 before the signature was checked without
-/// building its string and a holder's single entry was kept inline;
-/// 133.0 / 146.0 before tokens were opened on the stack,
-/// store keys written on the stack and the widget's configuration written
-/// directly (issue 23), 93.5 / 103.5 before new sessions were priced and
-/// every record named its fair-share holder, 232.5 before the request
-/// path was made cheap.
+/// picture, the answer and CaptchaCheck together. Measured: 45.6 with the
+/// default features, 58.6 with `--all-features` (the metrics wrapper of
+/// the store); how it came down is in docs/performance.md.
 const SOLVED_CAPTCHA_BOUND: f64 = if cfg!(feature = "metrics") {
-    67.0
+    60.0
 } else {
-    54.0
+    47.0
 };
-/// The most a CaptchaQuery alone may make. Measured: 19.2 (default
-/// features), 24.2 (all); 23.3 / 28.3 before the changes above;
-/// 25.3 / 30.3 before the signature was checked without building its string;
-/// 51.3 / 56.3 before issue 23's work, 36.1 / 39.1
-/// before pricing, 80.1 before that.
+/// The most a CaptchaQuery alone may make. Measured: 17.1 (default
+/// features), 22.1 (all).
 const CAPTCHA_QUERY_BOUND: f64 = if cfg!(feature = "metrics") {
-    26.0
+    23.0
 } else {
-    21.0
+    18.0
 };
 
 /// Allocations of `n` runs of `run`, after a warm-up (the store's tables

@@ -350,6 +350,7 @@ pub(crate) mod redis;
 #[cfg(feature = "test-util")]
 pub(crate) mod scenarios;
 
+pub(crate) use memory::fingerprint::{HolderKey, IdKey};
 pub use memory::MemoryStore;
 #[cfg(feature = "redis-tls")]
 pub use redis::RedisTls;

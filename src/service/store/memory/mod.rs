@@ -2,25 +2,30 @@
 //! process.
 
 use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex};
+#[cfg(feature = "test-util")]
+use std::sync::Arc;
+use std::sync::Mutex;
 
 use super::{check_id, RateCount, RecordKind, ReplayStore, StoreError, UseRecord};
 use crate::service::defence::decaying::DecayTable;
-use crate::service::defence::fair_table::{ByAddr, FairShare};
+use crate::service::defence::fair_table::FairShare;
 use crate::service::keyed_hash::KeyedMap;
 use crate::service::short_id::ShortId;
+use fingerprint::{Fingerprints, HolderKey, IdKey};
 use monotonic::Monotonic;
 use records::Records;
 
+pub(crate) mod fingerprint;
 mod monotonic;
 mod records;
 
 /// Default capacity of each table of [`MemoryStore::default`]: 200,000
 /// entries per kind (sessions, tickets, Nonces, rate counters): room for
 /// the 180,000 sessions that the default business limit lets live at once.
-/// Measured (`memory_per_entry`): 233 bytes an entry for sessions and
-/// tickets, 292 for Nonces, 149 for rate counters, so full tables take 47,
-/// 47, 58 and 30 MB, about 180 MB in all. Tables grow only as they fill.
+/// Measured (`memory_per_entry`): 172 bytes an entry for sessions,
+/// tickets and Nonces alike (ids are kept as 128-bit keys, whatever their
+/// length), 159 for rate counters, so full tables take 34 MB each and
+/// 32 MB, about 140 MB in all. Tables grow only as they fill.
 pub const DEFAULT_MEMORY_CAPACITY: usize = 200_000;
 
 #[derive(Debug)]
@@ -36,20 +41,20 @@ struct Entry {
     /// Whether the monotonic deadline has passed and the entry now waits
     /// for the wall clock (it sits in `waiting`, not in `by_deadline`).
     waiting: bool,
-    /// Who holds it (the fair-share key; "" when the caller named none).
-    holder: Arc<str>,
+    /// Who holds it (the fair-share key; that of "" when the caller named
+    /// none).
+    holder: HolderKey,
 }
 
 /// One kind's records.
 #[derive(Debug, Default)]
 struct Table {
     entries: Records<Entry>,
-    /// (monotonic deadline, id) of every entry not yet waiting (each id
-    /// the `Arc` that keys `entries`).
-    by_deadline: BTreeSet<(u64, ByAddr)>,
+    /// (monotonic deadline, id) of every entry not yet waiting.
+    by_deadline: BTreeSet<(u64, IdKey)>,
     /// (expires_at, id) of the entries whose monotonic deadline passed
     /// while the wall clock said they were still live.
-    waiting: BTreeSet<(u64, ByAddr)>,
+    waiting: BTreeSet<(u64, IdKey)>,
     /// The entries by holder, and the watermarks of holders that lost some.
     fair: FairShare,
 }
@@ -68,7 +73,7 @@ impl Table {
             // Expired by both clocks: removed in the same look-up that
             // reads it; else it waits for the wall clock.
             let mut wait_until = None;
-            let removed = self.entries.remove_if(&id.0, |e| {
+            let removed = self.entries.remove_if(id, |e| {
                 if e.expires_at > now {
                     e.waiting = true;
                     wait_until = Some(e.expires_at);
@@ -77,8 +82,8 @@ impl Table {
             });
             if let Some(at) = wait_until {
                 self.waiting.insert((at, id));
-            } else if let Some((key, e)) = removed {
-                self.fair.remove(&e.holder, &key, e.expires_at);
+            } else if let Some(e) = removed {
+                self.fair.remove(e.holder, id, e.expires_at);
             }
         }
         while let Some(first) = self.waiting.first() {
@@ -86,15 +91,15 @@ impl Table {
                 break;
             }
             if let Some((_, id)) = self.waiting.pop_first() {
-                self.forget(&id.0);
+                self.forget(id);
             }
         }
     }
 
     /// Removes entry `id` (already out of the expiry orders) and its share.
-    fn forget(&mut self, id: &Arc<str>) {
-        if let Some((key, e)) = self.entries.remove(id) {
-            self.fair.remove(&e.holder, &key, e.expires_at);
+    fn forget(&mut self, id: IdKey) {
+        if let Some(e) = self.entries.remove(id) {
+            self.fair.remove(e.holder, id, e.expires_at);
         }
     }
 
@@ -104,23 +109,22 @@ impl Table {
         let Some((holder, id, expires_at)) = self.fair.victim() else {
             return false;
         };
-        if let Some(e) = self.entries.get_mut(&id) {
-            let key = ByAddr(Arc::clone(&id));
+        if let Some(e) = self.entries.get(id) {
             if e.waiting {
-                self.waiting.remove(&(e.expires_at, key));
+                self.waiting.remove(&(e.expires_at, id));
             } else {
-                self.by_deadline.remove(&(e.deadline, key));
+                self.by_deadline.remove(&(e.deadline, id));
             }
         }
-        self.forget(&id);
-        self.fair.dropped(&holder, expires_at, now);
+        self.forget(id);
+        self.fair.dropped(holder, expires_at, now);
         true
     }
 
     /// The uses of `id` held by `holder` so far: its count if known, 0 if
     /// new, and `u64::MAX` (used up) if unknown but possibly dropped by
     /// [`Table::evict`].
-    fn uses(&self, holder: &str, id: &str, expires_at: u64) -> u64 {
+    fn uses(&self, holder: HolderKey, id: IdKey, expires_at: u64) -> u64 {
         match self.entries.get(id) {
             Some(e) => u64::from(e.uses),
             None if self.fair.maybe_dropped(holder, expires_at) => u64::MAX,
@@ -138,14 +142,14 @@ impl Table {
     fn bump(
         &mut self,
         capacity: usize,
-        holder: &str,
-        id: &str,
+        holder: HolderKey,
+        id: IdKey,
         expires_at: u64,
         deadline: u64,
         now: u64,
     ) -> u64 {
-        if let Some(key) = self.entries.key_of(id) {
-            return self.bump_known(key, expires_at, deadline);
+        if self.entries.get(id).is_some() {
+            return self.bump_known(id, expires_at, deadline);
         }
         if expires_at <= now {
             return 1;
@@ -158,10 +162,9 @@ impl Table {
                 break;
             }
         }
-        let key: Arc<str> = Arc::from(id);
-        let holder = self.fair.add(holder, &key, expires_at);
+        self.fair.add(holder, id, expires_at);
         self.entries.insert_new(
-            Arc::clone(&key),
+            id,
             Entry {
                 uses: 1,
                 expires_at,
@@ -170,34 +173,32 @@ impl Table {
                 holder,
             },
         );
-        self.by_deadline.insert((deadline, ByAddr(key)));
+        self.by_deadline.insert((deadline, id));
         1
     }
 
     /// One more use of the known entry `id`, its life lengthened on both
     /// clocks if asked (moved back into the deadline order if it was
     /// waiting).
-    fn bump_known(&mut self, id: Arc<str>, expires_at: u64, deadline: u64) -> u64 {
-        let Some(entry) = self.entries.get_mut(&id) else {
+    fn bump_known(&mut self, id: IdKey, expires_at: u64, deadline: u64) -> u64 {
+        let Some(entry) = self.entries.get_mut(id) else {
             return 0;
         };
         entry.uses = entry.uses.saturating_add(1);
         if expires_at > entry.expires_at || deadline > entry.deadline {
-            let key = ByAddr(Arc::clone(&id));
             if entry.waiting {
-                self.waiting.remove(&(entry.expires_at, key));
+                self.waiting.remove(&(entry.expires_at, id));
             } else {
-                self.by_deadline.remove(&(entry.deadline, key));
+                self.by_deadline.remove(&(entry.deadline, id));
             }
             let old = entry.expires_at;
             entry.expires_at = entry.expires_at.max(expires_at);
             entry.deadline = entry.deadline.max(deadline);
             entry.waiting = false;
-            self.by_deadline
-                .insert((entry.deadline, ByAddr(Arc::clone(&id))));
-            let (holder, new) = (Arc::clone(&entry.holder), entry.expires_at);
+            self.by_deadline.insert((entry.deadline, id));
+            let (holder, new) = (entry.holder, entry.expires_at);
             let uses = u64::from(entry.uses);
-            self.fair.reschedule(&holder, &id, old, new);
+            self.fair.reschedule(holder, id, old, new);
             return uses;
         }
         u64::from(entry.uses)
@@ -359,6 +360,8 @@ pub struct MemoryStore {
     pressure: Mutex<DecayTable>,
     /// The monotonic clock of the deadlines.
     mono: Monotonic,
+    /// The key of the fixed-size keys the tables keep for ids and holders.
+    keys: Fingerprints,
 }
 
 impl MemoryStore {
@@ -371,6 +374,7 @@ impl MemoryStore {
             rates: Mutex::new(Rates::default()),
             pressure: Mutex::new(DecayTable::new(capacity)),
             mono: Monotonic::os(),
+            keys: Fingerprints::default(),
         }
     }
 
@@ -474,6 +478,7 @@ impl ReplayStore for MemoryStore {
         check_id(id)?;
         let mono = self.mono_now();
         let deadline = monotonic_deadline(mono, expires_at, now);
+        let (holder, id) = (self.keys.holder(holder), self.keys.id(id));
         let mut table = self.tables[kind.index()].lock().map_err(poisoned)?;
         table.purge(now, mono);
         let uses = table.bump(self.capacity, holder, id, expires_at, deadline, now);
@@ -491,6 +496,7 @@ impl ReplayStore for MemoryStore {
     ) -> Result<bool, StoreError> {
         check_id(id)?;
         let mono = self.mono_now();
+        let (holder, id) = (self.keys.holder(holder), self.keys.id(id));
         let mut table = self.tables[kind.index()].lock().map_err(poisoned)?;
         table.purge(now, mono);
         let current = table.uses(holder, id, expires_at);

@@ -290,7 +290,7 @@ fn memory_per_entry() {
 fn the_fair_shares_and_orders_follow_every_entry() {
     // Evictions, renewals and new ids of seven holders in a small table:
     // the per-holder shares and the expiry order name exactly the live
-    // entries (they find entries by the Arc the table keeps).
+    // entries (they find entries by the keys the table keeps).
     let store = MemoryStore::new(50);
     for i in 0..400u64 {
         let (holder, id) = (format!("h{}", i % 7), format!("id{i}"));
@@ -301,7 +301,9 @@ fn the_fair_shares_and_orders_follow_every_entry() {
         }
     }
     let t = store.tables[RecordKind::Ticket.index()].lock().unwrap();
-    let held: usize = (0..7).map(|h| t.fair.count(&format!("h{h}"))).sum();
+    let held: usize = (0..7)
+        .map(|h| t.fair.count(store.keys.holder(&format!("h{h}"))))
+        .sum();
     assert_eq!(t.entries.len(), 50);
     assert_eq!(held, t.entries.len());
     assert_eq!(t.by_deadline.len() + t.waiting.len(), t.entries.len());
