@@ -24,6 +24,11 @@ use crate::render::raster::Canvas;
 /// Palette entries: 2-bit indices.
 const LEVELS: usize = 4;
 
+/// The file's bytes besides the image data: signature (8), IHDR (25),
+/// PLTE (12 + 3 a colour), the IDAT chunk's length, type and CRC (12),
+/// IEND (12).
+const CONTAINER_BYTES: usize = 8 + 25 + 12 + 3 * LEVELS + 12 + 12;
+
 /// How the image data inside the PNG is compressed. Both give the same
 /// picture; they differ in time and size.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -99,6 +104,9 @@ impl PngEncoder {
             }
         }
 
+        // The caller's buffer grows once to the whole file, not chunk by
+        // chunk (a fresh `Vec` would be reallocated four to six times).
+        out.reserve(CONTAINER_BYTES + self.compressed.len());
         let mut png = png::Encoder::new(out, self.width, self.height);
         png.set_color(png::ColorType::Indexed);
         png.set_depth(png::BitDepth::Two);
@@ -128,6 +136,18 @@ fn encode_error(e: impl std::fmt::Display) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_file_fits_the_room_reserved_for_it() {
+        for (w, h) in [(130, 53), (260, 106), (160, 60)] {
+            let mut e = PngEncoder::new(w, h, [255; 3], [0; 3], Compression::Stored);
+            let mut canvas = Canvas::new(w, h);
+            let mut out = Vec::new();
+            e.encode(&mut canvas, &mut out).unwrap();
+            assert_eq!(out.len(), CONTAINER_BYTES + e.compressed.len());
+            assert_eq!(out.capacity(), out.len());
+        }
+    }
 
     #[test]
     fn palette_ramps_from_background_to_ink() {
