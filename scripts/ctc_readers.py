@@ -399,9 +399,9 @@ class EasyOcr:
         out[:, resized_w:] = img[:, -1:]
         return out[None]
 
-    def read(self, greys, contrast):
-        """Class probabilities (N, T, C) of same-sized pictures."""
-        width = math.ceil(greys[0].shape[1] / greys[0].shape[0]) * self.HEIGHT
+    def read(self, greys, width, contrast):
+        """Class probabilities (N, T, C) of same-sized pictures, padded to
+        `width`."""
         batch = np.stack([self.prepare(g, width, contrast) for g in greys])
         logits = self.session.run(None, {"image": batch})[0].astype(np.float64)
         return np.exp(log_softmax(logits))
@@ -409,20 +409,24 @@ class EasyOcr:
     def run(self, imgs):
         import cv2
 
-        greys = []
+        greys, widths = [], []
         for im in imgs:
             grey = cv2.cvtColor(np.asarray(im.convert("RGB")), cv2.COLOR_RGB2GRAY)
             h, w = grey.shape
             # compute_ratio_and_resize: cv2.resize with PIL's LANCZOS
             # constant (1), which cv2 takes for INTER_LINEAR.
             greys.append(cv2.resize(grey, (int(self.HEIGHT * w / h), self.HEIGHT), interpolation=cv2.INTER_LINEAR))
+            # The padded width, from the picture's own proportions (one
+            # picture a `recognize` call, as a bot reads them).
+            widths.append(math.ceil(w / h) * self.HEIGHT)
         probs = [None] * len(imgs)
-        for shape in {g.shape for g in greys}:
-            same = [i for i, g in enumerate(greys) if g.shape == shape]
+        for key in {(g.shape, wd) for g, wd in zip(greys, widths)}:
+            same = [i for i, (g, wd) in enumerate(zip(greys, widths)) if (g.shape, wd) == key]
+            width = key[1]
             for chunk in chunks(same):
-                first = self.read([greys[i] for i in chunk], False)
+                first = self.read([greys[i] for i in chunk], width, False)
                 unsure = [n for n, p in enumerate(first) if confidence(p) < 0.1]
-                second = self.read([greys[chunk[n]] for n in unsure], True) if unsure else []
+                second = self.read([greys[chunk[n]] for n in unsure], width, True) if unsure else []
                 for n, i in enumerate(chunk):
                     probs[i] = first[n]
                     if n in unsure and confidence(second[unsure.index(n)]) >= confidence(first[n]):
