@@ -148,7 +148,7 @@ def make_solvers(names):
     return out
 
 
-ALL_SOLVERS = "captcha-whisperer,ddddocr,ddddocr-beta,rapidocr,svtrv2,tesseract,tesseract-x3"
+ALL_SOLVERS = "captcha-whisperer,ddddocr,ddddocr-beta,rapidocr,svtrv2,easyocr,tesseract,tesseract-x3"
 
 
 # The look-alikes the checker folds (src/render/answer.rs): a reading is
