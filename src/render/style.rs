@@ -199,10 +199,11 @@ pub(crate) struct BandStyle {
     /// the transformer reader SVTRv2 with a beam search read 8-9 % of the
     /// words (14 % of one type) from that filled negative. Moved by 0.4,
     /// the outline is the same row of stripe ends to the eye, but the
-    /// inside is no negative of anything: 2-3 % on the same pictures (50
-    /// a type; 0.33 read none, but made words at the default size hard to
-    /// read; a ring of moved stripes along the outline, which people read
-    /// best of all, was read at 84-88 % when reversed). See
+    /// inside is no negative of anything: 2-3 % on the same words (100 a
+    /// type; 0.45 gave about 5 %, 0.33 none). The price is at the default
+    /// size: 0.4 blurs outlines at 53 pixels high (by eye, not yet in a
+    /// reading study), 0.33 more so. A ring of reversed stripes along the
+    /// outline, easiest of all to read, was read at 84-88 %. See
     /// `docs/solvers.md`.
     pub letter_shift: f32,
 }
