@@ -115,6 +115,15 @@ class CtcSolver:
             letters_lp = restrict(lp)
             out["+restricted"].append(ctc_decode.restricted(letters_lp, letters))
             out["+beam"].append(ctc_decode.beam(letters_lp, letters, n, distinct, repeatable))
+        if distinct and os.environ.get("SOLVER_CHECK_EXACT_EZ"):
+            # The beam again with E and Z told apart, scored exactly
+            # (`+beam=EZ`): what the attacker reads if the checker drops
+            # the E/Z fold.
+            fold = EXACT_EZ_FOLD
+            letters = "".join(sorted(set(alphabet.translate(fold))))
+            restrict = ctc_readers.Restrictor(self.reader.labels, self.reader.blank, letters, fold)
+            out["+beam=EZ"] = [ctc_decode.beam(restrict(lp), letters, n, distinct, set())
+                               for lp, n in zip(logps, lengths)]
         return out
 
 
@@ -155,10 +164,12 @@ ALL_SOLVERS = "captcha-whisperer,ddddocr,ddddocr-beta,rapidocr,svtrv2,easyocr,te
 # scored as the service would accept it, not only when exact.
 FOLD = str.maketrans("QOIPF", "DDTRE")
 INTERFERENCE_FOLD = str.maketrans("QOIPFVXBNHE", "DDTRZYZRMMZ")
+# The same without the E/Z fold (rows `...=EZ`, SOLVER_CHECK_EXACT_EZ=1).
+EXACT_EZ_FOLD = str.maketrans("QOIPFVXBNH", "DDTREYZRMM")
 
 
-def accepted(read, answer, interference):
-    fold = INTERFERENCE_FOLD if interference else FOLD
+def accepted(read, answer, interference, exact_ez=False):
+    fold = (EXACT_EZ_FOLD if exact_ez else INTERFERENCE_FOLD) if interference else FOLD
     return read.strip().upper().translate(fold) == answer.upper().translate(fold)
 
 
@@ -247,7 +258,7 @@ def read_unit(unit):
                     rows.append(row)
                 for i, r in zip(idx, texts):
                     f = files[i]
-                    ok = accepted(r, answers[f], kind[f] in "5678")
+                    ok = accepted(r, answers[f], kind[f] in "5678", row.endswith("=EZ"))
                     hits[(row, p, pictures.scale, kind[f])] += ok
                     if WORKER["keep_reads"]:
                         reads.append(f"{row}\t{p}\ts{pictures.scale}\t{f}\t{answers[f]}\t{r}\t{int(ok)}\n")

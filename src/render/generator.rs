@@ -343,8 +343,8 @@ impl Generator {
         }
 
         self.canvas.clear_bands();
-        // The one place the picture reads the look. Interference reverses
-        // contrast under its bands: even-odd, and the bands are laid after
+        // The one place the picture reads the look. Interference moves its
+        // bands inside the glyphs: even-odd, and the bands are laid after
         // the glyphs.
         match kind.policy().look {
             Look::Clear => {
@@ -386,8 +386,8 @@ impl Generator {
     }
 
     /// Interference types: a font, scale, rotation and shear per glyph,
-    /// neighbours that touch, one warp of the whole word, and bands of
-    /// reversed contrast over everything (see
+    /// neighbours apart, one warp of the whole word, and bands over
+    /// everything that move inside the glyphs (see
     /// [`crate::render::style`] for why each).
     fn render_interference(&mut self, rng: &mut ChaCha20Rng, count: usize) {
         let h = self.canvas.height as f32;
@@ -405,10 +405,11 @@ impl Generator {
         self.draw_bands(rng, word_style(count).band_period.clone());
     }
 
-    /// Lays the bands of reversed contrast (see [`BANDS`]) over the whole
-    /// canvas: parallel wavy stripes half a period thick, a period apart
-    /// across their direction, at a random offset, computed per pixel when
-    /// the canvas resolves. `period` is a share of the picture height.
+    /// Lays the bands (see [`BANDS`]) over the whole canvas: parallel wavy
+    /// stripes half a period thick, a period apart across their direction,
+    /// at a random offset, moved by [`BANDS`]`.letter_shift` of a
+    /// period inside the glyphs, computed per pixel when the canvas
+    /// resolves. `period` is a share of the picture height.
     fn draw_bands(&mut self, rng: &mut ChaCha20Rng, period: std::ops::Range<f32>) {
         let h = self.canvas.height as f32;
         let period = rng.random_range(period) * h;
@@ -432,6 +433,8 @@ impl Generator {
             |x| offset + slope * x + amplitude * (x * frequency + phase).sin(),
             |y| y + ripple * (y * ripple_frequency + ripple_phase).sin(),
         );
+        // Moved, not reversed, inside the letters (see `letter_shift`).
+        self.canvas.set_band_shift(BANDS.letter_shift);
     }
 
     /// Draws each glyph's font and scale, lays the word out with

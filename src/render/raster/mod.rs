@@ -10,8 +10,10 @@
 //!
 //! The interference types resolve with the even-odd rule instead
 //! ([`FillRule::EvenOdd`]): coverage then folds back every second layer,
-//! so a shape drawn over another reverses the contrast under it. That is
-//! how letters are drawn light on dark where a band crosses them.
+//! so a shape drawn over another reverses the contrast under it. With
+//! computed bands and a band shift ([`Canvas::set_band_shift`]) the shapes
+//! move the bands by part of a period instead of reversing them: that is
+//! how the interference letters are drawn.
 //!
 //! Edges are walked in integers: points are converted once to fixed point
 //! (1/32 pixel), a piece of edge within one pixel on a scanline costs two
@@ -79,6 +81,12 @@ pub(crate) struct Canvas {
     /// `(FULL / 2) >> band_shift`: where the edge ramp ends, before the
     /// shift (see [`band_cover`]).
     band_limit: i16,
+    /// Inside the shapes filled, the bands move this far along their
+    /// period (phase units), when `moved` is set.
+    moved_by: u16,
+    /// Whether the shapes move the bands (see [`Canvas::set_band_shift`])
+    /// rather than reverse them.
+    moved: bool,
 }
 
 /// Phase units in one band period: phases are 16-bit and wrap, so that
@@ -161,6 +169,8 @@ impl Canvas {
             band_rows: vec![0; height.next_multiple_of(BAND)],
             band_shift: 0,
             band_limit: 0,
+            moved_by: 0,
+            moved: false,
         }
     }
 
@@ -196,6 +206,7 @@ impl Canvas {
         self.band_shift = edge.shift;
         self.band_limit = ((FULL / 2) >> edge.shift) as i16;
         self.bands = true;
+        self.moved = false;
         self.rule = FillRule::EvenOdd;
         // Bands cover everything.
         self.touch(
@@ -207,9 +218,22 @@ impl Canvas {
         );
     }
 
+    /// After [`Canvas::set_bands`]: inside the shapes filled (by the
+    /// even-odd rule), the bands move `share` of their period across
+    /// themselves instead of being reversed; a pixel the shapes partly
+    /// cover blends the two by that share, so outlines stay anti-aliased.
+    /// Half a period looks like the reversal; any other share gives no
+    /// negative of the bands, only a row of stripe ends along the outline.
+    pub fn set_band_shift(&mut self, share: f32) {
+        // Wrapping: only the phase within a period matters.
+        self.moved_by = (share * PERIOD) as i64 as u16;
+        self.moved = true;
+    }
+
     /// Removes the bands (the rule stays as it is).
     pub fn clear_bands(&mut self) {
         self.bands = false;
+        self.moved = false;
     }
 
     /// Fills the closed polygons `points[..ends[0]]`, `points[ends[0]..ends[1]]`, ...
@@ -386,16 +410,20 @@ impl Canvas {
     pub fn resolve(&mut self, out: &mut [u8], row_bytes: usize) {
         // One copy of the loop per rule, so the rule costs no branch per pixel.
         match (self.rule, self.bands) {
-            (FillRule::NonZero, _) => self.resolve_with::<false, false>(out, row_bytes),
-            (FillRule::EvenOdd, false) => self.resolve_with::<true, false>(out, row_bytes),
-            (FillRule::EvenOdd, true) => self.resolve_with::<true, true>(out, row_bytes),
+            (FillRule::NonZero, _) => self.resolve_with::<false, false, false>(out, row_bytes),
+            (FillRule::EvenOdd, false) => self.resolve_with::<true, false, false>(out, row_bytes),
+            (FillRule::EvenOdd, true) if self.moved => {
+                self.resolve_with::<true, true, true>(out, row_bytes)
+            }
+            (FillRule::EvenOdd, true) => self.resolve_with::<true, true, false>(out, row_bytes),
         }
     }
 
-    /// [`Canvas::resolve`] with the even-odd rule or the nonzero one, and
-    /// with or without the bands.
+    /// [`Canvas::resolve`] with the even-odd rule or the nonzero one, with
+    /// or without the bands, and with the bands reversed or `MOVED` inside
+    /// the shapes.
     #[inline(always)]
-    fn resolve_with<const EVEN_ODD: bool, const BANDS: bool>(
+    fn resolve_with<const EVEN_ODD: bool, const BANDS: bool, const MOVED: bool>(
         &mut self,
         out: &mut [u8],
         row_bytes: usize,
@@ -410,14 +438,16 @@ impl Canvas {
             let cells = &mut self.cells[band * self.stride * BAND..][..self.stride * BAND];
             let rows = (self.height - band * BAND).min(BAND);
             // With the bands, half a pixel of coverage is added to every
-            // pixel up front: `band_cover` leaves it out.
-            let mut sum = [if BANDS { FULL as i16 / 2 } else { 0 }; BAND];
+            // pixel up front: `band_cover` leaves it out. (Moved bands add
+            // it after the blend, which reads the shapes' winding alone.)
+            let mut sum = [if BANDS && !MOVED { FULL as i16 / 2 } else { 0 }; BAND];
             let mut band_rows = [0u16; BAND];
             band_rows.copy_from_slice(&self.band_rows[band * BAND..][..BAND]);
             // Copied out of `self` so that the loop keeps them in registers.
             // The shift as a multiplier: a variable 16-bit shift does not
             // vectorize with SSE2 (its shift counts do not wrap as Rust's do).
             let (scale, limit) = (1i16 << self.band_shift, self.band_limit);
+            let moved_by = self.moved_by;
             // Byte columns are gathered for the whole band first and spread
             // to the rows after: reading a lane back right after storing the
             // vector would stall on store forwarding. Zipped arrays, so
@@ -439,15 +469,23 @@ impl Canvas {
                     // The bands' coverage of the column, lane by lane first,
                     // so that it vectorizes apart from the running sums.
                     let mut cover = [0i16; BAND];
+                    let mut moved = [0i16; BAND];
                     if BANDS {
                         for k in 0..BAND {
-                            let centred = band_rows[k].wrapping_sub(band_column.phase[k]) as i16;
-                            cover[k] = band_cover(centred, band_column.gain[k], limit, scale);
+                            let centred = band_rows[k].wrapping_sub(band_column.phase[k]);
+                            cover[k] =
+                                band_cover(centred as i16, band_column.gain[k], limit, scale);
+                            if MOVED {
+                                let inside = centred.wrapping_sub(moved_by) as i16;
+                                moved[k] = band_cover(inside, band_column.gain[k], limit, scale);
+                            }
                         }
                     }
                     for k in 0..BAND {
                         sum[k] = sum[k].wrapping_add(column[k]);
-                        let level = if BANDS {
+                        let level = if MOVED {
+                            level(blend(cover[k], moved[k], sum[k]))
+                        } else if BANDS {
                             level_even_odd(sum[k].wrapping_add(cover[k]))
                         } else if EVEN_ODD {
                             level_even_odd(sum[k])
@@ -480,6 +518,20 @@ impl Canvas {
             }
         }
     }
+}
+
+/// The coverage of a pixel that the bands cover `outside` the shapes and
+/// `inside` them (both less half a pixel, as [`band_cover`] gives them),
+/// where the shapes' winding is `sum`: the share of the pixel the shapes
+/// cover (even-odd) takes `inside`, the rest `outside`, and the half pixel
+/// is added back.
+#[inline(always)]
+fn blend(outside: i16, inside: i16, sum: i16) -> i16 {
+    let phase = (sum as u16) & (2 * FULL as u16 - 1);
+    let shape = i32::from(phase.min(2 * FULL as u16 - phase));
+    let (outside, inside) = (i32::from(outside), i32::from(inside));
+    let mixed = outside + (((inside - outside) * shape) >> FULL.trailing_zeros());
+    (mixed + FULL / 2) as i16
 }
 
 /// Adds `v` to a cell. Wrapping: a cell may overflow on its own; the

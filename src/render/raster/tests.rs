@@ -103,6 +103,46 @@ fn computed_bands_reverse_contrast_with_one_pixel_edges() {
     assert!(levels(&mut c).iter().all(|&v| v == 0));
 }
 
+#[test]
+fn moved_bands_shift_inside_shapes_and_half_a_period_is_the_reversal() {
+    // The bands and "letter" of the test above.
+    let letter = [[2.0, 0.0], [5.0, 0.0], [5.0, 16.0], [2.0, 16.0]];
+    let mut c = Canvas::new(8, 16);
+    c.fill(&letter, &[4]);
+    c.set_bands(8.0, |_| 2.0, |y| y);
+    let reversed = levels(&mut c);
+    c.fill(&letter, &[4]);
+    c.set_bands(8.0, |_| 2.0, |y| y);
+    c.set_band_shift(0.5);
+    assert_eq!(levels(&mut c), reversed);
+    // A quarter period (2 rows): inside the letter the bands are rows
+    // 4..8 and 12..16 (top edge moved from 2 down to 4), outside as before.
+    c.fill(&letter, &[4]);
+    c.set_bands(8.0, |_| 2.0, |y| y);
+    c.set_band_shift(0.25);
+    let cov = levels(&mut c);
+    for y in 0..16 {
+        for x in 0..8 {
+            let band = if (2..5).contains(&x) {
+                (4..8).contains(&y) || (12..16).contains(&y)
+            } else {
+                (2..6).contains(&y) || (10..14).contains(&y)
+            };
+            assert_eq!(cov[y * 8 + x], if band { 3 } else { 0 }, "({x},{y})");
+        }
+    }
+    // New bands forget the shift; a half-covered column blends the two.
+    c.fill(&[[2.5, 0.0], [5.0, 0.0], [5.0, 16.0], [2.5, 16.0]], &[4]);
+    c.set_bands(8.0, |_| 2.0, |y| y);
+    c.set_band_shift(0.25);
+    let cov = levels(&mut c);
+    // Row 3: outside band, inside gap; row 5: both band.
+    assert_eq!((cov[3 * 8 + 2], cov[3 * 8 + 3], cov[5 * 8 + 2]), (2, 0, 3));
+    c.fill(&letter, &[4]);
+    c.set_bands(8.0, |_| 2.0, |y| y);
+    assert_eq!(levels(&mut c), reversed);
+}
+
 /// `band_cover` as first written, from the phase itself: the
 /// reference that the faster form must match bit for bit.
 fn band_cover_reference(phase: u16, gain: i16, scale: i16, ramp: i16) -> i16 {
