@@ -447,7 +447,12 @@ impl Canvas {
             // The shift as a multiplier: a variable 16-bit shift does not
             // vectorize with SSE2 (its shift counts do not wrap as Rust's do).
             let (scale, limit) = (1i16 << self.band_shift, self.band_limit);
-            let moved_by = self.moved_by;
+            // The rows' phases inside the shapes, moved once per band
+            // rather than per pixel.
+            let mut moved_rows = band_rows;
+            for row in &mut moved_rows {
+                *row = row.wrapping_sub(self.moved_by);
+            }
             // Byte columns are gathered for the whole band first and spread
             // to the rows after: reading a lane back right after storing the
             // vector would stall on store forwarding. Zipped arrays, so
@@ -469,22 +474,31 @@ impl Canvas {
                     // The bands' coverage of the column, lane by lane first,
                     // so that it vectorizes apart from the running sums.
                     let mut cover = [0i16; BAND];
-                    let mut moved = [0i16; BAND];
                     if BANDS {
                         for k in 0..BAND {
-                            let centred = band_rows[k].wrapping_sub(band_column.phase[k]);
-                            cover[k] =
-                                band_cover(centred as i16, band_column.gain[k], limit, scale);
-                            if MOVED {
-                                let inside = centred.wrapping_sub(moved_by) as i16;
-                                moved[k] = band_cover(inside, band_column.gain[k], limit, scale);
-                            }
+                            let centred = band_rows[k].wrapping_sub(band_column.phase[k]) as i16;
+                            cover[k] = band_cover(centred, band_column.gain[k], limit, scale);
                         }
                     }
                     for k in 0..BAND {
                         sum[k] = sum[k].wrapping_add(column[k]);
+                    }
+                    if MOVED {
+                        // The moved bands, blended in by the share of each
+                        // pixel that the shapes cover. For every pixel,
+                        // shapes or not: skipping columns without shapes
+                        // costs more in tests and mispredicted branches
+                        // (about half the columns have some shape; the
+                        // vector code is straight-line) than it saves.
+                        for k in 0..BAND {
+                            let inside = moved_rows[k].wrapping_sub(band_column.phase[k]) as i16;
+                            let moved = band_cover(inside, band_column.gain[k], limit, scale);
+                            cover[k] = blend(cover[k], moved, shape_share(sum[k]));
+                        }
+                    }
+                    for k in 0..BAND {
                         let level = if MOVED {
-                            level(blend(cover[k], moved[k], sum[k]))
+                            level_in_range(cover[k] + FULL as i16 / 2)
                         } else if BANDS {
                             level_even_odd(sum[k].wrapping_add(cover[k]))
                         } else if EVEN_ODD {
@@ -520,18 +534,32 @@ impl Canvas {
     }
 }
 
-/// The coverage of a pixel that the bands cover `outside` the shapes and
-/// `inside` them (both less half a pixel, as [`band_cover`] gives them),
-/// where the shapes' winding is `sum`: the share of the pixel the shapes
-/// cover (even-odd) takes `inside`, the rest `outside`, and the half pixel
-/// is added back.
+/// The share of a pixel that the shapes cover by the even-odd rule, from
+/// their winding `sum`, `0..=FULL` (as [`level_even_odd`] folds it, before
+/// the levels). In 16-bit signed lanes (`pminsw`; SSE2 has no unsigned
+/// 16-bit `min`): both sides are at most `2 * FULL`.
 #[inline(always)]
-fn blend(outside: i16, inside: i16, sum: i16) -> i16 {
-    let phase = (sum as u16) & (2 * FULL as u16 - 1);
-    let shape = i32::from(phase.min(2 * FULL as u16 - phase));
-    let (outside, inside) = (i32::from(outside), i32::from(inside));
-    let mixed = outside + (((inside - outside) * shape) >> FULL.trailing_zeros());
-    (mixed + FULL / 2) as i16
+fn shape_share(sum: i16) -> i16 {
+    let phase = (sum as u16 & (2 * FULL as u16 - 1)) as i16;
+    phase.min(2 * FULL as i16 - phase)
+}
+
+/// The coverage of a pixel, less half a pixel, that the bands cover
+/// `outside` the shapes and `inside` them (both less half a pixel, as
+/// [`band_cover`] gives them), where the shapes cover `shape` of it (see
+/// [`shape_share`]): `shape` takes `inside`, the rest `outside`.
+///
+/// Exactly `outside + ((inside - outside) * shape) >> 11` (rounded down),
+/// in 16-bit lanes: the difference is within `-FULL..=FULL` and `shape`
+/// within `0..=FULL`, so `4 * difference` and `8 * shape` fit 16 bits and
+/// the high half of their product (`pmulhw`) is the product times 32
+/// shifted right by 16, the same floor. The 32-bit form widens every lane
+/// and emulates the multiply (SSE2 has no `pmulld`).
+#[inline(always)]
+fn blend(outside: i16, inside: i16, shape: i16) -> i16 {
+    let difference = (inside - outside) * 4;
+    let share = shape * 8;
+    outside + ((i32::from(difference) * i32::from(share)) >> 16) as i16
 }
 
 /// Adds `v` to a cell. Wrapping: a cell may overflow on its own; the
@@ -548,6 +576,15 @@ fn add(cell: &mut i16, v: i32) {
 fn level(sum: i16) -> u16 {
     let cover = sum.clamp(0, FULL as i16) as u16;
     (cover * 3 + FULL as u16 / 2) >> 11
+}
+
+/// [`level`] for a coverage known to be within `0..=FULL`, which needs
+/// no clamp: a blend of two band coverages (see [`blend`]) lies between
+/// them, and both lie within `-FULL / 2..=FULL / 2`. (The unit test checks
+/// every blend.)
+#[inline(always)]
+fn level_in_range(cover: i16) -> u16 {
+    (cover as u16 * 3 + FULL as u16 / 2) >> 11
 }
 
 /// [`level`] by the even-odd rule: the winding folds back every second

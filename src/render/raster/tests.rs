@@ -211,3 +211,45 @@ fn shapes_outside_the_canvas_are_clipped_without_panic() {
     // Contour ends past the points are ignored, not a panic.
     c.fill(&[[1.0, 1.0], [2.0, 2.0]], &[5]);
 }
+
+/// `blend` as first written, in 32-bit lanes from the winding itself:
+/// the reference that the 16-bit form must match bit for bit.
+fn blend_reference(outside: i16, inside: i16, sum: i16) -> i16 {
+    let phase = (sum as u16) & (2 * FULL as u16 - 1);
+    let shape = i32::from(phase.min(2 * FULL as u16 - phase));
+    let (outside, inside) = (i32::from(outside), i32::from(inside));
+    let mixed = outside + (((inside - outside) * shape) >> FULL.trailing_zeros());
+    (mixed + FULL / 2) as i16
+}
+
+#[test]
+fn blend_matches_its_reference_and_needs_no_clamp() {
+    let half = FULL as i16 / 2;
+    // Every winding gives a share within 0..=FULL that folds like the
+    // reference's.
+    for sum in i16::MIN..=i16::MAX {
+        let share = shape_share(sum);
+        assert!((0..=FULL as i16).contains(&share), "sum {sum}");
+        assert_eq!(
+            blend(-half, half, share),
+            blend_reference(-half, half, sum) - half
+        );
+    }
+    // Every pair of band coverages (every difference, at both ends of the
+    // range) at every share: the same value, and one within range, so
+    // that `level_in_range` may skip the clamp.
+    for outside in [-half, -half + 1, -1, 0, 1, half - 1, half] {
+        for inside in -half..=half {
+            for sum in 0..=FULL as i16 {
+                let got = blend(outside, inside, shape_share(sum)) + half;
+                assert_eq!(
+                    got,
+                    blend_reference(outside, inside, sum),
+                    "{outside} {inside} {sum}"
+                );
+                assert!((0..=FULL as i16).contains(&got));
+                assert_eq!(level_in_range(got), level(got));
+            }
+        }
+    }
+}
