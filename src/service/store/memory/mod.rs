@@ -148,8 +148,8 @@ impl Table {
         deadline: u64,
         now: u64,
     ) -> u64 {
-        if self.entries.get(id).is_some() {
-            return self.bump_known(id, expires_at, deadline);
+        if let Some(uses) = self.bump_known(id, expires_at, deadline) {
+            return uses;
         }
         if expires_at <= now {
             return 1;
@@ -177,13 +177,11 @@ impl Table {
         1
     }
 
-    /// One more use of the known entry `id`, its life lengthened on both
-    /// clocks if asked (moved back into the deadline order if it was
-    /// waiting).
-    fn bump_known(&mut self, id: IdKey, expires_at: u64, deadline: u64) -> u64 {
-        let Some(entry) = self.entries.get_mut(id) else {
-            return 0;
-        };
+    /// One more use of `id` if it is known (`None` if not), its life
+    /// lengthened on both clocks if asked (moved back into the deadline
+    /// order if it was waiting); returns the use count.
+    fn bump_known(&mut self, id: IdKey, expires_at: u64, deadline: u64) -> Option<u64> {
+        let entry = self.entries.get_mut(id)?;
         entry.uses = entry.uses.saturating_add(1);
         if expires_at > entry.expires_at || deadline > entry.deadline {
             if entry.waiting {
@@ -199,9 +197,9 @@ impl Table {
             let (holder, new) = (entry.holder, entry.expires_at);
             let uses = u64::from(entry.uses);
             self.fair.reschedule(holder, id, old, new);
-            return uses;
+            return Some(uses);
         }
-        u64::from(entry.uses)
+        Some(u64::from(entry.uses))
     }
 }
 
