@@ -76,6 +76,8 @@ pub(crate) struct Canvas {
     /// Per column: the phase of the bands' top edge there, in 1/65536 of
     /// the band period (wrapping), and the edge gain.
     band_columns: Vec<BandColumn>,
+    /// Scratch for `set_bands`: the bands' top edge in each column.
+    band_tops: Vec<f32>,
     /// Per row: the phase of the row's middle, the same way, less a
     /// quarter period (the middle of a band, which starts at phase 0).
     band_rows: Vec<u16>,
@@ -188,6 +190,7 @@ impl Canvas {
             rule: FillRule::NonZero,
             bands: false,
             band_columns: vec![BandColumn::default(); stride],
+            band_tops: vec![0.0; width],
             band_rows: vec![0; height.next_multiple_of(BAND)],
             band_shift: 0,
             band_limit: 0,
@@ -214,8 +217,15 @@ impl Canvas {
         let per_pixel = PERIOD / spacing;
         // Wrapping conversion: only the phase within a period matters.
         let phase = |y: f32| (y * per_pixel) as i64 as u16;
-        for (x, column) in self.band_columns[..self.width].iter_mut().enumerate() {
-            column.phase = [phase(top(x as f32 + 0.5)); BAND];
+        // The bands' tops first (a sine each), then their phases: the loop
+        // around the sine then does little else, and more of the sines
+        // (each a long chain of dependent steps) run at once.
+        let tops = &mut self.band_tops[..self.width];
+        for (x, t) in tops.iter_mut().enumerate() {
+            *t = top(x as f32 + 0.5);
+        }
+        for (column, &t) in self.band_columns.iter_mut().zip(tops.iter()) {
+            column.phase = [phase(t); BAND];
         }
         // Rows past the height (the last band's padding) are resolved but
         // never written out: they keep whatever phase they have, and cost
