@@ -62,6 +62,9 @@ pub(crate) struct Canvas {
     touched: [usize; 4],
     /// Scratch: the points of the polygon being filled, in fixed point.
     fixed: Vec<[i32; 2]>,
+    /// Scratch: the polygon's edges that cross rows of the canvas, set up
+    /// for their walk (see [`Canvas::fill`]).
+    edges: Vec<EdgeWalk>,
     /// Scratch for `resolve`: per output byte column of a band, its byte
     /// in each of the band's rows.
     columns: Vec<[u16; BAND]>,
@@ -73,6 +76,8 @@ pub(crate) struct Canvas {
     /// Per column: the phase of the bands' top edge there, in 1/65536 of
     /// the band period (wrapping), and the edge gain.
     band_columns: Vec<BandColumn>,
+    /// Scratch for `set_bands`: the bands' top edge in each column.
+    band_tops: Vec<f32>,
     /// Per row: the phase of the row's middle, the same way, less a
     /// quarter period (the middle of a band, which starts at phase 0).
     band_rows: Vec<u16>,
@@ -138,6 +143,24 @@ impl Edge {
     }
 }
 
+/// An edge set up for its walk down the rows ([`Canvas::edge`]).
+#[derive(Clone, Copy, Debug, Default)]
+struct EdgeWalk {
+    /// x where the walk starts, fixed point with 16 more fraction bits.
+    x: i64,
+    /// x per subpixel down, the same way.
+    slope: i64,
+    /// Where the walk starts and ends down the canvas, fixed point.
+    y: i32,
+    y_end: i32,
+    /// The winding: -1 down the page from its first point, +1 up.
+    dir: i32,
+    /// Height per unit of x, 16.16 (see [`Canvas::cover`]).
+    rise: i32,
+    /// Whether the edge lies within the canvas's sides.
+    inside: bool,
+}
+
 /// How an accumulated winding becomes coverage.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum FillRule {
@@ -162,10 +185,12 @@ impl Canvas {
             cells: vec![0; stride * height.next_multiple_of(BAND)],
             touched: UNTOUCHED,
             fixed: Vec::with_capacity(MAX_POINTS),
+            edges: vec![EdgeWalk::default(); MAX_POINTS],
             columns: vec![[0; BAND]; width.div_ceil(4)],
             rule: FillRule::NonZero,
             bands: false,
             band_columns: vec![BandColumn::default(); stride],
+            band_tops: vec![0.0; width],
             band_rows: vec![0; height.next_multiple_of(BAND)],
             band_shift: 0,
             band_limit: 0,
@@ -192,10 +217,20 @@ impl Canvas {
         let per_pixel = PERIOD / spacing;
         // Wrapping conversion: only the phase within a period matters.
         let phase = |y: f32| (y * per_pixel) as i64 as u16;
-        for (x, column) in self.band_columns[..self.width].iter_mut().enumerate() {
-            column.phase = [phase(top(x as f32 + 0.5)); BAND];
+        // The bands' tops first (a sine each), then their phases: the loop
+        // around the sine then does little else, and more of the sines
+        // (each a long chain of dependent steps) run at once.
+        let tops = &mut self.band_tops[..self.width];
+        for (x, t) in tops.iter_mut().enumerate() {
+            *t = top(x as f32 + 0.5);
         }
-        for (y, row) in self.band_rows.iter_mut().enumerate() {
+        for (column, &t) in self.band_columns.iter_mut().zip(tops.iter()) {
+            column.phase = [phase(t); BAND];
+        }
+        // Rows past the height (the last band's padding) are resolved but
+        // never written out: they keep whatever phase they have, and cost
+        // no `down` (a sine) here.
+        for (y, row) in self.band_rows[..self.height].iter_mut().enumerate() {
             // Centred on the band's middle here, once, rather than per pixel.
             *row = phase(down(y as f32 + 0.5)).wrapping_sub(QUARTER);
         }
@@ -252,20 +287,40 @@ impl Canvas {
             }
             q
         }));
+        // Every edge is set up first and walked after: the setup (two
+        // divisions, whose results the walk waits for) of one edge then
+        // overlaps the walk of others, instead of stalling after every
+        // mispredicted end of an edge's walk.
+        let mut edges = std::mem::take(&mut self.edges);
+        if edges.len() < fixed.len() {
+            edges.resize(fixed.len(), EdgeWalk::default());
+        }
+        let mut count = 0;
         let mut start = 0;
         for &end in ends {
             let contour = fixed.get(start..end).unwrap_or_default();
-            // Each point with the one before it, the first with the last:
-            // one call site, so the edge walk inlines.
+            // Each point with the one before it, the first with the last.
             let mut previous = contour.last().copied().unwrap_or_default();
             for &point in contour {
-                self.line(previous, point);
+                // Written always, kept (counted) when it crosses a row.
+                let (edge, crosses) = self.edge(previous, point);
+                edges[count] = edge;
+                count += usize::from(crosses);
                 previous = point;
             }
             start = end;
         }
+        // One call site, so the walk inlines.
+        for edge in &edges[..count] {
+            if edge.inside {
+                self.walk::<true>(edge);
+            } else {
+                self.walk::<false>(edge);
+            }
+        }
         self.touch(lo, hi);
         self.fixed = fixed;
+        self.edges = edges;
     }
 
     /// Grows the touched box by the box `lo..=hi` (fixed point; empty when
@@ -283,44 +338,73 @@ impl Canvas {
         t[3] = t[3].max(clip(hi[1] + SUB - 1, self.height));
     }
 
-    /// Adds the signed area of the edge `p0 -> p1` (fixed point). Parts
-    /// above or below the canvas are dropped; parts left or right of it are
-    /// pressed onto its edge, which keeps the winding of every visible pixel
-    /// right.
+    /// Sets up the edge `p0 -> p1` (fixed point) for [`Canvas::walk`],
+    /// which adds its signed area, and tells whether it crosses any row of
+    /// the canvas (when not, the rest is meaningless). Parts above or below
+    /// the canvas are dropped; parts left or right of it are pressed onto
+    /// its edge, which keeps the winding of every visible pixel right.
     #[inline(always)]
-    fn line(&mut self, p0: [i32; 2], p1: [i32; 2]) {
+    fn edge(&self, p0: [i32; 2], p1: [i32; 2]) -> (EdgeWalk, bool) {
         // Clockwise on screen, the right side of a shape runs down: its
-        // edges going down end the shape's span on a row.
-        let (top, bottom, dir) = match p0[1].cmp(&p1[1]) {
-            std::cmp::Ordering::Less => (p0, p1, -1),
-            std::cmp::Ordering::Greater => (p1, p0, 1),
-            std::cmp::Ordering::Equal => return,
+        // edges going down end the shape's span on a row. A level edge
+        // (either way round) crosses no row.
+        let (top, bottom, dir) = if p0[1] < p1[1] {
+            (p0, p1, -1)
+        } else {
+            (p1, p0, 1)
         };
         let y_start = top[1].max(0);
         let y_end = bottom[1].min(self.height as i32 * SUB);
-        if y_start >= y_end {
-            return;
-        }
         let (dx, dy) = (f64::from(bottom[0] - top[0]), f64::from(bottom[1] - top[1]));
         // x and the slope carry 16 more fraction bits than the points, so
         // stepping row by row does not drift. Float divisions are cheaper
         // than integer ones and exact enough.
         let slope = (dx * 65536.0 / dy) as i64;
-        let mut x = (i64::from(top[0]) << 16) + i64::from(y_start - top[1]) * slope;
+        // Wrapping: a level edge's slope is infinite (saturated), and it is
+        // not walked; for the others nothing wraps.
+        let x = (i64::from(top[0]) << 16)
+            .wrapping_add(i64::from(y_start.wrapping_sub(top[1])).wrapping_mul(slope));
         let right = self.width as i32 * SUB;
         let inside = top[0].min(bottom[0]) >= 0 && top[0].max(bottom[0]) <= right;
         // Height per unit of x, 16.16: how a piece of edge that crosses
         // several pixel columns shares its height among them. Pressed
         // against the canvas side a piece is steeper than its edge.
         let rise = ((dy / dx).abs() * 65536.0).min(MAX_RISE) as i32;
-        let mut y = y_start;
+        let edge = EdgeWalk {
+            x,
+            slope,
+            y: y_start,
+            y_end,
+            dir,
+            rise,
+            inside,
+        };
+        (edge, y_start < y_end)
+    }
+
+    /// Adds the signed area of an edge set up by [`Canvas::edge`], piece by
+    /// piece, one piece per row; `INSIDE` when it lies within the canvas's
+    /// sides (nearly all do: one loop for them and one for the rest, so
+    /// that the pieces test nothing about it).
+    #[inline(always)]
+    fn walk<const INSIDE: bool>(&mut self, edge: &EdgeWalk) {
+        let EdgeWalk {
+            mut x,
+            slope,
+            mut y,
+            y_end,
+            dir,
+            rise,
+            ..
+        } = *edge;
+        let right = self.width as i32 * SUB;
         while y < y_end {
             let row = (y >> SUB_BITS) as usize;
             let next = ((y | (SUB - 1)) + 1).min(y_end);
             let x_next = x + i64::from(next - y) * slope;
             let (mut a, mut b) = ((x >> 16) as i32, (x_next >> 16) as i32);
             let mut rise = rise;
-            if !inside {
+            if !INSIDE {
                 (a, b) = (a.clamp(0, right), b.clamp(0, right));
                 rise = (((next - y) << 16) / (a - b).abs().max(1)).min(MAX_RISE as i32);
             }
@@ -352,11 +436,11 @@ impl Canvas {
         // Piece A left of the boundary, piece B right of it (B is empty
         // when the piece stays in one pixel).
         let mid = hi.min(edge);
-        let h_a = if hi <= edge {
-            h
-        } else {
-            (((edge - lo) * rise + 0x8000) >> 16).min(h)
-        };
+        let h_a = std::hint::select_unpredictable(
+            hi <= edge,
+            h,
+            (((edge - lo) * rise + 0x8000) >> 16).min(h),
+        );
         let (d_a, d_b) = (h_a * dir, (h - h_a) * dir);
         let (f_a, f_b) = ((lo - left) + (mid - left), hi - mid);
         // One bounds check for the three cells.
@@ -468,6 +552,17 @@ impl Canvas {
                 .zip(band_columns)
                 .zip(&mut self.columns[groups.clone()])
             {
+                // Moved bands: a group of four columns that no shape
+                // touches (no edge in its cells, and no shape over it from
+                // the left: the running sums an even number of layers)
+                // has the bands alone, unmoved, and its cells are zero
+                // already. About half the groups are such; testing per
+                // group rather than per column keeps the branch rare and
+                // predictable (runs of groups with and without shapes).
+                if MOVED && !has_shapes(&sum, cells) {
+                    *slot = bands_alone(band_columns, &band_rows, limit, scale);
+                    continue;
+                }
                 let mut packed = [0u16; BAND];
                 let columns = cells.as_chunks_mut::<BAND>().0;
                 for (column, band_column) in columns.iter_mut().zip(band_columns) {
@@ -485,11 +580,9 @@ impl Canvas {
                     }
                     if MOVED {
                         // The moved bands, blended in by the share of each
-                        // pixel that the shapes cover. For every pixel,
-                        // shapes or not: skipping columns without shapes
-                        // costs more in tests and mispredicted branches
-                        // (about half the columns have some shape; the
-                        // vector code is straight-line) than it saves.
+                        // pixel that the shapes cover (none in some of
+                        // the group's pixels, all in others: the blend
+                        // gives the unmoved and the moved bands there).
                         for k in 0..BAND {
                             let inside = moved_rows[k].wrapping_sub(band_column.phase[k]) as i16;
                             let moved = band_cover(inside, band_column.gain[k], limit, scale);
@@ -532,6 +625,45 @@ impl Canvas {
             }
         }
     }
+}
+
+/// Whether any shape covers part of a group of four columns of a band
+/// (`cells`), given the running sums of its rows on entry: some edge in
+/// its cells, or an odd number of layers over it from the left. When
+/// not, every pixel of the group has a shape share of zero.
+#[inline(always)]
+fn has_shapes(sum: &[i16; BAND], cells: &[i16; 4 * BAND]) -> bool {
+    let mut any = [0i16; BAND];
+    for k in 0..BAND {
+        any[k] = sum[k] & (2 * FULL as i16 - 1);
+    }
+    for column in cells.as_chunks::<BAND>().0 {
+        for k in 0..BAND {
+            any[k] |= column[k];
+        }
+    }
+    any != [0; BAND]
+}
+
+/// The packed levels of a group of four columns that no shape covers,
+/// with moved bands: the unmoved bands alone (the blend of
+/// [`Canvas::resolve`] gives exactly them where the shape share is zero).
+#[inline(always)]
+fn bands_alone(
+    band_columns: &[BandColumn; 4],
+    band_rows: &[u16; BAND],
+    limit: i16,
+    scale: i16,
+) -> [u16; BAND] {
+    let mut packed = [0u16; BAND];
+    for band_column in band_columns {
+        for k in 0..BAND {
+            let centred = band_rows[k].wrapping_sub(band_column.phase[k]) as i16;
+            let cover = band_cover(centred, band_column.gain[k], limit, scale);
+            packed[k] = packed[k] << 2 | level_in_range(cover + FULL as i16 / 2);
+        }
+    }
+    packed
 }
 
 /// The share of a pixel that the shapes cover by the even-odd rule, from
