@@ -179,13 +179,13 @@ fn output_is_pinned() {
             CaptchaType::Interference5,
             7,
             "ELASZ",
-            "7739433e862627487d6a8578b68426153cd37f04fb7d2c2e2d0cea811bed6f94",
+            "6e4c26110f9747625165c33d0ab8798c95ea28a5ff09047e3a6b0e732e05ca98",
         ),
         (
             CaptchaType::InterferenceRandom,
             u64::MAX,
             "MUDYDR",
-            "9a865352ee5b70c70c8d7210fec4d59dba07761e393a9806c2a35f71c0f2b4a9",
+            "303860a63273b72c437bce9d61b4a1e62ea400693f0ddce860bfecd2a3494714",
         ),
     ];
     let mut mismatches = Vec::new();

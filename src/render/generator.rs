@@ -402,17 +402,17 @@ impl Generator {
         // under the even-odd bands either shows as a line across letters and
         // background alike, which our blind reading took for an extra letter (a `J`
         // or `Z`), and the band edges already split every letter.
-        self.draw_bands(rng, word_style(count));
+        self.draw_bands(rng, word_style(count).band_period.clone());
     }
 
     /// Lays the bands (see [`BANDS`]) over the whole canvas: parallel wavy
     /// stripes half a period thick, a period apart across their direction,
-    /// at a random offset, moved by the word style's `letter_shift` of a
+    /// at a random offset, moved by [`BANDS`]`.letter_shift` of a
     /// period inside the glyphs, computed per pixel when the canvas
-    /// resolves; the style's `band_period` is a share of the picture height.
-    fn draw_bands(&mut self, rng: &mut ChaCha20Rng, style: &WordStyle) {
+    /// resolves. `period` is a share of the picture height.
+    fn draw_bands(&mut self, rng: &mut ChaCha20Rng, period: std::ops::Range<f32>) {
         let h = self.canvas.height as f32;
-        let period = rng.random_range(style.band_period.clone()) * h;
+        let period = rng.random_range(period) * h;
         let mut tilt = rng.random_range(BANDS.tilt);
         if rng.random() {
             tilt = -tilt;
@@ -434,7 +434,7 @@ impl Generator {
             |y| y + ripple * (y * ripple_frequency + ripple_phase).sin(),
         );
         // Moved, not reversed, inside the letters (see `letter_shift`).
-        self.canvas.set_band_shift(style.letter_shift);
+        self.canvas.set_band_shift(BANDS.letter_shift);
     }
 
     /// Draws each glyph's font and scale, lays the word out with
