@@ -173,19 +173,19 @@ fn output_is_pinned() {
             CaptchaType::Interference4,
             3,
             "EAKU",
-            "f28565bd991502f211fab481c23822e505a33bb770206a503f4840061df4c0a1",
+            "e885518d1a7a4ed81cbd423a18e4c4e35065061be1972d14bc04a06f16f4934c",
         ),
         (
             CaptchaType::Interference5,
             7,
             "ELASZ",
-            "6e4c26110f9747625165c33d0ab8798c95ea28a5ff09047e3a6b0e732e05ca98",
+            "c67798a10bf2c8f5c01d6ccf7857d8ef72d6834b77e795b48a493b61f99093ff",
         ),
         (
             CaptchaType::InterferenceRandom,
             u64::MAX,
             "MUDYDR",
-            "303860a63273b72c437bce9d61b4a1e62ea400693f0ddce860bfecd2a3494714",
+            "33cc9e070a198a7c123cfc547c37f4aa55d9c78c398698d6236eb55cfb26beef",
         ),
     ];
     let mut mismatches = Vec::new();
