@@ -570,10 +570,7 @@ impl Canvas {
                     // so that it vectorizes apart from the running sums.
                     let mut cover = [0i16; BAND];
                     if BANDS {
-                        for k in 0..BAND {
-                            let centred = band_rows[k].wrapping_sub(band_column.phase[k]) as i16;
-                            cover[k] = band_cover(centred, band_column.gain[k], limit, scale);
-                        }
+                        cover = column_bands(band_column, &band_rows, limit, scale);
                     }
                     for k in 0..BAND {
                         sum[k] = sum[k].wrapping_add(column[k]);
@@ -583,10 +580,9 @@ impl Canvas {
                         // pixel that the shapes cover (none in some of
                         // the group's pixels, all in others: the blend
                         // gives the unmoved and the moved bands there).
+                        let moved = column_bands(band_column, &moved_rows, limit, scale);
                         for k in 0..BAND {
-                            let inside = moved_rows[k].wrapping_sub(band_column.phase[k]) as i16;
-                            let moved = band_cover(inside, band_column.gain[k], limit, scale);
-                            cover[k] = blend(cover[k], moved, shape_share(sum[k]));
+                            cover[k] = blend(cover[k], moved[k], shape_share(sum[k]));
                         }
                     }
                     for k in 0..BAND {
@@ -657,13 +653,29 @@ fn bands_alone(
 ) -> [u16; BAND] {
     let mut packed = [0u16; BAND];
     for band_column in band_columns {
+        let cover = column_bands(band_column, band_rows, limit, scale);
         for k in 0..BAND {
-            let centred = band_rows[k].wrapping_sub(band_column.phase[k]) as i16;
-            let cover = band_cover(centred, band_column.gain[k], limit, scale);
-            packed[k] = packed[k] << 2 | level_in_range(cover + FULL as i16 / 2);
+            packed[k] = packed[k] << 2 | level_in_range(cover[k] + FULL as i16 / 2);
         }
     }
     packed
+}
+
+/// The bands' coverage of one column of a band, row by row, whose rows'
+/// phases are `rows` (the unmoved or the moved ones).
+#[inline(always)]
+fn column_bands(
+    band_column: &BandColumn,
+    rows: &[u16; BAND],
+    limit: i16,
+    scale: i16,
+) -> [i16; BAND] {
+    let mut cover = [0i16; BAND];
+    for k in 0..BAND {
+        let centred = rows[k].wrapping_sub(band_column.phase[k]) as i16;
+        cover[k] = band_cover(centred, band_column.gain[k], limit, scale);
+    }
+    cover
 }
 
 /// The share of a pixel that the shapes cover by the even-odd rule, from
