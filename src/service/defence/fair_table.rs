@@ -138,6 +138,13 @@ impl FairShare {
         self.grew(holder, n);
     }
 
+    /// Forgets every holder's entries (their table stops following them),
+    /// keeping the watermarks: ids already dropped stay used.
+    pub(crate) fn forget_holders(&mut self) {
+        self.holders = KeyedMap::default();
+        self.by_size = BinaryHeap::new();
+    }
+
     /// Notes that entry `id` of `holder` is gone.
     pub(crate) fn remove(&mut self, holder: HolderKey, id: IdKey, expires_at: u64) {
         let Some(held) = self.holders.get_mut(&holder) else {

@@ -55,14 +55,32 @@ struct Table {
     /// (expires_at, id) of the entries whose monotonic deadline passed
     /// while the wall clock said they were still live.
     waiting: BTreeSet<(u64, IdKey)>,
-    /// The entries by holder, and the watermarks of holders that lost some.
+    /// The watermarks of holders that lost entries, and (while
+    /// `sharing`) the entries by holder.
     fair: FairShare,
+    /// Whether `fair` follows every entry by holder. Only a full table
+    /// asks who holds most, so a table under half full keeps no such
+    /// index: each entry would cost two look-ups in a map of holders as
+    /// large as the table (most holders hold one entry), cold in the cache
+    /// when the entry expires hours later. It is built from the entries
+    /// when the table reaches half its capacity, and dropped below a
+    /// quarter (see [`Table::share_from`]).
+    sharing: bool,
+}
+
+/// The size from which a table of `capacity` keeps its entries by holder,
+/// and the size below which it stops: apart, so that a table near one of
+/// them does not rebuild its index over and over (each build reads every
+/// entry, and filling from a quarter to a half takes a quarter of the
+/// capacity in new entries).
+fn sharing_bounds(capacity: usize) -> (usize, usize) {
+    (capacity / 2, capacity / 4)
 }
 
 impl Table {
     /// Drops the entries that are expired by both clocks, in order, so each
     /// call does only the work of the entries that have expired.
-    fn purge(&mut self, now: u64, mono: u64) {
+    fn purge(&mut self, capacity: usize, now: u64, mono: u64) {
         while let Some(first) = self.by_deadline.first() {
             if first.0 > mono {
                 break;
@@ -83,7 +101,9 @@ impl Table {
             if let Some(at) = wait_until {
                 self.waiting.insert((at, id));
             } else if let Some(e) = removed {
-                self.fair.remove(e.holder, id, e.expires_at);
+                if self.sharing {
+                    self.fair.remove(e.holder, id, e.expires_at);
+                }
             }
         }
         while let Some(first) = self.waiting.first() {
@@ -94,18 +114,36 @@ impl Table {
                 self.forget(id);
             }
         }
+        if self.sharing && self.entries.len() < sharing_bounds(capacity).1 {
+            self.fair.forget_holders();
+            self.sharing = false;
+        }
+    }
+
+    /// Starts following the entries by holder, from every entry held now
+    /// (see [`Table::sharing`]).
+    fn share_from(&mut self) {
+        for (id, e) in self.entries.iter() {
+            self.fair.add(e.holder, id, e.expires_at);
+        }
+        self.sharing = true;
     }
 
     /// Removes entry `id` (already out of the expiry orders) and its share.
     fn forget(&mut self, id: IdKey) {
         if let Some(e) = self.entries.remove(id) {
-            self.fair.remove(e.holder, id, e.expires_at);
+            if self.sharing {
+                self.fair.remove(e.holder, id, e.expires_at);
+            }
         }
     }
 
     /// Makes room for one entry: the heaviest holder loses its entry that
     /// expires first, and its older ids count as used from now on.
     fn evict(&mut self, now: u64) -> bool {
+        if !self.sharing {
+            self.share_from();
+        }
         let Some((holder, id, expires_at)) = self.fair.victim() else {
             return false;
         };
@@ -162,7 +200,12 @@ impl Table {
                 break;
             }
         }
-        self.fair.add(holder, id, expires_at);
+        if !self.sharing && self.entries.len() + 1 >= sharing_bounds(capacity).0 {
+            self.share_from();
+        }
+        if self.sharing {
+            self.fair.add(holder, id, expires_at);
+        }
         self.entries.insert_new(
             id,
             Entry {
@@ -196,7 +239,9 @@ impl Table {
             self.by_deadline.insert((entry.deadline, id));
             let (holder, new) = (entry.holder, entry.expires_at);
             let uses = u64::from(entry.uses);
-            self.fair.reschedule(holder, id, old, new);
+            if self.sharing {
+                self.fair.reschedule(holder, id, old, new);
+            }
             return Some(uses);
         }
         Some(u64::from(entry.uses))
@@ -478,7 +523,7 @@ impl ReplayStore for MemoryStore {
         let deadline = monotonic_deadline(mono, expires_at, now);
         let (holder, id) = (self.keys.holder(holder), self.keys.id(id));
         let mut table = self.tables[kind.index()].lock().map_err(poisoned)?;
-        table.purge(now, mono);
+        table.purge(self.capacity, now, mono);
         let uses = table.bump(self.capacity, holder, id, expires_at, deadline, now);
         Ok(UseRecord::new(uses, max_uses))
     }
@@ -496,7 +541,7 @@ impl ReplayStore for MemoryStore {
         let mono = self.mono_now();
         let (holder, id) = (self.keys.holder(holder), self.keys.id(id));
         let mut table = self.tables[kind.index()].lock().map_err(poisoned)?;
-        table.purge(now, mono);
+        table.purge(self.capacity, now, mono);
         let current = table.uses(holder, id, expires_at);
         if current != from {
             return Ok(false);

@@ -73,6 +73,11 @@ impl<V> Records<V> {
         Some(entry.remove().0.value)
     }
 
+    /// Every record, in no particular order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (IdKey, &V)> {
+        self.table.iter().map(|s| (s.key, &s.value))
+    }
+
     /// Removes the record of `key`; returns its value.
     pub(crate) fn remove(&mut self, key: IdKey) -> Option<V> {
         let entry = self.table.find_entry(hash(key), |s| s.key == key).ok()?;

@@ -308,3 +308,62 @@ fn the_fair_shares_and_orders_follow_every_entry() {
     assert_eq!(held, t.entries.len());
     assert_eq!(t.by_deadline.len() + t.waiting.len(), t.entries.len());
 }
+
+#[test]
+#[cfg(feature = "test-util")]
+fn the_holder_index_is_kept_only_from_half_full_and_drops_below_a_quarter() {
+    use crate::service::clock::{Clock, ManualClock};
+    let clock = Arc::new(ManualClock::new(1_000));
+    let store = MemoryStore::with_manual_clock(40, clock.clone());
+    let sharing = || store.tables[Ticket.index()].lock().unwrap().sharing;
+    let held = || {
+        let t = store.tables[Ticket.index()].lock().unwrap();
+        ["h0", "h1", "h2", "h3", "h9"]
+            .map(|h| t.fair.count(store.keys.holder(h)))
+            .iter()
+            .sum::<usize>()
+    };
+    // Short-lived ids of four holders, the table under half full: no index.
+    for i in 0..19 {
+        let id = format!("a{i}");
+        store
+            .record_held_use(Ticket, &format!("h{}", i % 4), &id, 1_030, 1, clock.now())
+            .unwrap();
+    }
+    assert!(!sharing());
+    assert_eq!(held(), 0);
+    // At half: every entry is indexed, old and new, and stays so.
+    for i in 0..30 {
+        let id = format!("b{i}");
+        store
+            .record_held_use(Ticket, &format!("h{}", i % 4), &id, 1_100, 1, clock.now())
+            .unwrap();
+    }
+    assert!(sharing());
+    assert_eq!(store.len_of(Ticket), 40);
+    assert_eq!(held(), 40);
+    // Full: the heaviest holder made room, and its dropped id stays used.
+    assert!(
+        !store
+            .record_held_use(Ticket, "h0", "a0", 1_030, 1, clock.now())
+            .unwrap()
+            .allowed
+    );
+    // The short-lived ids expire: 30 left, still over a quarter, indexed.
+    clock.advance(31);
+    store
+        .record_held_use(Ticket, "h9", "c", 1_100, 1, clock.now())
+        .unwrap();
+    assert!(sharing());
+    assert_eq!(held(), store.len_of(Ticket));
+    // All but one expire: under a quarter, the index goes; the watermark
+    // of the holder that lost an id does not.
+    clock.advance(70);
+    store
+        .record_held_use(Ticket, "h1", "d", 1_200, 1, clock.now())
+        .unwrap();
+    assert!(!sharing());
+    assert_eq!(held(), 0);
+    let t = store.tables[Ticket.index()].lock().unwrap();
+    assert!(t.fair.maybe_dropped(store.keys.holder("h0"), 1_030));
+}
