@@ -151,23 +151,28 @@ fn request_path(c: &mut Criterion) {
         b.iter(|| service.handle_image(&image_query, CLIENT))
     });
     // The same step on a fresh challenge each time (its CaptchaQuery
-    // untimed): a new seed, and other work between two pictures, as in a
-    // solved captcha. `image` above renders one challenge over and over.
-    group.bench_function("image_fresh", |b| {
-        b.iter_custom(|iters| {
-            (0..iters)
-                .map(|_| {
-                    let q = service.handle_query(ApiRequest::from_params(&query));
-                    let image_query = encode(&[("c", &challenge_of(&q.body))]);
-                    let t = Instant::now();
-                    let image = service.handle_image(&image_query, CLIENT);
-                    let spent = t.elapsed();
-                    assert_eq!(image.status, 200);
-                    spent
-                })
-                .sum()
-        })
-    });
+    // untimed), at s = 1 and at the widget's s = 2: a new seed, and other
+    // work between two pictures, as in a solved captcha. `image` and
+    // `image_s2` above render one challenge over and over, with its
+    // glyphs, branches and buffers warm from the last time.
+    for (name, scale) in [("image_fresh", "1"), ("image_fresh_s2", "2")] {
+        group.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                (0..iters)
+                    .map(|_| {
+                        let q = service.handle_query(ApiRequest::from_params(&query));
+                        let c = challenge_of(&q.body);
+                        let image_query = encode(&[("c", c.as_str()), ("s", scale)]);
+                        let t = Instant::now();
+                        let image = service.handle_image(&image_query, CLIENT);
+                        let spent = t.elapsed();
+                        assert_eq!(image.status, 200);
+                        spent
+                    })
+                    .sum()
+            })
+        });
+    }
     group.finish();
 }
 
