@@ -159,17 +159,6 @@ impl Table {
         true
     }
 
-    /// The uses of `id` held by `holder` so far: its count if known, 0 if
-    /// new, and `u64::MAX` (used up) if unknown but possibly dropped by
-    /// [`Table::evict`].
-    fn uses(&self, holder: HolderKey, id: IdKey, expires_at: u64) -> u64 {
-        match self.entries.get(id) {
-            Some(e) => u64::from(e.uses),
-            None if self.fair.maybe_dropped(holder, expires_at) => u64::MAX,
-            None => 0,
-        }
-    }
-
     /// Counts one use of `id` by `holder`, keeping it until both
     /// `expires_at` and `deadline` have passed (the later of the old and
     /// new ones for a known id); returns the use count. A new id that is
@@ -186,7 +175,7 @@ impl Table {
         deadline: u64,
         now: u64,
     ) -> u64 {
-        if let Some(uses) = self.bump_known(id, expires_at, deadline) {
+        if let Some((uses, _)) = self.bump_known(id, expires_at, deadline, None) {
             return uses;
         }
         if expires_at <= now {
@@ -220,11 +209,22 @@ impl Table {
         1
     }
 
-    /// One more use of `id` if it is known (`None` if not), its life
-    /// lengthened on both clocks if asked (moved back into the deadline
-    /// order if it was waiting); returns the use count.
-    fn bump_known(&mut self, id: IdKey, expires_at: u64, deadline: u64) -> Option<u64> {
+    /// One more use of `id` if it is known (`None` if not) and, if `from`
+    /// is given, its use count is `from`; its life lengthened on both
+    /// clocks if asked (moved back into the deadline order if it was
+    /// waiting). Returns the use count and whether it was counted, in one
+    /// look-up.
+    fn bump_known(
+        &mut self,
+        id: IdKey,
+        expires_at: u64,
+        deadline: u64,
+        from: Option<u64>,
+    ) -> Option<(u64, bool)> {
         let entry = self.entries.get_mut(id)?;
+        if from.is_some_and(|from| from != u64::from(entry.uses)) {
+            return Some((u64::from(entry.uses), false));
+        }
         entry.uses = entry.uses.saturating_add(1);
         if expires_at > entry.expires_at || deadline > entry.deadline {
             if entry.waiting {
@@ -242,9 +242,9 @@ impl Table {
             if self.sharing {
                 self.fair.reschedule(holder, id, old, new);
             }
-            return Some(uses);
+            return Some((uses, true));
         }
-        Some(u64::from(entry.uses))
+        Some((u64::from(entry.uses), true))
     }
 }
 
@@ -540,9 +540,18 @@ impl ReplayStore for MemoryStore {
         check_id(id)?;
         let mono = self.mono_now();
         let (holder, id) = (self.keys.holder(holder), self.keys.id(id));
+        let deadline = monotonic_deadline(mono, expires_at, now);
         let mut table = self.tables[kind.index()].lock().map_err(poisoned)?;
         table.purge(self.capacity, now, mono);
-        let current = table.uses(holder, id, expires_at);
+        if let Some((_, counted)) = table.bump_known(id, expires_at, deadline, Some(from)) {
+            return Ok(counted);
+        }
+        // Unknown: new (no uses yet), or possibly dropped (used up).
+        let current = if table.fair.maybe_dropped(holder, expires_at) {
+            u64::MAX
+        } else {
+            0
+        };
         if current != from {
             return Ok(false);
         }
@@ -550,7 +559,6 @@ impl ReplayStore for MemoryStore {
             // Nothing to remember: the caller has checked expiry itself.
             return Ok(true);
         }
-        let deadline = monotonic_deadline(mono, expires_at, now);
         table.bump(self.capacity, holder, id, expires_at, deadline, now);
         Ok(true)
     }
