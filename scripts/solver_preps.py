@@ -166,6 +166,67 @@ def row_column_phase(g):
     return np.where(sign * stripes < 0, 0, 255).astype(np.uint8)
 
 
+def outside_stripes(g):
+    """The outside stripes' wave vector (cycles per pixel, x and y), from
+    the picture's spectrum: the stripes around the word cover most of the
+    area, so their frequency is the strongest peak in the ring of periods
+    the renderer uses (0.12-0.5 h across the stripes, any tilt)."""
+    h, w = g.shape
+    s = g.astype(np.float32) / 255.0
+    s = (s - s.mean()) * np.outer(np.hanning(h), np.hanning(w))
+    spec = np.abs(np.fft.fft2(s))
+    fy = np.fft.fftfreq(h)[:, None]
+    fx = np.fft.fftfreq(w)[None, :]
+    radius = np.hypot(fx, fy)
+    ring = (radius > 1 / (0.5 * h)) & (radius < 1 / (0.12 * h))
+    spec = np.where(ring, spec, 0)
+    iy, ix = np.unravel_index(np.argmax(spec), spec.shape)
+    return fx[0, ix], fy[iy, 0]
+
+
+def gabor_energy(s, fx, fy, sigma):
+    """Local amplitude of the stripes of wave vector (fx, fy) in s (float,
+    zero mean): a complex Gabor filter's magnitude."""
+    r = int(3 * sigma) | 1
+    ys, xs = np.mgrid[-r:r + 1, -r:r + 1].astype(np.float32)
+    env = np.exp(-(xs**2 + ys**2) / (2 * sigma**2))
+    arg = 2 * np.pi * (fx * xs + fy * ys)
+    re = env * np.cos(arg)
+    im = env * np.sin(arg)
+    re -= env * re.sum() / env.sum()  # no response to flat areas
+    re, im = re / env.sum(), im / env.sum()
+    a = cv2.filter2D(s, cv2.CV_32F, re)
+    b = cv2.filter2D(s, cv2.CV_32F, im)
+    return np.sqrt(a * a + b * b)
+
+
+def stripe_energy(g):
+    """The attacker who has read the renderer, against letters drawn as a
+    change of the stripes' period or tilt (rather than of their phase):
+    outside the letters the stripes have one period and tilt, found from
+    the spectrum; a Gabor filter tuned to them answers strongly there and
+    weakly where the stripes run at another period or tilt. Its local
+    energy, smoothed and normalised, is the letters dark on white. Against
+    stripes moved in phase alone it keeps the outline (where the stripes
+    break the energy drops), so it is tried on every design."""
+    fx, fy = outside_stripes(g)
+    period = 1.0 / max(np.hypot(fx, fy), 1e-6)
+    s = g.astype(np.float32) / 255.0
+    s = s - cv2.GaussianBlur(s, (0, 0), period)
+    # A quarter period: narrow enough to keep a letter's stroke (wider
+    # blurs the letters away), and still no answer to stripes of 0.6 of
+    # the period or less, or turned by 60 degrees or more.
+    e = gabor_energy(s, fx, fy, 0.25 * period)
+    e = cv2.GaussianBlur(e, (0, 0), 0.1 * period)
+    top = np.percentile(e, 75)
+    out = np.clip(e / max(top, 1e-6), 0, 1)
+    return (out * 255).astype(np.uint8)
+
+
+def prep_energy(img):
+    return Image.fromarray(stripe_energy(ink_dark(grey(img))))
+
+
 def prep_colphase(img):
     return Image.fromarray(column_phase(ink_dark(grey(img))))
 
@@ -211,6 +272,9 @@ STEPS = {
     "colphase": prep_colphase,
     # Against the stripes' ripple down the rows (see row_column_phase).
     "rowphase": prep_rowphase,
+    # Against letters drawn by a change of stripe period or tilt (see
+    # stripe_energy).
+    "energy": prep_energy,
 }
 
 # Every preprocessing the check tries, in the order it runs them.
@@ -220,6 +284,7 @@ PREPS = [
     "marginflip", "marginflip+median3",
     "colphase", "colphase+median3",
     "rowphase", "rowphase+median3",
+    "energy",
 ]
 
 
