@@ -215,6 +215,55 @@ fn draw_glyph(
     canvas.fill(points, &glyph.contour_ends);
 }
 
+/// Where the stripes run: the top edge of one in column `x`, and how far
+/// down the stripes' own coordinate row `y` lies.
+struct BandPath {
+    spacing: f32,
+    offset: f32,
+    slope: f32,
+    amplitude: f32,
+    frequency: f32,
+    phase: f32,
+    ripple: f32,
+    ripple_frequency: f32,
+    ripple_phase: f32,
+}
+
+impl BandPath {
+    fn top(&self, x: f32) -> f32 {
+        self.offset + self.slope * x + self.amplitude * (x * self.frequency + self.phase).sin()
+    }
+
+    fn down(&self, y: f32) -> f32 {
+        y + self.ripple * (y * self.ripple_frequency + self.ripple_phase).sin()
+    }
+
+    /// The row `y` where `down(y)` is `target`, clamped to just outside
+    /// `-1..=h + 1` (a seam's points past the picture cost nothing). The
+    /// ripple's slope is at most 0.035 h x 2 pi / 0.75 h = 0.29, so each
+    /// step of `y = target - ripple(y)` cuts the error by that factor:
+    /// three steps leave under 0.1 % of the height (a sixth of a pixel at
+    /// s = 3).
+    fn row_at(&self, target: f32, h: f32) -> f32 {
+        let margin = self.ripple + 1.0;
+        if target < -margin {
+            return -1.0;
+        }
+        if target > h + margin {
+            return h + 1.0;
+        }
+        let mut y = target;
+        for _ in 0..3 {
+            y = target - (self.down(y) - y);
+        }
+        y.clamp(-1.0, h + 1.0)
+    }
+}
+
+/// Points along a seam (see [`Generator::draw_seams`]), across the width
+/// and a pixel past each side.
+const SEAM_STEPS: usize = 32;
+
 /// Where the glyphs of a word go across the picture.
 struct Row {
     /// Horizontal centre of each glyph.
@@ -402,7 +451,49 @@ impl Generator {
         // under the even-odd bands either shows as a line across letters and
         // background alike, which our blind reading took for an extra letter (a `J`
         // or `Z`), and the band edges already split every letter.
-        self.draw_bands(rng, word_style(count).band_period.clone());
+        let path = self.draw_bands(rng, word_style(count).band_period.clone());
+        self.draw_seams(rng, &path);
+    }
+
+    /// Seams that are not letters (see
+    /// [`crate::render::style::BandStyle::seam_strips`]): strips
+    /// of the stripes moved by the letters' share, each between two seams
+    /// that run along the stripes through random points of the picture,
+    /// filled after the glyphs, so that the even-odd rule moves the
+    /// stripes there too (a letter in a strip is moved back: still
+    /// `letter_shift` from what is around it, its outline whole).
+    fn draw_seams(&mut self, rng: &mut ChaCha20Rng, path: &BandPath) {
+        if BANDS.seam_strips == 0 {
+            return;
+        }
+        let (w, h) = (self.canvas.width as f32, self.canvas.height as f32);
+        // Where the seams' points go across, and the stripe top there (a
+        // sine each), once for every seam.
+        let mut across = [[0f32; 2]; SEAM_STEPS + 1];
+        for (i, point) in across.iter_mut().enumerate() {
+            let x = -1.0 + (w + 2.0) * i as f32 / SEAM_STEPS as f32;
+            *point = [x, path.top(x)];
+        }
+        for _ in 0..BANDS.seam_strips {
+            self.points.clear();
+            for side in 0..2 {
+                // The seam through (x0, y0): where the stripes' own
+                // coordinate is the stripe top's plus `along`.
+                let x0 = rng.random_range(0.0..w);
+                let y0 = rng.random_range(0.0..h);
+                // Moved to `seam_at` of the way down its stripe period.
+                let along = path.down(y0) - path.top(x0);
+                let along =
+                    (along / path.spacing).floor() * path.spacing + BANDS.seam_at * path.spacing;
+                for i in 0..=SEAM_STEPS {
+                    // One seam left to right, the other back.
+                    let [x, top] = across[if side == 0 { i } else { SEAM_STEPS - i }];
+                    self.points.push([x, path.row_at(top + along, h)]);
+                }
+            }
+            let ends = [self.points.len()];
+            self.canvas.fill(&self.points, &ends);
+        }
     }
 
     /// Lays the bands (see [`BANDS`]) over the whole canvas: parallel wavy
@@ -410,7 +501,7 @@ impl Generator {
     /// at a random offset, moved by [`BANDS`]`.letter_shift` of a
     /// period inside the glyphs, computed per pixel when the canvas
     /// resolves. `period` is a share of the picture height.
-    fn draw_bands(&mut self, rng: &mut ChaCha20Rng, period: std::ops::Range<f32>) {
+    fn draw_bands(&mut self, rng: &mut ChaCha20Rng, period: std::ops::Range<f32>) -> BandPath {
         let h = self.canvas.height as f32;
         let period = rng.random_range(period) * h;
         let mut tilt = rng.random_range(BANDS.tilt);
@@ -428,13 +519,22 @@ impl Generator {
         let ripple = rng.random_range(BANDS.ripple) * h;
         let ripple_frequency = 2.0 * PI / (rng.random_range(BANDS.ripple_wavelength) * h);
         let ripple_phase = rng.random_range(0.0..2.0 * PI);
-        self.canvas.set_bands(
+        let path = BandPath {
             spacing,
-            |x| offset + slope * x + amplitude * (x * frequency + phase).sin(),
-            |y| y + ripple * (y * ripple_frequency + ripple_phase).sin(),
-        );
+            offset,
+            slope,
+            amplitude,
+            frequency,
+            phase,
+            ripple,
+            ripple_frequency,
+            ripple_phase,
+        };
+        self.canvas
+            .set_bands(spacing, |x| path.top(x), |y| path.down(y));
         // Moved, not reversed, inside the letters (see `letter_shift`).
         self.canvas.set_band_shift(BANDS.letter_shift);
+        path
     }
 
     /// Draws each glyph's font and scale, lays the word out with

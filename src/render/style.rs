@@ -211,6 +211,34 @@ pub(crate) struct BandStyle {
     /// along the outline, easiest of all to read, was read at 84-88 %.
     /// See `docs/solvers.md`, "How far to move".
     pub letter_shift: f32,
+    /// Strips of the stripes moved by `letter_shift` that are not
+    /// letters, each between two seams that run along the stripes (through
+    /// random points): seams that are not letters. To the eye a seam along
+    /// the stripes is no row of stripe ends, only one light gap wider than
+    /// its neighbours (as the ripple makes them), and a letter crossed by a
+    /// strip keeps its whole outline (moved back inside the strip, still
+    /// `letter_shift` from what is around it). To an attacker's filter
+    /// tuned to the stripes (`energy` in `scripts/solver_preps.py`: a
+    /// Gabor filter's local energy, dark wherever the phase jumps) each
+    /// seam is a long dark line through the word, like the letters'
+    /// outlines. Two strips (four seams): SVTRv2 + beam after `energy`
+    /// read 4 / 1 / 0 / 4 of 100 of types 5-8 where it read 35 / 20 / 4 /
+    /// 20 without them (design seed 5570000000, s = 2); one strip left 11 /
+    /// 8 / 1 / 9 (seams at 0.45). Each strip costs about 33,000
+    /// instructions a picture (a fill of long steep edges, and the sines of
+    /// its rows): the two add about 6 µs at 160x60, 18.5-22 µs in all on a
+    /// loaded machine, at or just over the 20 µs budget. See
+    /// `docs/solvers.md`, "Direction D".
+    pub seam_strips: usize,
+    /// Where in a stripe period (share of the spacing, from a stripe's
+    /// top edge down the column) a seam of [`BandStyle::seam_strips`]
+    /// lies. At 0.95 the stripes on both sides are light there, so the
+    /// seam only widens one light gap to 0.9 of a period. Through random
+    /// points it often left a hairline sliver of a stripe, a thin line
+    /// across letters: read 9 of 12 by eye against 11-12. At 0.45 (a dark
+    /// stripe 0.9 of a period thick) it read 12 of 12 but SVTRv2 read type 5
+    /// at 7 of 100 as handed over and after `energy`.
+    pub seam_at: f32,
 }
 
 /// The stripes of the interference types.
@@ -221,4 +249,6 @@ pub(crate) const BANDS: BandStyle = BandStyle {
     ripple: 0.025..0.035,
     ripple_wavelength: 0.75..1.0,
     letter_shift: 0.4,
+    seam_strips: 2,
+    seam_at: 0.95,
 };
