@@ -227,6 +227,40 @@ def prep_energy(img):
     return Image.fromarray(stripe_energy(ink_dark(grey(img))))
 
 
+def outside_stripes_welch(g):
+    """`outside_stripes` made robust to regions of the stripes moved in
+    phase (seams that are not letters): the magnitude spectra of square
+    windows a height wide, half a height apart, summed (phase jumps between
+    windows no longer split the peak), zero-padded to four heights."""
+    h, w = g.shape
+    s = g.astype(np.float32) / 255.0
+    n = 4 * h
+    total = np.zeros((n, n), np.float32)
+    win = np.outer(np.hanning(h), np.hanning(h))
+    for x in range(0, max(w - h, 0) + 1, max(h // 2, 1)):
+        p = s[:, x:x + h]
+        p = (p - p.mean()) * win
+        total += np.abs(np.fft.fft2(p, (n, n)))
+    f = np.fft.fftfreq(n)
+    fy, fx = f[:, None], f[None, :]
+    radius = np.hypot(fx, fy)
+    ring = (radius > 1 / (0.5 * h)) & (radius < 1 / (0.12 * h))
+    total = np.where(ring, total, 0)
+    iy, ix = np.unravel_index(np.argmax(total), total.shape)
+    return fx[0, ix], fy[iy, 0]
+
+
+def prep_energy_welch(img):
+    """`energy` with the stripes' wave vector from `outside_stripes_welch`."""
+    global outside_stripes
+    plain = outside_stripes
+    outside_stripes = outside_stripes_welch
+    try:
+        return Image.fromarray(stripe_energy(ink_dark(grey(img))))
+    finally:
+        outside_stripes = plain
+
+
 def prep_colphase(img):
     return Image.fromarray(column_phase(ink_dark(grey(img))))
 
@@ -275,6 +309,8 @@ STEPS = {
     # Against letters drawn by a change of stripe period or tilt (see
     # stripe_energy).
     "energy": prep_energy,
+    # Branch seams only: energy with a frequency estimate robust to seams.
+    "energy-welch": prep_energy_welch,
 }
 
 # Every preprocessing the check tries, in the order it runs them.
