@@ -200,7 +200,7 @@ def gabor_energy(s, fx, fy, sigma):
     return np.sqrt(a * a + b * b)
 
 
-def stripe_energy(g):
+def stripe_energy(g, estimate=None):
     """The attacker who has read the renderer, against letters drawn as a
     change of the stripes' period or tilt (rather than of their phase):
     outside the letters the stripes have one period and tilt, found from
@@ -208,8 +208,9 @@ def stripe_energy(g):
     weakly where the stripes run at another period or tilt. Its local
     energy, smoothed and normalised, is the letters dark on white. Against
     stripes moved in phase alone it keeps the outline (where the stripes
-    break the energy drops), so it is tried on every design."""
-    fx, fy = outside_stripes(g)
+    break the energy drops), so it is tried on every design. `estimate`
+    finds the stripes' wave vector (`outside_stripes` when not given)."""
+    fx, fy = (estimate or outside_stripes)(g)
     period = 1.0 / max(np.hypot(fx, fy), 1e-6)
     s = g.astype(np.float32) / 255.0
     s = s - cv2.GaussianBlur(s, (0, 0), period)
@@ -252,13 +253,7 @@ def outside_stripes_welch(g):
 
 def prep_energy_welch(img):
     """`energy` with the stripes' wave vector from `outside_stripes_welch`."""
-    global outside_stripes
-    plain = outside_stripes
-    outside_stripes = outside_stripes_welch
-    try:
-        return Image.fromarray(stripe_energy(ink_dark(grey(img))))
-    finally:
-        outside_stripes = plain
+    return Image.fromarray(stripe_energy(ink_dark(grey(img)), outside_stripes_welch))
 
 
 def prep_colphase(img):
@@ -309,7 +304,8 @@ STEPS = {
     # Against letters drawn by a change of stripe period or tilt (see
     # stripe_energy).
     "energy": prep_energy,
-    # Branch seams only: energy with a frequency estimate robust to seams.
+    # The same, with a frequency estimate that seams do not throw off (see
+    # prep_energy_welch).
     "energy-welch": prep_energy_welch,
 }
 
@@ -320,7 +316,7 @@ PREPS = [
     "marginflip", "marginflip+median3",
     "colphase", "colphase+median3",
     "rowphase", "rowphase+median3",
-    "energy",
+    "energy", "energy-welch",
 ]
 
 
