@@ -227,8 +227,12 @@ pub(crate) struct BandStyle {
     /// 8 / 1 / 9 (seams at 0.45). Each strip costs about 33,000
     /// instructions a picture (a fill of long steep edges, and the sines of
     /// its rows): the two add about 6 µs at 160x60, 18.5-22 µs in all on a
-    /// loaded machine, at or just over the 20 µs budget. See
-    /// `docs/solvers.md`, "Direction D".
+    /// loaded machine, at or just over the 20 µs budget. On seed
+    /// 2026121000, never used while designing (300 a type, s = 2), SVTRv2
+    /// read type 5 at 18 of 300 after `energy` (0.5.x: 108 of 300 on its
+    /// grid seed), 25 after `energy-welch` at worst; blind readers (eight
+    /// AI assistant sessions) took 312 of 320. See `docs/solvers.md`,
+    /// "Direction D".
     pub seam_strips: usize,
     /// Where in a stripe period (share of the spacing, from a stripe's
     /// top edge down the column) a seam of [`BandStyle::seam_strips`]
