@@ -174,13 +174,18 @@ def outside_stripes(g):
     h, w = g.shape
     s = g.astype(np.float32) / 255.0
     s = (s - s.mean()) * np.outer(np.hanning(h), np.hanning(w))
-    spec = np.abs(np.fft.fft2(s))
-    fy = np.fft.fftfreq(h)[:, None]
-    fx = np.fft.fftfreq(w)[None, :]
+    return ring_peak(np.abs(np.fft.fft2(s)), h)
+
+
+def ring_peak(spec, h):
+    """The wave vector (cycles per pixel, x and y) of the strongest peak of
+    the magnitude spectrum `spec` in the ring of periods the renderer uses
+    for its stripes (0.12-0.5 of the picture height `h`)."""
+    fy = np.fft.fftfreq(spec.shape[0])[:, None]
+    fx = np.fft.fftfreq(spec.shape[1])[None, :]
     radius = np.hypot(fx, fy)
     ring = (radius > 1 / (0.5 * h)) & (radius < 1 / (0.12 * h))
-    spec = np.where(ring, spec, 0)
-    iy, ix = np.unravel_index(np.argmax(spec), spec.shape)
+    iy, ix = np.unravel_index(np.argmax(np.where(ring, spec, 0)), spec.shape)
     return fx[0, ix], fy[iy, 0]
 
 
@@ -242,13 +247,7 @@ def outside_stripes_welch(g):
         p = s[:, x:x + h]
         p = (p - p.mean()) * win
         total += np.abs(np.fft.fft2(p, (n, n)))
-    f = np.fft.fftfreq(n)
-    fy, fx = f[:, None], f[None, :]
-    radius = np.hypot(fx, fy)
-    ring = (radius > 1 / (0.5 * h)) & (radius < 1 / (0.12 * h))
-    total = np.where(ring, total, 0)
-    iy, ix = np.unravel_index(np.argmax(total), total.shape)
-    return fx[0, ix], fy[iy, 0]
+    return ring_peak(total, h)
 
 
 def prep_energy_welch(img):
