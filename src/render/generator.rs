@@ -13,7 +13,7 @@ use crate::render::answer::{draw_word, Answer, MAX_LETTERS};
 use crate::render::glyphs::{Glyph, GlyphSet, FONT_COUNT};
 use crate::render::png::{Compression, PngEncoder};
 use crate::render::policy::{CaptchaType, Look, ALPHABET};
-use crate::render::raster::{Canvas, FillRule, MAX_POINTS};
+use crate::render::raster::{Canvas, FillRule, MAX_POINTS, MAX_STRIPS};
 use crate::render::size::{
     DEFAULT_HEIGHT, DEFAULT_WIDTH, MAX_HEIGHT, MAX_WIDTH, MIN_HEIGHT, MIN_WIDTH,
 };
@@ -237,32 +237,10 @@ impl BandPath {
     fn down(&self, y: f32) -> f32 {
         y + self.ripple * (y * self.ripple_frequency + self.ripple_phase).sin()
     }
-
-    /// The row `y` where `down(y)` is `target`, clamped to just outside
-    /// `-1..=h + 1` (a seam's points past the picture cost nothing). The
-    /// ripple's slope is at most 0.035 h x 2 pi / 0.75 h = 0.29, so each
-    /// step of `y = target - ripple(y)` cuts the error by that factor:
-    /// three steps leave under 0.1 % of the height (a sixth of a pixel at
-    /// s = 3).
-    fn row_at(&self, target: f32, h: f32) -> f32 {
-        let margin = self.ripple + 1.0;
-        if target < -margin {
-            return -1.0;
-        }
-        if target > h + margin {
-            return h + 1.0;
-        }
-        let mut y = target;
-        for _ in 0..3 {
-            y = target - (self.down(y) - y);
-        }
-        y.clamp(-1.0, h + 1.0)
-    }
 }
 
-/// Points along a seam (see [`Generator::draw_seams`]), across the width
-/// and a pixel past each side.
-const SEAM_STEPS: usize = 32;
+// Every strip the style asks for fits the canvas.
+const _: () = assert!(BANDS.seam_strips <= MAX_STRIPS);
 
 /// Where the glyphs of a word go across the picture.
 struct Row {
@@ -456,44 +434,27 @@ impl Generator {
     }
 
     /// Seams that are not letters (see
-    /// [`crate::render::style::BandStyle::seam_strips`]): strips
-    /// of the stripes moved by the letters' share, each between two seams
-    /// that run along the stripes through random points of the picture,
-    /// filled after the glyphs, so that the even-odd rule moves the
-    /// stripes there too (a letter in a strip is moved back: still
-    /// `letter_shift` from what is around it, its outline whole).
+    /// [`crate::render::style::BandStyle::seam_strips`]): strips of the
+    /// stripes moved by the letters' share, each between two seams that
+    /// run along the stripes through random points of the picture, moved
+    /// to `seam_at` of a period, where both fields are light. A letter
+    /// in a strip moves the stripes back: still `letter_shift` from what
+    /// is around it, its outline whole.
     fn draw_seams(&mut self, rng: &mut ChaCha20Rng, path: &BandPath) {
-        if BANDS.seam_strips == 0 {
-            return;
-        }
         let (w, h) = (self.canvas.width as f32, self.canvas.height as f32);
-        // Where the seams' points go across, and the stripe top there (a
-        // sine each), once for every seam.
-        let mut across = [[0f32; 2]; SEAM_STEPS + 1];
-        for (i, point) in across.iter_mut().enumerate() {
-            let x = -1.0 + (w + 2.0) * i as f32 / SEAM_STEPS as f32;
-            *point = [x, path.top(x)];
-        }
-        for _ in 0..BANDS.seam_strips {
-            self.points.clear();
-            for side in 0..2 {
-                // The seam through (x0, y0): where the stripes' own
-                // coordinate is the stripe top's plus `along`.
+        let mut strips = [[0f32; 2]; BANDS.seam_strips];
+        for strip in &mut strips {
+            for seam in strip.iter_mut() {
                 let x0 = rng.random_range(0.0..w);
                 let y0 = rng.random_range(0.0..h);
-                // Moved to `seam_at` of the way down its stripe period.
+                // Where the stripes' own coordinate lies at (x0, y0),
+                // moved to `seam_at` of the way down its stripe period.
                 let along = path.down(y0) - path.top(x0);
-                let along =
+                *seam =
                     (along / path.spacing).floor() * path.spacing + BANDS.seam_at * path.spacing;
-                for i in 0..=SEAM_STEPS {
-                    // One seam left to right, the other back.
-                    let [x, top] = across[if side == 0 { i } else { SEAM_STEPS - i }];
-                    self.points.push([x, path.row_at(top + along, h)]);
-                }
             }
-            let ends = [self.points.len()];
-            self.canvas.fill(&self.points, &ends);
         }
+        self.canvas.set_strips(&strips);
     }
 
     /// Lays the bands (see [`BANDS`]) over the whole canvas: parallel wavy

@@ -224,10 +224,13 @@ pub(crate) struct BandStyle {
     /// outlines. Two strips (four seams): SVTRv2 + beam after `energy`
     /// read 4 / 1 / 0 / 4 of 100 of types 5-8 where it read 35 / 20 / 4 /
     /// 20 without them (design seed 5570000000, s = 2); one strip left 11 /
-    /// 8 / 1 / 9 (seams at 0.45). Each strip costs about 33,000
-    /// instructions a picture (a fill of long steep edges, and the sines of
-    /// its rows): the two add about 6 µs at 160x60, 18.5-22 µs in all on a
-    /// loaded machine, at or just over the 20 µs budget. On seed
+    /// 8 / 1 / 9 (seams at 0.45). The strips are computed per pixel in
+    /// the resolve (`Canvas::set_strips`: a run of rows per column, two
+    /// compares a pixel): the two cost about 35,000 instructions a picture
+    /// at 160x60, where filled as polygons across the picture they cost
+    /// 65,000 (callgrind, 400 type 5 renders: 85.1 M, 97.2 M as polygons,
+    /// 71.2 M without strips).
+    /// On seed
     /// 2026121000, never used while designing (300 a type, s = 2), SVTRv2
     /// read type 5 at 18 of 300 after `energy` (0.5.x: 108 of 300 on its
     /// grid seed), 25 after `energy-welch` at worst; blind readers (eight

@@ -13,7 +13,9 @@
 //! so a shape drawn over another reverses the contrast under it. With
 //! computed bands and a band shift ([`Canvas::set_band_shift`]) the shapes
 //! move the bands by part of a period instead of reversing them: that is
-//! how the interference letters are drawn.
+//! how the interference letters are drawn. Strips of the bands
+//! ([`Canvas::set_strips`]) are moved the same way as the shapes, and a
+//! shape inside a strip moves them back.
 //!
 //! Edges are walked in integers: points are converted once to fixed point
 //! (1/32 pixel), a piece of edge within one pixel on a scanline costs two
@@ -43,6 +45,10 @@ pub(crate) const MAX_POINTS: usize = 1024;
 /// side, one SIMD lane each, so cells are stored column by column within
 /// each band of eight rows.
 const BAND: usize = 8;
+
+/// Strips a canvas can move ([`Canvas::set_strips`]): each costs a few
+/// operations a pixel in the resolve, whether set or not.
+pub(crate) const MAX_STRIPS: usize = 2;
 
 /// Accumulated signed edge area per pixel, in bands of [`BAND`] rows, with
 /// three spare columns on the right (a piece of edge on the right side
@@ -76,8 +82,11 @@ pub(crate) struct Canvas {
     /// Per column: the phase of the bands' top edge there, in 1/65536 of
     /// the band period (wrapping), and the edge gain.
     band_columns: Vec<BandColumn>,
-    /// Scratch for `set_bands`: the bands' top edge in each column.
+    /// The bands' top edge in each column (see [`Canvas::set_bands`]).
     band_tops: Vec<f32>,
+    /// How far down the bands' own coordinate each row's middle lies (the
+    /// `down` of [`Canvas::set_bands`]), rising.
+    band_downs: Vec<f32>,
     /// Per row: the phase of the row's middle, the same way, less a
     /// quarter period (the middle of a band, which starts at phase 0).
     band_rows: Vec<u16>,
@@ -113,6 +122,10 @@ struct BandColumn {
     /// bits once, before it, and the multiply emulated in 32-bit lanes,
     /// about ten instructions more per column.
     gain: [i16; BAND],
+    /// The rows of each strip in the column (see [`Canvas::set_strips`]),
+    /// as the resolve reads them: row `y` lies in strip `s` when
+    /// `strips[s][0] <= y < strips[s][1]`. Empty (`0..0`) unless set.
+    strips: [[[i16; BAND]; 2]; MAX_STRIPS],
 }
 
 /// How sharp a band's edge is, derived from the phase units per pixel:
@@ -191,6 +204,7 @@ impl Canvas {
             bands: false,
             band_columns: vec![BandColumn::default(); stride],
             band_tops: vec![0.0; width],
+            band_downs: vec![0.0; height],
             band_rows: vec![0; height.next_multiple_of(BAND)],
             band_shift: 0,
             band_limit: 0,
@@ -230,13 +244,16 @@ impl Canvas {
         // Rows past the height (the last band's padding) are resolved but
         // never written out: they keep whatever phase they have, and cost
         // no `down` (a sine) here.
-        for (y, row) in self.band_rows[..self.height].iter_mut().enumerate() {
+        let rows = self.band_rows[..self.height].iter_mut();
+        for ((y, row), d) in rows.enumerate().zip(&mut self.band_downs) {
+            *d = down(y as f32 + 0.5);
             // Centred on the band's middle here, once, rather than per pixel.
-            *row = phase(down(y as f32 + 0.5)).wrapping_sub(QUARTER);
+            *row = phase(*d).wrapping_sub(QUARTER);
         }
         let edge = Edge::new(per_pixel);
         for column in &mut self.band_columns {
             column.gain = [-edge.gain; BAND];
+            column.strips = [[[0; BAND]; 2]; MAX_STRIPS];
         }
         self.band_shift = edge.shift;
         self.band_limit = ((FULL / 2) >> edge.shift) as i16;
@@ -263,6 +280,44 @@ impl Canvas {
         // Wrapping: only the phase within a period matters.
         self.moved_by = (share * PERIOD) as i64 as u16;
         self.moved = true;
+    }
+
+    /// After [`Canvas::set_band_shift`]: strips of the bands that move as
+    /// the shapes move them, and inside which a shape moves them back.
+    /// Strip `[from, to)` is where the bands' own coordinate (the `down`
+    /// of the row less the `top` of the column, given to
+    /// [`Canvas::set_bands`]) lies within it, decided per pixel centre:
+    /// the edge of a strip is not anti-aliased, so it belongs where both
+    /// sides are light. Strips that overlap cancel, as shapes do; past
+    /// [`MAX_STRIPS`] they are ignored.
+    ///
+    /// In a column a strip is a run of rows, since `down` rises: its ends
+    /// move a row or so from one column to the next, so each is found by
+    /// stepping from where it was in the column before, not by a search.
+    pub fn set_strips(&mut self, strips: &[[f32; 2]]) {
+        let downs = &self.band_downs[..self.height];
+        let mut ends = [f32::INFINITY; 2 * MAX_STRIPS];
+        for (pair, &[from, to]) in ends.as_chunks_mut::<2>().0.iter_mut().zip(strips) {
+            *pair = [from.min(to), from.max(to)];
+        }
+        // Where each end was in the column before: the first row whose
+        // `down` reaches it.
+        let mut rows = [0usize; 2 * MAX_STRIPS];
+        let columns = self.band_columns.iter_mut().zip(&self.band_tops);
+        for (column, &top) in columns {
+            for (end, row) in ends.iter().zip(&mut rows) {
+                let target = top + end;
+                while downs.get(*row).is_some_and(|&d| d < target) {
+                    *row += 1;
+                }
+                while *row > 0 && downs[*row - 1] >= target {
+                    *row -= 1;
+                }
+            }
+            for (strip, pair) in column.strips.iter_mut().zip(rows.as_chunks::<2>().0) {
+                *strip = [[pair[0] as i16; BAND], [pair[1] as i16; BAND]];
+            }
+        }
     }
 
     /// Removes the bands (the rule stays as it is).
@@ -537,6 +592,12 @@ impl Canvas {
             for row in &mut moved_rows {
                 *row = row.wrapping_sub(self.moved_by);
             }
+            // Each lane's row, for the strips.
+            let mut rows_at = [0i16; BAND];
+            for (k, row) in rows_at.iter_mut().enumerate() {
+                *row = (band * BAND + k) as i16;
+            }
+            let moved_by = self.moved_by;
             // Byte columns are gathered for the whole band first and spread
             // to the rows after: reading a lane back right after storing the
             // vector would stall on store forwarding. Zipped arrays, so
@@ -560,7 +621,12 @@ impl Canvas {
                 // group rather than per column keeps the branch rare and
                 // predictable (runs of groups with and without shapes).
                 if MOVED && !has_shapes(&sum, cells) {
-                    *slot = bands_alone(band_columns, &band_rows, limit, scale);
+                    let rows = Rows {
+                        outside: &band_rows,
+                        at: &rows_at,
+                        moved_by,
+                    };
+                    *slot = bands_alone(band_columns, &rows, limit, scale);
                     continue;
                 }
                 let mut packed = [0u16; BAND];
@@ -569,8 +635,18 @@ impl Canvas {
                     // The bands' coverage of the column, lane by lane first,
                     // so that it vectorizes apart from the running sums.
                     let mut cover = [0i16; BAND];
+                    // Inside a strip the bands outside the shapes are
+                    // moved, and those inside moved back.
+                    let (mut outside, mut inside) = (band_rows, moved_rows);
+                    if MOVED {
+                        let strip = strip_shift(band_column, &rows_at, moved_by);
+                        for k in 0..BAND {
+                            outside[k] = outside[k].wrapping_sub(strip[k]);
+                            inside[k] = inside[k].wrapping_add(strip[k]);
+                        }
+                    }
                     if BANDS {
-                        cover = column_bands(band_column, &band_rows, limit, scale);
+                        cover = column_bands(band_column, &outside, limit, scale);
                     }
                     for k in 0..BAND {
                         sum[k] = sum[k].wrapping_add(column[k]);
@@ -580,7 +656,7 @@ impl Canvas {
                         // pixel that the shapes cover (none in some of
                         // the group's pixels, all in others: the blend
                         // gives the unmoved and the moved bands there).
-                        let moved = column_bands(band_column, &moved_rows, limit, scale);
+                        let moved = column_bands(band_column, &inside, limit, scale);
                         for k in 0..BAND {
                             cover[k] = blend(cover[k], moved[k], shape_share(sum[k]));
                         }
@@ -641,24 +717,55 @@ fn has_shapes(sum: &[i16; BAND], cells: &[i16; 4 * BAND]) -> bool {
     any != [0; BAND]
 }
 
+/// The rows of a band as the moved bands' resolve reads them.
+struct Rows<'a> {
+    /// The phase of each row's middle outside the shapes and the strips.
+    outside: &'a [u16; BAND],
+    /// Each row's index.
+    at: &'a [i16; BAND],
+    /// How far the shapes and the strips move the bands (phase units).
+    moved_by: u16,
+}
+
 /// The packed levels of a group of four columns that no shape covers,
-/// with moved bands: the unmoved bands alone (the blend of
+/// with moved bands: the bands alone, moved in the strips (the blend of
 /// [`Canvas::resolve`] gives exactly them where the shape share is zero).
 #[inline(always)]
-fn bands_alone(
-    band_columns: &[BandColumn; 4],
-    band_rows: &[u16; BAND],
-    limit: i16,
-    scale: i16,
-) -> [u16; BAND] {
+fn bands_alone(band_columns: &[BandColumn; 4], rows: &Rows, limit: i16, scale: i16) -> [u16; BAND] {
     let mut packed = [0u16; BAND];
     for band_column in band_columns {
-        let cover = column_bands(band_column, band_rows, limit, scale);
+        let strip = strip_shift(band_column, rows.at, rows.moved_by);
+        let mut phases = *rows.outside;
+        for k in 0..BAND {
+            phases[k] = phases[k].wrapping_sub(strip[k]);
+        }
+        let cover = column_bands(band_column, &phases, limit, scale);
         for k in 0..BAND {
             packed[k] = packed[k] << 2 | level_in_range(cover[k] + FULL as i16 / 2);
         }
     }
     packed
+}
+
+/// How far the strips move the bands in one column of a band, row by
+/// row (`rows` are the rows' indices): `moved_by` in an odd number of
+/// strips, else nothing. Two compares and a mask a strip, on eight lanes.
+#[inline(always)]
+fn strip_shift(band_column: &BandColumn, rows: &[i16; BAND], moved_by: u16) -> [u16; BAND] {
+    let mut odd = [0i16; BAND];
+    for [from, to] in &band_column.strips {
+        for k in 0..BAND {
+            // All ones or zero, as `pcmpgtw` gives them.
+            let below_from = -i16::from(from[k] > rows[k]);
+            let below_to = -i16::from(to[k] > rows[k]);
+            odd[k] ^= !below_from & below_to;
+        }
+    }
+    let mut shift = [0u16; BAND];
+    for k in 0..BAND {
+        shift[k] = odd[k] as u16 & moved_by;
+    }
+    shift
 }
 
 /// The bands' coverage of one column of a band, row by row, whose rows'

@@ -143,6 +143,76 @@ fn moved_bands_shift_inside_shapes_and_half_a_period_is_the_reversal() {
     assert_eq!(levels(&mut c), reversed);
 }
 
+#[test]
+fn strips_move_the_bands_and_shapes_in_them_move_them_back() {
+    // Bands 8 rows apart with a top edge at 2 (rows 2..6, 10..14, ...),
+    // moved a quarter period (2 rows) by shapes and strips.
+    let letter = [[2.0, 0.0], [5.0, 0.0], [5.0, 24.0], [2.0, 24.0]];
+    let bands = |c: &mut Canvas| {
+        c.set_bands(8.0, |_| 2.0, |y| y);
+        c.set_band_shift(0.25);
+    };
+    let mut c = Canvas::new(8, 24);
+    bands(&mut c);
+    let unmoved = levels(&mut c);
+    c.fill(&[[0.0, 0.0], [8.0, 0.0], [8.0, 24.0], [0.0, 24.0]], &[4]);
+    bands(&mut c);
+    let moved = levels(&mut c);
+    // A strip where the bands' own coordinate (down - top = y + 0.5 - 2
+    // at a row's middle) lies within 6.5..14.5: rows 8..16, either
+    // way round.
+    for strip in [[6.5, 14.5], [14.5, 6.5]] {
+        bands(&mut c);
+        c.set_strips(&[strip]);
+        let cov = levels(&mut c);
+        for y in 0..24 {
+            let expected = if (8..16).contains(&y) {
+                &moved
+            } else {
+                &unmoved
+            };
+            assert_eq!(cov[y * 8..][..8], expected[y * 8..][..8], "row {y}");
+        }
+    }
+    // A letter inside the strip moves the bands back, and outside it
+    // moves them as before.
+    c.fill(&letter, &[4]);
+    bands(&mut c);
+    c.set_strips(&[[6.5, 14.5]]);
+    let cov = levels(&mut c);
+    c.fill(&letter, &[4]);
+    bands(&mut c);
+    let plain = levels(&mut c);
+    for y in 0..24 {
+        for x in 0..8 {
+            let i = y * 8 + x;
+            if (8..16).contains(&y) {
+                // In the strip: the letter and the rest swap.
+                let swapped = if (2..5).contains(&x) {
+                    unmoved[i]
+                } else {
+                    moved[i]
+                };
+                assert_eq!(cov[i], swapped, "({x},{y})");
+            } else {
+                assert_eq!(cov[i], plain[i], "({x},{y})");
+            }
+        }
+    }
+    // Two overlapping strips cancel where they overlap; new bands forget
+    // the strips.
+    bands(&mut c);
+    c.set_strips(&[[6.5, 14.5], [10.5, 30.0]]);
+    let cov = levels(&mut c);
+    for y in 0..24 {
+        let in_strip = (8..12).contains(&y) || (16..24).contains(&y);
+        let expected = if in_strip { &moved } else { &unmoved };
+        assert_eq!(cov[y * 8..][..8], expected[y * 8..][..8], "row {y}");
+    }
+    bands(&mut c);
+    assert_eq!(levels(&mut c), unmoved);
+}
+
 /// `band_cover` as first written, from the phase itself: the
 /// reference that the faster form must match bit for bit.
 fn band_cover_reference(phase: u16, gain: i16, scale: i16, ramp: i16) -> i16 {
