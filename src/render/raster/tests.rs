@@ -1,5 +1,6 @@
 //! The rasterizer's tests, and the helpers other renderer tests share.
 
+use super::bands::*;
 use super::*;
 
 /// The canvas as levels 0..=3, row-major.
