@@ -229,12 +229,12 @@ pub(crate) struct BandStyle {
     /// compares a pixel): the two cost about 35,000 instructions a picture
     /// at 160x60, where filled as polygons across the picture they cost
     /// 65,000 (callgrind, 400 type 5 renders: 85.1 M, 97.2 M as polygons,
-    /// 71.2 M without strips).
-    /// On seed
-    /// 2026121000, never used while designing (300 a type, s = 2), SVTRv2
-    /// read type 5 at 18 of 300 after `energy` (0.5.x: 108 of 300 on its
-    /// grid seed), 25 after `energy-welch` at worst; blind readers (eight
-    /// AI assistant sessions) took 312 of 320. See `docs/solvers.md`,
+    /// 71.2 M without strips). On seed 2026121000, never used while
+    /// designing (300 a type, s = 2), SVTRv2 read type 5 at 18 of 300
+    /// after `energy` (0.5.x: 108 of 300 on its grid seed), 25 after
+    /// `energy-welch` at worst; blind readers (eight AI assistant
+    /// sessions) took 312 of 320, and 310 of 320 of 0.7.0's. See
+    /// `docs/solvers.md`,
     /// "Direction D". A seam that crosses a letter shows it as brightness
     /// (a wide light gap on one side of the outline, a hairline on the
     /// other), which SVTRv2 reads as handed over; strips without seams,
