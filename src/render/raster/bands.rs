@@ -140,7 +140,8 @@ impl Canvas {
     /// stepping from where it was in the column before, not by a search.
     pub fn set_strips(&mut self, strips: &[[f32; 2]]) {
         let downs = &self.band_downs[..self.height];
-        let mut ends = [f32::INFINITY; 2 * MAX_STRIPS];
+        // Strips not given stay empty: both ends before every row.
+        let mut ends = [f32::NEG_INFINITY; 2 * MAX_STRIPS];
         for (pair, &[from, to]) in ends.as_chunks_mut::<2>().0.iter_mut().zip(strips) {
             *pair = [from.min(to), from.max(to)];
         }

@@ -441,7 +441,12 @@ impl Canvas {
             for (k, row) in rows_at.iter_mut().enumerate() {
                 *row = (band * BAND + k) as i16;
             }
-            let moved_by = self.moved_by;
+            // The bands alone, as groups without shapes read them.
+            let alone = Rows {
+                outside: &band_rows,
+                at: &rows_at,
+                moved_by: self.moved_by,
+            };
             // Byte columns are gathered for the whole band first and spread
             // to the rows after: reading a lane back right after storing the
             // vector would stall on store forwarding. Zipped arrays, so
@@ -460,17 +465,12 @@ impl Canvas {
                 // Moved bands: a group of four columns that no shape
                 // touches (no edge in its cells, and no shape over it from
                 // the left: the running sums an even number of layers)
-                // has the bands alone, unmoved, and its cells are zero
-                // already. About half the groups are such; testing per
+                // has the bands alone (moved only in the strips), and its
+                // cells are zero already. About half the groups are such; testing per
                 // group rather than per column keeps the branch rare and
                 // predictable (runs of groups with and without shapes).
                 if MOVED && !has_shapes(&sum, cells) {
-                    let rows = Rows {
-                        outside: &band_rows,
-                        at: &rows_at,
-                        moved_by,
-                    };
-                    *slot = bands_alone(band_columns, &rows, limit, scale);
+                    *slot = bands_alone(band_columns, &alone, limit, scale);
                     continue;
                 }
                 let mut packed = [0u16; BAND];
@@ -483,7 +483,7 @@ impl Canvas {
                     // moved, and those inside moved back.
                     let (mut outside, mut inside) = (band_rows, moved_rows);
                     if MOVED {
-                        let strip = strip_shift(band_column, &rows_at, moved_by);
+                        let strip = strip_shift(band_column, &rows_at, alone.moved_by);
                         for k in 0..BAND {
                             outside[k] = outside[k].wrapping_sub(strip[k]);
                             inside[k] = inside[k].wrapping_add(strip[k]);
