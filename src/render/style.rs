@@ -221,26 +221,12 @@ pub(crate) struct BandStyle {
     /// tuned to the stripes (`energy` in `scripts/solver_preps.py`: a
     /// Gabor filter's local energy, dark wherever the phase jumps) each
     /// seam is a long dark line through the word, like the letters'
-    /// outlines. Two strips (four seams): SVTRv2 + beam after `energy`
-    /// read 4 / 1 / 0 / 4 of 100 of types 5-8 where it read 35 / 20 / 4 /
-    /// 20 without them (design seed 5570000000, s = 2); one strip left 11 /
-    /// 8 / 1 / 9 (seams at 0.45). The strips are computed per pixel in
-    /// the resolve (`Canvas::set_strips`: a run of rows per column, two
-    /// compares a pixel): the two cost about 35,000 instructions a picture
-    /// at 160x60, where filled as polygons across the picture they cost
-    /// 65,000 (callgrind, 400 type 5 renders: 85.1 M, 97.2 M as polygons,
-    /// 71.2 M without strips). On seed 2026121000, never used while
-    /// designing (300 a type, s = 2), SVTRv2 read type 5 at 18 of 300
-    /// after `energy` (0.5.x: 108 of 300 on its grid seed), 25 after
-    /// `energy-welch` at worst; blind readers (eight AI assistant
-    /// sessions) took 312 of 320, and 310 of 320 of 0.7.0's. See
-    /// `docs/solvers.md`,
-    /// "Direction D". A seam that crosses a letter shows it as brightness
-    /// (a wide light gap on one side of the outline, a hairline on the
-    /// other), which SVTRv2 reads as handed over; strips without seams,
-    /// whose shift rises and falls over half a period, took that away
-    /// (SVTRv2 read 42 of 2,000 where it read 74) but blind readers took
-    /// only 291 of 320 of them: "Soft strips".
+    /// outlines: two strips cut SVTRv2's reads after `energy` from 35 to 4
+    /// of 100 (type 5, design seed 5570000000). The strips are computed per
+    /// pixel in the resolve (`Canvas::set_strips`: a run of rows per
+    /// column, two compares a pixel), about 35,000 instructions a picture
+    /// at 160x60. See `docs/solvers.md`, "Direction D" (and "Soft strips"
+    /// for strips without seams, which readers read less).
     pub seam_strips: usize,
     /// Where in a stripe period (share of the spacing, from a stripe's
     /// top edge down the column) a seam of [`BandStyle::seam_strips`]
@@ -249,7 +235,11 @@ pub(crate) struct BandStyle {
     /// points it often left a hairline sliver of a stripe, a thin line
     /// across letters: read 9 of 12 by eye against 11-12. At 0.45 (a dark
     /// stripe 0.9 of a period thick) it read 12 of 12 but SVTRv2 read type 5
-    /// at 7 of 100 as handed over and after `energy`.
+    /// at 7 of 100 as handed over and after `energy`. Where a seam crosses a
+    /// letter its wide gap and hairline swap, which shows the letter as
+    /// brightness; at 0.7 they do not, but then the seam leaves no line for
+    /// `energy`, and a strip of each was read less by readers too
+    /// (`docs/solvers.md`, "Balanced seams").
     pub seam_at: f32,
 }
 
