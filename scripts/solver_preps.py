@@ -177,14 +177,22 @@ def outside_stripes(g):
     return ring_peak(np.abs(np.fft.fft2(s)), h)
 
 
-def ring_peak(spec, h):
+def ring_peak(spec, h, periods=(0.12, 0.5), tilts=None):
     """The wave vector (cycles per pixel, x and y) of the strongest peak of
     the magnitude spectrum `spec` in the ring of periods the renderer uses
-    for its stripes (0.12-0.5 of the picture height `h`)."""
+    for its stripes (`periods`, shares of the picture height `h`: 0.12-0.5
+    covers every design so far), and when `tilts` is given only where the
+    stripes' tilt from the horizontal (either way) lies within it, in
+    degrees."""
     fy = np.fft.fftfreq(spec.shape[0])[:, None]
     fx = np.fft.fftfreq(spec.shape[1])[None, :]
     radius = np.hypot(fx, fy)
-    ring = (radius > 1 / (0.5 * h)) & (radius < 1 / (0.12 * h))
+    ring = (radius > 1 / (periods[1] * h)) & (radius < 1 / (periods[0] * h))
+    if tilts is not None:
+        # The wave vector is square to the stripes: a tilt t has it t from
+        # the vertical.
+        tilt = np.degrees(np.arctan2(np.abs(fx), np.abs(fy)))
+        ring &= (tilt >= tilts[0]) & (tilt <= tilts[1])
     iy, ix = np.unravel_index(np.argmax(np.where(ring, spec, 0)), spec.shape)
     return fx[0, ix], fy[iy, 0]
 
@@ -233,7 +241,7 @@ def prep_energy(img):
     return Image.fromarray(stripe_energy(ink_dark(grey(img))))
 
 
-def outside_stripes_welch(g):
+def outside_stripes_welch(g, periods=(0.12, 0.5), tilts=None):
     """`outside_stripes` made robust to regions of the stripes moved in
     phase (seams that are not letters): the magnitude spectra of square
     windows a height wide, half a height apart, summed (phase jumps between
@@ -247,7 +255,31 @@ def outside_stripes_welch(g):
         p = s[:, x:x + h]
         p = (p - p.mean()) * win
         total += np.abs(np.fft.fft2(p, (n, n)))
-    return ring_peak(total, h)
+    return ring_peak(total, h, periods, tilts)
+
+
+def outside_stripes_narrow(g):
+    """The stripes' wave vector for an attacker who has read the renderer,
+    robust to letters that move the stripes by nearly half a period
+    (whose own stripes then cancel the outside's peak in the spectrum):
+    every stripe has two edges, moved or not, so the edges' strength
+    (the gradient's magnitude) repeats at twice the stripes' frequency
+    whatever the phase. Its Welch-summed spectrum's peak in the ring of
+    half the periods and within the tilts the renderer draws today
+    (`STRIPES` in src/render/style.rs, 0.24-0.27 h across the stripes;
+    `BANDS.tilt`, 29-46 degrees; each with a margin), halved."""
+    s = g.astype(np.float32) / 255.0
+    gx = cv2.Sobel(s, cv2.CV_32F, 1, 0)
+    gy = cv2.Sobel(s, cv2.CV_32F, 0, 1)
+    edges = np.sqrt(gx * gx + gy * gy)
+    edges = (edges / max(edges.max(), 1e-6) * 255).astype(np.uint8)
+    fx, fy = outside_stripes_welch(edges, (0.1, 0.17), (25, 50))
+    return fx / 2, fy / 2
+
+
+def prep_energy_narrow(img):
+    """`energy` with the stripes' wave vector from `outside_stripes_narrow`."""
+    return Image.fromarray(stripe_energy(ink_dark(grey(img)), outside_stripes_narrow))
 
 
 def prep_energy_welch(img):
@@ -306,6 +338,9 @@ STEPS = {
     # The same, with a frequency estimate that seams do not throw off (see
     # prep_energy_welch).
     "energy-welch": prep_energy_welch,
+    # The same, searching only today's stripe periods (see
+    # outside_stripes_narrow).
+    "energy-narrow": prep_energy_narrow,
 }
 
 # Every preprocessing the check tries, in the order it runs them.
@@ -315,7 +350,7 @@ PREPS = [
     "marginflip", "marginflip+median3",
     "colphase", "colphase+median3",
     "rowphase", "rowphase+median3",
-    "energy", "energy-welch",
+    "energy", "energy-welch", "energy-narrow",
 ]
 
 
