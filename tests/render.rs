@@ -173,13 +173,13 @@ fn output_is_pinned() {
             CaptchaType::Interference4,
             3,
             "EAKU",
-            "b239fadbc894999b448a8b58e91d95eb5ceb1c62a3f07ba9827436af1bb11ab6",
+            "7a352bb0627b966a5981a2a5d2953efd15a107a93fcca980cb476453b44b9829",
         ),
         (
             CaptchaType::Interference5,
             7,
             "ELASZ",
-            "1d515024421d9b726d687d3791f28caa223f4737b53f67757356179b25cb0042",
+            "007c281c0237e8fbcbce8cbc7869067694744ee0a70eaba536151836a653f062",
         ),
         (
             CaptchaType::InterferenceRandom,

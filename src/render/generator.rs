@@ -18,7 +18,7 @@ use crate::render::size::{
     DEFAULT_HEIGHT, DEFAULT_WIDTH, MAX_HEIGHT, MAX_WIDTH, MIN_HEIGHT, MIN_WIDTH,
 };
 use crate::render::style::{
-    word_style, WordStyle, BANDS, CAP_SHARE, CLEAR, INTERFERENCE, INTERFERENCE_FONTS,
+    word_style, WordStyle, BANDS, CAP_SHARE, CLEAR, INTERFERENCE, INTERFERENCE_FONTS, SEAM_STRIPS,
 };
 use crate::render::warp::{Field, Warp};
 
@@ -240,7 +240,7 @@ impl BandPath {
 }
 
 // Every strip the style asks for fits the canvas.
-const _: () = assert!(BANDS.seam_strips <= MAX_STRIPS);
+const _: () = assert!(SEAM_STRIPS <= MAX_STRIPS);
 
 /// Where the glyphs of a word go across the picture.
 struct Row {
@@ -429,29 +429,29 @@ impl Generator {
         // under the even-odd bands either shows as a line across letters and
         // background alike, which our blind reading took for an extra letter (a `J`
         // or `Z`), and the band edges already split every letter.
-        let path = self.draw_bands(rng, word_style(count).band_period.clone());
-        self.draw_seams(rng, &path);
+        let style = word_style(count);
+        let path = self.draw_bands(rng, style.band_period.clone());
+        self.draw_seams(rng, &path, &style.seam_at);
     }
 
     /// Seams that are not letters (see
-    /// [`crate::render::style::BandStyle::seam_strips`]): strips of the
+    /// [`crate::render::style::SEAM_STRIPS`]): strips of the
     /// stripes moved by the letters' share, each between two seams that
     /// run along the stripes through random points of the picture, moved
-    /// to `seam_at` of a period, where both fields are light. A letter
-    /// in a strip moves the stripes back: still `letter_shift` from what
-    /// is around it, its outline whole.
-    fn draw_seams(&mut self, rng: &mut ChaCha20Rng, path: &BandPath) {
+    /// to the strip's `seam_at` of a period. A letter in a strip moves the
+    /// stripes back: still `letter_shift` from what is around it, its
+    /// outline whole.
+    fn draw_seams(&mut self, rng: &mut ChaCha20Rng, path: &BandPath, seam_at: &[f32; SEAM_STRIPS]) {
         let (w, h) = (self.canvas.width as f32, self.canvas.height as f32);
-        let mut strips = [[0f32; 2]; BANDS.seam_strips];
-        for strip in &mut strips {
+        let mut strips = [[0f32; 2]; SEAM_STRIPS];
+        for (strip, &at) in strips.iter_mut().zip(seam_at) {
             for seam in strip.iter_mut() {
                 let x0 = rng.random_range(0.0..w);
                 let y0 = rng.random_range(0.0..h);
                 // Where the stripes' own coordinate lies at (x0, y0),
-                // moved to `seam_at` of the way down its stripe period.
+                // moved to `at` of the way down its stripe period.
                 let along = path.down(y0) - path.top(x0);
-                *seam =
-                    (along / path.spacing).floor() * path.spacing + BANDS.seam_at * path.spacing;
+                *seam = (along / path.spacing).floor() * path.spacing + at * path.spacing;
             }
         }
         self.canvas.set_strips(&strips);

@@ -66,7 +66,38 @@ pub(crate) struct WordStyle {
     pub shear: f32,
     /// Period of the stripes the letters reverse ([`BANDS`]), share of `h`.
     pub band_period: Range<f32>,
+    /// Where in a stripe period each of the [`SEAM_STRIPS`]
+    /// strips' seams lie (share of the spacing, from a stripe's top edge
+    /// down the column). At 0.95 both sides of a seam are light, so it
+    /// only widens one light gap; but a letter inside the strip is moved
+    /// back, so there the seam leaves a hairline instead, and the letter
+    /// shows as brightness along it. At 0.7 the piece a seam skips or
+    /// repeats is half dark, half light: no brightness, but no line in a
+    /// stripe filter's energy map either (`docs/solvers.md`, "Balanced
+    /// seams"). Words of six letters keep both at 0.95: readers read six
+    /// letters with a balanced seam less (149 of 160).
+    pub seam_at: [f32; SEAM_STRIPS],
 }
+
+/// How many strips of the stripes moved by
+/// [`BandStyle::letter_shift`] a picture has that are not
+/// letters, each between two seams that run along the stripes (through
+/// random points): seams that are not letters. To the eye a seam along
+/// the stripes is no row of stripe ends, only a gap wider or a pair of
+/// stripes thinner than their neighbours (as the ripple makes them), and a letter crossed by a
+/// strip keeps its whole outline (moved back inside the strip, still
+/// `letter_shift` from what is around it). To an attacker's filter
+/// tuned to the stripes (`energy` in `scripts/solver_preps.py`: a
+/// Gabor filter's local energy, dark wherever the phase jumps) each
+/// seam is a long dark line through the word, like the letters'
+/// outlines: two strips cut SVTRv2's reads after `energy` from 35 to 4
+/// of 100 (type 5, design seed 5570000000). The strips are computed per
+/// pixel in the resolve (`Canvas::set_strips`: a run of rows per
+/// column, two compares a pixel), about 35,000 instructions a picture
+/// at 160x60. See `docs/solvers.md`, "Direction D" (and "Soft strips"
+/// for strips without seams, which readers read less). Where their
+/// seams lie: [`WordStyle::seam_at`].
+pub(crate) const SEAM_STRIPS: usize = 2;
 
 /// Letters apart by a tenth to a sixth of the narrower one: a letter is
 /// drawn by reversing the stripes, so where two overlapped the stripes came
@@ -87,24 +118,30 @@ const GAP: Range<f32> = -0.16..-0.1;
 /// read easily.
 const STRIPES: Range<f32> = 0.24..0.27;
 
-/// Four letters.
+/// Four letters, as small as six: larger letters drew outlines that a
+/// filter tuned to the stripes (`energy-narrow` in
+/// `scripts/solver_preps.py`) showed well enough for SVTRv2 to read 9.3 %
+/// of the words (at 0.95-1.12, seams at 0.95); at 0.80-0.88 with one
+/// balanced seam it read 4.0 % on a fresh seed, and readers read them as
+/// well (`docs/solvers.md`, "A larger shift with balanced seams").
 pub(crate) const SHORT_WORD: WordStyle = WordStyle {
-    scale: 0.95..1.12,
+    scale: 0.80..0.88,
     overlap: GAP,
     tilt: 0.05,
     shear: 0.035,
     band_period: STRIPES,
+    seam_at: [0.95, 0.7],
 };
 
-/// Five letters: a tenth smaller than four. At the four-letter size a
-/// five-letter row was narrowed to 0.80 of its width (median), and
-/// narrowed letters lost their shapes (an `M` read as `N`); now 0.87.
+/// Five letters, as small as six for the same reason (they were at
+/// 0.88-0.98; SVTRv2 read 7.0 %, now 1.7 %).
 pub(crate) const MEDIUM_WORD: WordStyle = WordStyle {
-    scale: 0.88..0.98,
+    scale: 0.80..0.88,
     overlap: GAP,
     tilt: 0.05,
     shear: 0.03,
     band_period: STRIPES,
+    seam_at: [0.95, 0.7],
 };
 
 /// Six letters fill the picture, so they are drawn smaller (0.80-0.88:
@@ -118,6 +155,7 @@ pub(crate) const LONG_WORD: WordStyle = WordStyle {
     tilt: 0.04,
     shear: 0.025,
     band_period: STRIPES,
+    seam_at: [0.95, 0.95],
 };
 
 /// The word style for a word of `count` letters.
@@ -211,36 +249,6 @@ pub(crate) struct BandStyle {
     /// along the outline, easiest of all to read, was read at 84-88 %.
     /// See `docs/solvers.md`, "How far to move".
     pub letter_shift: f32,
-    /// Strips of the stripes moved by `letter_shift` that are not
-    /// letters, each between two seams that run along the stripes (through
-    /// random points): seams that are not letters. To the eye a seam along
-    /// the stripes is no row of stripe ends, only one light gap wider than
-    /// its neighbours (as the ripple makes them), and a letter crossed by a
-    /// strip keeps its whole outline (moved back inside the strip, still
-    /// `letter_shift` from what is around it). To an attacker's filter
-    /// tuned to the stripes (`energy` in `scripts/solver_preps.py`: a
-    /// Gabor filter's local energy, dark wherever the phase jumps) each
-    /// seam is a long dark line through the word, like the letters'
-    /// outlines: two strips cut SVTRv2's reads after `energy` from 35 to 4
-    /// of 100 (type 5, design seed 5570000000). The strips are computed per
-    /// pixel in the resolve (`Canvas::set_strips`: a run of rows per
-    /// column, two compares a pixel), about 35,000 instructions a picture
-    /// at 160x60. See `docs/solvers.md`, "Direction D" (and "Soft strips"
-    /// for strips without seams, which readers read less).
-    pub seam_strips: usize,
-    /// Where in a stripe period (share of the spacing, from a stripe's
-    /// top edge down the column) a seam of [`BandStyle::seam_strips`]
-    /// lies. At 0.95 the stripes on both sides are light there, so the
-    /// seam only widens one light gap to 0.9 of a period. Through random
-    /// points it often left a hairline sliver of a stripe, a thin line
-    /// across letters: read 9 of 12 by eye against 11-12. At 0.45 (a dark
-    /// stripe 0.9 of a period thick) it read 12 of 12 but SVTRv2 read type 5
-    /// at 7 of 100 as handed over and after `energy`. Where a seam crosses a
-    /// letter its wide gap and hairline swap, which shows the letter as
-    /// brightness; at 0.7 they do not, but then the seam leaves no line for
-    /// `energy`, and a strip of each was read less by readers too
-    /// (`docs/solvers.md`, "Balanced seams").
-    pub seam_at: f32,
 }
 
 /// The stripes of the interference types.
@@ -251,6 +259,4 @@ pub(crate) const BANDS: BandStyle = BandStyle {
     ripple: 0.025..0.035,
     ripple_wavelength: 0.75..1.0,
     letter_shift: 0.4,
-    seam_strips: 2,
-    seam_at: 0.95,
 };
