@@ -123,7 +123,7 @@ const STRIPES: Range<f32> = 0.24..0.27;
 /// `scripts/solver_preps.py`) showed well enough for SVTRv2 to read 9.3 %
 /// of the words (at 0.95-1.12, seams at 0.95); at 0.80-0.88 with one
 /// balanced seam it read 4.0 % on a fresh seed, and readers read them as
-/// well (`docs/solvers.md`, "A larger shift with balanced seams").
+/// well (`docs/solvers.md`, "The 0.8.0 pictures").
 pub(crate) const SHORT_WORD: WordStyle = WordStyle {
     scale: 0.80..0.88,
     overlap: GAP,
