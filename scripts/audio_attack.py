@@ -52,6 +52,8 @@ import numpy as np
 from scipy import signal
 from scipy.fft import irfft, next_fast_len, rfft
 
+import answer_folds
+
 RATE = 11025
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 
@@ -517,9 +519,9 @@ def wilson(hits, n):
     return (100 * max(0.0, centre - half), 100 * min(1.0, centre + half))
 
 
-# The look-alikes the answer check folds (src/render/answer.rs) within the
-# interference alphabet: E and Z are taken for each other.
-INTERFERENCE_FOLD = str.maketrans("E", "Z")
+# The look-alikes the answer check folds (src/render/answer.rs) for the
+# interference alphabet (E and Z, D and U are taken for each other).
+INTERFERENCE_FOLD = answer_folds.table(interference=True)
 
 
 def with_bias(results):

@@ -38,6 +38,7 @@ import time
 import numpy as np
 from PIL import Image
 
+import answer_folds
 import ctc_decode
 import ctc_readers
 from solver_preps import PREPS, Preparer
@@ -162,10 +163,10 @@ ALL_SOLVERS = "captcha-whisperer,ddddocr,ddddocr-beta,rapidocr,svtrv2,easyocr,te
 
 # The look-alikes the checker folds (src/render/answer.rs): a reading is
 # scored as the service would accept it, not only when exact.
-FOLD = str.maketrans("QOIPF", "DDTRE")
-INTERFERENCE_FOLD = str.maketrans("QOIPFVXBNHE", "DDTRZYZRMMZ")
+FOLD = answer_folds.table(interference=False)
+INTERFERENCE_FOLD = answer_folds.table(interference=True)
 # The same without the E/Z fold (rows `...=EZ`, SOLVER_CHECK_EXACT_EZ=1).
-EXACT_EZ_FOLD = str.maketrans("QOIPFVXBNH", "DDTREYZRMM")
+EXACT_EZ_FOLD = answer_folds.table(interference=True, without=(("E", "Z"),))
 
 
 def accepted(read, answer, interference, exact_ez=False):
