@@ -519,8 +519,8 @@ def wilson(hits, n):
     return (100 * max(0.0, centre - half), 100 * min(1.0, centre + half))
 
 
-# The look-alikes the answer check folds (src/render/answer.rs) for the
-# interference alphabet (E and Z, D and U are taken for each other).
+# The look-alikes the answer check folds (src/render/answer.rs) for
+# interference answers (E and Z are one letter there).
 INTERFERENCE_FOLD = answer_folds.table(interference=True)
 
 

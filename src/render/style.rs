@@ -118,12 +118,11 @@ const GAP: Range<f32> = -0.16..-0.1;
 /// read easily.
 const STRIPES: Range<f32> = 0.24..0.27;
 
-/// Four letters, as small as six: larger letters drew outlines that a
+/// Four letters, as small as six: larger letters draw outlines that a
 /// filter tuned to the stripes (`energy-narrow` in
-/// `scripts/solver_preps.py`) showed well enough for SVTRv2 to read 9.3 %
-/// of the words (at 0.95-1.12, seams at 0.95); at 0.80-0.88 with one
-/// balanced seam it read 4.0 % on a fresh seed, and readers read them as
-/// well (`docs/solvers.md`, "The 0.8.0 pictures").
+/// `scripts/solver_preps.py`) shows well enough for captcha-trained
+/// readers, and readers read the small ones as well (`docs/solvers.md`,
+/// "The 0.8.0 pictures").
 pub(crate) const SHORT_WORD: WordStyle = WordStyle {
     scale: 0.80..0.88,
     overlap: GAP,
@@ -133,8 +132,7 @@ pub(crate) const SHORT_WORD: WordStyle = WordStyle {
     seam_at: [0.95, 0.7],
 };
 
-/// Five letters, as small as six for the same reason (they were at
-/// 0.88-0.98; SVTRv2 read 7.0 %, now 1.7 %).
+/// Five letters, as small as six for the same reason.
 pub(crate) const MEDIUM_WORD: WordStyle = WordStyle {
     scale: 0.80..0.88,
     overlap: GAP,
