@@ -74,8 +74,9 @@ pub(crate) struct WordStyle {
     /// shows as brightness along it. At 0.7 the piece a seam skips or
     /// repeats is half dark, half light: no brightness, but no line in a
     /// stripe filter's energy map either (`docs/solvers.md`, "Balanced
-    /// seams"). Words of six letters keep both at 0.95: readers read six
-    /// letters with a balanced seam less (149 of 160).
+    /// seams"). Words of six letters keep two at 0.95: readers read six
+    /// letters with one of those balanced less (149 of 160), but not with
+    /// a balanced third strip added (154 of 160, against 152 for two).
     pub seam_at: [f32; SEAM_STRIPS],
 }
 
@@ -91,13 +92,17 @@ pub(crate) struct WordStyle {
 /// Gabor filter's local energy, dark wherever the phase jumps) each
 /// seam is a long dark line through the word, like the letters'
 /// outlines: two strips cut SVTRv2's reads after `energy` from 35 to 4
-/// of 100 (type 5, design seed 5570000000). The strips are computed per
-/// pixel in the resolve (`Canvas::set_strips`: a run of rows per
-/// column, two compares a pixel), about 35,000 instructions a picture
-/// at 160x60. See `docs/solvers.md`, "Direction D" (and "Soft strips"
-/// for strips without seams, which readers read less). Where their
-/// seams lie: [`WordStyle::seam_at`].
-pub(crate) const SEAM_STRIPS: usize = 2;
+/// of 100 (type 5, design seed 5570000000). A third, balanced one (seams
+/// at 0.7 of a period) took SVTRv2's worst reads of 500 from 27 to 11
+/// (four letters, `energy-narrow`) and from 21 to 6 (six letters,
+/// inverted), and readers read it as well (`docs/solvers.md`, "A third
+/// strip"). The strips are computed per pixel in the resolve
+/// (`Canvas::set_strips`: a run of rows per column, two compares a
+/// pixel), about 17,000 instructions a strip and picture at 160x60. See
+/// `docs/solvers.md`, "Direction D" (and "Soft strips" for strips without
+/// seams, which readers read less). Where their seams lie:
+/// [`WordStyle::seam_at`].
+pub(crate) const SEAM_STRIPS: usize = 3;
 
 /// Letters apart by a tenth to a sixth of the narrower one: a letter is
 /// drawn by reversing the stripes, so where two overlapped the stripes came
@@ -118,28 +123,21 @@ const GAP: Range<f32> = -0.16..-0.1;
 /// read easily.
 const STRIPES: Range<f32> = 0.24..0.27;
 
-/// Four letters, as small as six: larger letters draw outlines that a
-/// filter tuned to the stripes (`energy-narrow` in
+/// Four and five letters, as small as six: larger letters draw outlines
+/// that a filter tuned to the stripes (`energy-narrow` in
 /// `scripts/solver_preps.py`) shows well enough for captcha-trained
 /// readers, and readers read the small ones as well (`docs/solvers.md`,
-/// "The 0.8.0 pictures").
+/// "The 0.8.0 pictures"). One strip at 0.95 and two balanced at 0.7: the
+/// second balanced strip took SVTRv2's reads of four-letter words after
+/// `energy-narrow` from 27 to 11 of 500 (`docs/solvers.md`, "A third
+/// strip").
 pub(crate) const SHORT_WORD: WordStyle = WordStyle {
     scale: 0.80..0.88,
     overlap: GAP,
     tilt: 0.05,
     shear: 0.035,
     band_period: STRIPES,
-    seam_at: [0.95, 0.7],
-};
-
-/// Five letters, as small as six for the same reason.
-pub(crate) const MEDIUM_WORD: WordStyle = WordStyle {
-    scale: 0.80..0.88,
-    overlap: GAP,
-    tilt: 0.05,
-    shear: 0.03,
-    band_period: STRIPES,
-    seam_at: [0.95, 0.7],
+    seam_at: [0.95, 0.7, 0.7],
 };
 
 /// Six letters fill the picture, so they are drawn smaller (0.80-0.88:
@@ -153,14 +151,15 @@ pub(crate) const LONG_WORD: WordStyle = WordStyle {
     tilt: 0.04,
     shear: 0.025,
     band_period: STRIPES,
-    seam_at: [0.95, 0.95],
+    // Two bright seams, which readers of six letters lean on, and a
+    // balanced one.
+    seam_at: [0.95, 0.95, 0.7],
 };
 
 /// The word style for a word of `count` letters.
 pub(crate) fn word_style(count: usize) -> &'static WordStyle {
     match count {
-        ..=4 => &SHORT_WORD,
-        5 => &MEDIUM_WORD,
+        ..=5 => &SHORT_WORD,
         _ => &LONG_WORD,
     }
 }
