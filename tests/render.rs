@@ -185,7 +185,7 @@ fn output_is_pinned() {
             CaptchaType::InterferenceRandom,
             u64::MAX,
             "MUDYDR",
-            "00fa2f55a91f7c3d70e1afafeaedb647f0f95ddc85e62f8aef887e0b9d87efe6",
+            "01f459e208abd758168c0a831bfa37d2807cd33641bcf38324a5d08c227b466e",
         ),
     ];
     let mut mismatches = Vec::new();

@@ -18,7 +18,8 @@ use crate::render::size::{
     DEFAULT_HEIGHT, DEFAULT_WIDTH, MAX_HEIGHT, MAX_WIDTH, MIN_HEIGHT, MIN_WIDTH,
 };
 use crate::render::style::{
-    word_style, WordStyle, BANDS, CAP_SHARE, CLEAR, INTERFERENCE, INTERFERENCE_FONTS, SEAM_STRIPS,
+    word_style, WordStyle, BANDS, CAP_SHARE, CLEAR, INTERFERENCE, INTERFERENCE_FONTS, LONG_WORD,
+    SEAM_STRIPS, SHORT_WORD,
 };
 use crate::render::warp::{Field, Warp};
 
@@ -241,6 +242,8 @@ impl BandPath {
 
 // Every strip the style asks for fits the canvas.
 const _: () = assert!(SEAM_STRIPS <= MAX_STRIPS);
+const _: () = assert!(SHORT_WORD.seam_at.len() <= SEAM_STRIPS);
+const _: () = assert!(LONG_WORD.seam_at.len() <= SEAM_STRIPS);
 
 /// Where the glyphs of a word go across the picture.
 struct Row {
@@ -430,8 +433,8 @@ impl Generator {
         // background alike, which our blind reading took for an extra letter (a `J`
         // or `Z`), and the band edges already split every letter.
         let style = word_style(count);
-        let path = self.draw_bands(rng, style.band_period.clone());
-        self.draw_seams(rng, &path, &style.seam_at);
+        let path = self.draw_bands(rng, style);
+        self.draw_seams(rng, &path, style.seam_at);
     }
 
     /// Seams that are not letters (see
@@ -441,9 +444,10 @@ impl Generator {
     /// to the strip's `seam_at` of a period. A letter in a strip moves the
     /// stripes back: still `letter_shift` from what is around it, its
     /// outline whole.
-    fn draw_seams(&mut self, rng: &mut ChaCha20Rng, path: &BandPath, seam_at: &[f32; SEAM_STRIPS]) {
+    fn draw_seams(&mut self, rng: &mut ChaCha20Rng, path: &BandPath, seam_at: &[f32]) {
         let (w, h) = (self.canvas.width as f32, self.canvas.height as f32);
         let mut strips = [[0f32; 2]; SEAM_STRIPS];
+        let strips = &mut strips[..seam_at.len()];
         for (strip, &at) in strips.iter_mut().zip(seam_at) {
             for seam in strip.iter_mut() {
                 let x0 = rng.random_range(0.0..w);
@@ -454,17 +458,17 @@ impl Generator {
                 *seam = (along / path.spacing).floor() * path.spacing + at * path.spacing;
             }
         }
-        self.canvas.set_strips(&strips);
+        self.canvas.set_strips(strips);
     }
 
     /// Lays the bands (see [`BANDS`]) over the whole canvas: parallel wavy
     /// stripes half a period thick, a period apart across their direction,
-    /// at a random offset, moved by [`BANDS`]`.letter_shift` of a
+    /// at a random offset, moved by the word style's `letter_shift` of a
     /// period inside the glyphs, computed per pixel when the canvas
-    /// resolves. `period` is a share of the picture height.
-    fn draw_bands(&mut self, rng: &mut ChaCha20Rng, period: std::ops::Range<f32>) -> BandPath {
+    /// resolves; the period is the style's `band_period`.
+    fn draw_bands(&mut self, rng: &mut ChaCha20Rng, style: &WordStyle) -> BandPath {
         let h = self.canvas.height as f32;
-        let period = rng.random_range(period) * h;
+        let period = rng.random_range(style.band_period.clone()) * h;
         let mut tilt = rng.random_range(BANDS.tilt);
         if rng.random() {
             tilt = -tilt;
@@ -494,7 +498,7 @@ impl Generator {
         self.canvas
             .set_bands(spacing, |x| path.top(x), |y| path.down(y));
         // Moved, not reversed, inside the letters (see `letter_shift`).
-        self.canvas.set_band_shift(BANDS.letter_shift);
+        self.canvas.set_band_shift(style.letter_shift);
         path
     }
 

@@ -66,8 +66,8 @@ pub(crate) struct WordStyle {
     pub shear: f32,
     /// Period of the stripes the letters reverse ([`BANDS`]), share of `h`.
     pub band_period: Range<f32>,
-    /// Where in a stripe period each of the [`SEAM_STRIPS`]
-    /// strips' seams lie (share of the spacing, from a stripe's top edge
+    /// Where in a stripe period each strip's seams lie, one entry a
+    /// strip (at most [`SEAM_STRIPS`]) (share of the spacing, from a stripe's top edge
     /// down the column). At 0.95 both sides of a seam are light, so it
     /// only widens one light gap; but a letter inside the strip is moved
     /// back, so there the seam leaves a hairline instead, and the letter
@@ -77,11 +77,30 @@ pub(crate) struct WordStyle {
     /// seams"). Words of six letters keep two at 0.95: readers read six
     /// letters with one of those balanced less (149 of 160), but not with
     /// a balanced third strip added (154 of 160, against 152 for two).
-    pub seam_at: [f32; SEAM_STRIPS],
+    pub seam_at: &'static [f32],
+    /// How far the stripes move inside a letter, share of the period
+    /// (across the stripes). Half a period reversed them: inside a letter
+    /// the picture was the exact negative of the stripes around it, and
+    /// the transformer reader SVTRv2 with a beam search read 8-9 % of the
+    /// words (14 % of one type) from that filled negative. Moved by 0.4,
+    /// the outline is the same row of stripe ends to the eye, but the
+    /// inside is no negative of anything: 2-3 % on the same words (100 a
+    /// type; 0.45 gave about 5 %, 0.33 none). Less than 0.4 costs readers
+    /// more than it costs SVTRv2: 0.35 for four letters and 0.37 for five
+    /// and six kept SVTRv2 at 1.7 % at worst on the design seed, but blind
+    /// readers at s = 2 (eight AI assistant sessions, 320 pictures) took
+    /// 87.8 % of them, against 96.9 % at 0.4. A ring of reversed stripes
+    /// along the outline, easiest of all to read, was read at 84-88 %.
+    /// Six-letter words move 0.42, with a fourth strip: readers read 318
+    /// of 320 against 304 for 0.4 with three strips, and SVTRv2 read them
+    /// as often (0.45 alone: four to six times as often). See
+    /// `docs/solvers.md`, "How far to move" and "Six-letter words moved
+    /// further".
+    pub letter_shift: f32,
 }
 
-/// How many strips of the stripes moved by
-/// [`BandStyle::letter_shift`] a picture has that are not
+/// At most how many strips of the stripes moved by
+/// [`WordStyle::letter_shift`] a picture has that are not
 /// letters, each between two seams that run along the stripes (through
 /// random points): seams that are not letters. To the eye a seam along
 /// the stripes is no row of stripe ends, only a gap wider or a pair of
@@ -96,13 +115,13 @@ pub(crate) struct WordStyle {
 /// at 0.7 of a period) took SVTRv2's worst reads of 500 from 27 to 11
 /// (four letters, `energy-narrow`) and from 21 to 6 (six letters,
 /// inverted), and readers read it as well (`docs/solvers.md`, "A third
-/// strip"). The strips are computed per pixel in the resolve
+/// strip"); six-letter words have a fourth. The strips are computed per pixel in the resolve
 /// (`Canvas::set_strips`: a run of rows per column, two compares a
 /// pixel), about 17,000 instructions a strip and picture at 160x60. See
 /// `docs/solvers.md`, "Direction D" (and "Soft strips" for strips without
 /// seams, which readers read less). Where their seams lie:
 /// [`WordStyle::seam_at`].
-pub(crate) const SEAM_STRIPS: usize = 3;
+pub(crate) const SEAM_STRIPS: usize = 4;
 
 /// Letters apart by a tenth to a sixth of the narrower one: a letter is
 /// drawn by reversing the stripes, so where two overlapped the stripes came
@@ -130,14 +149,17 @@ const STRIPES: Range<f32> = 0.24..0.27;
 /// "The 0.8.0 pictures"). One strip at 0.95 and two balanced at 0.7: the
 /// second balanced strip took SVTRv2's reads of four-letter words after
 /// `energy-narrow` from 27 to 11 of 500 (`docs/solvers.md`, "A third
-/// strip").
+/// strip"); a third balanced one took them up again, to 18. Five letters
+/// moved further with a fourth strip, as six are, read no better (312 of
+/// 320 against 309) and SVTRv2 read them a little more.
 pub(crate) const SHORT_WORD: WordStyle = WordStyle {
     scale: 0.80..0.88,
     overlap: GAP,
     tilt: 0.05,
     shear: 0.035,
     band_period: STRIPES,
-    seam_at: [0.95, 0.7, 0.7],
+    seam_at: &[0.95, 0.7, 0.7],
+    letter_shift: 0.4,
 };
 
 /// Six letters fill the picture, so they are drawn smaller (0.80-0.88:
@@ -151,9 +173,10 @@ pub(crate) const LONG_WORD: WordStyle = WordStyle {
     tilt: 0.04,
     shear: 0.025,
     band_period: STRIPES,
-    // Two bright seams, which readers of six letters lean on, and a
-    // balanced one.
-    seam_at: [0.95, 0.95, 0.7],
+    // Two bright seams, which readers of six letters lean on, and two
+    // balanced ones.
+    seam_at: &[0.95, 0.95, 0.7, 0.7],
+    letter_shift: 0.42,
 };
 
 /// The word style for a word of `count` letters.
@@ -196,7 +219,7 @@ pub(crate) const INTERFERENCE: InterferenceStyle = InterferenceStyle {
 
 /// Stripes across the whole picture (types 5-8) that the letters move:
 /// wavy, tilted, half dark and half light, and inside a letter moved by
-/// part of a period ([`BandStyle::letter_shift`]), so that a letter is
+/// part of a period ([`WordStyle::letter_shift`]), so that a letter is
 /// only where the stripes are out of phase. Inside and outside a letter
 /// there is the same share of ink: a
 /// letter has no dark or light of its own, only an outline where every
@@ -231,21 +254,6 @@ pub(crate) struct BandStyle {
     /// [`BandStyle::ripple`] the spacing stays within 0.7-1.3 times its
     /// mean, so the stripes still read as even.
     pub ripple_wavelength: Range<f32>,
-    /// How far the stripes move inside a letter, share of the period
-    /// (across the stripes). Half a period reversed them: inside a letter
-    /// the picture was the exact negative of the stripes around it, and
-    /// the transformer reader SVTRv2 with a beam search read 8-9 % of the
-    /// words (14 % of one type) from that filled negative. Moved by 0.4,
-    /// the outline is the same row of stripe ends to the eye, but the
-    /// inside is no negative of anything: 2-3 % on the same words (100 a
-    /// type; 0.45 gave about 5 %, 0.33 none). Less than 0.4 costs readers
-    /// more than it costs SVTRv2: 0.35 for four letters and 0.37 for five
-    /// and six kept SVTRv2 at 1.7 % at worst on the design seed, but blind
-    /// readers at s = 2 (eight AI assistant sessions, 320 pictures) took
-    /// 87.8 % of them, against 96.9 % at 0.4. A ring of reversed stripes
-    /// along the outline, easiest of all to read, was read at 84-88 %.
-    /// See `docs/solvers.md`, "How far to move".
-    pub letter_shift: f32,
 }
 
 /// The stripes of the interference types.
@@ -255,5 +263,4 @@ pub(crate) const BANDS: BandStyle = BandStyle {
     wavelength: 1.0..1.6,
     ripple: 0.025..0.035,
     ripple_wavelength: 0.75..1.0,
-    letter_shift: 0.4,
 };

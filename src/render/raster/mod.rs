@@ -53,7 +53,7 @@ const BAND: usize = 8;
 
 /// Strips a canvas can move ([`Canvas::set_strips`]): each costs a few
 /// operations a pixel in the resolve, whether set or not.
-pub(crate) const MAX_STRIPS: usize = 3;
+pub(crate) const MAX_STRIPS: usize = 4;
 
 /// Accumulated signed edge area per pixel, in bands of [`BAND`] rows, with
 /// three spare columns on the right (a piece of edge on the right side
