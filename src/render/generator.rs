@@ -241,9 +241,11 @@ impl BandPath {
 }
 
 // Every strip the style asks for fits the canvas.
-const _: () = assert!(SEAM_STRIPS <= MAX_STRIPS);
-const _: () = assert!(SHORT_WORD.seam_at.len() <= SEAM_STRIPS);
-const _: () = assert!(LONG_WORD.seam_at.len() <= SEAM_STRIPS);
+const _: () = assert!(
+    SEAM_STRIPS <= MAX_STRIPS
+        && SHORT_WORD.seam_at.len() <= SEAM_STRIPS
+        && LONG_WORD.seam_at.len() <= SEAM_STRIPS
+);
 
 /// Where the glyphs of a word go across the picture.
 struct Row {

@@ -66,9 +66,9 @@ pub(crate) struct WordStyle {
     pub shear: f32,
     /// Period of the stripes the letters reverse ([`BANDS`]), share of `h`.
     pub band_period: Range<f32>,
-    /// Where in a stripe period each strip's seams lie, one entry a
-    /// strip (at most [`SEAM_STRIPS`]) (share of the spacing, from a stripe's top edge
-    /// down the column). At 0.95 both sides of a seam are light, so it
+    /// Where in a stripe period each strip's seams lie, one entry a strip
+    /// and at most [`SEAM_STRIPS`] (share of the spacing, from a stripe's
+    /// top edge down the column). At 0.95 both sides of a seam are light, so it
     /// only widens one light gap; but a letter inside the strip is moved
     /// back, so there the seam leaves a hairline instead, and the letter
     /// shows as brightness along it. At 0.7 the piece a seam skips or
@@ -115,9 +115,10 @@ pub(crate) struct WordStyle {
 /// at 0.7 of a period) took SVTRv2's worst reads of 500 from 27 to 11
 /// (four letters, `energy-narrow`) and from 21 to 6 (six letters,
 /// inverted), and readers read it as well (`docs/solvers.md`, "A third
-/// strip"); six-letter words have a fourth. The strips are computed per pixel in the resolve
-/// (`Canvas::set_strips`: a run of rows per column, two compares a
-/// pixel), about 17,000 instructions a strip and picture at 160x60. See
+/// strip"); six-letter words have a fourth. The strips are computed per
+/// pixel in the resolve (`Canvas::set_strips`: a run of rows per column,
+/// two compares a pixel), about 17,000 instructions a strip and picture at
+/// 160x60. See
 /// `docs/solvers.md`, "Direction D" (and "Soft strips" for strips without
 /// seams, which readers read less). Where their seams lie:
 /// [`WordStyle::seam_at`].
