@@ -2,7 +2,7 @@
 front end: it renders with the crate's `samples` tool and calls these).
 
     python scripts/reading_sets.py make RAW OUT KEY SEED SCALE
-    python scripts/reading_sets.py make-ab OUT KEY COUNT TYPES NAME=SAMPLES:SEED...
+    python scripts/reading_sets.py make-ab OUT KEY COUNT TYPES NAME[@TYPES]=SAMPLES:SEED...
     python scripts/reading_sets.py score KEY... READINGS...
 
 `make` shuffles the interference pictures `samples` wrote to RAW into a
@@ -10,7 +10,9 @@ set; `make-ab` renders several designs, each with its own checkout's
 `samples` binary and seed, and shuffles them into one set, so that a
 candidate and its control are read by the same reader in the same
 sitting, which a comparison between studies cannot give (the same
-pictures read 305 and 315 of 320 in two studies). A set is OUT/img01.png
+pictures read 305 and 315 of 320 in two studies). A design may name its
+own types (`cand@6=...`): a candidate and its control of type 6 among
+fillers of other types keep the mix of lengths a mixed set has. A set is OUT/img01.png
 .., OUT/prompts.tsv (the widget's prompt, which names the letter count)
 and contact sheets of ten; KEY has one line a picture: its name, the
 picture (`typeT_NNN.png`, or `DESIGN/typeT_NNN.png` with the seed in a
@@ -83,17 +85,18 @@ def make(raw, out, key, seed, scale):
 
 
 def make_ab(out, key, count, types, *designs):
-    """COUNT pictures of each of TYPES per design, rendered at s = 2 by each
-    design's SAMPLES from its SEED, shuffled by OUT (the same command makes
-    the same set)."""
+    """COUNT pictures of each of TYPES (or of the design's own, NAME@TYPES)
+    per design, rendered at s = 2 by each design's SAMPLES from its SEED,
+    shuffled by OUT (the same command makes the same set)."""
     if not designs:
-        raise SystemExit("give at least one NAME=SAMPLES:SEED")
+        raise SystemExit("give at least one NAME[@TYPES]=SAMPLES:SEED")
     items = []
     for design in designs:
-        name, _, rest = design.partition("=")
+        label, _, rest = design.partition("=")
+        name, _, own = label.partition("@")
         samples, _, seed = rest.rpartition(":")
-        if not (name and samples and seed.isdigit()) or "/" in name:
-            raise SystemExit(f"not NAME=SAMPLES:SEED: {design}")
+        if not (name and samples and seed.isdigit()) or "/" in name or not set(own) <= set(STUDIED):
+            raise SystemExit(f"not NAME[@TYPES]=SAMPLES:SEED: {design}")
         with tempfile.TemporaryDirectory() as scratch:
             subprocess.run(
                 [samples, "--out", scratch, "--count", count, "--seed", seed, "--scale", "2"],
@@ -101,7 +104,7 @@ def make_ab(out, key, count, types, *designs):
                 stdout=subprocess.DEVNULL,
             )
             answers = answers_in(scratch)
-            for f in sorted(f for f in answers if f[len("type")] in types):
+            for f in sorted(f for f in answers if f[len("type")] in (own or types)):
                 im = Image.open(os.path.join(scratch, f)).convert("RGB")
                 items.append((im, [f"{name}/{f}", answers[f], seed]))
     random.Random(out).shuffle(items)
