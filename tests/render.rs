@@ -179,7 +179,7 @@ fn output_is_pinned() {
             CaptchaType::Interference5,
             7,
             "ELASZ",
-            "e05cf1b643b395f783e8fe0f048b3c737b6ae1ac7b49ee551c9c01f0fda8fee4",
+            "7d8a9088e994743570ae2ea19ba525f78f5f3319fce07fee93829ca43508f945",
         ),
         (
             CaptchaType::InterferenceRandom,

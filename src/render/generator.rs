@@ -19,7 +19,7 @@ use crate::render::size::{
 };
 use crate::render::style::{
     word_style, WordStyle, BANDS, CAP_SHARE, CLEAR, INTERFERENCE, INTERFERENCE_FONTS, LONG_WORD,
-    SEAM_STRIPS, SHORT_WORD,
+    MID_WORD, SEAM_STRIPS, SHORT_WORD,
 };
 use crate::render::warp::{Field, Warp};
 
@@ -244,6 +244,7 @@ impl BandPath {
 const _: () = assert!(
     SEAM_STRIPS <= MAX_STRIPS
         && SHORT_WORD.seam_at.len() <= SEAM_STRIPS
+        && MID_WORD.seam_at.len() <= SEAM_STRIPS
         && LONG_WORD.seam_at.len() <= SEAM_STRIPS
 );
 

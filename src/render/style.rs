@@ -76,7 +76,9 @@ pub(crate) struct WordStyle {
     /// stripe filter's energy map either (`docs/solvers.md`, "Balanced
     /// seams"). Words of six letters keep two at 0.95: readers read six
     /// letters with one of those balanced less (149 of 160), but not with
-    /// a balanced third strip added (154 of 160, against 152 for two).
+    /// a balanced third strip added (154 of 160, against 152 for two). Five
+    /// letters with two at 0.95 were read no better than 0.10.0's with one,
+    /// and SVTRv2 read two to three times as many.
     pub seam_at: &'static [f32],
     /// How far the stripes move inside a letter, share of the period
     /// (across the stripes). Half a period reversed them: inside a letter
@@ -91,11 +93,11 @@ pub(crate) struct WordStyle {
     /// readers at s = 2 (eight AI assistant sessions, 320 pictures) took
     /// 87.8 % of them, against 96.9 % at 0.4. A ring of reversed stripes
     /// along the outline, easiest of all to read, was read at 84-88 %.
-    /// Six-letter words move 0.42, with a fourth strip: readers read 318
-    /// of 320 against 304 for 0.4 with three strips, and SVTRv2 read them
-    /// as often (0.45 alone: four to six times as often). See
-    /// `docs/solvers.md`, "How far to move" and "Six-letter words moved
-    /// further".
+    /// Five- and six-letter words move 0.42, with a fourth strip: readers
+    /// read six letters 318 of 320 against 304 for 0.4 with three strips,
+    /// and SVTRv2 read them as often (0.45 alone: four to six times as
+    /// often). See `docs/solvers.md`, "How far to move" and "Six-letter
+    /// words moved further".
     pub letter_shift: f32,
 }
 
@@ -115,7 +117,7 @@ pub(crate) struct WordStyle {
 /// at 0.7 of a period) took SVTRv2's worst reads of 500 from 27 to 11
 /// (four letters, `energy-narrow`) and from 21 to 6 (six letters,
 /// inverted), and readers read it as well (`docs/solvers.md`, "A third
-/// strip"); six-letter words have a fourth. The strips are computed per
+/// strip"); five- and six-letter words have a fourth. The strips are computed per
 /// pixel in the resolve (`Canvas::set_strips`: a run of rows per column,
 /// two compares a pixel), about 17,000 instructions a strip and picture at
 /// 160x60. See
@@ -143,16 +145,14 @@ const GAP: Range<f32> = -0.16..-0.1;
 /// read easily.
 const STRIPES: Range<f32> = 0.24..0.27;
 
-/// Four and five letters, as small as six: larger letters draw outlines
+/// Four letters, as small as six: larger letters draw outlines
 /// that a filter tuned to the stripes (`energy-narrow` in
 /// `scripts/solver_preps.py`) shows well enough for captcha-trained
 /// readers, and readers read the small ones as well (`docs/solvers.md`,
 /// "The 0.8.0 pictures"). One strip at 0.95 and two balanced at 0.7: the
 /// second balanced strip took SVTRv2's reads of four-letter words after
 /// `energy-narrow` from 27 to 11 of 500 (`docs/solvers.md`, "A third
-/// strip"); a third balanced one took them up again, to 18. Five letters
-/// moved further with a fourth strip, as six are, read no better (312 of
-/// 320 against 309) and SVTRv2 read them a little more.
+/// strip"); a third balanced one took them up again, to 18.
 pub(crate) const SHORT_WORD: WordStyle = WordStyle {
     scale: 0.80..0.88,
     overlap: GAP,
@@ -161,6 +161,23 @@ pub(crate) const SHORT_WORD: WordStyle = WordStyle {
     band_period: STRIPES,
     seam_at: &[0.95, 0.7, 0.7],
     letter_shift: 0.4,
+};
+
+/// Five letters: four-letter words' layout, with six-letter words' shift
+/// (0.42) and a third balanced strip. Drawn as four letters are, five read
+/// at 95.2 % in two mixed studies (1,218 of 1,280); drawn so, at 97.5 %
+/// (624 of 640) in the same design, fixed before reading. SVTRv2 reads them
+/// at 2.8 % at worst (11 of 400, inverted), against 1.5 % drawn as four
+/// (`docs/reading-study/README.md`, "`c5` read as the widget shows it",
+/// and `docs/solvers.md`, "Five-letter words moved further").
+pub(crate) const MID_WORD: WordStyle = WordStyle {
+    scale: 0.80..0.88,
+    overlap: GAP,
+    tilt: 0.05,
+    shear: 0.035,
+    band_period: STRIPES,
+    seam_at: &[0.95, 0.7, 0.7, 0.7],
+    letter_shift: 0.42,
 };
 
 /// Six letters fill the picture, so they are drawn smaller (0.80-0.88:
@@ -183,7 +200,8 @@ pub(crate) const LONG_WORD: WordStyle = WordStyle {
 /// The word style for a word of `count` letters.
 pub(crate) fn word_style(count: usize) -> &'static WordStyle {
     match count {
-        ..=5 => &SHORT_WORD,
+        ..=4 => &SHORT_WORD,
+        5 => &MID_WORD,
         _ => &LONG_WORD,
     }
 }
