@@ -117,14 +117,26 @@ pub(crate) struct WordStyle {
 /// at 0.7 of a period) took SVTRv2's worst reads of 500 from 27 to 11
 /// (four letters, `energy-narrow`) and from 21 to 6 (six letters,
 /// inverted), and readers read it as well (`docs/solvers.md`, "A third
-/// strip"); five- and six-letter words have a fourth. The strips are computed per
-/// pixel in the resolve (`Canvas::set_strips`: a run of rows per column,
-/// two compares a pixel), about 17,000 instructions a strip and picture at
-/// 160x60. See
-/// `docs/solvers.md`, "Direction D" (and "Soft strips" for strips without
-/// seams, which readers read less). Where their seams lie:
-/// [`WordStyle::seam_at`].
-pub(crate) const SEAM_STRIPS: usize = 4;
+/// strip"); five- and six-letter words have a fourth. The strips are
+/// computed per pixel in the resolve (`Canvas::set_strips`: a run of rows
+/// per column, two compares a pixel), about 17,000 instructions a strip
+/// and picture at 160x60. See `docs/solvers.md`, "Direction D" (and "Soft
+/// strips" for strips without seams, which readers read less). Where their
+/// seams lie: [`WordStyle::seam_at`]; the most any word style asks for.
+pub(crate) const SEAM_STRIPS: usize = most_strips(&[&SHORT_WORD, &MID_WORD, &LONG_WORD]);
+
+/// The longest `seam_at` of `styles`.
+const fn most_strips(styles: &[&WordStyle]) -> usize {
+    let mut most = 0;
+    let mut i = 0;
+    while i < styles.len() {
+        if styles[i].seam_at.len() > most {
+            most = styles[i].seam_at.len();
+        }
+        i += 1;
+    }
+    most
+}
 
 /// Letters apart by a tenth to a sixth of the narrower one: a letter is
 /// drawn by reversing the stripes, so where two overlapped the stripes came
@@ -171,13 +183,9 @@ pub(crate) const SHORT_WORD: WordStyle = WordStyle {
 /// (`docs/reading-study/README.md`, "`c5` read as the widget shows it",
 /// and `docs/solvers.md`, "Five-letter words moved further").
 pub(crate) const MID_WORD: WordStyle = WordStyle {
-    scale: 0.80..0.88,
-    overlap: GAP,
-    tilt: 0.05,
-    shear: 0.035,
-    band_period: STRIPES,
     seam_at: &[0.95, 0.7, 0.7, 0.7],
     letter_shift: 0.42,
+    ..SHORT_WORD
 };
 
 /// Six letters fill the picture, so they are drawn smaller (0.80-0.88:
